@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Provision the pinned external tools (tools.versions) into a cache outside the repository.
+#
+#   scripts/tools.sh            build/fetch what is missing, print where everything is
+#   scripts/tools.sh --env      print shell assignments (KPO_KUBE_APISERVER=... ) for other scripts
+#
+# Cache: ${KPO_CACHE_DIR:-$HOME/.cache/kpo}. Each tool lands in tools/<name>-<version>/ and is only
+# rebuilt when its pinned version changes, so a warm run takes seconds.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=../tools.versions
+source "$repo_root/tools.versions"
+
+cache_dir=${KPO_CACHE_DIR:-$HOME/.cache/kpo}
+tools_dir="$cache_dir/tools"
+mkdir -p "$tools_dir"
+
+log() { printf '[tools] %s\n' "$*" >&2; }
+
+# Run a build step, report its wall time and peak memory (from /usr/bin/time when available).
+timed() {
+  local what=$1; shift
+  local start=$SECONDS
+  if [ -x /usr/bin/time ]; then
+    /usr/bin/time -f "%M" -o "$tools_dir/.last-rss" "$@"
+    log "$what took $((SECONDS - start))s, peak RSS $(( $(cat "$tools_dir/.last-rss") / 1024 )) MiB"
+  else
+    "$@"
+    log "$what took $((SECONDS - start))s"
+  fi
+}
+
+go_build_env() {
+  export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
+}
+
+# Build a Go main package from a published module inside a throw-away wrapper module.
+#   build_go_tool <name> <version> <module@version> <package> [ldflags] [extra go.mod lines]
+build_go_tool() {
+  local name=$1 version=$2 module=$3 package=$4 ldflags=${5:-} extra_mod=${6:-}
+  local dest="$tools_dir/$name-$version"
+  if [ -x "$dest/bin/$name" ]; then return; fi
+  log "building $name $version from $module"
+  local work
+  work=$(mktemp -d "$tools_dir/.build-$name.XXXXXX")
+  (
+    cd "$work"
+    go_build_env
+    printf 'module kpo.local/tools/%s\n\ngo 1.24\n\nrequire %s\n%s\n' \
+      "$name" "${module/@/ }" "$extra_mod" > go.mod
+    go mod download "$module"
+    go get "$package@${module#*@}" >/dev/null 2>&1 || go get "$package"
+    timed "$name build" go build -pgo=off -trimpath -ldflags "-s -w $ldflags" -o "bin/$name" "$package"
+  )
+  mkdir -p "$dest/bin"
+  mv "$work/bin/$name" "$dest/bin/$name"
+  rm -rf "$work"
+}
+
+build_kube_apiserver() {
+  local v=$KUBERNETES_VERSION name=kube-apiserver
+  local dest="$tools_dir/$name-$v"
+  [ -x "$dest/bin/$name" ] && return
+  # k8s.io/kubernetes replaces its staging modules with local paths; a consumer must pin each one to
+  # the matching published v0.Y.Z. Read the list from the module's own go.mod on the proxy.
+  local gomod staging_version replaces
+  gomod=$(cd /tmp && go mod download -json "k8s.io/kubernetes@$v" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  staging_version="v0.${v#v1.}"
+  replaces=$(sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#replace \1 => \1 '"$staging_version"'#p' "$gomod")
+  local minor=${v#v1.}; minor=${minor%%.*}
+  local ldflags=""
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  build_go_tool "$name" "$v" "k8s.io/kubernetes@$v" k8s.io/kubernetes/cmd/kube-apiserver "$ldflags" "$replaces"
+}
+
+build_etcd() {
+  local v=$ETCD_VERSION name=etcd
+  local dest="$tools_dir/$name-$v"
+  [ -x "$dest/bin/$name" ] && return
+  log "building etcd $v from go.etcd.io/etcd/server/v3"
+  local work
+  work=$(mktemp -d "$tools_dir/.build-etcd.XXXXXX")
+  (
+    cd "$work"
+    go_build_env
+    printf 'module kpo.local/tools/etcd\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$v" > go.mod
+    # etcd's own binary is a two-line main around etcdmain.Main.
+    printf 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n' > main.go
+    go mod tidy
+    timed "etcd build" go build -pgo=off -trimpath \
+      -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=${v}" -o bin/etcd .
+  )
+  mkdir -p "$dest/bin"
+  mv "$work/bin/etcd" "$dest/bin/etcd"
+  rm -rf "$work"
+}
+
+fetch_keycloak() {
+  local v=$KEYCLOAK_VERSION
+  local dest="$tools_dir/keycloak-$v"
+  [ -x "$dest/bin/kc.sh" ] && return
+  log "fetching org.keycloak:keycloak-quarkus-dist:$v (tar.gz) from Maven Central"
+  local start=$SECONDS work
+  work=$(mktemp -d "$tools_dir/.fetch-keycloak.XXXXXX")
+  mvn -q -B dependency:copy -Dartifact="org.keycloak:keycloak-quarkus-dist:$v:tar.gz" \
+    -DoutputDirectory="$work" -Dmdep.overWriteReleases=true
+  tar -xzf "$work/keycloak-quarkus-dist-$v.tar.gz" -C "$work"
+  rm -rf "$dest"
+  mv "$work/keycloak-$v" "$dest"
+  rm -rf "$work"
+  log "keycloak fetch took $((SECONDS - start))s"
+}
+
+print_env() {
+  cat <<ENV
+KPO_KUBE_APISERVER=$tools_dir/kube-apiserver-$KUBERNETES_VERSION/bin/kube-apiserver
+KPO_ETCD=$tools_dir/etcd-$ETCD_VERSION/bin/etcd
+KPO_OPA=$tools_dir/opa-$OPA_VERSION/bin/opa
+KPO_HELM=$tools_dir/helm-$HELM_VERSION/bin/helm
+KPO_KEYCLOAK_HOME=$tools_dir/keycloak-$KEYCLOAK_VERSION
+ENV
+}
+
+main() {
+  if [ "${1:-}" = "--env" ]; then print_env; return; fi
+  local start=$SECONDS
+  command -v go >/dev/null || { log "go is required (see README)"; exit 1; }
+  command -v mvn >/dev/null || { log "mvn is required (see README)"; exit 1; }
+  build_go_tool opa "$OPA_VERSION" "github.com/open-policy-agent/opa@$OPA_VERSION" \
+    github.com/open-policy-agent/opa "-X github.com/open-policy-agent/opa/v1/version.Version=${OPA_VERSION#v}"
+  build_go_tool helm "$HELM_VERSION" "helm.sh/helm/v3@$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
+    "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  build_etcd
+  build_kube_apiserver
+  fetch_keycloak
+  log "all tools ready in $tools_dir ($((SECONDS - start))s)"
+  print_env
+}
+
+main "$@"

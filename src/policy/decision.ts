@@ -1,0 +1,66 @@
+// The policy decision contract shared by the policy engine, the lifecycle machines and the CLI.
+// See ../shared/DESIGN.md "Policy contract". The Rego entrypoint `kpo/decision` returns a Decision.
+
+/** How a policy's violations are acted on (Gatekeeper / Kyverno vocabulary). */
+export type Enforcement = "enforce" | "warn" | "dryrun";
+
+/** What the operator is about to do with the resource. */
+export type Operation = "create" | "update" | "delete";
+
+export type ResourceKind = "KeycloakInstance" | "KeycloakRealm" | "KeycloakClient";
+
+export interface Violation {
+  /** Policy package that produced it, e.g. "authorization", "quota", "production". */
+  policy: string;
+  /** Stable machine-readable code, e.g. "RealmNamespaceNotGranted". */
+  code: string;
+  /** What is wrong, on which object and field, and how to fix it. */
+  message: string;
+  enforcement: Enforcement;
+}
+
+export interface Decision {
+  /** False only when at least one violation has enforcement "enforce". */
+  allowed: boolean;
+  violations: Violation[];
+  /** Messages of violations in "warn" mode; they do not block. */
+  warnings: string[];
+}
+
+export interface NamespaceFacts {
+  name: string;
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+/**
+ * Everything a policy may look at, gathered by the operator from its caches before the machine
+ * runs, so guards are synchronous and pure.
+ */
+export interface PolicyInput {
+  operation: Operation;
+  kind: ResourceKind;
+  /** The custom resource as stored in the API server (metadata + spec). */
+  resource: {
+    apiVersion?: string;
+    kind?: string;
+    metadata: { name: string; namespace: string; labels?: Record<string, string>; [k: string]: unknown };
+    spec: Record<string, unknown>;
+  };
+  namespace: NamespaceFacts;
+  /** The objects the resource points at: the instance of a realm, the realm (and its instance) of a client. */
+  target: {
+    instance?: { metadata: { name: string; namespace: string }; spec: Record<string, unknown> };
+    realm?: { metadata: { name: string; namespace: string }; spec: Record<string, unknown> };
+  };
+  /** Counts for quotas, excluding the resource itself. */
+  counts: {
+    realmsInNamespace?: number;
+    clientsInNamespace?: number;
+    clientsInRealm?: number;
+  };
+  environment: Record<string, unknown>;
+}
+
+/** A synchronous, pure decision function: what guards call. */
+export type DecideFn = (input: PolicyInput) => Decision;
