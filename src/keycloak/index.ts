@@ -1,0 +1,31 @@
+// The Keycloak layer: one connection per KeycloakInstance (limits, breaker, token, metrics) and
+// diff-based sync of realms and clients with ownership checks.
+export { KeycloakConnection } from "./connection.js";
+export type {
+  AdminCredentials,
+  CallOptions,
+  ConnectionStats,
+  HttpMethod,
+  KeycloakConnectionOptions,
+  TlsOptions,
+} from "./connection.js";
+export { RequestLimiter, TokenBucket, defaultLimiterConfig } from "./limits.js";
+export type { BucketConfig, LimiterConfig } from "./limits.js";
+export { CircuitBreaker, defaultBreakerConfig } from "./breaker.js";
+export type { BreakerConfig, CircuitState } from "./breaker.js";
+export {
+  CircuitOpenError,
+  KeycloakApiError,
+  KeycloakUnreachableError,
+  MissingReferenceError,
+  OwnershipError,
+  isTransient,
+} from "./errors.js";
+export { ownerUidAttribute, ownerNamespaceAttribute, ownerNameAttribute } from "./ownership.js";
+export type { Owner } from "./ownership.js";
+export { syncRealm, deleteRealm, smtpPasswordHashAttribute } from "./realmSync.js";
+export type { DesiredRealm, SmtpServer, SyncOptions, SyncResult } from "./realmSync.js";
+export { syncClient, getClientSecret, rotateClientSecret, deleteClient } from "./clientSync.js";
+export type { DesiredClient, RoleSet } from "./clientSync.js";
+export { realmEndpoints, computeRealmEndpoints } from "./endpoints.js";
+export type { RealmEndpoints } from "./endpoints.js";

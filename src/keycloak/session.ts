@@ -1,0 +1,193 @@
+// One sync run against one realm: counts its own writes and changed fields (the connection's
+// counters are shared by concurrent syncs), and caches the lookups a run repeats (client uuids,
+// role representations) so that a resync does each read once.
+import type KeycloakAdminClient from "@keycloak/keycloak-admin-client";
+import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js";
+import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
+import type { KeycloakConnection } from "./connection.js";
+import { MissingReferenceError } from "./errors.js";
+
+/** Attribute marking roles and groups created by the operator, so that only those are pruned. */
+export const managedAttribute = "kpo.dev/managed";
+
+export interface RoleRef {
+  id: string;
+  name: string;
+}
+
+export class SyncSession {
+  readonly conn: KeycloakConnection;
+  readonly realm: string;
+  readonly namespace: string;
+  writes = 0;
+  readonly changed: string[] = [];
+  readonly #clientsByClientId = new Map<string, ClientRepresentation | null>();
+  readonly #clientIdByUuid = new Map<string, string>();
+  readonly #clientRoles = new Map<string, Map<string, RoleRef>>();
+  #realmRoles: Map<string, RoleRepresentation> | undefined;
+
+  constructor(conn: KeycloakConnection, realm: string, namespace: string) {
+    this.conn = conn;
+    this.realm = realm;
+    this.namespace = namespace;
+  }
+
+  read<T>(what: string, fn: (admin: KeycloakAdminClient) => Promise<T>): Promise<T> {
+    return this.conn.call({ method: "GET", what, namespace: this.namespace }, fn);
+  }
+
+  /** A write that changes `field` (recorded in `changed`). */
+  async write<T>(
+    method: "POST" | "PUT" | "DELETE",
+    field: string,
+    what: string,
+    fn: (admin: KeycloakAdminClient) => Promise<T>,
+  ): Promise<T> {
+    this.writes += 1;
+    if (!this.changed.includes(field)) this.changed.push(field);
+    return this.conn.call({ method, what, namespace: this.namespace }, fn);
+  }
+
+  /** Realm roles by name, full representation (with attributes). Cached until `forgetRealmRoles`. */
+  async realmRoles(): Promise<Map<string, RoleRepresentation>> {
+    if (!this.#realmRoles) {
+      const roles = await this.read(`list roles of realm "${this.realm}"`, (kc) =>
+        kc.roles.find({ realm: this.realm, briefRepresentation: false }),
+      );
+      this.#realmRoles = new Map(roles.filter((r) => r.name).map((r) => [r.name ?? "", r]));
+    }
+    return this.#realmRoles;
+  }
+
+  forgetRealmRoles(): void {
+    this.#realmRoles = undefined;
+  }
+
+  async realmRoleRef(name: string, usedBy: string): Promise<RoleRef> {
+    const role = (await this.realmRoles()).get(name);
+    if (!role?.id) {
+      throw new MissingReferenceError(
+        `${usedBy} refers to realm role "${name}", which does not exist in realm "${this.realm}"; ` +
+          "add it to the realm's roles or remove the reference",
+      );
+    }
+    return { id: role.id, name };
+  }
+
+  /** The client with this clientId, or null. */
+  async client(clientId: string): Promise<ClientRepresentation | null> {
+    if (!this.#clientsByClientId.has(clientId)) {
+      const found = await this.read(`find client "${clientId}" in realm "${this.realm}"`, (kc) =>
+        kc.clients.find({ realm: this.realm, clientId }),
+      );
+      const client = found.find((c) => c.clientId === clientId) ?? null;
+      this.#clientsByClientId.set(clientId, client);
+      if (client?.id) this.#clientIdByUuid.set(client.id, clientId);
+    }
+    return this.#clientsByClientId.get(clientId) ?? null;
+  }
+
+  async clientUuid(clientId: string, usedBy: string): Promise<string> {
+    const client = await this.client(clientId);
+    if (!client?.id) {
+      throw new MissingReferenceError(
+        `${usedBy} refers to client "${clientId}", which does not exist in realm "${this.realm}"; ` +
+          "create the client first or remove the reference",
+      );
+    }
+    return client.id;
+  }
+
+  /** clientId of a client uuid (e.g. a role's containerId); reads all clients once if unknown. */
+  async clientIdOf(uuid: string): Promise<string> {
+    if (!this.#clientIdByUuid.has(uuid)) {
+      const all = await this.read(`list clients of realm "${this.realm}"`, (kc) =>
+        kc.clients.find({ realm: this.realm }),
+      );
+      for (const c of all) if (c.id && c.clientId) this.#clientIdByUuid.set(c.id, c.clientId);
+    }
+    return this.#clientIdByUuid.get(uuid) ?? uuid;
+  }
+
+  async clientRoleRef(clientId: string, name: string, usedBy: string): Promise<RoleRef> {
+    const uuid = await this.clientUuid(clientId, usedBy);
+    let roles = this.#clientRoles.get(uuid);
+    if (!roles) {
+      const list = await this.read(`list roles of client "${clientId}" in realm "${this.realm}"`, (kc) =>
+        kc.clients.listRoles({ realm: this.realm, id: uuid }),
+      );
+      roles = new Map(
+        list.filter((r) => r.id && r.name).map((r) => [r.name ?? "", { id: r.id ?? "", name: r.name ?? "" }]),
+      );
+      this.#clientRoles.set(uuid, roles);
+    }
+    const role = roles.get(name);
+    if (!role) {
+      throw new MissingReferenceError(
+        `${usedBy} refers to role "${name}" of client "${clientId}", which does not exist in realm "${this.realm}"; ` +
+          "add the role to that client or remove the reference",
+      );
+    }
+    return role;
+  }
+
+  forgetClientRoles(uuid: string): void {
+    this.#clientRoles.delete(uuid);
+  }
+}
+
+/** `realm:<name>` / `client:<clientId>:<name>`: one key space for realm and client roles. */
+export function roleKey(role: { clientId?: string; name: string }): string {
+  return role.clientId === undefined ? `realm:${role.name}` : `client:${role.clientId}:${role.name}`;
+}
+
+/** The keys of a realm/client role set as written in a CR (`{realm: [...], client: {id: [...]}}`). */
+export function roleKeysOf(set: { realm?: string[]; client?: Record<string, string[]> }): string[] {
+  const keys = (set.realm ?? []).map((name) => roleKey({ name }));
+  for (const [clientId, names] of Object.entries(set.client ?? {})) {
+    for (const name of names) keys.push(roleKey({ clientId, name }));
+  }
+  return keys;
+}
+
+export function parseRoleKey(key: string): { clientId?: string; name: string } {
+  if (key.startsWith("realm:")) return { name: key.slice("realm:".length) };
+  const rest = key.slice("client:".length);
+  const sep = rest.indexOf(":");
+  return { clientId: rest.slice(0, sep), name: rest.slice(sep + 1) };
+}
+
+/** Resolves role keys to `{id, name}` references, grouped by realm and by client uuid. */
+export async function resolveRoleKeys(
+  session: SyncSession,
+  keys: string[],
+  usedBy: string,
+): Promise<{ realm: RoleRef[]; client: Map<string, RoleRef[]> }> {
+  const realm: RoleRef[] = [];
+  const client = new Map<string, RoleRef[]>();
+  for (const key of keys) {
+    const { clientId, name } = parseRoleKey(key);
+    if (clientId === undefined) {
+      realm.push(await session.realmRoleRef(name, usedBy));
+    } else {
+      const uuid = await session.clientUuid(clientId, usedBy);
+      const list = client.get(uuid) ?? [];
+      list.push(await session.clientRoleRef(clientId, name, usedBy));
+      client.set(uuid, list);
+    }
+  }
+  return { realm, client };
+}
+
+/** Keys of actual role representations (as returned by composites / role-mapping reads). */
+export async function keysOfRoles(session: SyncSession, roles: RoleRepresentation[]): Promise<string[]> {
+  const keys: string[] = [];
+  for (const r of roles) {
+    // One key per role, even unnamed ones, so keys stay aligned with `roles` by index.
+    if (!r.name) keys.push("");
+    else if (r.clientRole && r.containerId)
+      keys.push(roleKey({ clientId: await session.clientIdOf(r.containerId), name: r.name }));
+    else keys.push(roleKey({ name: r.name }));
+  }
+  return keys;
+}
