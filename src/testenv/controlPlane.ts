@@ -1,0 +1,141 @@
+// A real Kubernetes control plane for tests and `make dev`: etcd + kube-apiserver on free loopback
+// ports, RBAC authorization, an admin client certificate and a kubeconfig file. No kubelet, no
+// controller-manager (like controller-runtime's envtest): objects are stored and validated, nothing
+// is scheduled, and namespaces stay Terminating once deleted.
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import https from "node:https";
+import path from "node:path";
+import { stringify } from "yaml";
+import { freePort } from "./ports.js";
+import { createControlPlanePki, type ControlPlanePki } from "./pki.js";
+import { startProcess, waitUntilReady, type ManagedProcess } from "./processes.js";
+import { requireTool } from "./tools.js";
+
+export interface ControlPlane {
+  /** https://127.0.0.1:<port> */
+  server: string;
+  kubeconfigPath: string;
+  pki: ControlPlanePki;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export interface ControlPlaneOptions {
+  /** Working directory for data, certificates, logs and the kubeconfig. */
+  dir: string;
+  startTimeoutMs?: number;
+}
+
+export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const { dir } = options;
+  const timeout = options.startTimeoutMs ?? 120_000;
+  mkdirSync(path.join(dir, "pki"), { recursive: true });
+  const pki = createControlPlanePki(path.join(dir, "pki"));
+  const [etcdClientPort, etcdPeerPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
+  const peerUrl = `http://127.0.0.1:${etcdPeerPort}`;
+
+  const started: ManagedProcess[] = [];
+  const stop = async () => {
+    for (const proc of started.reverse()) await proc.stop();
+  };
+  try {
+    const etcd = startProcess(
+      "etcd",
+      requireTool("KPO_ETCD"),
+      [
+        "--name=kpo-testenv",
+        `--data-dir=${path.join(dir, "etcd")}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=kpo-testenv=${peerUrl}`,
+        "--unsafe-no-fsync=true",
+        "--log-level=warn",
+      ],
+      { logFile: path.join(dir, "etcd.log") },
+    );
+    started.push(etcd);
+    await waitUntilReady(etcd, () => httpOk(`${etcdUrl}/health`), timeout);
+
+    const server = `https://127.0.0.1:${apiPort}`;
+    const apiserver = startProcess(
+      "kube-apiserver",
+      requireTool("KPO_KUBE_APISERVER"),
+      [
+        `--etcd-servers=${etcdUrl}`,
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        `--secure-port=${apiPort}`,
+        `--tls-cert-file=${pki.servingCert}`,
+        `--tls-private-key-file=${pki.servingKey}`,
+        `--client-ca-file=${pki.caCert}`,
+        "--authorization-mode=RBAC",
+        "--service-cluster-ip-range=10.0.0.0/24",
+        "--service-account-issuer=https://kubernetes.default.svc",
+        `--service-account-key-file=${pki.serviceAccountPub}`,
+        `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+        "--allow-privileged=true",
+        "--enable-priority-and-fairness=false",
+        `--cert-dir=${path.join(dir, "apiserver-certs")}`,
+        "--v=0",
+      ],
+      { logFile: path.join(dir, "kube-apiserver.log") },
+    );
+    started.push(apiserver);
+    await waitUntilReady(apiserver, () => apiserverReady(server, pki), timeout);
+
+    const kubeconfigPath = path.join(dir, "kubeconfig");
+    writeKubeconfig(kubeconfigPath, server, pki);
+    return { server, kubeconfigPath, pki, dir, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function httpOk(url: string): Promise<boolean> {
+  return fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+    (r) => r.ok,
+    () => false,
+  );
+}
+
+function apiserverReady(server: string, pki: ControlPlanePki): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = https.get(
+      `${server}/readyz`,
+      {
+        ca: readFileSync(pki.caCert),
+        cert: readFileSync(pki.adminCert),
+        key: readFileSync(pki.adminKey),
+        timeout: 2000,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.on("error", () => resolve(false));
+    req.on("timeout", () => req.destroy());
+  });
+}
+
+function writeKubeconfig(file: string, server: string, pki: ControlPlanePki): void {
+  const b64 = (f: string) => readFileSync(f).toString("base64");
+  const config = {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: "kpo-testenv", cluster: { server, "certificate-authority-data": b64(pki.caCert) } }],
+    users: [
+      {
+        name: "kpo-testenv-admin",
+        user: { "client-certificate-data": b64(pki.adminCert), "client-key-data": b64(pki.adminKey) },
+      },
+    ],
+    contexts: [{ name: "kpo-testenv", context: { cluster: "kpo-testenv", user: "kpo-testenv-admin" } }],
+    "current-context": "kpo-testenv",
+  };
+  writeFileSync(file, stringify(config), { mode: 0o600 });
+}

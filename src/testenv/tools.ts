@@ -1,0 +1,55 @@
+// Where the pinned external tools live. scripts/tools.sh builds them into the cache and prints
+// their paths; an environment variable of the same name overrides each one.
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+export interface ToolPaths {
+  KPO_KUBE_APISERVER: string;
+  KPO_ETCD: string;
+  KPO_OPA: string;
+  KPO_HELM: string;
+  KPO_KEYCLOAK_HOME: string;
+}
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+let cached: ToolPaths | undefined;
+
+export function toolPaths(): ToolPaths {
+  if (cached) return cached;
+  const printed = execFileSync("bash", [path.join(repoRoot, "scripts/tools.sh"), "--env"], {
+    encoding: "utf8",
+  });
+  const fromScript = Object.fromEntries(
+    printed
+      .split("\n")
+      .map((line) => line.split("="))
+      .filter((parts): parts is [string, string] => parts.length === 2),
+  ) as Partial<ToolPaths>;
+  const keys: (keyof ToolPaths)[] = [
+    "KPO_KUBE_APISERVER",
+    "KPO_ETCD",
+    "KPO_OPA",
+    "KPO_HELM",
+    "KPO_KEYCLOAK_HOME",
+  ];
+  const resolved = {} as ToolPaths;
+  for (const key of keys) {
+    const value = process.env[key] ?? fromScript[key];
+    if (!value) throw new Error(`scripts/tools.sh --env did not print ${key}`);
+    resolved[key] = value;
+  }
+  cached = resolved;
+  return resolved;
+}
+
+/** Fails with the command to run when a tool has not been provisioned yet. */
+export function requireTool(key: keyof ToolPaths): string {
+  const value = toolPaths()[key];
+  if (!existsSync(value)) {
+    throw new Error(`${key} not found at ${value}: run 'make tools' (scripts/tools.sh) first`);
+  }
+  return value;
+}
