@@ -171,3 +171,15 @@ export async function histogramCount(
   );
   return hit?.value;
 }
+
+export const informerRestartsTotal = new Counter({
+  name: "kpo_informer_restarts_total",
+  help: "Informer list/watch restarts by resource and reason (error, gone, silent, relist, manual)",
+  labelNames: ["resource", "reason"] as const,
+});
+
+export const informerEventsTotal = new Counter({
+  name: "kpo_informer_events_total",
+  help: "Objects changed in informer caches by resource and type (add, update, delete)",
+  labelNames: ["resource", "type"] as const,
+});
