@@ -1,0 +1,39 @@
+// How side-effect functions (provision / teardown) tell the lifecycle what kind of failure
+// happened. Transient errors are retried with backoff; permanent ones go straight to Failed.
+// Anything else thrown is treated as transient: a bug or an unexpected error is retried a few
+// times and then lands in Failed with retries exhausted, rather than hiding a fixable outage.
+//
+// Messages end up in status conditions and Events: never put a secret value in one.
+
+export type ErrorClass = "transient" | "permanent";
+
+/** Retrying may help: Keycloak unreachable, 5xx, 429, circuit open, a conflict on write. */
+export class TransientError extends Error {
+  override name = "TransientError";
+  readonly errorClass = "transient" as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Retrying cannot help until something changes: a 4xx for invalid input, an invalid reference. */
+export class PermanentError extends Error {
+  override name = "PermanentError";
+  readonly errorClass = "permanent" as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export function classifyError(error: unknown): ErrorClass {
+  return error instanceof PermanentError ? "permanent" : "transient";
+}
+
+const MAX_MESSAGE_LENGTH = 1024;
+
+/** A one-line, bounded message for status and Events. */
+export function errorMessage(error: unknown): string {
+  const raw = error instanceof Error ? error.message : String(error);
+  const oneLine = raw.replace(/\s+/g, " ").trim() || "unknown error";
+  return oneLine.length > MAX_MESSAGE_LENGTH ? `${oneLine.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : oneLine;
+}

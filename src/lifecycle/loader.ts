@@ -1,0 +1,438 @@
+// Loads and validates the machine files (machines/*.json) at start-up and in tests. A machine file
+// is data: the statechart (XState v5 config) plus the JSON-Logic rules and named delays it uses.
+// Everything a file names must exist — guards, actions, actors, delays, rules, target states — and
+// every state must be reachable; otherwise loading fails with the file and the JSON path of the bad
+// reference, so a typo is caught before the operator serves a single reconcile.
+import { readFileSync, readdirSync } from "node:fs";
+import { basename, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ResourceKind } from "../policy/decision.js";
+import { compileRules, type CompiledRule, type RuleContract, type RuleVariables } from "../policy/rules.js";
+import {
+  ACTION_NAMES,
+  ACTION_PARAMS,
+  ACTOR_NAMES,
+  EVENT_TYPES,
+  GUARD_NAMES,
+  lifecycleSetup,
+  REQUIRED_RULES,
+  type LifecycleMachine,
+} from "./implementations.js";
+import { PHASES, type LifecycleContext } from "./types.js";
+
+/** The repository's machines/ directory (works from src/ with tsx and from dist/src/ when built). */
+export const DEFAULT_MACHINES_DIR = resolve(fileURLToPath(new URL(".", import.meta.url)), "../../machines");
+const distAware = (dir: string): string => dir.replace(/[/\\]dist[/\\]machines$/, "/machines");
+
+export class MachineDefinitionError extends Error {
+  override name = "MachineDefinitionError";
+  constructor(
+    readonly file: string,
+    readonly path: string,
+    detail: string,
+  ) {
+    super(`${file}: ${path}: ${detail}`);
+  }
+}
+
+export interface DelayDefinition {
+  rule: string;
+}
+
+/** The raw machine file. */
+export interface MachineFile {
+  kind: ResourceKind;
+  dependency: string;
+  description?: string;
+  rules: Record<string, unknown>;
+  delays: Record<string, DelayDefinition>;
+  machine: MachineConfigJson;
+}
+
+export interface TransitionJson {
+  target?: string;
+  guard?: string;
+  actions?: ActionRefJson | ActionRefJson[];
+  reenter?: boolean;
+  description?: string;
+}
+export type ActionRefJson = string | { type: string; params?: Record<string, unknown> };
+export type TransitionsJson = string | TransitionJson | Array<string | TransitionJson>;
+
+export interface StateJson {
+  description?: string;
+  type?: "final";
+  entry?: ActionRefJson | ActionRefJson[];
+  exit?: ActionRefJson | ActionRefJson[];
+  on?: Record<string, TransitionsJson>;
+  invoke?: { id: string; src: string; onDone?: TransitionsJson; onError?: TransitionsJson };
+}
+
+export interface MachineConfigJson {
+  id: string;
+  initial: string;
+  on?: Record<string, TransitionsJson>;
+  states: Record<string, StateJson>;
+}
+
+/** A validated machine, ready for reconcileLifecycle. */
+export interface LoadedMachine {
+  kind: ResourceKind;
+  /** The file it came from, as given to the loader (for messages). */
+  file: string;
+  dependency: string;
+  definition: MachineFile;
+  machine: LifecycleMachine;
+  rules: Readonly<Record<string, CompiledRule>>;
+  /** Named delays in milliseconds for a context and a random number in [0, 1). */
+  delays: Readonly<Record<string, (context: LifecycleContext, random: number) => number>>;
+  /** States that arm a timer and must be woken with RETRY_DUE. */
+  timerStates: ReadonlySet<string>;
+}
+
+const RESOURCE_KINDS: readonly ResourceKind[] = ["KeycloakInstance", "KeycloakRealm", "KeycloakClient"];
+
+const SAMPLES: RuleVariables[] = [];
+for (let attempts = 0; attempts <= 20; attempts++) {
+  for (const random of [0, 0.5, 0.999999]) SAMPLES.push({ attempts, random });
+}
+
+/** What each required rule is given and must return. */
+export const RULE_CONTRACTS: Readonly<Record<string, RuleContract>> = Object.fromEntries(
+  Object.entries(REQUIRED_RULES).map(([name, result]) => {
+    const variables = result === "number" ? ["attempts", "random"] : ["attempts"];
+    return [name, { variables, result, samples: SAMPLES.map((s) => pick(s, variables)) }];
+  }),
+);
+
+function pick(sample: RuleVariables, keys: readonly string[]): RuleVariables {
+  return Object.fromEntries(keys.filter((k) => k in sample).map((k) => [k, sample[k] as number]));
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+const TOP_LEVEL_KEYS = ["kind", "dependency", "description", "rules", "delays", "machine"];
+const STATE_KEYS = ["description", "type", "entry", "exit", "on", "invoke"];
+const TRANSITION_KEYS = ["target", "guard", "actions", "reenter", "description"];
+const INVOKE_KEYS = ["id", "src", "onDone", "onError"];
+
+/** The state each side effect must run in: the host relies on these roles. */
+const INVOKED_IN: Readonly<Record<string, string>> = { Provisioning: "provision", Deleting: "teardown" };
+
+class Validator {
+  readonly targets = new Map<string, Set<string>>();
+  readonly armedStates = new Set<string>();
+  readonly retryDueStates = new Set<string>();
+
+  constructor(
+    readonly file: string,
+    readonly doc: MachineFile,
+  ) {}
+
+  fail(path: string, detail: string): never {
+    throw new MachineDefinitionError(this.file, path, detail);
+  }
+
+  known(path: string, what: string, name: unknown, names: readonly string[]): void {
+    if (typeof name !== "string" || !names.includes(name)) {
+      this.fail(path, `unknown ${what} ${JSON.stringify(name)}. Known ${what}s: ${names.join(", ")}.`);
+    }
+  }
+
+  onlyKeys(path: string, value: Record<string, unknown>, allowed: readonly string[], hint = ""): void {
+    for (const key of Object.keys(value)) {
+      if (!allowed.includes(key)) {
+        this.fail(
+          `${path}.${key}`,
+          `unexpected field "${key}". Allowed fields: ${allowed.join(", ")}.${hint}`,
+        );
+      }
+    }
+  }
+
+  actions(path: string, value: unknown, state: string): void {
+    const list = Array.isArray(value) ? value : [value];
+    list.forEach((ref, i) => {
+      const p = Array.isArray(value) ? `${path}[${i}]` : path;
+      if (typeof ref === "string") {
+        this.known(p, "action", ref, ACTION_NAMES);
+        const needs = ACTION_PARAMS[ref as (typeof ACTION_NAMES)[number]];
+        if (needs)
+          this.fail(
+            p,
+            `action "${ref}" needs params (${needs.join(", ")}); write {"type": "${ref}", "params": {...}}.`,
+          );
+        return;
+      }
+      if (!isObject(ref)) this.fail(p, `an action is a name or {"type": name, "params": {...}}.`);
+      this.onlyKeys(p, ref, ["type", "params"]);
+      this.known(`${p}.type`, "action", ref.type, ACTION_NAMES);
+      const needs = ACTION_PARAMS[ref.type as (typeof ACTION_NAMES)[number]] ?? [];
+      const params = ref.params ?? {};
+      if (!isObject(params)) this.fail(`${p}.params`, "params must be an object.");
+      for (const key of needs) {
+        if (!(key in params))
+          this.fail(`${p}.params.${key}`, `action "${String(ref.type)}" needs param "${key}".`);
+      }
+      if (ref.type === "armTimer") {
+        this.known(`${p}.params.delay`, "delay", params.delay, Object.keys(this.doc.delays));
+        this.armedStates.add(state);
+      }
+    });
+  }
+
+  transitions(
+    path: string,
+    value: unknown,
+    state: string,
+    siblings: readonly string[],
+    fromRoot: boolean,
+  ): void {
+    const list = Array.isArray(value) ? value : [value];
+    list.forEach((t, i) => {
+      const p = Array.isArray(value) ? `${path}[${i}]` : path;
+      const transition: Record<string, unknown> =
+        typeof t === "string" ? { target: t } : isObject(t) ? t : {};
+      if (typeof t !== "string" && !isObject(t)) this.fail(p, "a transition is a target name or an object.");
+      this.onlyKeys(p, transition, TRANSITION_KEYS);
+      if (transition.guard !== undefined) this.known(`${p}.guard`, "guard", transition.guard, GUARD_NAMES);
+      if (transition.actions !== undefined) this.actions(`${p}.actions`, transition.actions, state);
+      if (transition.target !== undefined) {
+        const raw = transition.target;
+        if (typeof raw !== "string") this.fail(`${p}.target`, "target must be a state name.");
+        const name = fromRoot ? raw.replace(/^\./, "") : raw;
+        if (fromRoot && !raw.startsWith(".")) {
+          this.fail(`${p}.target`, `a machine-level transition targets a child state: write ".${raw}".`);
+        }
+        this.known(`${p}.target`, "target state", name, siblings);
+        const from = this.targets.get(state) ?? new Set<string>();
+        from.add(name);
+        this.targets.set(state, from);
+      }
+    });
+  }
+
+  state(name: string, value: unknown, stateNames: readonly string[]): void {
+    const path = `$.machine.states.${name}`;
+    if (!isObject(value)) this.fail(path, "a state must be an object.");
+    this.onlyKeys(
+      path,
+      value,
+      STATE_KEYS,
+      " (XState `after` timers are not durable; arm a timer with the armTimer action and handle RETRY_DUE instead.)",
+    );
+    if (value.type !== undefined && value.type !== "final")
+      this.fail(`${path}.type`, `only "final" is supported.`);
+    if (value.entry !== undefined) this.actions(`${path}.entry`, value.entry, name);
+    if (value.exit !== undefined) this.actions(`${path}.exit`, value.exit, name);
+    if (value.on !== undefined) {
+      if (!isObject(value.on)) this.fail(`${path}.on`, "on must map event names to transitions.");
+      for (const [event, t] of Object.entries(value.on)) {
+        this.known(`${path}.on.${event}`, "event", event, EVENT_TYPES);
+        if (event === "RETRY_DUE") this.retryDueStates.add(name);
+        this.transitions(`${path}.on.${event}`, t, name, stateNames, false);
+      }
+    }
+    const expectedActor = INVOKED_IN[name];
+    if (value.invoke !== undefined) {
+      const inv = value.invoke;
+      if (!isObject(inv)) this.fail(`${path}.invoke`, "invoke must be an object {id, src, onDone, onError}.");
+      this.onlyKeys(`${path}.invoke`, inv, INVOKE_KEYS);
+      this.known(`${path}.invoke.src`, "actor", inv.src, ACTOR_NAMES);
+      if (typeof inv.id !== "string" || inv.id === "") this.fail(`${path}.invoke.id`, "invoke needs an id.");
+      if (expectedActor && inv.src !== expectedActor) {
+        this.fail(
+          `${path}.invoke.src`,
+          `state ${name} must invoke "${expectedActor}", not "${String(inv.src)}".`,
+        );
+      }
+      if (!expectedActor) {
+        this.fail(`${path}.invoke`, `only ${Object.keys(INVOKED_IN).join(" and ")} run side effects.`);
+      }
+      for (const key of ["onDone", "onError"] as const) {
+        if (inv[key] === undefined)
+          this.fail(`${path}.invoke.${key}`, `missing: every side effect must handle ${key}.`);
+        this.transitions(`${path}.invoke.${key}`, inv[key], name, stateNames, false);
+      }
+    } else if (expectedActor) {
+      this.fail(`${path}.invoke`, `missing: state ${name} must invoke "${expectedActor}".`);
+    }
+  }
+
+  run(): void {
+    const doc: unknown = this.doc;
+    if (!isObject(doc)) this.fail("$", "a machine file must be a JSON object.");
+    this.onlyKeys("$", doc, TOP_LEVEL_KEYS);
+    this.known("$.kind", "kind", doc.kind, RESOURCE_KINDS);
+    if (typeof doc.dependency !== "string" || doc.dependency === "") {
+      this.fail("$.dependency", 'name what this kind waits for, e.g. "KeycloakInstance".');
+    }
+    if (!isObject(doc.delays)) this.fail("$.delays", 'must map delay names to {"rule": name}.');
+    for (const [name, d] of Object.entries(doc.delays)) {
+      if (!isObject(d)) this.fail(`$.delays.${name}`, 'must be {"rule": name}.');
+      this.onlyKeys(`$.delays.${name}`, d, ["rule"]);
+      const numberRules = Object.entries(REQUIRED_RULES)
+        .filter(([, t]) => t === "number")
+        .map(([n]) => n);
+      this.known(`$.delays.${name}.rule`, "rule", d.rule, numberRules);
+    }
+    const m = doc.machine;
+    if (!isObject(m)) this.fail("$.machine", "must be an XState machine config object.");
+    this.onlyKeys("$.machine", m, ["id", "initial", "on", "states", "description"]);
+    if (typeof m.id !== "string" || m.id === "") this.fail("$.machine.id", "the machine needs an id.");
+    if (!isObject(m.states)) this.fail("$.machine.states", "must map state names to states.");
+    const stateNames = Object.keys(m.states);
+    for (const phase of PHASES) {
+      if (!stateNames.includes(phase))
+        this.fail(`$.machine.states.${phase}`, `missing: every machine has the states ${PHASES.join(", ")}.`);
+    }
+    for (const name of stateNames) this.known(`$.machine.states.${name}`, "state", name, PHASES);
+    this.known("$.machine.initial", "initial state", m.initial, stateNames);
+    if (m.on !== undefined) {
+      if (!isObject(m.on)) this.fail("$.machine.on", "on must map event names to transitions.");
+      for (const [event, t] of Object.entries(m.on)) {
+        this.known(`$.machine.on.${event}`, "event", event, EVENT_TYPES);
+        this.transitions(`$.machine.on.${event}`, t, "(machine)", stateNames, true);
+      }
+    }
+    for (const [name, s] of Object.entries(m.states)) this.state(name, s, stateNames);
+    if ((m.states.Deleted as StateJson).type !== "final") {
+      this.fail("$.machine.states.Deleted.type", `must be "final": reaching it releases the finalizer.`);
+    }
+
+    // Timers: a state that arms a timer must handle RETRY_DUE, or the wake-up would be dropped;
+    // a state that handles RETRY_DUE must arm a timer, or it would never be woken.
+    for (const s of this.armedStates) {
+      if (!this.retryDueStates.has(s))
+        this.fail(
+          `$.machine.states.${s}.on.RETRY_DUE`,
+          `missing: state ${s} arms a timer but does not handle RETRY_DUE.`,
+        );
+    }
+    for (const s of this.retryDueStates) {
+      if (!this.armedStates.has(s))
+        this.fail(
+          `$.machine.states.${s}.on.RETRY_DUE`,
+          `state ${s} handles RETRY_DUE but never arms a timer (armTimer action).`,
+        );
+    }
+
+    // Reachability from the initial state; machine-level transitions leave any reached state.
+    const rootTargets = this.targets.get("(machine)") ?? new Set<string>();
+    const reached = new Set<string>([m.initial as string]);
+    const queue = [m.initial as string];
+    const visit = (t: string): void => {
+      if (reached.has(t)) return;
+      reached.add(t);
+      queue.push(t);
+    };
+    rootTargets.forEach(visit);
+    while (queue.length > 0) {
+      const s = queue.shift() as string;
+      (this.targets.get(s) ?? new Set<string>()).forEach(visit);
+    }
+    for (const name of stateNames) {
+      if (!reached.has(name))
+        this.fail(`$.machine.states.${name}`, `state ${name} is unreachable from "${String(m.initial)}".`);
+    }
+  }
+}
+
+/** Validates a parsed machine file; `file` names it in error messages. */
+export function loadMachineDefinition(doc: unknown, file: string): LoadedMachine {
+  const validator = new Validator(file, doc as MachineFile);
+  validator.run();
+  const def = doc as MachineFile;
+  let rules: Record<string, CompiledRule>;
+  try {
+    rules = compileRules(def.rules, RULE_CONTRACTS, file);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new MachineDefinitionError(file, "$.rules", message.replace(`${file}: `, ""));
+  }
+  const delays: Record<string, (context: LifecycleContext, random: number) => number> = {};
+  for (const [name, d] of Object.entries(def.delays)) {
+    const r = rules[d.rule] as CompiledRule;
+    delays[name] = (context, random) =>
+      Math.round(r.evaluate({ attempts: context.attempts, random }) as number);
+  }
+  let machine: LifecycleMachine;
+  try {
+    machine = lifecycleSetup(rules, def.dependency).createMachine(
+      // The validator above checked every name this config uses; XState takes it as data.
+      def.machine as unknown as Parameters<ReturnType<typeof lifecycleSetup>["createMachine"]>[0],
+    );
+  } catch (error) {
+    throw new MachineDefinitionError(
+      file,
+      "$.machine",
+      `XState rejected the machine: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return {
+    kind: def.kind,
+    file,
+    dependency: def.dependency,
+    definition: def,
+    machine,
+    rules,
+    delays,
+    timerStates: validator.retryDueStates,
+  };
+}
+
+/** Reads, parses and validates one machine file. */
+export function loadMachineFile(
+  path: string,
+  displayName = relative(process.cwd(), path) || basename(path),
+): LoadedMachine {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new MachineDefinitionError(
+      displayName,
+      "$",
+      `cannot read the file: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (error) {
+    throw new MachineDefinitionError(
+      displayName,
+      "$",
+      `not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return loadMachineDefinition(doc, displayName);
+}
+
+/** Loads every machines/*.json, keyed by kind; each kind must appear exactly once. */
+export function loadMachines(
+  dir: string = distAware(DEFAULT_MACHINES_DIR),
+): Map<ResourceKind, LoadedMachine> {
+  const result = new Map<ResourceKind, LoadedMachine>();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort();
+  for (const f of files) {
+    const loaded = loadMachineFile(join(dir, f));
+    const existing = result.get(loaded.kind);
+    if (existing)
+      throw new MachineDefinitionError(
+        loaded.file,
+        "$.kind",
+        `${loaded.kind} is already defined by ${existing.file}.`,
+      );
+    result.set(loaded.kind, loaded);
+  }
+  for (const kind of RESOURCE_KINDS) {
+    if (!result.has(kind))
+      throw new MachineDefinitionError(dir, "$", `no machine file defines kind ${kind}.`);
+  }
+  return result;
+}
