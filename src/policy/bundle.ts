@@ -1,0 +1,190 @@
+// Loading one OPA bundle directory (.manifest, data.json, policy.wasm, as `opa build -t wasm` and
+// scripts/policies.sh produce it) into an evaluator, and proving it works before anyone relies on it.
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { loadPolicy, type LoadedPolicy } from "@open-policy-agent/opa-wasm";
+import type { Decision, PolicyInput } from "./decision.js";
+import { decisionShapeError } from "./decisionShape.js";
+import { deepMerge, readDataOverride, type DataDocument } from "./dataOverride.js";
+
+/** The Rego rule every bundle must export (package kpo, rule decision). */
+export const ENTRYPOINT = "kpo/decision";
+
+/** The files of a bundle directory, read in one go so a half-written update is compared whole. */
+export interface BundleFiles {
+  manifest: { revision?: unknown; wasm?: unknown };
+  data: DataDocument;
+  wasm: Buffer;
+  /** Content hash of the bundle plus override, to tell a real change from a re-mount of the same files. */
+  fingerprint: string;
+  /** The manifest revision (else a content hash), plus "+data:<hash>" when an override is merged. */
+  revision: string;
+}
+
+/** A loaded, probed bundle: evaluate() throws only on an internal wasm failure. */
+export interface CompiledBundle {
+  revision: string;
+  fingerprint: string;
+  evaluate(input: PolicyInput): Decision;
+}
+
+const hash = (...parts: (string | Buffer)[]): string => {
+  const h = createHash("sha256");
+  for (const part of parts) h.update(part);
+  return h.digest("hex").slice(0, 16);
+};
+
+async function readBundleFile(dir: string, name: string): Promise<Buffer> {
+  try {
+    return await readFile(join(dir, name));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(
+      code === "ENOENT"
+        ? `${name} is missing; a bundle directory holds .manifest, data.json and policy.wasm (scripts/policies.sh build)`
+        : `${name} cannot be read: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+function parseJson(name: string, buf: Buffer): unknown {
+  try {
+    return JSON.parse(buf.toString("utf8"));
+  } catch (err) {
+    throw new Error(`${name} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Reads a bundle directory and the optional data override file. Throws with the reason. */
+export async function readBundle(dir: string, dataOverrideFile?: string): Promise<BundleFiles> {
+  const [manifestBuf, dataBuf, wasm] = await Promise.all([
+    readBundleFile(dir, ".manifest"),
+    readBundleFile(dir, "data.json"),
+    readBundleFile(dir, "policy.wasm"),
+  ]);
+  const manifest = parseJson(".manifest", manifestBuf);
+  if (typeof manifest !== "object" || manifest === null || Array.isArray(manifest)) {
+    throw new Error(".manifest is not a JSON object");
+  }
+  const bundleData = parseJson("data.json", dataBuf);
+  if (typeof bundleData !== "object" || bundleData === null || Array.isArray(bundleData)) {
+    throw new Error("data.json is not a JSON object");
+  }
+  const { revision: manifestRevision } = manifest as { revision?: unknown };
+  let revision =
+    typeof manifestRevision === "string" && manifestRevision !== ""
+      ? manifestRevision
+      : `sha256:${hash(manifestBuf, dataBuf, wasm)}`;
+  let data = bundleData as DataDocument;
+  let overrideRaw = "";
+  if (dataOverrideFile !== undefined) {
+    const override = await readDataOverride(dataOverrideFile);
+    data = deepMerge(data, override.data);
+    overrideRaw = override.raw;
+    revision = `${revision}+data:${hash(overrideRaw)}`;
+  }
+  return {
+    manifest,
+    data,
+    wasm,
+    revision,
+    fingerprint: hash(manifestBuf, dataBuf, wasm, "\0", overrideRaw),
+  };
+}
+
+/**
+ * An input every valid bundle must answer with a well-formed Decision: a client in a namespace the
+ * realm does not grant, so a policy set that allows it is at least suspicious (but not refused:
+ * security teams may legitimately switch authorization to warn or dryrun).
+ */
+export const probeInput: PolicyInput = {
+  operation: "create",
+  kind: "KeycloakClient",
+  resource: {
+    apiVersion: "keycloak.kpo.dev/v1alpha1",
+    kind: "KeycloakClient",
+    metadata: { name: "kpo-probe", namespace: "kpo-probe" },
+    spec: { clientId: "kpo-probe", realmRef: { name: "kpo-probe", namespace: "kpo-probe-realm" } },
+  },
+  namespace: { name: "kpo-probe", labels: {}, annotations: {} },
+  target: {
+    realm: { metadata: { name: "kpo-probe", namespace: "kpo-probe-realm" }, spec: {} },
+  },
+  counts: { clientsInNamespace: 0, clientsInRealm: 0 },
+  environment: {},
+};
+
+function evaluateWith(policy: LoadedPolicy, entrypoint: number, input: PolicyInput): unknown {
+  let resultSet: unknown;
+  try {
+    resultSet = policy.evaluate(input, entrypoint);
+  } catch (err) {
+    // opa-wasm throws strings as well as Errors.
+    throw new Error(`evaluation failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  if (!Array.isArray(resultSet) || resultSet.length !== 1) {
+    throw new Error(`${ENTRYPOINT} is undefined for the input (expected exactly one result)`);
+  }
+  return (resultSet[0] as { result?: unknown }).result;
+}
+
+/**
+ * Compiles the wasm, loads the data, checks the entrypoint and answers the probe input. Throws an
+ * Error whose message says what is wrong with the bundle.
+ */
+export async function compileBundle(files: BundleFiles): Promise<CompiledBundle> {
+  const wasmEntries = files.manifest.wasm;
+  if (
+    !Array.isArray(wasmEntries) ||
+    !wasmEntries.some((e) => (e as { entrypoint?: unknown } | null)?.entrypoint === ENTRYPOINT)
+  ) {
+    throw new Error(
+      `.manifest does not declare the wasm entrypoint ${ENTRYPOINT} (build with opa build -t wasm -e ${ENTRYPOINT})`,
+    );
+  }
+  let policy: LoadedPolicy;
+  try {
+    policy = await loadPolicy(files.wasm);
+  } catch (err) {
+    throw new Error(`policy.wasm does not load: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
+  }
+  const entrypoints = policy.entrypoints as Record<string, number>;
+  const entrypoint = entrypoints[ENTRYPOINT];
+  if (entrypoint === undefined) {
+    throw new Error(
+      `policy.wasm has no entrypoint ${ENTRYPOINT} (it has: ${Object.keys(entrypoints).join(", ") || "none"})`,
+    );
+  }
+  try {
+    policy.setData(files.data);
+  } catch (err) {
+    throw new Error(
+      `data cannot be loaded into the policy: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+  const probe = evaluateWith(policy, entrypoint, probeInput);
+  const shapeError = decisionShapeError(probe);
+  if (shapeError !== undefined) {
+    throw new Error(`${ENTRYPOINT} does not return a Decision for the probe input: ${shapeError}`);
+  }
+  return {
+    revision: files.revision,
+    fingerprint: files.fingerprint,
+    evaluate(input: PolicyInput): Decision {
+      const result = evaluateWith(policy, entrypoint, input);
+      const error = decisionShapeError(result);
+      if (error !== undefined) throw new Error(`${ENTRYPOINT} returned a malformed Decision: ${error}`);
+      return result as Decision;
+    },
+  };
+}
+
+/** Reads and compiles a bundle directory in one step. */
+export async function loadBundle(dir: string, dataOverrideFile?: string): Promise<CompiledBundle> {
+  return compileBundle(await readBundle(dir, dataOverrideFile));
+}

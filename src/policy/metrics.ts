@@ -1,0 +1,56 @@
+// Policy metrics on prom-client's default registry (served by /metrics with the rest).
+import { Counter, Gauge, Histogram, register } from "prom-client";
+
+function once<T>(name: string, create: () => T): T {
+  // Several engines (tests, the CLI) may live in one process; a metric is registered only once.
+  return (register.getSingleMetric(name) as T | undefined) ?? create();
+}
+
+/**
+ * One increment per violation ({policy, result: "violation", enforcement}) and one per decision
+ * ({policy: "all", result: "allow" | "deny", enforcement: the strongest mode among its violations, or "none"}).
+ */
+export const policyDecisionsTotal = once(
+  "kpo_policy_decisions_total",
+  () =>
+    new Counter({
+      name: "kpo_policy_decisions_total",
+      help: "Policy decisions and the violations they reported, by policy, result and enforcement mode",
+      labelNames: ["policy", "result", "enforcement"] as const,
+    }),
+);
+
+export const policyEvaluationSeconds = once(
+  "kpo_policy_evaluation_seconds",
+  () =>
+    new Histogram({
+      name: "kpo_policy_evaluation_seconds",
+      help: "Time to evaluate the kpo/decision entrypoint in-process (wasm)",
+      // Decisions take tens of microseconds; the default buckets start at 5 ms.
+      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05],
+    }),
+);
+
+export const policyBundleLoadsTotal = once(
+  "kpo_policy_bundle_loads_total",
+  () =>
+    new Counter({
+      name: "kpo_policy_bundle_loads_total",
+      help: "Policy bundle load attempts: success (swapped in) or failure (refused, the last good bundle keeps serving)",
+      labelNames: ["result"] as const,
+    }),
+);
+
+export const policyBundleInfo = once(
+  "kpo_policy_bundle_info",
+  () =>
+    new Gauge({
+      name: "kpo_policy_bundle_info",
+      help: "The active policy bundle revision (value 1)",
+      labelNames: ["revision"] as const,
+    }),
+);
+
+// Pre-initialise the load counters at zero so an alert on failures has a series from the start.
+policyBundleLoadsTotal.inc({ result: "success" }, 0);
+policyBundleLoadsTotal.inc({ result: "failure" }, 0);

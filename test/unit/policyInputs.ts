@@ -1,0 +1,26 @@
+// PolicyInput builders shared by the policy engine, CLI and benchmark tests.
+import type { PolicyInput } from "../../src/policy/decision.js";
+
+/** A client in team-a joining realm platform/shop, which grants team-a: allowed by the shipped policies. */
+export function clientInput(overrides: Partial<PolicyInput> = {}): PolicyInput {
+  return {
+    operation: "create",
+    kind: "KeycloakClient",
+    resource: {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakClient",
+      metadata: { name: "web", namespace: "team-a" },
+      spec: { clientId: "web", realmRef: { name: "shop", namespace: "platform" } },
+    },
+    namespace: { name: "team-a", labels: {}, annotations: {} },
+    target: {
+      realm: {
+        metadata: { name: "shop", namespace: "platform" },
+        spec: { clientGrants: { namespaces: ["team-a"] } },
+      },
+    },
+    counts: { clientsInNamespace: 0, clientsInRealm: 0 },
+    environment: {},
+    ...overrides,
+  };
+}
