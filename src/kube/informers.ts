@@ -74,6 +74,7 @@ export function resourcePath(apiVersion: string, plural: string, namespace?: str
 }
 
 interface ListBody<T> {
+  kind?: string;
   metadata?: { resourceVersion?: string; continue?: string };
   items?: T[];
 }
@@ -260,6 +261,8 @@ class Reflector<T extends KubernetesObject> {
   #retryTimer: NodeJS.Timeout | undefined;
   #relistTimer: NodeJS.Timeout | undefined;
   #silentTimer: NodeJS.Timeout | undefined;
+  /** The kind of the items, from the list's own kind ("SecretList" → "Secret"). */
+  #listKind: string | undefined;
 
   constructor(informer: Informer<T>, options: InformerOptions, namespace: string | undefined, log: Logger) {
     this.#informer = informer;
@@ -358,6 +361,7 @@ class Reflector<T extends KubernetesObject> {
         if (!this.#current(gen)) return;
         items = items.concat(page.items ?? []);
         resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+        if (page.kind?.endsWith("List")) this.#listKind = page.kind.slice(0, -"List".length);
         continueToken = page.metadata?.continue || undefined;
       } while (continueToken);
     } catch (err) {
@@ -365,10 +369,9 @@ class Reflector<T extends KubernetesObject> {
       return;
     }
     // Lists of built-in kinds omit apiVersion/kind on items; restore them so handlers see whole objects.
-    const kind = this.#kindFromList(items);
     for (const obj of items) {
       obj.apiVersion ??= this.#options.apiVersion;
-      if (kind) obj.kind ??= kind;
+      if (this.#listKind) obj.kind ??= this.#listKind;
     }
     this.#informer.replace(this.#namespace, items);
     this.#resourceVersion = resourceVersion;
@@ -377,12 +380,6 @@ class Reflector<T extends KubernetesObject> {
     const relistMs = this.#options.relistIntervalMs ?? 10 * 60_000;
     this.#relistTimer = setTimeout(() => this.restart("relist", 0), relistMs);
     await this.#startWatch(gen);
-  }
-
-  #listKind: string | undefined;
-  #kindFromList(items: T[]): string | undefined {
-    this.#listKind ??= items.find((i) => i.kind)?.kind;
-    return this.#listKind;
   }
 
   #armSilentTimer(gen: number): void {
