@@ -210,7 +210,7 @@ export class KeycloakConnection {
       return await this.#send("GET", context, async () => {
         const response = await fetch(`${this.baseUrl}${path}`, this.#fetchInit({ method: "GET" }));
         if (!response.ok) throw new KeycloakApiError(response.status, context, await safeErrorText(response));
-        return (await response.json());
+        return await response.json();
       });
     } finally {
       this.#breaker.onNeutral();
@@ -245,7 +245,7 @@ export class KeycloakConnection {
     return {
       ...init,
       signal: AbortSignal.timeout(this.#timeoutMs),
-      ...(this.#dispatcher ? ({ dispatcher: this.#dispatcher }) : {}),
+      ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
     };
   }
 

@@ -119,7 +119,10 @@ async function syncRealmSettings(
 
   checkOwnership(description, actual.attributes, owner, adopt);
   const want: Record<string, unknown> = { ...desired.realm, attributes };
-  const changed = changedFields(want, actual as Record<string, unknown>, realmSkip);
+  // The SMTP password hash is compared as part of smtpServer, not as an attribute of its own.
+  const changed = changedFields(want, actual as Record<string, unknown>, realmSkip).filter(
+    (f) => f !== `attributes.${smtpPasswordHashAttribute}`,
+  );
   const smtpChanged =
     desired.smtpServer !== undefined && !smtpMatches(desired.smtpServer, actual, attributes);
   if (changed.length === 0 && !smtpChanged) return false;
