@@ -88,8 +88,8 @@ describe("desiredClient", () => {
       redirectUris: ["https://a/*"],
       attributes: { "pkce.code.challenge.method": "S256", "backchannel.logout.session.required": "true" },
     };
-    expect(changedFields(desired as Record<string, unknown>, actual)).toEqual([]);
-    expect(changedFields(desired as Record<string, unknown>, { ...actual, attributes: {} })).toEqual([
+    expect(changedFields({ ...desired }, actual)).toEqual([]);
+    expect(changedFields({ ...desired }, { ...actual, attributes: {} })).toEqual([
       "attributes.pkce.code.challenge.method",
     ]);
   });

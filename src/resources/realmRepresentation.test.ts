@@ -103,10 +103,8 @@ describe("desiredRealm", () => {
       rememberMe: false,
       verifyEmail: true,
     };
-    expect(changedFields(desired as Record<string, unknown>, actual)).toEqual([]);
-    expect(changedFields(desired as Record<string, unknown>, { ...actual, rememberMe: true })).toEqual([
-      "rememberMe",
-    ]);
+    expect(changedFields({ ...desired }, actual)).toEqual([]);
+    expect(changedFields({ ...desired }, { ...actual, rememberMe: true })).toEqual(["rememberMe"]);
   });
 
   it("Given roles with and without composites, when mapped, then composites appear only where the spec lists them", () => {
