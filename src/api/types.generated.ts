@@ -163,7 +163,7 @@ export interface KeycloakInstanceSpec {
     };
   };
   /**
-   * Namespaces allowed to create KeycloakRealms on this instance, by name and/or by label. A namespace is granted if it is listed or matches the selector. Enforced by the operator's authorization policy before any realm is created.
+   * Namespaces allowed to create KeycloakRealms on this instance, by name and/or by label. A namespace is granted if it is listed or matches the selector; the instance's own namespace is always granted. Enforced by the authorization policy before any realm is created.
    */
   realmGrants?: {
     /**
@@ -177,7 +177,7 @@ export interface KeycloakInstanceSpec {
      */
     namespaceSelector?: {
       /**
-       * Label key/value pairs a namespace must all carry. An empty map matches every namespace.
+       * Label key/value pairs a namespace must all carry. A selector with neither matchLabels nor matchExpressions matches every namespace.
        */
       matchLabels?: {
         /**
@@ -185,6 +185,27 @@ export interface KeycloakInstanceSpec {
          */
         [k: string]: string;
       };
+      /**
+       * Label requirements a namespace must all meet (as in a Kubernetes label selector).
+       *
+       * @maxItems 16
+       */
+      matchExpressions?: {
+        /**
+         * The label key.
+         */
+        key: string;
+        /**
+         * How the label's value is compared with values.
+         */
+        operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+        /**
+         * Label values for In and NotIn.
+         *
+         * @maxItems 64
+         */
+        values?: string[];
+      }[];
     };
   };
 }
@@ -602,7 +623,7 @@ export interface KeycloakRealmSpec {
     }[];
   }[];
   /**
-   * Namespaces allowed to create KeycloakClients in this realm, by name and/or by label. A namespace is granted if it is listed or matches the selector. Enforced by the operator's authorization policy before any client is created.
+   * Namespaces allowed to create KeycloakClients in this realm, by name and/or by label. A namespace is granted if it is listed or matches the selector; the realm's own namespace is always granted. Enforced by the authorization policy before any client is created.
    */
   clientGrants?: {
     /**
@@ -616,7 +637,7 @@ export interface KeycloakRealmSpec {
      */
     namespaceSelector?: {
       /**
-       * Label key/value pairs a namespace must all carry. An empty map matches every namespace.
+       * Label key/value pairs a namespace must all carry. A selector with neither matchLabels nor matchExpressions matches every namespace.
        */
       matchLabels?: {
         /**
@@ -624,6 +645,27 @@ export interface KeycloakRealmSpec {
          */
         [k: string]: string;
       };
+      /**
+       * Label requirements a namespace must all meet (as in a Kubernetes label selector).
+       *
+       * @maxItems 16
+       */
+      matchExpressions?: {
+        /**
+         * The label key.
+         */
+        key: string;
+        /**
+         * How the label's value is compared with values.
+         */
+        operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+        /**
+         * Label values for In and NotIn.
+         *
+         * @maxItems 64
+         */
+        values?: string[];
+      }[];
     };
   };
   /**
