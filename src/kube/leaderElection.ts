@@ -100,7 +100,8 @@ export class LeaderElector {
       options.logger ??
       loggerFor("leader-election", { lease: `${o.namespace}/${o.name}`, identity: o.identity });
     this.#path = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(o.namespace)}/leases`;
-    leaderElectionMasterStatus.set({ name: o.name }, 0);
+    // inc by 0 creates the series without overwriting another elector's value for the same lease.
+    leaderElectionMasterStatus.inc({ name: o.name }, 0);
   }
 
   isLeader(): boolean {
