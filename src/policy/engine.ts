@@ -4,7 +4,7 @@
 // single assignment; a bad one is refused, logged and counted, and the last good bundle keeps serving.
 import { watch, type FSWatcher } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { loggerFor } from "../observability/logger.js";
+import { loggerFor, type Logger } from "../observability/logger.js";
 import { compileBundle, readBundle, type CompiledBundle } from "./bundle.js";
 import type { Decision, DecideFn, Enforcement, PolicyInput } from "./decision.js";
 import {
@@ -13,8 +13,6 @@ import {
   policyDecisionsTotal,
   policyEvaluationSeconds,
 } from "./metrics.js";
-
-const log = loggerFor("policy");
 
 export interface PolicyEngineOptions {
   /** Directory holding .manifest, data.json and policy.wasm (e.g. a mounted ConfigMap). */
@@ -27,6 +25,8 @@ export interface PolicyEngineOptions {
   debounceMs?: number;
   /** Also re-check on this period, in case a file event is missed (0 = never). Default 60 s when watching. */
   pollIntervalMs?: number;
+  /** Default: the "policy" component logger. The CLI passes a silent one to keep its stdout clean. */
+  logger?: Logger;
 }
 
 export interface PolicyEngine {
@@ -60,6 +60,7 @@ function recordDecision(decision: Decision): void {
 
 /** Loads the bundle (rejecting if it is unusable) and, if asked, watches it for changes. */
 export async function createPolicyEngine(opts: PolicyEngineOptions): Promise<PolicyEngine> {
+  const log = opts.logger ?? loggerFor("policy");
   const bundleDir = resolve(opts.bundleDir);
   const overrideFile = opts.dataOverrideFile === undefined ? undefined : resolve(opts.dataOverrideFile);
   let active: CompiledBundle;

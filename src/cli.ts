@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// The `kpo` command: every command group registers itself here, so following imports from this file
+// leads to every behaviour. Run from the repository with `npx tsx src/cli.ts ...` (or `npm run kpo -- ...`).
+import { Command } from "commander";
+import { registerPolicyCommands } from "./cli/policyCommand.js";
+
+export function buildProgram(): Command {
+  const program = new Command("kpo").description(
+    "keycloak-policy-operator: manage Keycloak instances, realms and clients from Kubernetes resources, governed by policy",
+  );
+  registerPolicyCommands(program);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);
