@@ -149,11 +149,17 @@ export function networkReasonOf(err: unknown): string | undefined {
   if (name === "TimeoutError") return "request timed out";
   if (name === "AbortError") return "request aborted";
   const code = errorCode(err) ?? errorCode((err as { cause?: unknown }).cause);
-  if (code !== undefined && (networkCodes.has(code) || code.startsWith("ERR_TLS") || code.includes("CERT"))) {
+  if (code !== undefined && (networkCodes.has(code) || isTlsVerificationCode(code))) {
     return code;
   }
   if (err instanceof TypeError && err.message === "fetch failed") return "connection failed";
   return undefined;
+}
+
+// OpenSSL verification codes (UNABLE_TO_VERIFY_LEAF_SIGNATURE, SELF_SIGNED_CERT_IN_CHAIN,
+// CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID, …).
+function isTlsVerificationCode(code: string): boolean {
+  return /^(ERR_TLS|ERR_SSL|UNABLE_TO_)|CERT|SIGNATURE/.test(code);
 }
 
 function errorCode(err: unknown): string | undefined {

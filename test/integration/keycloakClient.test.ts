@@ -16,14 +16,8 @@ import { OwnershipError } from "../../src/keycloak/errors.js";
 import type { Owner } from "../../src/keycloak/ownership.js";
 import { deleteRealm, syncRealm } from "../../src/keycloak/realmSync.js";
 
-interface KeycloakEnv {
-  url: string;
-  adminUsername: string;
-  adminPassword: string;
-}
-// Provided by test/integration/globalSetup.ts; read untyped so this file does not depend on where
-// the ProvidedContext declaration lives.
-const env = (inject as (key: string) => unknown)("keycloak") as KeycloakEnv;
+// Keycloak started once for the integration run by test/integration/globalSetup.ts.
+const env = inject("keycloak");
 
 const suffix = randomUUID().slice(0, 8);
 const realmName = `kpo-clients-${suffix}`;

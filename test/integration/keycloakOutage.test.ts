@@ -15,14 +15,8 @@ import { CircuitOpenError, KeycloakUnreachableError, isTransient } from "../../s
 import { deleteRealm, syncRealm } from "../../src/keycloak/realmSync.js";
 import type { Owner } from "../../src/keycloak/ownership.js";
 
-interface KeycloakEnv {
-  url: string;
-  adminUsername: string;
-  adminPassword: string;
-}
-// Provided by test/integration/globalSetup.ts; read untyped so this file does not depend on where
-// the ProvidedContext declaration lives.
-const env = (inject as (key: string) => unknown)("keycloak") as KeycloakEnv;
+// Keycloak started once for the integration run by test/integration/globalSetup.ts.
+const env = inject("keycloak");
 
 /** A TCP forwarder to Keycloak that can stop listening and start again on the same port. */
 class Forwarder {

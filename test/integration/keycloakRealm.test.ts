@@ -8,14 +8,8 @@ import { OwnershipError, isTransient } from "../../src/keycloak/errors.js";
 import { deleteRealm, syncRealm, type DesiredRealm } from "../../src/keycloak/realmSync.js";
 import type { Owner } from "../../src/keycloak/ownership.js";
 
-interface KeycloakEnv {
-  url: string;
-  adminUsername: string;
-  adminPassword: string;
-}
-// Provided by test/integration/globalSetup.ts; read untyped so this file does not depend on where
-// the ProvidedContext declaration lives.
-const env = (inject as (key: string) => unknown)("keycloak") as KeycloakEnv;
+// Keycloak started once for the integration run by test/integration/globalSetup.ts.
+const env = inject("keycloak");
 
 function connect(): KeycloakConnection {
   return new KeycloakConnection({
