@@ -1,0 +1,178 @@
+// KeycloakClient: diff-based sync of the client into its realm, then its credentials delivered as a
+// Secret in the client's own namespace (server-side apply, owner reference to the CR). The secret
+// value goes from Keycloak straight into the Secret's data; it is never logged or put in status.
+import type { CoreV1Api, KubernetesObjectApi, V1Secret } from "@kubernetes/client-node";
+import { ApiException } from "@kubernetes/client-node";
+import { API_VERSION, type KeycloakClient, type KeycloakInstance, type KeycloakRealm } from "../api/index.js";
+import { clientSecretName, instanceRefOf, realmRefOf } from "../api/refs.js";
+import { serverSideApply } from "../kube/apply.js";
+import {
+  computeRealmEndpoints,
+  deleteClient,
+  getClientSecret,
+  rotateClientSecret,
+  syncClient,
+  type KeycloakConnection,
+} from "../keycloak/index.js";
+import { TransientError } from "../lifecycle/errors.js";
+import { desiredClient } from "../resources/clientRepresentation.js";
+import { classified } from "./classify.js";
+import type { ConnectionPool } from "./connections.js";
+import { clientDependency, clientPolicyInput, type Caches } from "./facts.js";
+import type { KindHandler } from "./handler.js";
+import { ownerOf } from "./realmHandler.js";
+
+/** Labels on every credentials Secret, so the operator can watch exactly these Secrets. */
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const MANAGED_BY = "keycloak-policy-operator";
+export const CLIENT_LABEL = "keycloak.kpo.dev/client";
+/** The spec.secret.rotate value the Secret's current value answers to. */
+export const ROTATION_ANNOTATION = "keycloak.kpo.dev/rotation";
+
+function isConfidential(client: KeycloakClient): boolean {
+  return !client.spec.publicClient && !client.spec.bearerOnly;
+}
+
+export function clientHandler(
+  caches: Caches,
+  pool: ConnectionPool,
+  core: CoreV1Api,
+  objects: KubernetesObjectApi,
+): KindHandler<KeycloakClient> {
+  const targetsOf = (client: KeycloakClient): { realm: KeycloakRealm; instance: KeycloakInstance } => {
+    const rref = realmRefOf(client);
+    const realm = caches.realms.get(rref.namespace, rref.name);
+    if (!realm) throw new TransientError(`KeycloakRealm ${rref.namespace}/${rref.name} does not exist`);
+    const iref = instanceRefOf(realm);
+    const instance = caches.instances.get(iref.namespace, iref.name);
+    if (!instance) throw new TransientError(`KeycloakInstance ${iref.namespace}/${iref.name} does not exist`);
+    return { realm, instance };
+  };
+  const realmNameOf = (realm: KeycloakRealm) => realm.status?.realmName ?? realm.spec.realmName;
+
+  async function currentSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    try {
+      return await core.readNamespacedSecret({ namespace, name });
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return undefined;
+      throw new TransientError(`reading Secret ${namespace}/${name} failed: HTTP ${(err as ApiException<unknown>).code ?? "error"}`);
+    }
+  }
+
+  async function secretValue(
+    conn: KeycloakConnection,
+    client: KeycloakClient,
+    realmName: string,
+    existing: V1Secret | undefined,
+  ): Promise<{ value: string; rotation: string }> {
+    const key = `${client.metadata.namespace}/${client.metadata.name}`;
+    const wanted = String(client.spec.secret?.rotate ?? 0);
+    const current = existing?.metadata?.annotations?.[ROTATION_ANNOTATION];
+    const namespace = client.metadata.namespace ?? "";
+    // Rotate only when asked for a rotation the Secret does not hold yet; until the new value is
+    // written the Secret keeps the old one, so a failed write never leaves the app without credentials.
+    if (current !== undefined && current !== wanted) {
+      const value = await classified(`rotating the secret of KeycloakClient ${key}`, () =>
+        rotateClientSecret(conn, realmName, client.spec.clientId, ownerOf(client)),
+      );
+      return { value, rotation: wanted };
+    }
+    const value = await classified(`reading the secret of KeycloakClient ${key}`, () =>
+      getClientSecret(conn, realmName, client.spec.clientId, namespace),
+    );
+    return { value, rotation: wanted };
+  }
+
+  return {
+    dependency: (client) => clientDependency(caches, client),
+    policyInput: (client) => clientPolicyInput(caches, client),
+    async provision(client, log) {
+      const { realm, instance } = targetsOf(client);
+      const conn = await pool.forInstance(instance);
+      const realmName = realmNameOf(realm);
+      const key = `${client.metadata.namespace}/${client.metadata.name}`;
+      const result = await classified(`KeycloakClient ${key}`, () =>
+        syncClient(conn, realmName, desiredClient(client.spec), ownerOf(client), { adopt: client.spec.adopt ?? false }),
+      );
+      if (result.writes > 0) log.info({ writes: result.writes, changed: result.changedFields }, `client ${client.spec.clientId} synced`);
+
+      const namespace = client.metadata.namespace ?? "";
+      const secretName = clientSecretName(client);
+      const existing = await currentSecret(namespace, secretName);
+      const endpoints = computeRealmEndpoints(instance.spec.external?.url ?? "", realmName);
+      const data: Record<string, string> = {
+        "client-id": client.spec.clientId,
+        issuer: endpoints.issuer,
+        "token-endpoint": endpoints.tokenEndpoint,
+        "authorization-endpoint": endpoints.authorizationEndpoint,
+        "userinfo-endpoint": endpoints.userinfoEndpoint,
+        "jwks-uri": endpoints.jwksUri,
+      };
+      let rotation = String(client.spec.secret?.rotate ?? 0);
+      if (isConfidential(client)) {
+        const secret = await secretValue(conn, client, realmName, existing);
+        data["client-secret"] = secret.value;
+        rotation = secret.rotation;
+      }
+      const desired: V1Secret = {
+        apiVersion: "v1",
+        kind: "Secret",
+        type: "Opaque",
+        metadata: {
+          name: secretName,
+          namespace,
+          labels: { ...(client.spec.secret?.labels ?? {}), [MANAGED_BY_LABEL]: MANAGED_BY, [CLIENT_LABEL]: client.metadata.name ?? "" },
+          annotations: { ...(client.spec.secret?.annotations ?? {}), [ROTATION_ANNOTATION]: rotation },
+          ownerReferences: [
+            {
+              apiVersion: API_VERSION,
+              kind: "KeycloakClient",
+              name: client.metadata.name ?? "",
+              uid: client.metadata.uid ?? "",
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        },
+        stringData: data,
+      };
+      if (!secretMatches(existing, desired, data)) {
+        await classified(`writing Secret ${namespace}/${secretName}`, () => serverSideApply(objects, desired)).catch((err: unknown) => {
+          throw new TransientError(err instanceof Error ? err.message : String(err));
+        });
+      }
+      return {
+        message: result.created ? `Client ${client.spec.clientId} created; credentials in Secret ${secretName}` : `Client ${client.spec.clientId} is in sync; credentials in Secret ${secretName}`,
+        status: { clientId: client.spec.clientId, secretName },
+      };
+    },
+    async teardown(client) {
+      const namespace = client.metadata.namespace ?? "";
+      if ((client.spec.deletionPolicy ?? "Retain") === "Delete") {
+        const { realm, instance } = targetsOf(client);
+        const conn = await pool.forInstance(instance);
+        await classified(`deleting client of KeycloakClient ${namespace}/${client.metadata.name}`, () =>
+          deleteClient(conn, realmNameOf(realm), client.spec.clientId, ownerOf(client)),
+        );
+      }
+      // The owner reference lets the garbage collector remove the Secret too; deleting it here makes
+      // that independent of the cluster's garbage collector.
+      await core.deleteNamespacedSecret({ namespace, name: clientSecretName(client) }).catch((err: unknown) => {
+        if (!(err instanceof ApiException && err.code === 404)) throw new TransientError(`deleting Secret ${namespace}/${clientSecretName(client)} failed`);
+      });
+    },
+  };
+}
+
+/** Skip the write when the Secret already holds exactly what would be applied. */
+function secretMatches(existing: V1Secret | undefined, desired: V1Secret, data: Record<string, string>): boolean {
+  if (!existing) return false;
+  const stored = existing.data ?? {};
+  const sameData =
+    Object.keys(stored).length === Object.keys(data).length &&
+    Object.entries(data).every(([k, v]) => stored[k] !== undefined && Buffer.from(stored[k], "base64").toString("utf8") === v);
+  const sameMeta = (want: Record<string, string> | undefined, have: Record<string, string> | undefined) =>
+    Object.entries(want ?? {}).every(([k, v]) => have?.[k] === v);
+  const owned = existing.metadata?.ownerReferences?.some((r) => r.uid === desired.metadata?.ownerReferences?.[0]?.uid);
+  return sameData && Boolean(owned) && sameMeta(desired.metadata?.labels, existing.metadata?.labels) && sameMeta(desired.metadata?.annotations, existing.metadata?.annotations);
+}

@@ -1,0 +1,108 @@
+// Every operator setting, with its flag, environment variable and default in one table, so
+// `kpo run --help`, the Helm chart and the docs read from the same place.
+
+export interface OperatorConfig {
+  kubeconfig: string | undefined;
+  /** Namespaces to watch; empty = all. */
+  namespaces: string[];
+  workers: number;
+  /** Periodic resync of Ready resources (drift repair), jittered by ±10 %. */
+  resyncPeriodMs: number;
+  policyBundleDir: string;
+  policyDataFile: string | undefined;
+  machinesDir: string | undefined;
+  healthBindAddress: string;
+  leaderElection: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionId: string;
+  identity: string;
+  keycloakTimeoutMs: number;
+  keycloakRate: number;
+  keycloakBurst: number;
+  keycloakNamespaceRate: number;
+  keycloakNamespaceBurst: number;
+}
+
+export interface Setting {
+  key: keyof OperatorConfig;
+  flag: string;
+  env: string;
+  description: string;
+  default: string;
+}
+
+export const SETTINGS: Setting[] = [
+  { key: "kubeconfig", flag: "--kubeconfig <path>", env: "KUBECONFIG", description: "kubeconfig file; in-cluster config when unset", default: "" },
+  { key: "namespaces", flag: "--namespaces <list>", env: "KPO_NAMESPACES", description: "comma-separated namespaces to watch; all when empty", default: "" },
+  { key: "workers", flag: "--workers <n>", env: "KPO_WORKERS", description: "concurrent reconciles per kind", default: "4" },
+  { key: "resyncPeriodMs", flag: "--resync-period-ms <ms>", env: "KPO_RESYNC_PERIOD_MS", description: "re-sync of Ready resources to repair drift made in Keycloak", default: "600000" },
+  { key: "policyBundleDir", flag: "--policy-bundle <dir>", env: "KPO_POLICY_BUNDLE", description: "OPA bundle directory (.manifest, data.json, policy.wasm), watched for changes", default: "build/policy/bundle" },
+  { key: "policyDataFile", flag: "--policy-data <file>", env: "KPO_POLICY_DATA", description: "data override file (JSON/YAML) merged over the bundle's data, watched", default: "" },
+  { key: "machinesDir", flag: "--machines <dir>", env: "KPO_MACHINES", description: "directory of lifecycle machine files", default: "machines/ of the installation" },
+  { key: "healthBindAddress", flag: "--health-bind-address <host:port>", env: "KPO_HEALTH_BIND_ADDRESS", description: "address of /healthz, /readyz and /metrics", default: "127.0.0.1:8081" },
+  { key: "leaderElection", flag: "--leader-election <bool>", env: "KPO_LEADER_ELECTION", description: "elect a leader on a Lease before reconciling", default: "true" },
+  { key: "leaderElectionNamespace", flag: "--leader-election-namespace <ns>", env: "KPO_LEADER_ELECTION_NAMESPACE", description: "namespace of the Lease", default: "default" },
+  { key: "leaderElectionId", flag: "--leader-election-id <name>", env: "KPO_LEADER_ELECTION_ID", description: "name of the Lease", default: "keycloak-policy-operator" },
+  { key: "identity", flag: "--identity <id>", env: "KPO_IDENTITY", description: "this replica's identity in the Lease", default: "hostname-pid" },
+  { key: "keycloakTimeoutMs", flag: "--keycloak-timeout-ms <ms>", env: "KPO_KEYCLOAK_TIMEOUT_MS", description: "timeout of one Keycloak request", default: "10000" },
+  { key: "keycloakRate", flag: "--keycloak-rate <rps>", env: "KPO_KEYCLOAK_RATE", description: "global Keycloak requests per second", default: "50" },
+  { key: "keycloakBurst", flag: "--keycloak-burst <n>", env: "KPO_KEYCLOAK_BURST", description: "global Keycloak request burst", default: "100" },
+  { key: "keycloakNamespaceRate", flag: "--keycloak-namespace-rate <rps>", env: "KPO_KEYCLOAK_NAMESPACE_RATE", description: "Keycloak requests per second for one namespace's resources", default: "20" },
+  { key: "keycloakNamespaceBurst", flag: "--keycloak-namespace-burst <n>", env: "KPO_KEYCLOAK_NAMESPACE_BURST", description: "Keycloak request burst for one namespace", default: "40" },
+];
+
+function parseBool(value: string, name: string): boolean {
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  throw new Error(`${name}: expected true or false, got "${value}"`);
+}
+
+function parsePositive(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}: expected a positive number, got "${value}"`);
+  return n;
+}
+
+/**
+ * Resolve the configuration: a flag wins over its environment variable, which wins over the default.
+ * `flags` holds the raw flag values by setting key.
+ */
+export function resolveConfig(
+  flags: Partial<Record<keyof OperatorConfig, string>>,
+  env: NodeJS.ProcessEnv = process.env,
+  hostname = "kpo",
+): OperatorConfig {
+  const raw = (s: Setting): string => flags[s.key] ?? env[s.env] ?? s.default;
+  const get = (key: keyof OperatorConfig) => {
+    const setting = SETTINGS.find((s) => s.key === key);
+    if (!setting) throw new Error(`unknown setting ${key}`);
+    return { value: raw(setting), name: `${setting.flag.split(" ")[0]} / ${setting.env}` };
+  };
+  const str = (key: keyof OperatorConfig) => get(key).value;
+  const num = (key: keyof OperatorConfig) => parsePositive(get(key).value, get(key).name);
+  const optional = (key: keyof OperatorConfig) => str(key) || undefined;
+  const identity = str("identity");
+  const machinesDir = str("machinesDir");
+  return {
+    kubeconfig: optional("kubeconfig"),
+    namespaces: str("namespaces")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+    workers: num("workers"),
+    resyncPeriodMs: num("resyncPeriodMs"),
+    policyBundleDir: str("policyBundleDir"),
+    policyDataFile: optional("policyDataFile"),
+    machinesDir: machinesDir.startsWith("machines/ of") ? undefined : machinesDir,
+    healthBindAddress: str("healthBindAddress"),
+    leaderElection: parseBool(get("leaderElection").value, get("leaderElection").name),
+    leaderElectionNamespace: str("leaderElectionNamespace"),
+    leaderElectionId: str("leaderElectionId"),
+    identity: identity === "hostname-pid" ? `${hostname}-${process.pid}` : identity,
+    keycloakTimeoutMs: num("keycloakTimeoutMs"),
+    keycloakRate: num("keycloakRate"),
+    keycloakBurst: num("keycloakBurst"),
+    keycloakNamespaceRate: num("keycloakNamespaceRate"),
+    keycloakNamespaceBurst: num("keycloakNamespaceBurst"),
+  };
+}

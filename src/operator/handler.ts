@@ -1,0 +1,24 @@
+// What differs between the three kinds, as one small interface. Everything they share — finalizer,
+// lifecycle machine, status, events, requeue — lives once in reconciler.ts.
+import type { KeycloakResource } from "../api/index.js";
+import type { Logger } from "../observability/logger.js";
+import type { PolicyInput } from "../policy/decision.js";
+import type { DependencyFacts } from "../lifecycle/types.js";
+
+export interface ProvisionOutcome {
+  /** Goes into the Ready condition's message. */
+  message?: string;
+  /** Kind-specific status facts (realm issuer, client Secret name, instance version). */
+  status?: Record<string, unknown>;
+}
+
+export interface KindHandler<T extends KeycloakResource> {
+  /** Is what this resource depends on Ready? */
+  dependency(obj: T): DependencyFacts;
+  /** The document the policies decide on, gathered from the caches. */
+  policyInput(obj: T): PolicyInput;
+  /** Make Keycloak (and owned objects) match the spec. Throw TransientError / PermanentError. */
+  provision(obj: T, log: Logger): Promise<ProvisionOutcome>;
+  /** Undo provision as deletionPolicy says. */
+  teardown(obj: T, log: Logger): Promise<void>;
+}

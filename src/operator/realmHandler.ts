@@ -1,0 +1,78 @@
+// KeycloakRealm: diff-based sync of realm settings, roles, groups and SMTP into the instance's
+// Keycloak; deletion as spec.deletionPolicy says.
+import type { CoreV1Api } from "@kubernetes/client-node";
+import type { KeycloakRealm } from "../api/index.js";
+import { instanceRefOf, realmRefOf } from "../api/refs.js";
+import { deleteRealm, syncRealm, type Owner } from "../keycloak/index.js";
+import { TransientError } from "../lifecycle/errors.js";
+import { desiredRealm } from "../resources/realmRepresentation.js";
+import { classified } from "./classify.js";
+import type { ConnectionPool } from "./connections.js";
+import { realmDependency, realmPolicyInput, type Caches } from "./facts.js";
+import type { KindHandler } from "./handler.js";
+import { readSecretValue } from "./secrets.js";
+
+export function ownerOf(obj: { kind: string; metadata: { uid?: string; namespace?: string; name?: string } }): Owner {
+  return { uid: obj.metadata.uid ?? "", namespace: obj.metadata.namespace ?? "", name: obj.metadata.name ?? "", kind: obj.kind };
+}
+
+export function realmKey(realm: KeycloakRealm): string {
+  return `${realm.metadata.namespace}/${realm.metadata.name}`;
+}
+
+export function realmHandler(caches: Caches, pool: ConnectionPool, core: CoreV1Api): KindHandler<KeycloakRealm> {
+  const instanceOf = (realm: KeycloakRealm) => {
+    const ref = instanceRefOf(realm);
+    const instance = caches.instances.get(ref.namespace, ref.name);
+    if (!instance) throw new TransientError(`KeycloakInstance ${ref.namespace}/${ref.name} does not exist`);
+    return instance;
+  };
+  return {
+    dependency: (realm) => realmDependency(caches, realm),
+    policyInput: (realm) => realmPolicyInput(caches, realm),
+    async provision(realm, log) {
+      const instance = instanceOf(realm);
+      const conn = await pool.forInstance(instance);
+      const namespace = realm.metadata.namespace ?? "";
+      const smtpRef = realm.spec.smtp?.passwordSecretRef;
+      const smtpPassword = smtpRef
+        ? await readSecretValue(core, namespace, smtpRef.name, smtpRef.key ?? "password", `${realmKey(realm)} spec.smtp.passwordSecretRef`)
+        : undefined;
+      const desired = desiredRealm(realm.spec, smtpPassword === undefined ? {} : { smtpPassword });
+      const realmName = desired.realm.realm;
+      const result = await classified(`KeycloakRealm ${realmKey(realm)}`, () =>
+        syncRealm(conn, desired, ownerOf(realm), { adopt: realm.spec.adopt ?? false }),
+      );
+      if (result.writes > 0) log.info({ writes: result.writes, changed: result.changedFields }, `realm ${realmName} synced`);
+      const baseUrl = (instance.spec.external?.url ?? "").replace(/\/+$/, "");
+      return {
+        message: result.created
+          ? `Realm ${realmName} created`
+          : result.writes > 0
+            ? `Realm ${realmName} updated (${result.changedFields.join(", ")})`
+            : `Realm ${realmName} is in sync`,
+        status: { realmName, issuer: `${baseUrl}/realms/${realmName}` },
+      };
+    },
+    async teardown(realm) {
+      if ((realm.spec.deletionPolicy ?? "Retain") !== "Delete") return;
+      // Clients first: deleting a realm under them would orphan their credentials Secrets silently.
+      const dependents = caches.clients.list().filter((c) => {
+        const ref = realmRefOf(c);
+        return ref.namespace === realm.metadata.namespace && ref.name === realm.metadata.name;
+      });
+      if (dependents.length > 0) {
+        const names = dependents.slice(0, 5).map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
+        throw new TransientError(
+          `deletion of realm waits for ${dependents.length} KeycloakClient(s) that reference it (${names.join(", ")}${dependents.length > 5 ? ", …" : ""}); ` +
+            `delete them, or set spec.deletionPolicy: Retain on this realm`,
+        );
+      }
+      const instance = instanceOf(realm);
+      const conn = await pool.forInstance(instance);
+      await classified(`deleting realm of KeycloakRealm ${realmKey(realm)}`, () =>
+        deleteRealm(conn, realm.status?.realmName ?? realm.spec.realmName, ownerOf(realm)),
+      );
+    },
+  };
+}

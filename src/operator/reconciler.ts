@@ -1,0 +1,109 @@
+// The one reconcile function all kinds share: read the object from the cache, make sure the
+// finalizer is there before any side effect, run the lifecycle machine (whose policy guards decide
+// whether the side effect may run at all), persist the status it returns, record its events, release
+// the finalizer after teardown, and tell the queue when to come back.
+import type { CustomObjectsApi } from "@kubernetes/client-node";
+import { API_VERSION, GROUP, VERSION, type KeycloakResource } from "../api/index.js";
+import type { ReconcileContext, ReconcileResult } from "../kube/controller.js";
+import type { EventRecorder } from "../kube/events.js";
+import { ensureFinalizer, hasFinalizer, removeFinalizer } from "../kube/finalizer.js";
+import type { Informer } from "../kube/informers.js";
+import { patchStatus, type CustomObjectRef } from "../kube/status.js";
+import { reconcileLifecycle } from "../lifecycle/host.js";
+import type { LoadedMachine } from "../lifecycle/loader.js";
+import type { LifecycleStatus } from "../lifecycle/types.js";
+import type { PolicyEngine } from "../policy/engine.js";
+import type { KindHandler } from "./handler.js";
+
+export interface KindReconcilerOptions<T extends KeycloakResource> {
+  kind: T["kind"];
+  plural: string;
+  machine: LoadedMachine;
+  informer: Informer<T>;
+  handler: KindHandler<T>;
+  api: CustomObjectsApi;
+  events: EventRecorder;
+  policy: PolicyEngine;
+  resyncPeriodMs: number;
+  random?: () => number;
+}
+
+export function splitKey(key: string): { namespace: string; name: string } {
+  const slash = key.indexOf("/");
+  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
+function jittered(ms: number, random: () => number): number {
+  return Math.round(ms * (0.9 + 0.2 * random()));
+}
+
+/** A status the lifecycle produced differs from the stored one only if some field changed. */
+function statusChanged(stored: Record<string, unknown> | undefined, next: Record<string, unknown>): boolean {
+  if (!stored) return true;
+  return Object.entries(next).some(([k, v]) => JSON.stringify(stored[k]) !== JSON.stringify(v));
+}
+
+export function kindReconciler<T extends KeycloakResource>(options: KindReconcilerOptions<T>) {
+  const { kind, plural, machine, informer, handler, api, events, policy } = options;
+  const random = options.random ?? Math.random;
+
+  return async function reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
+    const { namespace, name } = splitKey(key);
+    const obj = informer.get(namespace, name);
+    if (!obj) return {};
+    const ref: CustomObjectRef = { group: GROUP, version: VERSION, plural, namespace, name };
+    const deleting = Boolean(obj.metadata.deletionTimestamp);
+    if (deleting && !hasFinalizer(obj)) return {};
+    if (!deleting && !hasFinalizer(obj)) {
+      // Before anything can exist in Keycloak, make sure deletion will wait for our teardown.
+      if (!(await ensureFinalizer(api, ref))) return {};
+    }
+
+    const log = ctx.log;
+    let extraStatus: Record<string, unknown> = {};
+    const outcome = await reconcileLifecycle(machine, {
+      status: obj.status as LifecycleStatus | undefined,
+      generation: obj.metadata.generation ?? 1,
+      deleting,
+      now: new Date(),
+      random,
+      facts: deleting
+        ? undefined
+        : {
+            policy: { input: handler.policyInput(obj), decide: policy.decide, revision: policy.revision },
+            dependency: handler.dependency(obj),
+          },
+      effects: {
+        provision: async () => {
+          const result = await handler.provision(obj, log);
+          extraStatus = result.status ?? {};
+          return result.message ? { message: result.message } : undefined;
+        },
+        teardown: () => handler.teardown(obj, log),
+      },
+    });
+
+    for (const t of outcome.transitions) log.info({ from: t.from, to: t.to }, `${kind} ${key}: ${t.from} → ${t.to}`);
+    const involved = {
+      apiVersion: API_VERSION,
+      kind,
+      namespace,
+      name,
+      ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}),
+    };
+    await Promise.all(outcome.events.map((e) => events.record(involved, e.type, e.reason, e.message)));
+
+    if (outcome.finalizerReleased) {
+      await removeFinalizer(api, ref);
+      return {};
+    }
+    const nextStatus = { ...(outcome.status as unknown as Record<string, unknown>), ...extraStatus };
+    if (statusChanged(obj.status as Record<string, unknown> | undefined, nextStatus)) {
+      await patchStatus(api, ref, nextStatus);
+    }
+    if (outcome.requeueAfterMs !== undefined) return { requeueAfterMs: outcome.requeueAfterMs };
+    // Ready resources come back periodically so drift made in Keycloak directly is repaired.
+    if (outcome.status.phase === "Ready") return { requeueAfterMs: jittered(options.resyncPeriodMs, random) };
+    return {};
+  };
+}

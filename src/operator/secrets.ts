@@ -1,0 +1,28 @@
+// Reading values out of Secrets the custom resources reference. Messages name the Secret and key,
+// never the value.
+import { ApiException, type CoreV1Api } from "@kubernetes/client-node";
+import { TransientError } from "../lifecycle/errors.js";
+
+export async function readSecretValue(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+  key: string,
+  referencedBy: string,
+): Promise<string> {
+  let data: Record<string, string> | undefined;
+  try {
+    data = (await core.readNamespacedSecret({ name, namespace })).data;
+  } catch (err) {
+    if (err instanceof ApiException && err.code === 404) {
+      // Transient: the Secret may well be created after the resource that points at it.
+      throw new TransientError(`Secret ${namespace}/${name} (${referencedBy}) does not exist; create it`);
+    }
+    throw new TransientError(`reading Secret ${namespace}/${name} (${referencedBy}) failed: HTTP ${(err as ApiException<unknown>).code ?? "error"}`);
+  }
+  const encoded = data?.[key];
+  if (encoded === undefined) {
+    throw new TransientError(`Secret ${namespace}/${name} (${referencedBy}) has no key "${key}"; add it`);
+  }
+  return Buffer.from(encoded, "base64").toString("utf8");
+}
