@@ -1,0 +1,288 @@
+// Policy decision benchmark: the in-process wasm engine (what machine guards call) against the same
+// policies served by `opa run --server` on loopback, in one run. Bounded loops; stops by itself.
+//
+//   npm run bench:policy            (builds the bundle first: scripts/policies.sh build)
+//   npx tsx bench/policy.ts [--iterations 20000] [--http-iterations 3000] [--concurrency 8]
+//
+// Numbers go to docs/benchmarks.md ("Policy"). Run on an idle machine: a shared CPU widens p99.
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { isDeepStrictEqual, parseArgs } from "node:util";
+import { Agent, request } from "node:http";
+import { createServer } from "node:net";
+import { cpus } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { pino } from "pino";
+import type { Decision, PolicyInput } from "../src/policy/decision.js";
+import { createPolicyEngine } from "../src/policy/engine.js";
+
+const repoRoot = resolve(fileURLToPath(import.meta.url), "../..");
+
+const { values: args } = parseArgs({
+  options: {
+    iterations: { type: "string", default: "20000" },
+    "http-iterations": { type: "string", default: "3000" },
+    concurrency: { type: "string", default: "8" },
+    bundle: { type: "string", default: join(repoRoot, "build/policy/bundle") },
+  },
+});
+const iterations = Number(args.iterations);
+const httpIterations = Number(args["http-iterations"]);
+const concurrency = Number(args.concurrency);
+
+/** A realistic steady-state decision: a compliant confidential client in a production namespace. */
+const input: PolicyInput = {
+  operation: "create",
+  kind: "KeycloakClient",
+  resource: {
+    apiVersion: "keycloak.kpo.dev/v1alpha1",
+    kind: "KeycloakClient",
+    metadata: { name: "checkout-api", namespace: "shop", labels: { "app.kubernetes.io/name": "checkout" } },
+    spec: {
+      realmRef: { name: "shop", namespace: "platform-iam" },
+      clientId: "checkout-api",
+      publicClient: false,
+      standardFlowEnabled: true,
+      implicitFlowEnabled: false,
+      serviceAccountsEnabled: true,
+      redirectUris: [
+        "https://shop.example.com/checkout/callback",
+        "https://shop.example.com/account/callback",
+      ],
+      webOrigins: ["https://shop.example.com"],
+      serviceAccount: { realmRoles: ["offline_access"], clientRoles: { "orders-api": ["orders:write"] } },
+      protocolMappers: [
+        {
+          name: "audience",
+          protocol: "openid-connect",
+          protocolMapper: "oidc-audience-mapper",
+          config: { "included.client.audience": "orders-api", "access.token.claim": "true" },
+        },
+      ],
+      secret: { name: "checkout-api-oidc" },
+    },
+  },
+  namespace: {
+    name: "shop",
+    labels: { "kpo.dev/environment": "production", "kubernetes.io/metadata.name": "shop", team: "checkout" },
+    annotations: {},
+  },
+  target: {
+    realm: {
+      metadata: { name: "shop", namespace: "platform-iam" },
+      spec: {
+        realmName: "shop",
+        instanceRef: { name: "keycloak", namespace: "iam" },
+        clientGrants: {
+          namespaces: ["shop", "payments"],
+          namespaceSelector: { matchLabels: { "kpo.dev/shop-clients": "true" } },
+        },
+      },
+    },
+    instance: {
+      metadata: { name: "keycloak", namespace: "iam" },
+      spec: { realmGrants: { namespaces: ["platform-iam"] } },
+    },
+  },
+  counts: { clientsInNamespace: 6, clientsInRealm: 41 },
+  environment: {},
+};
+
+interface Result {
+  decisionsPerSecond: number;
+  p50Micros: number;
+  p99Micros: number;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+function summarise(latenciesNs: Float64Array, wallNs: number, count: number): Result {
+  const sorted = latenciesNs.slice().sort();
+  return {
+    decisionsPerSecond: count / (wallNs / 1e9),
+    p50Micros: percentile(sorted, 50) / 1e3,
+    p99Micros: percentile(sorted, 99) / 1e3,
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: Math.max(1, concurrency) });
+
+function post(port: number, path: string, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolvePost, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json" },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (text += chunk));
+        res.on("end", () => resolvePost({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+async function waitForOpa(port: number, opa: ChildProcess): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (opa.exitCode !== null) throw new Error(`opa exited with code ${opa.exitCode} before serving`);
+    try {
+      const { status } = await post(port, "/v1/data/kpo/decision", JSON.stringify({ input }));
+      if (status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("opa did not answer on loopback within 10 s");
+}
+
+function opaBinary(): string {
+  if (process.env.KPO_OPA) return process.env.KPO_OPA;
+  const env = execFileSync("bash", [join(repoRoot, "scripts/tools.sh"), "--env"], { encoding: "utf8" });
+  const opa = /^KPO_OPA=(.*)$/m.exec(env)?.[1];
+  if (!opa) throw new Error("opa not found: run scripts/tools.sh or set KPO_OPA");
+  return opa;
+}
+
+async function benchInProcess(): Promise<{ result: Result; decision: Decision; revision: string }> {
+  const engine = await createPolicyEngine({ bundleDir: args.bundle, logger: pino({ level: "silent" }) });
+  const decision = engine.decide(input);
+  for (let i = 0; i < 2_000; i++) engine.decide(input); // JIT warm-up
+  const latencies = new Float64Array(iterations);
+  const wallStart = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) {
+    const t0 = process.hrtime.bigint();
+    engine.decide(input);
+    latencies[i] = Number(process.hrtime.bigint() - t0);
+  }
+  const wall = Number(process.hrtime.bigint() - wallStart);
+  const revision = engine.revision;
+  engine.close();
+  return { result: summarise(latencies, wall, iterations), decision, revision };
+}
+
+async function benchOpaServer(): Promise<{ sequential: Result; concurrent: Result; decision: Decision }> {
+  const port = await freePort();
+  const opa = spawn(
+    opaBinary(),
+    [
+      "run",
+      "--server",
+      "--addr",
+      `127.0.0.1:${port}`,
+      "--log-level",
+      "error",
+      "--ignore",
+      "*_test.rego",
+      "--ignore",
+      "capabilities.json",
+      join(repoRoot, "policies"),
+    ],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  try {
+    await waitForOpa(port, opa);
+    const body = JSON.stringify({ input });
+    const path = "/v1/data/kpo/decision";
+    const first = await post(port, path, body);
+    const decision = (JSON.parse(first.text) as { result: Decision }).result;
+    for (let i = 0; i < 300; i++) await post(port, path, body); // warm-up
+
+    const seq = new Float64Array(httpIterations);
+    let wallStart = process.hrtime.bigint();
+    for (let i = 0; i < httpIterations; i++) {
+      const t0 = process.hrtime.bigint();
+      await post(port, path, body);
+      seq[i] = Number(process.hrtime.bigint() - t0);
+    }
+    const sequential = summarise(seq, Number(process.hrtime.bigint() - wallStart), httpIterations);
+
+    const conc = new Float64Array(httpIterations);
+    let next = 0;
+    wallStart = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < httpIterations) {
+          const i = next++;
+          const t0 = process.hrtime.bigint();
+          await post(port, path, body);
+          conc[i] = Number(process.hrtime.bigint() - t0);
+        }
+      }),
+    );
+    const concurrent = summarise(conc, Number(process.hrtime.bigint() - wallStart), httpIterations);
+    return { sequential, concurrent, decision };
+  } finally {
+    agent.destroy();
+    opa.kill("SIGTERM");
+  }
+}
+
+const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: digits });
+
+const inProcess = await benchInProcess();
+const server = await benchOpaServer();
+
+// The comparison is only meaningful if both answer the same question the same way.
+const sameAnswer = isDeepStrictEqual(
+  {
+    ...server.decision,
+    violations: [...server.decision.violations].sort((a, b) => a.code.localeCompare(b.code)),
+  },
+  {
+    ...inProcess.decision,
+    violations: [...inProcess.decision.violations].sort((a, b) => a.code.localeCompare(b.code)),
+  },
+);
+const bestServer = Math.max(server.sequential.decisionsPerSecond, server.concurrent.decisionsPerSecond);
+const speedup = inProcess.result.decisionsPerSecond / bestServer;
+
+const rows: [string, Result][] = [
+  ["in-process wasm (engine.decide)", inProcess.result],
+  ["opa run --server, HTTP loopback, 1 in flight", server.sequential],
+  [`opa run --server, HTTP loopback, ${concurrency} in flight`, server.concurrent],
+];
+console.log(
+  `policy bundle ${inProcess.revision}; input: compliant KeycloakClient in a production namespace (allowed: ${inProcess.decision.allowed})`,
+);
+console.log(
+  `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "unknown"}), in-process n=${iterations}, HTTP n=${httpIterations}`,
+);
+console.log("");
+console.log("| path | decisions/s | p50 µs | p99 µs |");
+console.log("|---|---:|---:|---:|");
+for (const [name, r] of rows)
+  console.log(`| ${name} | ${fmt(r.decisionsPerSecond)} | ${fmt(r.p50Micros, 1)} | ${fmt(r.p99Micros, 1)} |`);
+console.log("");
+console.log(`same decision from both: ${sameAnswer}`);
+console.log(`in-process throughput / best OPA server throughput: ${speedup.toFixed(1)}x (target >= 20x)`);
+console.log(`in-process p99: ${inProcess.result.p99Micros.toFixed(1)} µs (target < 100 µs)`);
+if (!sameAnswer) {
+  console.error(
+    "the OPA server and the wasm engine disagree on the benchmark input; the numbers compare different work",
+  );
+  process.exitCode = 1;
+}
