@@ -62,11 +62,12 @@ export class CircuitBreaker {
 
   /**
    * Asks to send one request. Throws CircuitOpenError when the circuit is open, or half-open with
-   * its single probe already in flight. The caller must report the outcome with `onSuccess` or
-   * `onFailure` (or `onNeutral` if the request did not tell anything about Keycloak's health).
+   * its single probe already in flight. Returns true when this request is the half-open probe. The
+   * caller reports the outcome with `onSuccess` or `onFailure`, and a probe that ended without
+   * telling anything about Keycloak's health (e.g. failed before it was sent) with `onNeutral`.
    */
-  admit(): void {
-    if (this.#state === "closed") return;
+  admit(): boolean {
+    if (this.#state === "closed") return false;
     const retryAt = this.#openedAt + this.#config.cooldownMs;
     if (this.#state === "open") {
       if (this.#clock.now() < retryAt) throw new CircuitOpenError(this.#instance, retryAt);
@@ -75,6 +76,7 @@ export class CircuitBreaker {
     if (this.#probeInFlight)
       throw new CircuitOpenError(this.#instance, this.#clock.now() + this.#config.cooldownMs);
     this.#probeInFlight = true;
+    return true;
   }
 
   /** Keycloak answered (any status that is not a server-side failure). */
@@ -99,7 +101,7 @@ export class CircuitBreaker {
     }
   }
 
-  /** The admitted request ended without telling anything (e.g. failed before it was sent). */
+  /** The probe ended without telling anything: let the next request probe instead. */
   onNeutral(): void {
     this.#probeInFlight = false;
   }

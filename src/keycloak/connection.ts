@@ -180,7 +180,7 @@ export class KeycloakConnection {
   async call<T>(options: CallOptions, fn: (admin: KeycloakAdminClient) => Promise<T>): Promise<T> {
     const context: RequestContext = { instance: this.instance, method: options.method, what: options.what };
     await this.#limiter.acquire(options.namespace);
-    this.#admit();
+    const probe = this.#admit();
     try {
       await this.#ensureToken(false);
       try {
@@ -193,8 +193,8 @@ export class KeycloakConnection {
         return await this.#send(options.method, context, () => fn(this.#admin));
       }
     } finally {
-      // If nothing reported to the breaker (e.g. fn threw before sending), free a half-open probe.
-      this.#breaker.onNeutral();
+      // If nothing reported to the breaker (e.g. fn threw before sending), free the half-open probe.
+      if (probe) this.#breaker.onNeutral();
     }
   }
 
@@ -205,7 +205,7 @@ export class KeycloakConnection {
   async getPublicJson(path: string, what: string, namespace?: string): Promise<unknown> {
     const context: RequestContext = { instance: this.instance, method: "GET", what };
     await this.#limiter.acquire(namespace);
-    this.#admit();
+    const probe = this.#admit();
     try {
       return await this.#send("GET", context, async () => {
         const response = await fetch(`${this.baseUrl}${path}`, this.#fetchInit({ method: "GET" }));
@@ -213,7 +213,7 @@ export class KeycloakConnection {
         return await response.json();
       });
     } finally {
-      this.#breaker.onNeutral();
+      if (probe) this.#breaker.onNeutral();
     }
   }
 
@@ -222,9 +222,9 @@ export class KeycloakConnection {
     await this.#dispatcher?.close();
   }
 
-  #admit(): void {
+  #admit(): boolean {
     try {
-      this.#breaker.admit();
+      return this.#breaker.admit();
     } catch (err) {
       if (err instanceof CircuitOpenError) {
         this.#stats.circuitRejections += 1;

@@ -4,8 +4,11 @@
 import type KeycloakAdminClient from "@keycloak/keycloak-admin-client";
 import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js";
 import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
+import { loggerFor } from "../observability/logger.js";
 import type { KeycloakConnection } from "./connection.js";
 import { MissingReferenceError } from "./errors.js";
+
+const log = loggerFor("keycloak-sync");
 
 /** Attribute marking roles and groups created by the operator, so that only those are pruned. */
 export const managedAttribute = "kpo.dev/managed";
@@ -45,6 +48,10 @@ export class SyncSession {
   ): Promise<T> {
     this.writes += 1;
     if (!this.changed.includes(field)) this.changed.push(field);
+    log.debug(
+      { instance: this.conn.instance, realm: this.realm, namespace: this.namespace, method, field },
+      what,
+    );
     return this.conn.call({ method, what, namespace: this.namespace }, fn);
   }
 
