@@ -170,7 +170,7 @@ describe("the local Keycloak", () => {
     expect(((await wellKnown.json()) as { issuer: string }).issuer).toBe(`${url}/realms/${realm}`);
 
     await admin.realms.del({ realm });
-    expect(await admin.realms.findOne({ realm })).toBeUndefined();
+    expect(await admin.realms.findOne({ realm })).toBeNull();
   });
 
   it("given a wrong password, when authenticating, then the admin API refuses", async () => {
