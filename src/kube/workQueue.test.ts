@@ -53,6 +53,18 @@ describe("WorkQueue dedup", () => {
   });
 });
 
+describe("WorkQueue order", () => {
+  it("Given thousands of keys added while others drain, when all are taken, then they come out in insertion order", async () => {
+    const q = newQueue();
+    const taken: string[] = [];
+    for (let i = 0; i < 3000; i++) q.add(`k${i}`);
+    for (let i = 0; i < 2000; i++) taken.push((await q.get())!);
+    for (let i = 3000; i < 5000; i++) q.add(`k${i}`);
+    while (q.length > 0) taken.push((await q.get())!);
+    expect(taken).toEqual(Array.from({ length: 5000 }, (_, i) => `k${i}`));
+  });
+});
+
 describe("WorkQueue one worker per key", () => {
   it("Given a key being processed, when it is added again, then no other worker gets it until done()", async () => {
     const q = newQueue();

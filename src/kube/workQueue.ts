@@ -26,6 +26,41 @@ export interface WorkQueueOptions {
   now?: () => number;
 }
 
+/**
+ * A FIFO with O(1) push and shift. Array.prototype.shift is O(n): with a few hundred thousand
+ * queued keys (a relist of a large cluster) it made draining the queue quadratic.
+ */
+class Fifo<T> {
+  #items: (T | undefined)[] = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(item: T): void {
+    this.#items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const item = this.#items[this.#head];
+    this.#items[this.#head] = undefined;
+    this.#head++;
+    // Compact once the consumed prefix dominates, keeping memory bounded and the cost amortised O(1).
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+
+  clear(): void {
+    this.#items = [];
+    this.#head = 0;
+  }
+}
+
 interface WaitingEntry {
   readyAt: number;
   timer: NodeJS.Timeout;
@@ -37,7 +72,7 @@ export class WorkQueue {
   readonly #now: () => number;
 
   /** Keys ready to be handed out, in order. Each is also in #dirty. */
-  readonly #queue: string[] = [];
+  readonly #queue = new Fifo<string>();
   /** Keys that need processing: queued, or re-added while being processed. */
   readonly #dirty = new Set<string>();
   /** Keys currently held by a worker, with the time the worker took them. */
@@ -47,7 +82,7 @@ export class WorkQueue {
   /** Keys scheduled by addAfter / addRateLimited, with their earliest deadline. */
   readonly #waiting = new Map<string, WaitingEntry>();
   /** Workers blocked in get(). */
-  readonly #getters: Array<(key: string | undefined) => void> = [];
+  readonly #getters = new Fifo<(key: string | undefined) => void>();
   /** Resolvers of shutDownWithDrain, called when the last in-flight item is done. */
   #drainWaiters: Array<() => void> = [];
   #shuttingDown = false;
@@ -153,9 +188,8 @@ export class WorkQueue {
     this.#shuttingDown = true;
     for (const { timer } of this.#waiting.values()) clearTimeout(timer);
     this.#waiting.clear();
-    const getters = this.#getters.splice(0);
-    for (const resolve of getters) resolve(undefined);
-    this.#queue.length = 0;
+    for (let resolve = this.#getters.shift(); resolve; resolve = this.#getters.shift()) resolve(undefined);
+    this.#queue.clear();
     workqueueDepth.set({ name: this.name }, 0);
     unregisterInFlightProvider(this.name);
   }
