@@ -179,14 +179,18 @@ violations contains v if {
 		"code": "PublicClientWithoutPkce",
 		"message": concat("", [
 			lib.subject,
-			": spec.publicClient is true but spec.pkceMethod is \"",
-			lib.str(lib.field(spec, "pkceMethod", "")),
-			"\" in production namespace \"",
+			": spec.publicClient is true but spec.pkceMethod is ",
+			pkce_method_text,
+			" in production namespace \"",
 			lib.str(input.namespace.name),
-			"\"; a public client without PKCE lets an intercepted code be redeemed. Set spec.pkceMethod: S256.",
+			"\"; a public client without PKCE lets an intercepted authorization code be redeemed. Set spec.pkceMethod: S256.",
 		]),
 	}
 }
+
+pkce_method_text := concat("", ["\"", lib.str(spec.pkceMethod), "\""]) if spec.pkceMethod
+
+else := "not set"
 
 # --- KeycloakInstance (managed) --------------------------------------------------------------------
 

@@ -105,6 +105,10 @@ test_client_implicit_flow_denied if {
 
 test_public_client_requires_pkce_s256 if {
 	codes(mk("KeycloakClient", json.remove(good_client, ["pkceMethod"]), prod)) == {"PublicClientWithoutPkce"}
+	some v in production.violations with input as mk("KeycloakClient", json.remove(good_client, ["pkceMethod"]), prod)
+	contains(v.message, "spec.pkceMethod is not set in production namespace")
+	some w in production.violations with input as mk("KeycloakClient", with_field(good_client, "/pkceMethod", "plain"), prod)
+	contains(w.message, "spec.pkceMethod is \"plain\"")
 	codes(mk("KeycloakClient", with_field(good_client, "/pkceMethod", "plain"), prod)) == {"PublicClientWithoutPkce"}
 	codes(mk("KeycloakClient", {"publicClient": false, "redirectUris": ["https://a/cb"]}, prod)) == set()
 }
