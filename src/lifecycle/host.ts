@@ -178,7 +178,6 @@ export async function reconcileLifecycle(
   const transitions: Array<{ from: LifecyclePhase; to: LifecyclePhase }> = [];
   const effectsRun: ActorName[] = [];
   let provisioned: ProvisionResult | undefined;
-  let armed = false;
   if (startPhase !== restoredPhase) transitions.push({ from: startPhase, to: restoredPhase });
 
   let current: LifecycleEvent | { type: string; output?: unknown; error?: unknown } = event;
@@ -188,7 +187,6 @@ export async function reconcileLifecycle(
     snapshot = next as AnyMachineSnapshot;
     const after = phaseOf(snapshot);
     if (after !== before) transitions.push({ from: before, to: after });
-    if ((snapshot.context as LifecycleContext).armedTimer !== undefined) armed = true;
 
     const spawn = actions.find((a) => a.type === "xstate.spawnChild");
     if (!spawn) break;
@@ -208,7 +206,7 @@ export async function reconcileLifecycle(
   const endPhase = phaseOf(snapshot);
   const endContext = { ...(snapshot.context as LifecycleContext) };
   let nextAttemptAt: Date | undefined;
-  if (armed && endContext.armedTimer !== undefined) {
+  if (endContext.armedTimer !== undefined) {
     const delay = loaded.delays[endContext.armedTimer];
     if (!delay)
       throw new Error(`lifecycle ${kind}: delay "${endContext.armedTimer}" is not defined in ${loaded.file}`);

@@ -33,6 +33,7 @@ export const ACTION_NAMES = [
   "recordTeardownError",
   "recordDeleted",
   "armTimer",
+  "disarmTimer",
 ] as const;
 
 /** Actors are the side effects; the host runs the caller's function of the same name. */
@@ -167,6 +168,8 @@ export function lifecycleSetup(rules: Readonly<Record<string, CompiledRule>>, de
         message: "Teardown finished; finalizer released.",
       }),
       armTimer: assign((_, params: { delay: string }) => ({ armedTimer: params.delay })),
+      // Leaving a waiting state cancels its timer, as XState does for `after`.
+      disarmTimer: assign({ armedTimer: undefined }),
     },
     actors: {
       // Placeholders: the host never starts actors itself; it runs the caller's effect named by

@@ -18,6 +18,7 @@ import {
   REQUIRED_RULES,
   type LifecycleMachine,
 } from "./implementations.js";
+import { initialContext } from "./status.js";
 import { PHASES, type LifecycleContext } from "./types.js";
 
 /** The repository's machines/ directory (works from src/ with tsx and from dist/src/ when built). */
@@ -125,6 +126,7 @@ class Validator {
   readonly targets = new Map<string, Set<string>>();
   readonly armedStates = new Set<string>();
   readonly retryDueStates = new Set<string>();
+  readonly disarmedStates = new Set<string>();
 
   constructor(
     readonly file: string,
@@ -158,6 +160,7 @@ class Validator {
       const p = Array.isArray(value) ? `${path}[${i}]` : path;
       if (typeof ref === "string") {
         this.known(p, "action", ref, ACTION_NAMES);
+        if (ref === "disarmTimer") this.disarmedStates.add(state);
         const needs = ACTION_PARAMS[ref as (typeof ACTION_NAMES)[number]];
         if (needs)
           this.fail(
@@ -311,6 +314,14 @@ class Validator {
           `missing: state ${s} arms a timer but does not handle RETRY_DUE.`,
         );
     }
+    for (const s of this.armedStates) {
+      if (!this.disarmedStates.has(s)) {
+        this.fail(
+          `$.machine.states.${s}.exit`,
+          `state ${s} arms a timer but does not cancel it on exit: add "disarmTimer" to exit.`,
+        );
+      }
+    }
     for (const s of this.retryDueStates) {
       if (!this.armedStates.has(s))
         this.fail(
@@ -360,9 +371,14 @@ export function loadMachineDefinition(doc: unknown, file: string): LoadedMachine
   }
   let machine: LifecycleMachine;
   try {
+    // The validator above checked every name this config uses; XState takes it as data. The
+    // context comes from the input (a status being restored) or starts fresh.
+    const config = {
+      ...def.machine,
+      context: ({ input }: { input: LifecycleContext | undefined }) => input ?? initialContext(),
+    };
     machine = lifecycleSetup(rules, def.dependency).createMachine(
-      // The validator above checked every name this config uses; XState takes it as data.
-      def.machine as unknown as Parameters<ReturnType<typeof lifecycleSetup>["createMachine"]>[0],
+      config as unknown as Parameters<ReturnType<typeof lifecycleSetup>["createMachine"]>[0],
     );
   } catch (error) {
     throw new MachineDefinitionError(
