@@ -1,0 +1,471 @@
+// Loads the CRDs into a real kube-apiserver (the test environment's etcd + kube-apiserver) and checks
+// what only the API server can: the schemas are accepted (structural, CEL within cost limits), every
+// example is stored, every CEL rule refuses what it should with its message, defaults are applied,
+// and the printer columns show values. Exits 1 when anything differs. Needs the tools that
+// scripts/tools.sh builds (etcd, kube-apiserver); about 30 s.
+//
+//   npm run verify:crds
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import https from "node:https";
+import os from "node:os";
+import path from "node:path";
+import {
+  ApiextensionsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from "@kubernetes/client-node";
+import { parseAllDocuments } from "yaml";
+import { CRD_KINDS, readCrdForApiServer } from "../src/api/crds.js";
+import { GROUP, PLURALS, VERSION, type KeycloakKind } from "../src/api/index.js";
+import { startControlPlane } from "../src/testenv/index.js";
+
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  [key: string]: unknown;
+}
+
+/** A change to an object the examples created, and what the API server must answer. */
+interface RuleCase {
+  name: string;
+  kind: KeycloakKind;
+  namespace: string;
+  object: string;
+  patch: Record<string, unknown>;
+  /** Substring of the API server's message; undefined means the patch must be accepted. */
+  rejectedWith?: string;
+}
+
+const cases: RuleCase[] = [
+  {
+    name: "realmName is immutable",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: { spec: { realmName: "other" } },
+    rejectedWith: "spec.realmName is immutable",
+  },
+  {
+    name: "instanceRef is immutable",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: { spec: { instanceRef: { name: "x" } } },
+    rejectedWith: "spec.instanceRef is immutable",
+  },
+  {
+    name: "other realm settings change",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: { spec: { displayName: "Apps 2" } },
+  },
+  {
+    name: "realmName pattern",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: { spec: { realmName: "has space" } },
+    rejectedWith: "spec.realmName",
+  },
+  {
+    name: "sslRequired enum",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: { spec: { sslRequired: "sometimes" } },
+    rejectedWith: "Unsupported value",
+  },
+  {
+    name: "SSO idle within max",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: { spec: { tokens: { ssoSessionIdleTimeoutSeconds: 100, ssoSessionMaxLifespanSeconds: 50 } } },
+    rejectedWith: "must not exceed",
+  },
+  {
+    name: "SMTP auth needs user and password",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: { spec: { smtp: { host: "h", from: "a@b.c", auth: true } } },
+    rejectedWith: "spec.smtp.auth=true requires",
+  },
+  {
+    name: "SMTP ssl xor starttls",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: { spec: { smtp: { host: "h", from: "a@b.c", ssl: true, starttls: true } } },
+    rejectedWith: "mutually exclusive",
+  },
+  {
+    name: "selector values for Exists",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: {
+      spec: {
+        clientGrants: {
+          namespaceSelector: { matchExpressions: [{ key: "a", operator: "Exists", values: ["x"] }] },
+        },
+      },
+    },
+    rejectedWith: "must be empty for",
+  },
+  {
+    name: "selector values for In",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: {
+      spec: { clientGrants: { namespaceSelector: { matchExpressions: [{ key: "a", operator: "In" }] } } },
+    },
+    rejectedWith: "at least one value",
+  },
+  {
+    name: "clientId is immutable",
+    kind: "KeycloakClient",
+    namespace: "shop",
+    object: "storefront",
+    patch: { spec: { clientId: "x" } },
+    rejectedWith: "spec.clientId is immutable",
+  },
+  {
+    name: "realmRef is immutable",
+    kind: "KeycloakClient",
+    namespace: "shop",
+    object: "storefront",
+    patch: { spec: { realmRef: { name: "x" } } },
+    rejectedWith: "spec.realmRef is immutable",
+  },
+  {
+    name: "public client without service account",
+    kind: "KeycloakClient",
+    namespace: "shop",
+    object: "storefront",
+    patch: { spec: { publicClient: true, serviceAccountsEnabled: true } },
+    rejectedWith: "spec.publicClient and spec.serviceAccountsEnabled are mutually exclusive",
+  },
+  {
+    name: "public client not bearer-only",
+    kind: "KeycloakClient",
+    namespace: "shop",
+    object: "storefront",
+    patch: { spec: { publicClient: true, bearerOnly: true } },
+    rejectedWith: "spec.publicClient and spec.bearerOnly",
+  },
+  {
+    name: "service-account roles need a service account",
+    kind: "KeycloakClient",
+    namespace: "shop",
+    object: "storefront",
+    patch: { spec: { serviceAccount: { realmRoles: ["x"] } } },
+    rejectedWith: "spec.serviceAccountsEnabled=true",
+  },
+  {
+    name: "pkceMethod enum",
+    kind: "KeycloakClient",
+    namespace: "shop",
+    object: "storefront",
+    patch: { spec: { pkceMethod: "S512" } },
+    rejectedWith: "Unsupported value",
+  },
+  {
+    name: "external xor managed",
+    kind: "KeycloakInstance",
+    namespace: "identity",
+    object: "main",
+    patch: { spec: { managed: { database: { vendor: "dev-mem" } } } },
+    rejectedWith: "exactly one of spec.external",
+  },
+  {
+    name: "one kind of admin credentials",
+    kind: "KeycloakInstance",
+    namespace: "identity",
+    object: "main",
+    patch: {
+      spec: {
+        external: { adminCredentials: { clientCredentials: { clientId: "c", secretRef: { name: "s" } } } },
+      },
+    },
+    rejectedWith: "exactly one of spec.external.adminCredentials",
+  },
+  {
+    name: "CA and insecureSkipTLSVerify contradict",
+    kind: "KeycloakInstance",
+    namespace: "identity",
+    object: "main",
+    patch: { spec: { external: { insecureSkipTLSVerify: true, caSecretRef: { name: "ca" } } } },
+    rejectedWith: "contradict each other",
+  },
+  {
+    name: "URL must be http(s)",
+    kind: "KeycloakInstance",
+    namespace: "identity",
+    object: "main",
+    patch: { spec: { external: { url: "ftp://x" } } },
+    rejectedWith: "spec.external.url",
+  },
+];
+
+/** Defaults the API server must have filled in on objects the examples created. */
+const expectedDefaults: {
+  kind: KeycloakKind;
+  namespace: string;
+  name: string;
+  path: string[];
+  value: unknown;
+}[] = [
+  {
+    kind: "KeycloakInstance",
+    namespace: "identity",
+    name: "main",
+    path: ["external", "realm"],
+    value: "master",
+  },
+  {
+    kind: "KeycloakInstance",
+    namespace: "identity",
+    name: "main",
+    path: ["external", "adminCredentials", "secretRef", "usernameKey"],
+    value: "username",
+  },
+  { kind: "KeycloakRealm", namespace: "identity", name: "apps", path: ["deletionPolicy"], value: "Retain" },
+  { kind: "KeycloakRealm", namespace: "identity", name: "apps", path: ["adopt"], value: false },
+  {
+    kind: "KeycloakClient",
+    namespace: "team-a",
+    name: "team-a-batch",
+    path: ["protocolMappers", "0", "protocol"],
+    value: "openid-connect",
+  },
+];
+
+const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+
+function manifests(dir: string): Manifest[] {
+  const full = path.join(repo, "examples", dir);
+  return readdirSync(full)
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()
+    .flatMap((f) =>
+      parseAllDocuments(readFileSync(path.join(full, f), "utf8")).map((d) => d.toJS() as Manifest),
+    );
+}
+
+function errorMessage(error: unknown): string {
+  const body = (error as { body?: unknown }).body;
+  if (typeof body === "string") {
+    try {
+      return String((JSON.parse(body) as { message?: string }).message ?? body);
+    } catch {
+      return body;
+    }
+  }
+  return String(error);
+}
+
+async function main(): Promise<number> {
+  const failures: string[] = [];
+  const dir = mkdtempSync(path.join(os.tmpdir(), "kpo-verify-crds-"));
+  const controlPlane = await startControlPlane({ dir });
+  try {
+    const kc = new KubeConfig();
+    kc.loadFromFile(controlPlane.kubeconfigPath);
+    const extensions = kc.makeApiClient(ApiextensionsV1Api);
+    const core = kc.makeApiClient(CoreV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const ssa = setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply);
+    const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+
+    for (const kind of CRD_KINDS) {
+      try {
+        await extensions.createCustomResourceDefinition({ body: readCrdForApiServer(kind) });
+      } catch (error) {
+        failures.push(`CRD ${kind} refused: ${errorMessage(error)}`);
+      }
+    }
+    if (failures.length > 0) return report(failures);
+    for (let attempt = 0; ; attempt++) {
+      const { items } = await extensions.listCustomResourceDefinition();
+      const established = items.filter((c) =>
+        c.status?.conditions?.some((x) => x.type === "Established" && x.status === "True"),
+      );
+      if (established.length === CRD_KINDS.length) break;
+      if (attempt > 100)
+        return report([`CRDs not Established after 10 s: ${items.map((c) => c.metadata?.name).join(", ")}`]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    const apply = async (m: Manifest, source: string) => {
+      const namespace = m.metadata.namespace ?? "";
+      try {
+        if (m.kind === "Namespace") await core.createNamespace({ body: m });
+        else if (m.kind === "Secret") await core.createNamespacedSecret({ namespace, body: m });
+        else {
+          const plural = PLURALS[m.kind as KeycloakKind];
+          await custom.patchNamespacedCustomObject(
+            {
+              group: GROUP,
+              version: VERSION,
+              namespace,
+              plural,
+              name: m.metadata.name,
+              body: m,
+              fieldManager: "verify-crds",
+              force: true,
+            },
+            ssa,
+          );
+        }
+      } catch (error) {
+        const message = errorMessage(error);
+        if (!message.includes("already exists"))
+          failures.push(`${source}: ${m.kind} ${namespace}/${m.metadata.name} refused: ${message}`);
+      }
+    };
+    // Production: the denied objects first, then the fixed ones over them (as a user would).
+    for (const set of ["quickstart", "multi-tenant", "production", "production/denied", "production/fixed"]) {
+      for (const m of manifests(set)) await apply(m, `examples/${set}`);
+    }
+
+    for (const c of cases) {
+      let outcome: string | undefined;
+      try {
+        await custom.patchNamespacedCustomObject(
+          {
+            group: GROUP,
+            version: VERSION,
+            namespace: c.namespace,
+            plural: PLURALS[c.kind],
+            name: c.object,
+            body: c.patch,
+            dryRun: "All",
+          },
+          merge,
+        );
+      } catch (error) {
+        outcome = errorMessage(error);
+      }
+      if (c.rejectedWith === undefined && outcome !== undefined)
+        failures.push(`${c.name}: expected acceptance, got: ${outcome}`);
+      if (c.rejectedWith !== undefined && !outcome?.includes(c.rejectedWith)) {
+        failures.push(
+          `${c.name}: expected rejection with "${c.rejectedWith}", got: ${outcome ?? "accepted"}`,
+        );
+      }
+    }
+
+    for (const d of expectedDefaults) {
+      const obj = (await custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: d.namespace,
+        plural: PLURALS[d.kind],
+        name: d.name,
+      })) as { spec: unknown };
+      const actual = d.path.reduce<unknown>(
+        (node, key) => (node as Record<string, unknown> | undefined)?.[key],
+        obj.spec,
+      );
+      if (actual !== d.value)
+        failures.push(
+          `default ${d.kind} ${d.name} spec.${d.path.join(".")}: expected ${JSON.stringify(d.value)}, got ${JSON.stringify(actual)}`,
+        );
+    }
+
+    await custom.patchNamespacedCustomObjectStatus(
+      {
+        group: GROUP,
+        version: VERSION,
+        namespace: "identity",
+        plural: PLURALS.KeycloakRealm,
+        name: "apps",
+        body: {
+          status: {
+            phase: "Ready",
+            realmName: "apps",
+            conditions: [
+              {
+                type: "Ready",
+                status: "True",
+                reason: "Provisioned",
+                message: "",
+                lastTransitionTime: new Date().toISOString(),
+              },
+            ],
+          },
+        },
+      },
+      merge,
+    );
+    const table = await getTable(
+      kc,
+      `/apis/${GROUP}/${VERSION}/namespaces/identity/${PLURALS.KeycloakRealm}`,
+    );
+    const columns = table.columnDefinitions.map((c) => c.name);
+    const row = table.rows.find((r) => r.cells[0] === "apps")?.cells ?? [];
+    const cell = (name: string) => row[columns.indexOf(name)];
+    if (
+      cell("Realm") !== "apps" ||
+      cell("Phase") !== "Ready" ||
+      cell("Ready") !== "True" ||
+      cell("Instance") !== "main"
+    ) {
+      failures.push(
+        `printer columns of KeycloakRealm apps: ${JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, row[i]])))}`,
+      );
+    }
+    return report(failures);
+  } finally {
+    await controlPlane.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface Table {
+  columnDefinitions: { name: string }[];
+  rows: { cells: unknown[] }[];
+}
+
+async function getTable(kc: KubeConfig, apiPath: string): Promise<Table> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error("kubeconfig has no current cluster");
+  const options: https.RequestOptions = {
+    headers: { Accept: "application/json;as=Table;v=v1;g=meta.k8s.io" },
+  };
+  await kc.applyToHTTPSOptions(options);
+  const url = new URL(apiPath, cluster.server);
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, options, (res) => {
+        let data = "";
+        res.on("data", (chunk: Buffer) => (data += chunk.toString()));
+        res.on("end", () =>
+          res.statusCode === 200
+            ? resolve(JSON.parse(data) as Table)
+            : reject(new Error(`${res.statusCode}: ${data}`)),
+        );
+      })
+      .on("error", reject);
+  });
+}
+
+function report(failures: string[]): number {
+  if (failures.length === 0) {
+    console.log(
+      `verify-crds: ${CRD_KINDS.length} CRDs established; examples stored; ${cases.length} rule cases, ${expectedDefaults.length} defaults and printer columns as expected`,
+    );
+    return 0;
+  }
+  console.error(`verify-crds: ${failures.length} problem(s):\n- ${failures.join("\n- ")}`);
+  return 1;
+}
+
+process.exitCode = await main();
