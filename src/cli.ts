@@ -3,11 +3,13 @@
 // leads to every behaviour. Run from the repository with `npx tsx src/cli.ts ...` (or `npm run kpo -- ...`).
 import { Command } from "commander";
 import { registerPolicyCommands } from "./cli/policyCommand.js";
+import { registerRunCommand } from "./cli/runCommand.js";
 
 export function buildProgram(): Command {
   const program = new Command("kpo").description(
     "keycloak-policy-operator: manage Keycloak instances, realms and clients from Kubernetes resources, governed by policy",
   );
+  registerRunCommand(program);
   registerPolicyCommands(program);
   return program;
 }

@@ -1,0 +1,161 @@
+// End to end, as a user does it: the operator runs as its own process (`kpo run`) against the real
+// kube-apiserver and Keycloak; the test applies KeycloakInstance / KeycloakRealm resources and reads
+// their status and Keycloak's admin API.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as k8s from "@kubernetes/client-node";
+import {
+  adminClient,
+  condition,
+  createInstance,
+  createNamespace,
+  installCrds,
+  kubeConfig,
+  metricSum,
+  Resources,
+  startOperatorProcess,
+  waitFor,
+  type OperatorProcess,
+} from "./support.js";
+
+const REALMS = "keycloakrealms";
+const INSTANCES = "keycloakinstances";
+
+describe("KeycloakRealm lifecycle against a real API server and Keycloak", () => {
+  let kc: k8s.KubeConfig;
+  let resources: Resources;
+  let operator: OperatorProcess;
+  let platform: string;
+  let team: string;
+
+  beforeAll(async () => {
+    kc = kubeConfig();
+    resources = new Resources(kc);
+    await installCrds(kc);
+    platform = await createNamespace(kc, "platform");
+    team = await createNamespace(kc, "team");
+    operator = await startOperatorProcess({
+      name: "realm",
+      extraArgs: ["--resync-period-ms", "3000", "--leader-election-namespace", platform],
+    });
+    await createInstance(kc, resources, platform, "main", { namespaces: [team] });
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+  });
+
+  it("given admin credentials, when an external instance is applied, then it becomes Ready with the server version", async () => {
+    const instance = await resources.waitForStatus(INSTANCES, platform, "main", (o) => o.status?.phase === "Ready");
+    expect(instance.status?.version).toMatch(/^26\./);
+    expect(condition(instance, "Ready")?.status).toBe("True");
+  });
+
+  it("given a granted namespace, when a realm is applied, then Keycloak has it with its settings, roles and groups", async () => {
+    await resources.create(REALMS, team, {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakRealm",
+      metadata: { name: "shop" },
+      spec: {
+        instanceRef: { name: "main", namespace: platform },
+        realmName: `shop-${team}`,
+        displayName: "Shop",
+        sslRequired: "external",
+        bruteForceProtection: { enabled: true },
+        roles: [{ name: "viewer" }, { name: "editor", composites: { realm: ["viewer"] } }],
+        groups: [{ name: "staff", realmRoles: ["editor"], subGroups: [{ name: "interns", realmRoles: ["viewer"] }] }],
+        deletionPolicy: "Delete",
+      },
+    });
+    const realm = await resources.waitForStatus(REALMS, team, "shop", (o) => o.status?.phase === "Ready");
+    const { url } = await import("vitest").then((v) => v.inject("keycloak"));
+    expect(realm.status?.issuer).toBe(`${url}/realms/shop-${team}`);
+    expect(condition(realm, "PolicyCompliant")?.status).toBe("True");
+    expect(realm.metadata.finalizers).toContain("keycloak.kpo.dev/finalizer");
+
+    const admin = await adminClient();
+    const inKeycloak = await admin.realms.findOne({ realm: `shop-${team}` });
+    expect(inKeycloak?.displayName).toBe("Shop");
+    expect(inKeycloak?.bruteForceProtected).toBe(true);
+    const editor = await admin.roles.findOneByName({ name: "editor", realm: `shop-${team}` } as never);
+    expect(editor?.composite).toBe(true);
+    const groups = await admin.groups.find({ realm: `shop-${team}`, briefRepresentation: false } as never);
+    expect(groups.map((g) => g.name)).toContain("staff");
+  });
+
+  it("shows phase and readiness in kubectl's columns (the Table API)", async () => {
+    const cluster = kc.getCurrentCluster();
+    const table = await waitFor("realm table", async () => {
+      const res = await kc.makeApiClient(k8s.CustomObjectsApi).listNamespacedCustomObject(
+        { group: "keycloak.kpo.dev", version: "v1alpha1", namespace: team, plural: REALMS },
+        k8s.setHeaderOptions("Accept", "application/json;as=Table;g=meta.k8s.io;v=v1"),
+      );
+      return res as unknown as { columnDefinitions: Array<{ name: string }>; rows: Array<{ cells: unknown[] }> };
+    });
+    expect(cluster?.server).toMatch(/^https:\/\/127\.0\.0\.1:/);
+    const columns = table.columnDefinitions.map((c) => c.name.toLowerCase());
+    expect(columns).toContain("phase");
+    const phaseAt = columns.indexOf("phase");
+    expect(table.rows.map((r) => r.cells[phaseAt])).toContain("Ready");
+  });
+
+  it("given a namespace the instance does not grant, when a realm is applied, then it is denied with the policy's message and nothing reaches Keycloak; granting it makes it Ready", async () => {
+    const outsider = await createNamespace(kc, "outsider");
+    await resources.create(REALMS, outsider, {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakRealm",
+      metadata: { name: "sneaky" },
+      spec: { instanceRef: { name: "main", namespace: platform }, realmName: `sneaky-${outsider}` },
+    });
+    const denied = await resources.waitForStatus(REALMS, outsider, "sneaky", (o) => o.status?.phase === "Failed");
+    const compliant = condition(denied, "PolicyCompliant");
+    expect(compliant?.status).toBe("False");
+    expect(compliant?.message).toContain(outsider);
+    expect(compliant?.message).toMatch(/realmGrants/);
+    const admin = await adminClient();
+    expect(await admin.realms.findOne({ realm: `sneaky-${outsider}` })).toBeNull();
+
+    await resources.patchSpec(INSTANCES, platform, "main", { realmGrants: { namespaces: [team, outsider] } });
+    await resources.waitForStatus(REALMS, outsider, "sneaky", (o) => o.status?.phase === "Ready");
+    expect((await admin.realms.findOne({ realm: `sneaky-${outsider}` }))?.realm).toBe(`sneaky-${outsider}`);
+  });
+
+  it("given a change made in Keycloak directly, when the realm resyncs, then the drift is repaired; an unchanged realm resyncs with no writes", async () => {
+    const admin = await adminClient();
+    const realmName = `shop-${team}`;
+    await admin.realms.update({ realm: realmName }, { displayName: "Tampered" });
+    await waitFor("drift repaired", async () => (await admin.realms.findOne({ realm: realmName }))?.displayName === "Shop", 60_000);
+
+    // Several resync periods (3 s) with nothing changed: no PUT, DELETE or non-token POST.
+    const writes = async () => {
+      const text = await operator.metrics();
+      return (
+        metricSum(text, "kpo_keycloak_requests_total", { method: /^(PUT|DELETE|POST)$/ }) -
+        metricSum(text, "kpo_keycloak_token_requests_total")
+      );
+    };
+    const reads = async () => metricSum(await operator.metrics(), "kpo_keycloak_requests_total", { method: "GET" });
+    await new Promise((r) => setTimeout(r, 3_000));
+    const [writesBefore, readsBefore] = [await writes(), await reads()];
+    await new Promise((r) => setTimeout(r, 10_000));
+    expect(await reads()).toBeGreaterThan(readsBefore);
+    expect(await writes()).toBe(writesBefore);
+  });
+
+  it("given deletionPolicy Delete, when the realm is deleted, then Keycloak's realm is gone and the finalizer released; Retain keeps it", async () => {
+    const admin = await adminClient();
+    await resources.delete(REALMS, team, "shop");
+    await waitFor("realm CR gone", () => resources.gone(REALMS, team, "shop"));
+    expect(await admin.realms.findOne({ realm: `shop-${team}` })).toBeNull();
+
+    await resources.create(REALMS, team, {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakRealm",
+      metadata: { name: "kept" },
+      spec: { instanceRef: { name: "main", namespace: platform }, realmName: `kept-${team}`, deletionPolicy: "Retain" },
+    });
+    await resources.waitForStatus(REALMS, team, "kept", (o) => o.status?.phase === "Ready");
+    await resources.delete(REALMS, team, "kept");
+    await waitFor("retained realm CR gone", () => resources.gone(REALMS, team, "kept"));
+    expect((await admin.realms.findOne({ realm: `kept-${team}` }))?.realm).toBe(`kept-${team}`);
+  });
+});

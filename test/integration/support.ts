@@ -1,0 +1,214 @@
+// Helpers for end-to-end tests: the CRDs installed into the real control plane, the operator run as
+// its own process (`kpo run`, exactly as a user would), namespaces per test, and polling.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { randomUUID } from "node:crypto";
+import { inject } from "vitest";
+import * as k8s from "@kubernetes/client-node";
+import KcAdminClient from "@keycloak/keycloak-admin-client";
+import { parse } from "yaml";
+import { freePort } from "../../src/testenv/ports.js";
+import { repoRoot } from "../../src/testenv/tools.js";
+
+export function kubeConfig(): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(inject("kubeconfigPath"));
+  return kc;
+}
+
+export const group = "keycloak.kpo.dev";
+export const version = "v1alpha1";
+
+export async function installCrds(kc: k8s.KubeConfig): Promise<void> {
+  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+  const dir = path.join(repoRoot, "crds");
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml"))) {
+    const crd = parse(readFileSync(path.join(dir, file), "utf8")) as k8s.V1CustomResourceDefinition;
+    const name = crd.metadata?.name ?? "";
+    try {
+      await ext.createCustomResourceDefinition({ body: crd });
+    } catch (err) {
+      if (!(err instanceof k8s.ApiException && err.code === 409)) throw err;
+      const existing = await ext.readCustomResourceDefinition({ name });
+      crd.metadata = { ...crd.metadata, resourceVersion: existing.metadata?.resourceVersion ?? "" };
+      await ext.replaceCustomResourceDefinition({ name, body: crd });
+    }
+    await waitFor(`CRD ${name} established`, async () => {
+      const c = await ext.readCustomResourceDefinition({ name });
+      return c.status?.conditions?.some((x) => x.type === "Established" && x.status === "True") ?? false;
+    });
+  }
+}
+
+export async function createNamespace(kc: k8s.KubeConfig, prefix: string, labels: Record<string, string> = {}): Promise<string> {
+  const name = `${prefix}-${randomUUID().slice(0, 6)}`;
+  await kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name, labels } } });
+  return name;
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | false | undefined>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== false && value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+export interface KpoObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; namespace: string; uid?: string; generation?: number; finalizers?: string[] };
+  spec: Record<string, unknown>;
+  status?: {
+    phase?: string;
+    observedGeneration?: number;
+    conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
+    [k: string]: unknown;
+  };
+}
+
+export class Resources {
+  readonly api: k8s.CustomObjectsApi;
+  constructor(kc: k8s.KubeConfig) {
+    this.api = kc.makeApiClient(k8s.CustomObjectsApi);
+  }
+  create(plural: string, namespace: string, body: Omit<KpoObject, "metadata"> & { metadata: { name: string } }): Promise<KpoObject> {
+    return this.api.createNamespacedCustomObject({ group, version, namespace, plural, body }) as Promise<KpoObject>;
+  }
+  get(plural: string, namespace: string, name: string): Promise<KpoObject> {
+    return this.api.getNamespacedCustomObject({ group, version, namespace, plural, name }) as Promise<KpoObject>;
+  }
+  async patchSpec(plural: string, namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
+    await this.api.patchNamespacedCustomObject(
+      { group, version, namespace, plural, name, body: { spec } },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+    );
+  }
+  async delete(plural: string, namespace: string, name: string): Promise<void> {
+    await this.api.deleteNamespacedCustomObject({ group, version, namespace, plural, name });
+  }
+  async gone(plural: string, namespace: string, name: string): Promise<boolean> {
+    try {
+      await this.get(plural, namespace, name);
+      return false;
+    } catch (err) {
+      if (err instanceof k8s.ApiException && err.code === 404) return true;
+      throw err;
+    }
+  }
+  /** Wait until the object's status satisfies `predicate` for its current generation. */
+  waitForStatus(plural: string, namespace: string, name: string, predicate: (o: KpoObject) => boolean, timeoutMs?: number): Promise<KpoObject> {
+    return waitFor(
+      `${plural} ${namespace}/${name} status`,
+      async () => {
+        const o = await this.get(plural, namespace, name);
+        return o.status?.observedGeneration === o.metadata.generation && predicate(o) ? o : false;
+      },
+      timeoutMs,
+    );
+  }
+}
+
+export function condition(o: KpoObject, type: string) {
+  return o.status?.conditions?.find((c) => c.type === type);
+}
+
+export async function adminClient(): Promise<KcAdminClient> {
+  const { url, adminUsername, adminPassword } = inject("keycloak");
+  const admin = new KcAdminClient({ baseUrl: url, realmName: "master" });
+  await admin.auth({ grantType: "password", clientId: "admin-cli", username: adminUsername, password: adminPassword });
+  return admin;
+}
+
+/** The Secret with the local Keycloak's admin credentials, and an external KeycloakInstance using it. */
+export async function createInstance(
+  kc: k8s.KubeConfig,
+  resources: Resources,
+  namespace: string,
+  name: string,
+  realmGrants: Record<string, unknown> = {},
+): Promise<void> {
+  const { url, adminUsername, adminPassword } = inject("keycloak");
+  await kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
+    namespace,
+    body: { metadata: { name: `${name}-admin` }, stringData: { username: adminUsername, password: adminPassword } },
+  });
+  await resources.create("keycloakinstances", namespace, {
+    apiVersion: `${group}/${version}`,
+    kind: "KeycloakInstance",
+    metadata: { name },
+    spec: { external: { url, adminCredentials: { secretRef: { name: `${name}-admin` } } }, realmGrants },
+  });
+}
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  healthUrl: string;
+  logFile: string;
+  metrics(): Promise<string>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** `kpo run` as a separate process against the test control plane. */
+export async function startOperatorProcess(options: { name: string; extraArgs?: string[]; env?: NodeJS.ProcessEnv }): Promise<OperatorProcess> {
+  const port = await freePort();
+  const logFile = path.join(inject("testEnvDir"), `operator-${options.name}-${port}.log`);
+  const log = createWriteStream(logFile, { flags: "a" });
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      path.join(repoRoot, "src/cli.ts"),
+      "run",
+      "--kubeconfig",
+      inject("kubeconfigPath"),
+      "--health-bind-address",
+      `127.0.0.1:${port}`,
+      "--identity",
+      `${options.name}-${port}`,
+      ...(options.extraArgs ?? []),
+    ],
+    { cwd: repoRoot, env: { ...process.env, KPO_LOG_LEVEL: "debug", ...options.env }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const healthUrl = `http://127.0.0.1:${port}`;
+  await waitFor(`operator ${options.name} ready`, async () => (await fetch(`${healthUrl}/readyz`)).ok, 60_000);
+  return {
+    child,
+    healthUrl,
+    logFile,
+    metrics: async () => (await fetch(`${healthUrl}/metrics`)).text(),
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** Sum of a counter's samples whose labels match all of `labels`. */
+export function metricSum(text: string, name: string, labels: Record<string, string | RegExp> = {}): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const match = /^[^{\s]+(?:\{(.*)\})?\s+(\S+)$/.exec(line);
+    if (!match) continue;
+    const labelText = match[1] ?? "";
+    const ok = Object.entries(labels).every(([k, v]) => {
+      const m = new RegExp(`${k}="([^"]*)"`).exec(labelText);
+      return m !== null && (typeof v === "string" ? m[1] === v : v.test(m[1] ?? ""));
+    });
+    if (ok) sum += Number(match[2]);
+  }
+  return sum;
+}
