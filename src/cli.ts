@@ -4,12 +4,14 @@
 import { Command } from "commander";
 import { registerPolicyCommands } from "./cli/policyCommand.js";
 import { registerRunCommand } from "./cli/runCommand.js";
+import { registerStatusCommand } from "./cli/statusCommand.js";
 
 export function buildProgram(): Command {
   const program = new Command("kpo").description(
     "keycloak-policy-operator: manage Keycloak instances, realms and clients from Kubernetes resources, governed by policy",
   );
   registerRunCommand(program);
+  registerStatusCommand(program);
   registerPolicyCommands(program);
   return program;
 }

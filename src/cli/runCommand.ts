@@ -13,8 +13,11 @@ const flagName = (flag: string) =>
     .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 export function registerRunCommand(program: Command): void {
-  const run = program.command("run").description("run the operator (from a kubeconfig or the in-cluster config)");
-  for (const s of SETTINGS) run.option(s.flag, `${s.description} [env ${s.env}; default: ${s.default || "none"}]`);
+  const run = program
+    .command("run")
+    .description("run the operator (from a kubeconfig or the in-cluster config)");
+  for (const s of SETTINGS)
+    run.option(s.flag, `${s.description} [env ${s.env}; default: ${s.default || "none"}]`);
   run.action(async (opts: Record<string, string | undefined>) => {
     const log = loggerFor("cli");
     const flags: Partial<Record<keyof OperatorConfig, string>> = {};
@@ -30,7 +33,10 @@ export function registerRunCommand(program: Command): void {
       process.exit(2);
     }
     const operator = await startOperator(config);
-    log.info({ health: `${operator.health.host}:${operator.health.port}`, identity: config.identity }, "operator started");
+    log.info(
+      { health: `${operator.health.host}:${operator.health.port}`, identity: config.identity },
+      "operator started",
+    );
     let exiting = false;
     const shutdown = (signal: string) => {
       if (exiting) return;

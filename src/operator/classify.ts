@@ -9,6 +9,8 @@ export async function classified<T>(what: string, fn: () => Promise<T>): Promise
   } catch (err) {
     if (err instanceof TransientError || err instanceof PermanentError) throw err;
     const message = `${what}: ${err instanceof Error ? err.message : String(err)}`;
-    throw isTransient(err) ? new TransientError(message, { cause: err }) : new PermanentError(message, { cause: err });
+    throw isTransient(err)
+      ? new TransientError(message, { cause: err })
+      : new PermanentError(message, { cause: err });
   }
 }

@@ -55,7 +55,9 @@ export function clientHandler(
       return await core.readNamespacedSecret({ namespace, name });
     } catch (err) {
       if (err instanceof ApiException && err.code === 404) return undefined;
-      throw new TransientError(`reading Secret ${namespace}/${name} failed: HTTP ${(err as ApiException<unknown>).code ?? "error"}`);
+      throw new TransientError(
+        `reading Secret ${namespace}/${name} failed: HTTP ${(err as ApiException<unknown>).code ?? "error"}`,
+      );
     }
   }
 
@@ -92,9 +94,15 @@ export function clientHandler(
       const realmName = realmNameOf(realm);
       const key = `${client.metadata.namespace}/${client.metadata.name}`;
       const result = await classified(`KeycloakClient ${key}`, () =>
-        syncClient(conn, realmName, desiredClient(client.spec), ownerOf(client), { adopt: client.spec.adopt ?? false }),
+        syncClient(conn, realmName, desiredClient(client.spec), ownerOf(client), {
+          adopt: client.spec.adopt ?? false,
+        }),
       );
-      if (result.writes > 0) log.info({ writes: result.writes, changed: result.changedFields }, `client ${client.spec.clientId} synced`);
+      if (result.writes > 0)
+        log.info(
+          { writes: result.writes, changed: result.changedFields },
+          `client ${client.spec.clientId} synced`,
+        );
 
       const namespace = client.metadata.namespace ?? "";
       const secretName = clientSecretName(client);
@@ -121,7 +129,11 @@ export function clientHandler(
         metadata: {
           name: secretName,
           namespace,
-          labels: { ...(client.spec.secret?.labels ?? {}), [MANAGED_BY_LABEL]: MANAGED_BY, [CLIENT_LABEL]: client.metadata.name ?? "" },
+          labels: {
+            ...(client.spec.secret?.labels ?? {}),
+            [MANAGED_BY_LABEL]: MANAGED_BY,
+            [CLIENT_LABEL]: client.metadata.name ?? "",
+          },
           annotations: { ...(client.spec.secret?.annotations ?? {}), [ROTATION_ANNOTATION]: rotation },
           ownerReferences: [
             {
@@ -137,12 +149,16 @@ export function clientHandler(
         stringData: data,
       };
       if (!secretMatches(existing, desired, data)) {
-        await classified(`writing Secret ${namespace}/${secretName}`, () => serverSideApply(objects, desired)).catch((err: unknown) => {
+        await classified(`writing Secret ${namespace}/${secretName}`, () =>
+          serverSideApply(objects, desired),
+        ).catch((err: unknown) => {
           throw new TransientError(err instanceof Error ? err.message : String(err));
         });
       }
       return {
-        message: result.created ? `Client ${client.spec.clientId} created; credentials in Secret ${secretName}` : `Client ${client.spec.clientId} is in sync; credentials in Secret ${secretName}`,
+        message: result.created
+          ? `Client ${client.spec.clientId} created; credentials in Secret ${secretName}`
+          : `Client ${client.spec.clientId} is in sync; credentials in Secret ${secretName}`,
         status: { clientId: client.spec.clientId, secretName },
       };
     },
@@ -157,22 +173,38 @@ export function clientHandler(
       }
       // The owner reference lets the garbage collector remove the Secret too; deleting it here makes
       // that independent of the cluster's garbage collector.
-      await core.deleteNamespacedSecret({ namespace, name: clientSecretName(client) }).catch((err: unknown) => {
-        if (!(err instanceof ApiException && err.code === 404)) throw new TransientError(`deleting Secret ${namespace}/${clientSecretName(client)} failed`);
-      });
+      await core
+        .deleteNamespacedSecret({ namespace, name: clientSecretName(client) })
+        .catch((err: unknown) => {
+          if (!(err instanceof ApiException && err.code === 404))
+            throw new TransientError(`deleting Secret ${namespace}/${clientSecretName(client)} failed`);
+        });
     },
   };
 }
 
 /** Skip the write when the Secret already holds exactly what would be applied. */
-function secretMatches(existing: V1Secret | undefined, desired: V1Secret, data: Record<string, string>): boolean {
+function secretMatches(
+  existing: V1Secret | undefined,
+  desired: V1Secret,
+  data: Record<string, string>,
+): boolean {
   if (!existing) return false;
   const stored = existing.data ?? {};
   const sameData =
     Object.keys(stored).length === Object.keys(data).length &&
-    Object.entries(data).every(([k, v]) => stored[k] !== undefined && Buffer.from(stored[k], "base64").toString("utf8") === v);
+    Object.entries(data).every(
+      ([k, v]) => stored[k] !== undefined && Buffer.from(stored[k], "base64").toString("utf8") === v,
+    );
   const sameMeta = (want: Record<string, string> | undefined, have: Record<string, string> | undefined) =>
     Object.entries(want ?? {}).every(([k, v]) => have?.[k] === v);
-  const owned = existing.metadata?.ownerReferences?.some((r) => r.uid === desired.metadata?.ownerReferences?.[0]?.uid);
-  return sameData && Boolean(owned) && sameMeta(desired.metadata?.labels, existing.metadata?.labels) && sameMeta(desired.metadata?.annotations, existing.metadata?.annotations);
+  const owned = existing.metadata?.ownerReferences?.some(
+    (r) => r.uid === desired.metadata?.ownerReferences?.[0]?.uid,
+  );
+  return (
+    sameData &&
+    Boolean(owned) &&
+    sameMeta(desired.metadata?.labels, existing.metadata?.labels) &&
+    sameMeta(desired.metadata?.annotations, existing.metadata?.annotations)
+  );
 }

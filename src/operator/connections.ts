@@ -40,10 +40,18 @@ export class ConnectionPool {
     }
     const credentials = await this.#credentials(namespace, key, external);
     const caPem = external.caSecretRef
-      ? await readSecretValue(this.#core, namespace, external.caSecretRef.name, external.caSecretRef.key ?? "ca.crt", `${key} spec.external.caSecretRef`)
+      ? await readSecretValue(
+          this.#core,
+          namespace,
+          external.caSecretRef.name,
+          external.caSecretRef.key ?? "ca.crt",
+          `${key} spec.external.caSecretRef`,
+        )
       : undefined;
     const fingerprint = createHash("sha256")
-      .update(JSON.stringify([external.url, credentials, caPem ?? "", external.insecureSkipTLSVerify ?? false]))
+      .update(
+        JSON.stringify([external.url, credentials, caPem ?? "", external.insecureSkipTLSVerify ?? false]),
+      )
       .digest("hex");
     const cached = this.#connections.get(key);
     if (cached?.fingerprint === fingerprint) return cached.connection;
@@ -95,6 +103,8 @@ export class ConnectionPool {
       );
       return { kind: "clientCredentials", clientId: cc.clientId, clientSecret, realm };
     }
-    throw new TransientError(`${key}: spec.external.adminCredentials names neither secretRef nor clientCredentials`);
+    throw new TransientError(
+      `${key}: spec.external.adminCredentials names neither secretRef nor clientCredentials`,
+    );
   }
 }

@@ -54,7 +54,8 @@ function createdBefore(a: KeycloakResource, b: KeycloakResource): boolean {
 
 /** Was the resource ever admitted and provisioned? Then quotas treat it as an update. */
 function operationOf(obj: KeycloakResource): Operation {
-  const status = obj.status as { phase?: string; conditions?: Array<{ type: string; status: string }> } | undefined;
+  const status = obj.status as
+    { phase?: string; conditions?: Array<{ type: string; status: string }> } | undefined;
   const wasReady = status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
   return wasReady || status?.phase === "Ready" || status?.phase === "Degraded" ? "update" : "create";
 }
@@ -70,7 +71,9 @@ export function realmPolicyInput(caches: Caches, realm: KeycloakRealm): PolicyIn
     resource: asPolicyResource(realm),
     namespace: namespaceFacts(caches, namespace),
     target: target ? { instance: target } : {},
-    counts: { realmsInNamespace: caches.realms.list(namespace).filter((r) => createdBefore(r, realm)).length },
+    counts: {
+      realmsInNamespace: caches.realms.list(namespace).filter((r) => createdBefore(r, realm)).length,
+    },
     environment: {},
   };
 }
@@ -79,7 +82,9 @@ export function clientPolicyInput(caches: Caches, client: KeycloakClient): Polic
   const namespace = client.metadata.namespace ?? "";
   const ref = realmRefOf(client);
   const realm = caches.realms.get(ref.namespace, ref.name);
-  const instance = realm ? caches.instances.get(instanceRefOf(realm).namespace, instanceRefOf(realm).name) : undefined;
+  const instance = realm
+    ? caches.instances.get(instanceRefOf(realm).namespace, instanceRefOf(realm).name)
+    : undefined;
   const inRealm = (c: KeycloakClient) => {
     const r = realmRefOf(c);
     return r.namespace === ref.namespace && r.name === ref.name;
@@ -117,7 +122,11 @@ export function instancePolicyInput(caches: Caches, instance: KeycloakInstance):
 
 function readiness(kind: string, key: string, obj: KeycloakResource | undefined): DependencyFacts {
   if (!obj) {
-    return { ready: false, reason: `${kind}NotFound`, message: `${kind} ${key} does not exist; create it or fix the reference` };
+    return {
+      ready: false,
+      reason: `${kind}NotFound`,
+      message: `${kind} ${key} does not exist; create it or fix the reference`,
+    };
   }
   const phase = (obj.status as { phase?: string } | undefined)?.phase;
   if (phase !== "Ready" || obj.metadata.deletionTimestamp) {
@@ -132,10 +141,18 @@ function readiness(kind: string, key: string, obj: KeycloakResource | undefined)
 
 export function realmDependency(caches: Caches, realm: KeycloakRealm): DependencyFacts {
   const ref = instanceRefOf(realm);
-  return readiness("KeycloakInstance", `${ref.namespace}/${ref.name}`, caches.instances.get(ref.namespace, ref.name));
+  return readiness(
+    "KeycloakInstance",
+    `${ref.namespace}/${ref.name}`,
+    caches.instances.get(ref.namespace, ref.name),
+  );
 }
 
 export function clientDependency(caches: Caches, client: KeycloakClient): DependencyFacts {
   const ref = realmRefOf(client);
-  return readiness("KeycloakRealm", `${ref.namespace}/${ref.name}`, caches.realms.get(ref.namespace, ref.name));
+  return readiness(
+    "KeycloakRealm",
+    `${ref.namespace}/${ref.name}`,
+    caches.realms.get(ref.namespace, ref.name),
+  );
 }

@@ -12,15 +12,27 @@ import { realmDependency, realmPolicyInput, type Caches } from "./facts.js";
 import type { KindHandler } from "./handler.js";
 import { readSecretValue } from "./secrets.js";
 
-export function ownerOf(obj: { kind: string; metadata: { uid?: string; namespace?: string; name?: string } }): Owner {
-  return { uid: obj.metadata.uid ?? "", namespace: obj.metadata.namespace ?? "", name: obj.metadata.name ?? "", kind: obj.kind };
+export function ownerOf(obj: {
+  kind: string;
+  metadata: { uid?: string; namespace?: string; name?: string };
+}): Owner {
+  return {
+    uid: obj.metadata.uid ?? "",
+    namespace: obj.metadata.namespace ?? "",
+    name: obj.metadata.name ?? "",
+    kind: obj.kind,
+  };
 }
 
 export function realmKey(realm: KeycloakRealm): string {
   return `${realm.metadata.namespace}/${realm.metadata.name}`;
 }
 
-export function realmHandler(caches: Caches, pool: ConnectionPool, core: CoreV1Api): KindHandler<KeycloakRealm> {
+export function realmHandler(
+  caches: Caches,
+  pool: ConnectionPool,
+  core: CoreV1Api,
+): KindHandler<KeycloakRealm> {
   const instanceOf = (realm: KeycloakRealm) => {
     const ref = instanceRefOf(realm);
     const instance = caches.instances.get(ref.namespace, ref.name);
@@ -36,14 +48,21 @@ export function realmHandler(caches: Caches, pool: ConnectionPool, core: CoreV1A
       const namespace = realm.metadata.namespace ?? "";
       const smtpRef = realm.spec.smtp?.passwordSecretRef;
       const smtpPassword = smtpRef
-        ? await readSecretValue(core, namespace, smtpRef.name, smtpRef.key ?? "password", `${realmKey(realm)} spec.smtp.passwordSecretRef`)
+        ? await readSecretValue(
+            core,
+            namespace,
+            smtpRef.name,
+            smtpRef.key ?? "password",
+            `${realmKey(realm)} spec.smtp.passwordSecretRef`,
+          )
         : undefined;
       const desired = desiredRealm(realm.spec, smtpPassword === undefined ? {} : { smtpPassword });
       const realmName = desired.realm.realm;
       const result = await classified(`KeycloakRealm ${realmKey(realm)}`, () =>
         syncRealm(conn, desired, ownerOf(realm), { adopt: realm.spec.adopt ?? false }),
       );
-      if (result.writes > 0) log.info({ writes: result.writes, changed: result.changedFields }, `realm ${realmName} synced`);
+      if (result.writes > 0)
+        log.info({ writes: result.writes, changed: result.changedFields }, `realm ${realmName} synced`);
       const baseUrl = (instance.spec.external?.url ?? "").replace(/\/+$/, "");
       return {
         message: result.created

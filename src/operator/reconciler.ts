@@ -83,7 +83,8 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
       },
     });
 
-    for (const t of outcome.transitions) log.info({ from: t.from, to: t.to }, `${kind} ${key}: ${t.from} → ${t.to}`);
+    for (const t of outcome.transitions)
+      log.info({ from: t.from, to: t.to }, `${kind} ${key}: ${t.from} → ${t.to}`);
     const involved = {
       apiVersion: API_VERSION,
       kind,

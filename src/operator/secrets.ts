@@ -18,7 +18,9 @@ export async function readSecretValue(
       // Transient: the Secret may well be created after the resource that points at it.
       throw new TransientError(`Secret ${namespace}/${name} (${referencedBy}) does not exist; create it`);
     }
-    throw new TransientError(`reading Secret ${namespace}/${name} (${referencedBy}) failed: HTTP ${(err as ApiException<unknown>).code ?? "error"}`);
+    throw new TransientError(
+      `reading Secret ${namespace}/${name} (${referencedBy}) failed: HTTP ${(err as ApiException<unknown>).code ?? "error"}`,
+    );
   }
   const encoded = data?.[key];
   if (encoded === undefined) {

@@ -45,7 +45,12 @@ describe("KeycloakRealm lifecycle against a real API server and Keycloak", () =>
   });
 
   it("given admin credentials, when an external instance is applied, then it becomes Ready with the server version", async () => {
-    const instance = await resources.waitForStatus(INSTANCES, platform, "main", (o) => o.status?.phase === "Ready");
+    const instance = await resources.waitForStatus(
+      INSTANCES,
+      platform,
+      "main",
+      (o) => o.status?.phase === "Ready",
+    );
     expect(instance.status?.version).toMatch(/^26\./);
     expect(condition(instance, "Ready")?.status).toBe("True");
   });
@@ -62,7 +67,9 @@ describe("KeycloakRealm lifecycle against a real API server and Keycloak", () =>
         sslRequired: "external",
         bruteForceProtection: { enabled: true },
         roles: [{ name: "viewer" }, { name: "editor", composites: { realm: ["viewer"] } }],
-        groups: [{ name: "staff", realmRoles: ["editor"], subGroups: [{ name: "interns", realmRoles: ["viewer"] }] }],
+        groups: [
+          { name: "staff", realmRoles: ["editor"], subGroups: [{ name: "interns", realmRoles: ["viewer"] }] },
+        ],
         deletionPolicy: "Delete",
       },
     });
@@ -85,11 +92,16 @@ describe("KeycloakRealm lifecycle against a real API server and Keycloak", () =>
   it("shows phase and readiness in kubectl's columns (the Table API)", async () => {
     const cluster = kc.getCurrentCluster();
     const table = await waitFor("realm table", async () => {
-      const res = await kc.makeApiClient(k8s.CustomObjectsApi).listNamespacedCustomObject(
-        { group: "keycloak.kpo.dev", version: "v1alpha1", namespace: team, plural: REALMS },
-        k8s.setHeaderOptions("Accept", "application/json;as=Table;g=meta.k8s.io;v=v1"),
-      );
-      return res as unknown as { columnDefinitions: Array<{ name: string }>; rows: Array<{ cells: unknown[] }> };
+      const res = await kc
+        .makeApiClient(k8s.CustomObjectsApi)
+        .listNamespacedCustomObject(
+          { group: "keycloak.kpo.dev", version: "v1alpha1", namespace: team, plural: REALMS },
+          k8s.setHeaderOptions("Accept", "application/json;as=Table;g=meta.k8s.io;v=v1"),
+        );
+      return res as unknown as {
+        columnDefinitions: Array<{ name: string }>;
+        rows: Array<{ cells: unknown[] }>;
+      };
     });
     expect(cluster?.server).toMatch(/^https:\/\/127\.0\.0\.1:/);
     const columns = table.columnDefinitions.map((c) => c.name.toLowerCase());
@@ -106,7 +118,12 @@ describe("KeycloakRealm lifecycle against a real API server and Keycloak", () =>
       metadata: { name: "sneaky" },
       spec: { instanceRef: { name: "main", namespace: platform }, realmName: `sneaky-${outsider}` },
     });
-    const denied = await resources.waitForStatus(REALMS, outsider, "sneaky", (o) => o.status?.phase === "Failed");
+    const denied = await resources.waitForStatus(
+      REALMS,
+      outsider,
+      "sneaky",
+      (o) => o.status?.phase === "Failed",
+    );
     const compliant = condition(denied, "PolicyCompliant");
     expect(compliant?.status).toBe("False");
     expect(compliant?.message).toContain(outsider);
@@ -123,7 +140,11 @@ describe("KeycloakRealm lifecycle against a real API server and Keycloak", () =>
     const admin = await adminClient();
     const realmName = `shop-${team}`;
     await admin.realms.update({ realm: realmName }, { displayName: "Tampered" });
-    await waitFor("drift repaired", async () => (await admin.realms.findOne({ realm: realmName }))?.displayName === "Shop", 60_000);
+    await waitFor(
+      "drift repaired",
+      async () => (await admin.realms.findOne({ realm: realmName }))?.displayName === "Shop",
+      60_000,
+    );
 
     // Several resync periods (3 s) with nothing changed: no PUT, DELETE or non-token POST.
     const writes = async () => {
@@ -133,7 +154,8 @@ describe("KeycloakRealm lifecycle against a real API server and Keycloak", () =>
         metricSum(text, "kpo_keycloak_token_requests_total")
       );
     };
-    const reads = async () => metricSum(await operator.metrics(), "kpo_keycloak_requests_total", { method: "GET" });
+    const reads = async () =>
+      metricSum(await operator.metrics(), "kpo_keycloak_requests_total", { method: "GET" });
     await new Promise((r) => setTimeout(r, 3_000));
     const [writesBefore, readsBefore] = [await writes(), await reads()];
     await new Promise((r) => setTimeout(r, 10_000));
@@ -151,7 +173,11 @@ describe("KeycloakRealm lifecycle against a real API server and Keycloak", () =>
       apiVersion: "keycloak.kpo.dev/v1alpha1",
       kind: "KeycloakRealm",
       metadata: { name: "kept" },
-      spec: { instanceRef: { name: "main", namespace: platform }, realmName: `kept-${team}`, deletionPolicy: "Retain" },
+      spec: {
+        instanceRef: { name: "main", namespace: platform },
+        realmName: `kept-${team}`,
+        deletionPolicy: "Retain",
+      },
     });
     await resources.waitForStatus(REALMS, team, "kept", (o) => o.status?.phase === "Ready");
     await resources.delete(REALMS, team, "kept");

@@ -41,13 +41,21 @@ export async function installCrds(kc: k8s.KubeConfig): Promise<void> {
   }
 }
 
-export async function createNamespace(kc: k8s.KubeConfig, prefix: string, labels: Record<string, string> = {}): Promise<string> {
+export async function createNamespace(
+  kc: k8s.KubeConfig,
+  prefix: string,
+  labels: Record<string, string> = {},
+): Promise<string> {
   const name = `${prefix}-${randomUUID().slice(0, 6)}`;
   await kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name, labels } } });
   return name;
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | false | undefined>, timeoutMs = 90_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | false | undefined>,
+  timeoutMs = 90_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -80,13 +88,34 @@ export class Resources {
   constructor(kc: k8s.KubeConfig) {
     this.api = kc.makeApiClient(k8s.CustomObjectsApi);
   }
-  create(plural: string, namespace: string, body: Omit<KpoObject, "metadata"> & { metadata: { name: string } }): Promise<KpoObject> {
-    return this.api.createNamespacedCustomObject({ group, version, namespace, plural, body }) as Promise<KpoObject>;
+  create(
+    plural: string,
+    namespace: string,
+    body: Omit<KpoObject, "metadata"> & { metadata: { name: string } },
+  ): Promise<KpoObject> {
+    return this.api.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural,
+      body,
+    }) as Promise<KpoObject>;
   }
   get(plural: string, namespace: string, name: string): Promise<KpoObject> {
-    return this.api.getNamespacedCustomObject({ group, version, namespace, plural, name }) as Promise<KpoObject>;
+    return this.api.getNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural,
+      name,
+    }) as Promise<KpoObject>;
   }
-  async patchSpec(plural: string, namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
+  async patchSpec(
+    plural: string,
+    namespace: string,
+    name: string,
+    spec: Record<string, unknown>,
+  ): Promise<void> {
     await this.api.patchNamespacedCustomObject(
       { group, version, namespace, plural, name, body: { spec } },
       k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
@@ -105,7 +134,13 @@ export class Resources {
     }
   }
   /** Wait until the object's status satisfies `predicate` for its current generation. */
-  waitForStatus(plural: string, namespace: string, name: string, predicate: (o: KpoObject) => boolean, timeoutMs?: number): Promise<KpoObject> {
+  waitForStatus(
+    plural: string,
+    namespace: string,
+    name: string,
+    predicate: (o: KpoObject) => boolean,
+    timeoutMs?: number,
+  ): Promise<KpoObject> {
     return waitFor(
       `${plural} ${namespace}/${name} status`,
       async () => {
@@ -124,7 +159,12 @@ export function condition(o: KpoObject, type: string) {
 export async function adminClient(): Promise<KcAdminClient> {
   const { url, adminUsername, adminPassword } = inject("keycloak");
   const admin = new KcAdminClient({ baseUrl: url, realmName: "master" });
-  await admin.auth({ grantType: "password", clientId: "admin-cli", username: adminUsername, password: adminPassword });
+  await admin.auth({
+    grantType: "password",
+    clientId: "admin-cli",
+    username: adminUsername,
+    password: adminPassword,
+  });
   return admin;
 }
 
@@ -139,7 +179,10 @@ export async function createInstance(
   const { url, adminUsername, adminPassword } = inject("keycloak");
   await kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
     namespace,
-    body: { metadata: { name: `${name}-admin` }, stringData: { username: adminUsername, password: adminPassword } },
+    body: {
+      metadata: { name: `${name}-admin` },
+      stringData: { username: adminUsername, password: adminPassword },
+    },
   });
   await resources.create("keycloakinstances", namespace, {
     apiVersion: `${group}/${version}`,
@@ -158,7 +201,11 @@ export interface OperatorProcess {
 }
 
 /** `kpo run` as a separate process against the test control plane. */
-export async function startOperatorProcess(options: { name: string; extraArgs?: string[]; env?: NodeJS.ProcessEnv }): Promise<OperatorProcess> {
+export async function startOperatorProcess(options: {
+  name: string;
+  extraArgs?: string[];
+  env?: NodeJS.ProcessEnv;
+}): Promise<OperatorProcess> {
   const port = await freePort();
   const logFile = path.join(inject("testEnvDir"), `operator-${options.name}-${port}.log`);
   const log = createWriteStream(logFile, { flags: "a" });
@@ -177,13 +224,21 @@ export async function startOperatorProcess(options: { name: string; extraArgs?: 
       `${options.name}-${port}`,
       ...(options.extraArgs ?? []),
     ],
-    { cwd: repoRoot, env: { ...process.env, KPO_LOG_LEVEL: "debug", ...options.env }, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      cwd: repoRoot,
+      env: { ...process.env, KPO_LOG_LEVEL: "debug", ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const healthUrl = `http://127.0.0.1:${port}`;
-  await waitFor(`operator ${options.name} ready`, async () => (await fetch(`${healthUrl}/readyz`)).ok, 60_000);
+  await waitFor(
+    `operator ${options.name} ready`,
+    async () => (await fetch(`${healthUrl}/readyz`)).ok,
+    60_000,
+  );
   return {
     child,
     healthUrl,

@@ -1,0 +1,284 @@
+// The operator process: caches (informers) for the three kinds, namespaces and the credentials
+// Secrets it writes; one controller per kind behind leader election; the policy engine and the
+// lifecycle machines; health and metrics. Informers only enqueue keys — every decision is made in
+// the reconcile of a key (level-based), so a missed event is repaired by the next one.
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubernetesObjectApi,
+  type V1Namespace,
+  type V1Secret,
+} from "@kubernetes/client-node";
+import {
+  API_VERSION,
+  CLIENT_PLURAL,
+  INSTANCE_PLURAL,
+  REALM_PLURAL,
+  type KeycloakClient,
+  type KeycloakInstance,
+  type KeycloakRealm,
+  type KeycloakResource,
+} from "../api/index.js";
+import { instanceRefOf, realmRefOf } from "../api/refs.js";
+import { loadKubeConfig } from "../kube/config.js";
+import { Controller } from "../kube/controller.js";
+import { EventRecorder } from "../kube/events.js";
+import { Informer, type InformerEvent } from "../kube/informers.js";
+import { LeaderElector } from "../kube/leaderElection.js";
+import { loadMachines } from "../lifecycle/loader.js";
+import { HealthServer, registerReadinessCheck } from "../observability/health.js";
+import { loggerFor } from "../observability/logger.js";
+import { createPolicyEngine, type PolicyEngine } from "../policy/engine.js";
+import { clientHandler, CLIENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from "./clientHandler.js";
+import type { OperatorConfig } from "./config.js";
+import { ConnectionPool } from "./connections.js";
+import type { Caches } from "./facts.js";
+import { instanceHandler } from "./instanceHandler.js";
+import { realmHandler } from "./realmHandler.js";
+import { kindReconciler } from "./reconciler.js";
+
+const log = loggerFor("operator");
+
+export interface RunningOperator {
+  /** Where /healthz, /readyz and /metrics listen. */
+  health: { host: string; port: number };
+  policy: PolicyEngine;
+  connections: ConnectionPool;
+  /** Resolves when the operator stopped by itself (leadership lost). */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Does this update matter to the object's own reconcile? Status-only writes (ours) do not. */
+function specOrMetaChanged(event: InformerEvent<KeycloakResource>): boolean {
+  if (event.type !== "update" || !event.old) return true;
+  const a = event.old.metadata;
+  const b = event.object.metadata;
+  return (
+    a.generation !== b.generation ||
+    String(a.deletionTimestamp ?? "") !== String(b.deletionTimestamp ?? "") ||
+    JSON.stringify([a.labels, a.annotations, a.finalizers]) !==
+      JSON.stringify([b.labels, b.annotations, b.finalizers])
+  );
+}
+
+function phaseChanged(event: InformerEvent<KeycloakResource>): boolean {
+  const phase = (o: KeycloakResource | undefined) => (o?.status as { phase?: string } | undefined)?.phase;
+  return event.type !== "update" || phase(event.old) !== phase(event.object) || specOrMetaChanged(event);
+}
+
+const keyOf = (o: { metadata: { namespace?: string; name?: string } }) =>
+  `${o.metadata.namespace}/${o.metadata.name}`;
+
+export async function startOperator(config: OperatorConfig): Promise<RunningOperator> {
+  const kubeConfig = loadKubeConfig(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {});
+  const policy = await createPolicyEngine({
+    bundleDir: config.policyBundleDir,
+    ...(config.policyDataFile ? { dataOverrideFile: config.policyDataFile } : {}),
+    watch: true,
+  });
+  const machines = loadMachines(...(config.machinesDir ? [config.machinesDir] : []));
+  const machine = (kind: "KeycloakInstance" | "KeycloakRealm" | "KeycloakClient") => {
+    const m = machines.get(kind);
+    if (!m) throw new Error(`no lifecycle machine for ${kind}`);
+    return m;
+  };
+
+  const watchNamespaces = config.namespaces.length > 0 ? { namespaces: config.namespaces } : {};
+  const informer = <T extends KeycloakResource | V1Namespace | V1Secret>(
+    apiVersion: string,
+    plural: string,
+    extra: { namespaces?: string[]; labelSelector?: string } = {},
+  ) =>
+    new Informer<T & { metadata?: object }>({
+      kubeConfig,
+      apiVersion,
+      plural,
+      ...extra,
+    }) as unknown as Informer<T>;
+  const caches: Caches = {
+    instances: informer<KeycloakInstance>(API_VERSION, INSTANCE_PLURAL, watchNamespaces),
+    realms: informer<KeycloakRealm>(API_VERSION, REALM_PLURAL, watchNamespaces),
+    clients: informer<KeycloakClient>(API_VERSION, CLIENT_PLURAL, watchNamespaces),
+    namespaces: informer<V1Namespace>("v1", "namespaces"),
+  };
+  const credentialSecrets = informer<V1Secret>("v1", "secrets", {
+    ...watchNamespaces,
+    labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
+  });
+  const allInformers = [
+    caches.instances,
+    caches.realms,
+    caches.clients,
+    caches.namespaces,
+    credentialSecrets,
+  ];
+
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
+  const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+  const events = new EventRecorder({ kubeConfig });
+  const connections = new ConnectionPool({
+    core,
+    timeoutMs: config.keycloakTimeoutMs,
+    limits: {
+      global: { ratePerSecond: config.keycloakRate, burst: config.keycloakBurst },
+      perNamespace: { ratePerSecond: config.keycloakNamespaceRate, burst: config.keycloakNamespaceBurst },
+    },
+  });
+  const common = { api: customObjects, events, policy, resyncPeriodMs: config.resyncPeriodMs };
+  const controller = <T extends KeycloakResource>(
+    kind: T["kind"],
+    plural: string,
+    inf: Informer<T>,
+    handler: Parameters<typeof kindReconciler<T>>[0]["handler"],
+  ) =>
+    new Controller({
+      name: kind.replace(/^Keycloak/, "").toLowerCase(),
+      maxConcurrentReconciles: config.workers,
+      reconcile: kindReconciler<T>({
+        kind,
+        plural,
+        machine: machine(kind),
+        informer: inf,
+        handler,
+        ...common,
+      }),
+    });
+  const instances = controller<KeycloakInstance>(
+    "KeycloakInstance",
+    INSTANCE_PLURAL,
+    caches.instances,
+    instanceHandler(caches, connections),
+  );
+  const realms = controller<KeycloakRealm>(
+    "KeycloakRealm",
+    REALM_PLURAL,
+    caches.realms,
+    realmHandler(caches, connections, core),
+  );
+  const clients = controller<KeycloakClient>(
+    "KeycloakClient",
+    CLIENT_PLURAL,
+    caches.clients,
+    clientHandler(caches, connections, core, objects),
+  );
+
+  // Change → keys. Dependents are re-enqueued when what they wait for changes phase.
+  const enqueueAll = () => {
+    for (const o of caches.instances.list()) instances.enqueue(keyOf(o));
+    for (const o of caches.realms.list()) realms.enqueue(keyOf(o));
+    for (const o of caches.clients.list()) clients.enqueue(keyOf(o));
+  };
+  caches.instances.onChange((e) => {
+    if (specOrMetaChanged(e)) instances.enqueue(e.key);
+    if (!phaseChanged(e)) return;
+    if (e.type !== "add") connections.forget(e.object.metadata.namespace ?? "", e.object.metadata.name ?? "");
+    for (const r of caches.realms.list()) {
+      const ref = instanceRefOf(r);
+      if (ref.namespace === e.object.metadata.namespace && ref.name === e.object.metadata.name)
+        realms.enqueue(keyOf(r));
+    }
+  });
+  caches.realms.onChange((e) => {
+    if (specOrMetaChanged(e)) realms.enqueue(e.key);
+    if (!phaseChanged(e)) return;
+    for (const c of caches.clients.list()) {
+      const ref = realmRefOf(c);
+      if (ref.namespace === e.object.metadata.namespace && ref.name === e.object.metadata.name)
+        clients.enqueue(keyOf(c));
+    }
+    // A realm that is gone or going may unblock the quota of its namespace's other realms.
+    if (e.type === "delete")
+      for (const r of caches.realms.list(e.object.metadata.namespace)) realms.enqueue(keyOf(r));
+  });
+  caches.clients.onChange((e) => {
+    if (specOrMetaChanged(e)) clients.enqueue(e.key);
+    // A realm waiting for its clients to go (deletionPolicy Delete) is re-checked when one goes.
+    if (e.type === "delete") {
+      const ref = realmRefOf(e.object);
+      realms.enqueue(`${ref.namespace}/${ref.name}`);
+    }
+  });
+  // Grants and production rules read namespace labels: re-decide everything when they change.
+  caches.namespaces.onChange((e) => {
+    const labels = (n: V1Namespace | undefined) =>
+      JSON.stringify([n?.metadata?.labels, n?.metadata?.annotations]);
+    if (e.type === "update" && labels(e.old) === labels(e.object)) return;
+    enqueueAll();
+  });
+  // A credentials Secret deleted or edited by hand is restored by its client's reconcile.
+  credentialSecrets.onChange((e) => {
+    const client = e.object.metadata?.labels?.[CLIENT_LABEL];
+    if (client) clients.enqueue(`${e.object.metadata?.namespace}/${client}`);
+  });
+  policy.onChange((revision) => {
+    log.info({ revision }, "policy bundle changed: re-deciding every resource");
+    enqueueAll();
+  });
+
+  const health = new HealthServer({ bindAddress: config.healthBindAddress });
+  const unregister = [
+    registerReadinessCheck("informers-synced", () => allInformers.every((i) => i.hasSynced())),
+    registerReadinessCheck("policy-bundle-loaded", () => policy.ready),
+  ];
+  const address = await health.start();
+  for (const i of allInformers) i.start();
+
+  const controllers = [instances, realms, clients];
+  let resolveDone: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  let started = false;
+  const startControllers = () => {
+    if (started) return;
+    started = true;
+    void Promise.all(allInformers.map((i) => i.waitForSync(120_000))).then(
+      () => {
+        log.info("caches synced; reconciling");
+        for (const c of controllers) c.start();
+        enqueueAll();
+      },
+      (err: unknown) => log.error({ err }, "caches did not sync"),
+    );
+  };
+
+  let elector: LeaderElector | undefined;
+  if (config.leaderElection) {
+    elector = new LeaderElector({
+      kubeConfig,
+      namespace: config.leaderElectionNamespace,
+      name: config.leaderElectionId,
+      identity: config.identity,
+      onStartedLeading: () => {
+        log.info({ identity: config.identity }, "became leader");
+        startControllers();
+      },
+      onStoppedLeading: (reason) => {
+        // Like controller-runtime: a replica that lost the lease stops, and is restarted clean.
+        if (reason === "lost") {
+          log.error("leadership lost; stopping");
+          resolveDone();
+        }
+      },
+    });
+    elector.start();
+  } else {
+    startControllers();
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info("stopping: finishing in-flight reconciles");
+      await Promise.all(controllers.map((c) => c.stop(20_000)));
+      await elector?.stop({ release: true });
+      for (const i of allInformers) i.stop();
+      for (const u of unregister) u();
+      await health.stop();
+      policy.close();
+      resolveDone();
+      log.info("stopped");
+    })());
+
+  return { health: address, policy, connections, done, stop };
+}

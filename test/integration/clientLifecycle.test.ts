@@ -1,0 +1,213 @@
+// End to end: an application team in its own namespace applies a KeycloakClient against a platform
+// team's realm and receives working OIDC credentials in a Secret.
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import * as k8s from "@kubernetes/client-node";
+import {
+  adminClient,
+  condition,
+  createInstance,
+  createNamespace,
+  installCrds,
+  kubeConfig,
+  Resources,
+  startOperatorProcess,
+  waitFor,
+  type OperatorProcess,
+} from "./support.js";
+
+const CLIENTS = "keycloakclients";
+const REALMS = "keycloakrealms";
+
+async function clientCredentialsToken(
+  tokenEndpoint: string,
+  clientId: string,
+  clientSecret: string,
+): Promise<number> {
+  const res = await fetch(tokenEndpoint, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: clientId,
+      client_secret: clientSecret,
+    }),
+  });
+  return res.status;
+}
+
+function decode(secret: k8s.V1Secret, key: string): string {
+  const value = secret.data?.[key];
+  if (value === undefined) throw new Error(`Secret has no key ${key}`);
+  return Buffer.from(value, "base64").toString("utf8");
+}
+
+describe("KeycloakClient lifecycle against a real API server and Keycloak", () => {
+  let kc: k8s.KubeConfig;
+  let core: k8s.CoreV1Api;
+  let resources: Resources;
+  let operator: OperatorProcess;
+  let platform: string;
+  let app: string;
+  let prod: string;
+  let realmName: string;
+
+  beforeAll(async () => {
+    kc = kubeConfig();
+    core = kc.makeApiClient(k8s.CoreV1Api);
+    resources = new Resources(kc);
+    await installCrds(kc);
+    platform = await createNamespace(kc, "platform");
+    app = await createNamespace(kc, "app");
+    prod = await createNamespace(kc, "prod", { "kpo.dev/environment": "production" });
+    operator = await startOperatorProcess({
+      name: "client",
+      extraArgs: ["--leader-election-namespace", platform],
+    });
+    await createInstance(kc, resources, platform, "main", { namespaces: [platform] });
+    realmName = `apps-${platform}`;
+    await resources.create(REALMS, platform, {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakRealm",
+      metadata: { name: "apps" },
+      spec: {
+        instanceRef: { name: "main" },
+        realmName,
+        sslRequired: "external",
+        bruteForceProtection: { enabled: true },
+        passwordPolicy: "length(12)",
+        clientGrants: { namespaces: [app, prod] },
+        deletionPolicy: "Delete",
+      },
+    });
+    await resources.waitForStatus(REALMS, platform, "apps", (o) => o.status?.phase === "Ready");
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+  });
+
+  const confidentialClient = (name: string, clientId: string, extra: Record<string, unknown> = {}) => ({
+    apiVersion: "keycloak.kpo.dev/v1alpha1",
+    kind: "KeycloakClient",
+    metadata: { name },
+    spec: {
+      realmRef: { name: "apps", namespace: platform },
+      clientId,
+      serviceAccountsEnabled: true,
+      standardFlowEnabled: false,
+      deletionPolicy: "Delete",
+      ...extra,
+    },
+  });
+
+  it("given a granted namespace, when a confidential client is applied, then its Secret holds credentials that obtain a token", async () => {
+    await resources.create(CLIENTS, app, confidentialClient("billing", "billing"));
+    const client = await resources.waitForStatus(CLIENTS, app, "billing", (o) => o.status?.phase === "Ready");
+    expect(client.status?.secretName).toBe("billing-credentials");
+    const secret = await core.readNamespacedSecret({ namespace: app, name: "billing-credentials" });
+    expect(secret.metadata?.ownerReferences?.[0]?.uid).toBe(client.metadata.uid);
+    const { url } = inject("keycloak");
+    expect(decode(secret, "issuer")).toBe(`${url}/realms/${realmName}`);
+    expect(decode(secret, "client-id")).toBe("billing");
+    expect(
+      await clientCredentialsToken(
+        decode(secret, "token-endpoint"),
+        "billing",
+        decode(secret, "client-secret"),
+      ),
+    ).toBe(200);
+    expect(await clientCredentialsToken(decode(secret, "token-endpoint"), "billing", "not-the-secret")).toBe(
+      401,
+    );
+  });
+
+  it("given the credentials Secret is deleted, then it is restored with the same working secret", async () => {
+    const before = await core.readNamespacedSecret({ namespace: app, name: "billing-credentials" });
+    await core.deleteNamespacedSecret({ namespace: app, name: "billing-credentials" });
+    const restored = await waitFor("Secret restored", async () =>
+      core.readNamespacedSecret({ namespace: app, name: "billing-credentials" }).catch(() => undefined),
+    );
+    expect(restored.metadata?.uid).not.toBe(before.metadata?.uid);
+    expect(decode(restored, "client-secret")).toBe(decode(before, "client-secret"));
+  });
+
+  it("given spec.secret.rotate is bumped, then a new secret is written that works and the old one stops working", async () => {
+    const before = await core.readNamespacedSecret({ namespace: app, name: "billing-credentials" });
+    const oldSecret = decode(before, "client-secret");
+    await resources.patchSpec(CLIENTS, app, "billing", { secret: { rotate: 1 } });
+    const rotated = await waitFor("rotated secret", async () => {
+      const s = await core.readNamespacedSecret({ namespace: app, name: "billing-credentials" });
+      return decode(s, "client-secret") !== oldSecret ? s : false;
+    });
+    const tokenEndpoint = decode(rotated, "token-endpoint");
+    expect(await clientCredentialsToken(tokenEndpoint, "billing", decode(rotated, "client-secret"))).toBe(
+      200,
+    );
+    expect(await clientCredentialsToken(tokenEndpoint, "billing", oldSecret)).toBe(401);
+  });
+
+  it("given a namespace the realm does not grant, then the client is denied and absent from Keycloak; granting it makes it Ready", async () => {
+    const stranger = await createNamespace(kc, "stranger");
+    await resources.create(CLIENTS, stranger, confidentialClient("intruder", `intruder-${stranger}`));
+    const denied = await resources.waitForStatus(
+      CLIENTS,
+      stranger,
+      "intruder",
+      (o) => o.status?.phase === "Failed",
+    );
+    expect(condition(denied, "PolicyCompliant")?.status).toBe("False");
+    expect(condition(denied, "PolicyCompliant")?.message).toMatch(/clientGrants/);
+    const admin = await adminClient();
+    expect(await admin.clients.find({ realm: realmName, clientId: `intruder-${stranger}` })).toHaveLength(0);
+
+    await resources.patchSpec(REALMS, platform, "apps", {
+      clientGrants: { namespaces: [app, prod, stranger] },
+    });
+    await resources.waitForStatus(CLIENTS, stranger, "intruder", (o) => o.status?.phase === "Ready");
+    expect(await admin.clients.find({ realm: realmName, clientId: `intruder-${stranger}` })).toHaveLength(1);
+  });
+
+  it("given a production namespace, then a wildcard redirect URI is denied with the policy's message; elsewhere it is allowed", async () => {
+    const wildcard = {
+      standardFlowEnabled: true,
+      serviceAccountsEnabled: false,
+      redirectUris: ["https://shop.example.com/*"],
+    };
+    await resources.create(CLIENTS, prod, confidentialClient("web", `web-${prod}`, wildcard));
+    const denied = await resources.waitForStatus(CLIENTS, prod, "web", (o) => o.status?.phase === "Failed");
+    expect(condition(denied, "PolicyCompliant")?.message).toMatch(/redirectUris/);
+
+    await resources.create(CLIENTS, app, confidentialClient("web", `web-${app}`, wildcard));
+    await resources.waitForStatus(CLIENTS, app, "web", (o) => o.status?.phase === "Ready");
+
+    // The fix the message asks for: an exact URI.
+    await resources.patchSpec(CLIENTS, prod, "web", { redirectUris: ["https://shop.example.com/callback"] });
+    await resources.waitForStatus(CLIENTS, prod, "web", (o) => o.status?.phase === "Ready");
+  });
+
+  it("given a change made in Keycloak directly, then the client is repaired", async () => {
+    const admin = await adminClient();
+    const [found] = await admin.clients.find({ realm: realmName, clientId: "billing" });
+    expect(found?.id).toBeDefined();
+    await admin.clients.update(
+      { realm: realmName, id: found?.id ?? "" },
+      { ...found, serviceAccountsEnabled: false },
+    );
+    // Nudge a reconcile the way a resync would (the default resync period is minutes).
+    await resources.patchSpec(CLIENTS, app, "billing", { description: "repaired" });
+    await waitFor("client repaired", async () => {
+      const [c] = await admin.clients.find({ realm: realmName, clientId: "billing" });
+      return c?.serviceAccountsEnabled === true && c.description === "repaired";
+    });
+  });
+
+  it("given deletionPolicy Delete, when the client is deleted, then Keycloak's client and the Secret are gone", async () => {
+    const admin = await adminClient();
+    await resources.delete(CLIENTS, app, "billing");
+    await waitFor("client CR gone", () => resources.gone(CLIENTS, app, "billing"));
+    expect(await admin.clients.find({ realm: realmName, clientId: "billing" })).toHaveLength(0);
+    await expect(
+      core.readNamespacedSecret({ namespace: app, name: "billing-credentials" }),
+    ).rejects.toThrow();
+  });
+});
