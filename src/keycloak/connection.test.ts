@@ -238,4 +238,20 @@ describe("KeycloakConnection against a fake Keycloak", () => {
     expect(err).toBeInstanceOf(KeycloakUnreachableError);
     expect((err as KeycloakUnreachableError).reason).toBe("request timed out");
   });
+
+  it("Given a slow operation with its own longer timeout, When the server takes longer than the default, Then the call succeeds", async () => {
+    const { conn } = connection(undefined, undefined, 100);
+    handler = (req, res) => {
+      if (req.url.endsWith("/token")) return issueToken(res);
+      setTimeout(() => json(res, 200, { realm: "demo" }), 300).unref();
+    };
+    const realm = await conn.call({ ...readRealm, timeoutMs: 5_000 }, (kc) =>
+      kc.realms.findOne({ realm: "demo" }),
+    );
+    expect(realm?.realm).toBe("demo");
+    const err = await conn
+      .call(readRealm, (kc) => kc.realms.findOne({ realm: "demo" }))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KeycloakUnreachableError);
+  });
 });

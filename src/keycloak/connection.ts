@@ -27,7 +27,12 @@ import {
   type RequestContext,
 } from "./errors.js";
 import { RequestLimiter } from "./limits.js";
-import { keycloakCircuitRejectionsTotal, keycloakCircuitState, keycloakRequestsTotal } from "./metrics.js";
+import {
+  keycloakCircuitRejectionsTotal,
+  keycloakCircuitState,
+  keycloakRequestsTotal,
+  keycloakTokenRequestsTotal,
+} from "./metrics.js";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
 
@@ -80,6 +85,8 @@ export interface CallOptions {
   what: string;
   /** Namespace of the CR the request is made for: selects the per-namespace rate limit. */
   namespace?: string;
+  /** Overrides the connection's request timeout for this call. */
+  timeoutMs?: number;
 }
 
 /** Counters of this connection since it was created. */
@@ -118,6 +125,7 @@ export class KeycloakConnection {
   readonly #refreshMarginMs: number;
   readonly #dispatcher: Dispatcher | undefined;
   readonly #admin: KeycloakAdminClient;
+  readonly #slowAdmins = new Map<number, KeycloakAdminClient>();
   readonly #log: Logger;
   readonly #stats: ConnectionStats = { requests: 0, writes: 0, tokenRequests: 0, circuitRejections: 0 };
   #token: HeldToken | undefined;
@@ -147,19 +155,39 @@ export class KeycloakConnection {
             },
           })
         : undefined;
+    this.#admin = this.#newAdminClient(this.#timeoutMs);
+  }
+
+  #newAdminClient(timeoutMs: number): KeycloakAdminClient {
     // Node's fetch accepts an undici `dispatcher` in its init; the admin client spreads
     // `requestOptions` into every fetch it makes, which is how per-instance TLS reaches it.
     const requestOptions = this.#dispatcher
       ? ({ dispatcher: this.#dispatcher } as RequestOptions)
       : undefined;
-    this.#admin = new KeycloakAdminClient({
+    const admin = new KeycloakAdminClient({
       baseUrl: this.baseUrl,
-      realmName: options.credentials.realm ?? "master",
-      timeout: this.#timeoutMs,
+      realmName: this.#credentials.realm ?? "master",
+      timeout: timeoutMs,
       ...(requestOptions ? { requestOptions } : {}),
     });
     // The admin client asks for a token before each request; ours is kept fresh by `call()`.
-    this.#admin.registerTokenProvider({ getAccessToken: () => Promise.resolve(this.#token?.accessToken) });
+    admin.registerTokenProvider({ getAccessToken: () => Promise.resolve(this.#token?.accessToken) });
+    return admin;
+  }
+
+  /**
+   * The admin client for a timeout. The admin client holds one timeout per instance, so calls that
+   * need a longer one (creating or deleting a realm: Keycloak builds or drops dozens of objects)
+   * get their own instance rather than mutating a shared one under concurrent calls.
+   */
+  #adminFor(timeoutMs: number | undefined): KeycloakAdminClient {
+    if (timeoutMs === undefined || timeoutMs === this.#timeoutMs) return this.#admin;
+    let admin = this.#slowAdmins.get(timeoutMs);
+    if (!admin) {
+      admin = this.#newAdminClient(timeoutMs);
+      this.#slowAdmins.set(timeoutMs, admin);
+    }
+    return admin;
   }
 
   /** A copy of the counters. */
@@ -180,17 +208,18 @@ export class KeycloakConnection {
   async call<T>(options: CallOptions, fn: (admin: KeycloakAdminClient) => Promise<T>): Promise<T> {
     const context: RequestContext = { instance: this.instance, method: options.method, what: options.what };
     await this.#limiter.acquire(options.namespace);
+    const admin = this.#adminFor(options.timeoutMs);
     const probe = this.#admit();
     try {
       await this.#ensureToken(false);
       try {
-        return await this.#send(options.method, context, () => fn(this.#admin));
+        return await this.#send(options.method, context, () => fn(admin));
       } catch (err) {
         if (!(err instanceof KeycloakApiError && err.status === 401)) throw err;
         // The token was revoked or the server restarted with new keys: get a new one, once.
         this.#log.info({ what: options.what }, "Keycloak answered 401; re-authenticating once");
         await this.#ensureToken(true);
-        return await this.#send(options.method, context, () => fn(this.#admin));
+        return await this.#send(options.method, context, () => fn(admin));
       }
     } finally {
       // If nothing reported to the breaker (e.g. fn threw before sending), free the half-open probe.
@@ -257,8 +286,10 @@ export class KeycloakConnection {
     isToken = false,
   ): Promise<T> {
     this.#stats.requests += 1;
-    if (isToken) this.#stats.tokenRequests += 1;
-    else if (writeMethods.has(method)) this.#stats.writes += 1;
+    if (isToken) {
+      this.#stats.tokenRequests += 1;
+      keycloakTokenRequestsTotal.inc({ instance: this.instance });
+    } else if (writeMethods.has(method)) this.#stats.writes += 1;
     try {
       const result = await fn();
       keycloakRequestsTotal.inc({ instance: this.instance, method, code: "2xx" });

@@ -23,6 +23,13 @@ export const keycloakRequestsTotal = counter(
   ["instance", "method", "code"],
 );
 
+/** Token endpoint requests (also counted above as POST): lets a reader tell writes from logins. */
+export const keycloakTokenRequestsTotal = counter(
+  "kpo_keycloak_token_requests_total",
+  "Requests to Keycloak's token endpoint for an admin token, by instance",
+  ["instance"],
+);
+
 /** Requests refused locally because the instance's circuit was open. */
 export const keycloakCircuitRejectionsTotal = counter(
   "kpo_keycloak_circuit_rejections_total",

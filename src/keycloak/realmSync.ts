@@ -15,6 +15,7 @@ import {
   SyncSession,
   keysOfRoles,
   managedAttribute,
+  realmLifecycleTimeoutMs,
   resolveRoleKeys,
   roleKeysOf,
   type RoleRef,
@@ -113,7 +114,13 @@ async function syncRealmSettings(
   if (!actual) {
     const rep: RealmRepresentation = { ...desired.realm, attributes };
     if (desired.smtpServer) rep.smtpServer = desired.smtpServer;
-    await session.write("POST", "realm", `create realm "${name}"`, (kc) => kc.realms.create(rep));
+    await session.write(
+      "POST",
+      "realm",
+      `create realm "${name}"`,
+      (kc) => kc.realms.create(rep),
+      realmLifecycleTimeoutMs,
+    );
     return true;
   }
 
@@ -437,8 +444,12 @@ export async function deleteRealm(
     false,
   );
   try {
-    await session.write("DELETE", "realm", `delete realm "${realmName}"`, (kc) =>
-      kc.realms.del({ realm: realmName }),
+    await session.write(
+      "DELETE",
+      "realm",
+      `delete realm "${realmName}"`,
+      (kc) => kc.realms.del({ realm: realmName }),
+      realmLifecycleTimeoutMs,
     );
   } catch (err) {
     // Deleted by someone else between the read and the delete: the goal is reached.

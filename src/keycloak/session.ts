@@ -10,6 +10,12 @@ import { MissingReferenceError } from "./errors.js";
 
 const log = loggerFor("keycloak-sync");
 
+/**
+ * Creating or deleting a realm makes Keycloak create or drop dozens of objects (clients, roles,
+ * flows, keys); on a busy server that takes far longer than an ordinary admin call.
+ */
+export const realmLifecycleTimeoutMs = 120_000;
+
 /** Attribute marking roles and groups created by the operator, so that only those are pruned. */
 export const managedAttribute = "kpo.dev/managed";
 
@@ -45,6 +51,7 @@ export class SyncSession {
     field: string,
     what: string,
     fn: (admin: KeycloakAdminClient) => Promise<T>,
+    timeoutMs?: number,
   ): Promise<T> {
     this.writes += 1;
     if (!this.changed.includes(field)) this.changed.push(field);
@@ -52,7 +59,10 @@ export class SyncSession {
       { instance: this.conn.instance, realm: this.realm, namespace: this.namespace, method, field },
       what,
     );
-    return this.conn.call({ method, what, namespace: this.namespace }, fn);
+    return this.conn.call(
+      { method, what, namespace: this.namespace, ...(timeoutMs ? { timeoutMs } : {}) },
+      fn,
+    );
   }
 
   /** Realm roles by name, full representation (with attributes). Cached until `forgetRealmRoles`. */

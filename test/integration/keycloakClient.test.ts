@@ -81,6 +81,8 @@ describe("Given a real Keycloak with a realm managed by the operator", () => {
       instance: "kpo-test/keycloak",
       baseUrl: env.url,
       credentials: { kind: "password", username: env.adminUsername, password: env.adminPassword },
+      // The suite shares two cores with a control plane and Keycloak: be patient, not flaky.
+      timeoutMs: 60_000,
     });
     await syncRealm(
       conn,

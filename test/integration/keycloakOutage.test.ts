@@ -79,7 +79,7 @@ describe("Given a KeycloakConnection to Keycloak through a forwarder that can be
       baseUrl: `http://127.0.0.1:${forwarder.port}`,
       credentials: { kind: "password", username: env.adminUsername, password: env.adminPassword },
       breaker: { failureThreshold: 3, cooldownMs: 30_000 },
-      timeoutMs: 5_000,
+      timeoutMs: 30_000,
       clock,
     });
   });
@@ -136,6 +136,8 @@ describe("Given a realm whose admin is a service-account client (client credenti
       instance: "kpo-test/keycloak",
       baseUrl: env.url,
       credentials: { kind: "password", username: env.adminUsername, password: env.adminPassword },
+      // The suite shares two cores with a control plane and Keycloak: be patient, not flaky.
+      timeoutMs: 60_000,
     });
     await syncRealm(adminConn, { realm: { realm: realmName, enabled: true } }, owner);
     await syncClient(

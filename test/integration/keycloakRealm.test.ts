@@ -16,6 +16,8 @@ function connect(): KeycloakConnection {
     instance: "kpo-test/keycloak",
     baseUrl: env.url,
     credentials: { kind: "password", username: env.adminUsername, password: env.adminPassword },
+    // The suite shares two cores with a control plane and Keycloak: be patient, not flaky.
+    timeoutMs: 60_000,
   });
 }
 
