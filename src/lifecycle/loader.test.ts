@@ -1,0 +1,146 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-explicit-any -- these tests break machine documents in place by JSON path, on purpose */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadMachineDefinition, loadMachineFile, loadMachines, MachineDefinitionError } from "./loader.js";
+
+const REALM_FILE = new URL("../../machines/realm.json", import.meta.url).pathname;
+const FILE = "machines/realm.json";
+
+/** A fresh, valid realm machine document to break in one place. */
+function realmDoc(): Record<string, any> {
+  return loadMachineFile(REALM_FILE, FILE).definition;
+}
+const clone = (): Record<string, any> => structuredClone(realmDoc());
+
+function rejection(doc: unknown): string {
+  try {
+    loadMachineDefinition(doc, FILE);
+  } catch (error) {
+    expect(error).toBeInstanceOf(MachineDefinitionError);
+    return (error as Error).message;
+  }
+  throw new Error("expected the machine to be rejected");
+}
+
+describe("loadMachines", () => {
+  it("Given the repository's machine files, When loaded, Then one validated machine per kind comes back", () => {
+    const machines = loadMachines();
+    expect([...machines.keys()].sort()).toEqual(["KeycloakClient", "KeycloakInstance", "KeycloakRealm"]);
+    for (const m of machines.values())
+      expect([...m.timerStates].sort()).toEqual(["Degraded", "Deleting", "Failed"]);
+  });
+});
+
+describe("loadMachineDefinition rejects bad references, naming the file and the JSON path", () => {
+  it("Given an unknown guard, Then the message names it and the known guards", () => {
+    const doc = clone();
+    doc.machine.states.Pending.on.RECONCILE[1].guard = "policyDenid";
+    const message = rejection(doc);
+    expect(message).toContain(
+      `${FILE}: $.machine.states.Pending.on.RECONCILE[1].guard: unknown guard "policyDenid"`,
+    );
+    expect(message).toContain("policyDenied");
+  });
+
+  it("Given an unknown action, Then the message names it", () => {
+    const doc = clone();
+    doc.machine.states.Ready.on.RECONCILE[2].actions = ["recordPolicyAdmited"];
+    expect(rejection(doc)).toContain(
+      `${FILE}: $.machine.states.Ready.on.RECONCILE[2].actions[0]: unknown action "recordPolicyAdmited"`,
+    );
+  });
+
+  it("Given an unknown actor, Then the message names it", () => {
+    const doc = clone();
+    doc.machine.states.Provisioning.invoke.src = "provisionRealm";
+    expect(rejection(doc)).toContain(
+      `${FILE}: $.machine.states.Provisioning.invoke.src: unknown actor "provisionRealm"`,
+    );
+  });
+
+  it("Given an unknown delay, Then the message names it", () => {
+    const doc = clone();
+    doc.machine.states.Degraded.entry[0].params.delay = "backoff";
+    expect(rejection(doc)).toContain(
+      `${FILE}: $.machine.states.Degraded.entry[0].params.delay: unknown delay "backoff"`,
+    );
+  });
+
+  it("Given a delay bound to an unknown rule, Then the message names it", () => {
+    const doc = clone();
+    doc.delays.retryDelay.rule = "retryDelay";
+    expect(rejection(doc)).toContain(`${FILE}: $.delays.retryDelay.rule: unknown rule "retryDelay"`);
+  });
+
+  it("Given an unknown target state, Then the message names it", () => {
+    const doc = clone();
+    doc.machine.states.Provisioning.invoke.onDone.target = "Done";
+    expect(rejection(doc)).toContain(
+      `${FILE}: $.machine.states.Provisioning.invoke.onDone.target: unknown target state "Done"`,
+    );
+  });
+
+  it("Given an unknown event, Then the message names it", () => {
+    const doc = clone();
+    doc.machine.states.Ready.on.RESYNC = "Provisioning";
+    expect(rejection(doc)).toContain(`${FILE}: $.machine.states.Ready.on.RESYNC: unknown event "RESYNC"`);
+  });
+
+  it("Given a state nothing leads to, Then it is reported unreachable", () => {
+    const doc = clone();
+    doc.machine.states.Provisioning.invoke.onError[2].target = "Failed";
+    doc.machine.states.Ready.on.RECONCILE[0].target = "Failed";
+    doc.machine.states.Failed.on.RETRY_DUE[0].target = "Failed";
+    doc.machine.states.Failed.on.RECONCILE[1].target = "Failed";
+    expect(rejection(doc)).toContain(
+      `${FILE}: $.machine.states.Degraded: state Degraded is unreachable from "Pending"`,
+    );
+  });
+
+  it("Given an XState `after` timer, Then it is refused because it would not survive a restart", () => {
+    const doc = clone();
+    doc.machine.states.Degraded.after = { retryDelay: "Provisioning" };
+    const message = rejection(doc);
+    expect(message).toContain(`${FILE}: $.machine.states.Degraded.after: unexpected field "after"`);
+    expect(message).toContain("armTimer");
+  });
+
+  it("Given a state that arms a timer but ignores RETRY_DUE, Then the dropped wake-up is reported", () => {
+    const doc = clone();
+    delete doc.machine.states.Degraded.on.RETRY_DUE;
+    expect(rejection(doc)).toContain(`${FILE}: $.machine.states.Degraded.on.RETRY_DUE: missing`);
+  });
+
+  it("Given a missing required state, Then the message lists the required states", () => {
+    const doc = clone();
+    delete doc.machine.states.Deleted;
+    expect(rejection(doc)).toContain(`${FILE}: $.machine.states.Deleted: missing`);
+  });
+
+  it("Given a rule with an unknown operator, Then the message names the file and the rule path", () => {
+    const doc = clone();
+    doc.rules.retriesExhausted.logic = { atLeast: [{ var: "attempts" }, 6] };
+    expect(rejection(doc)).toContain(
+      `${FILE}: $.rules: ${FILE} $.rules.retriesExhausted: logic uses unknown operator "atLeast"`,
+    );
+  });
+
+  it("Given a rule reading a variable that is not supplied, Then the message names the variable", () => {
+    const doc = clone();
+    doc.rules.failedRecheckDelayMs.logic = { "*": [{ var: "generation" }, 60000] };
+    expect(rejection(doc)).toMatch(
+      /\$\.rules\.failedRecheckDelayMs: logic\.\*\[0\] reads variable "generation"/,
+    );
+  });
+
+  it("Given a file that is not JSON, Then the message names the file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kpo-machines-"));
+    const path = join(dir, "broken.json");
+    writeFileSync(path, "{ not json");
+    expect(() => loadMachineFile(path, "machines/broken.json")).toThrow(
+      /^machines\/broken\.json: \$: not valid JSON/,
+    );
+  });
+});
