@@ -171,6 +171,7 @@ describe("Given a realm whose admin is a service-account client (client credenti
         clientSecret: secret,
         realm: realmName,
       },
+      timeoutMs: 60_000,
     });
     const result = await syncRealm(
       conn,
