@@ -9,7 +9,7 @@ import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { isDeepStrictEqual, parseArgs } from "node:util";
 import { Agent, request } from "node:http";
 import { createServer } from "node:net";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
@@ -37,7 +37,47 @@ const input: PolicyInput = {
   resource: {
     apiVersion: "keycloak.kpo.dev/v1alpha1",
     kind: "KeycloakClient",
-    metadata: { name: "checkout-api", namespace: "shop", labels: { "app.kubernetes.io/name": "checkout" } },
+    // As the informer cache holds it: server bookkeeping included (the engine strips what policies ignore).
+    metadata: {
+      name: "checkout-api",
+      namespace: "shop",
+      uid: "6f1c2a8e-3b0d-4c1e-9a51-2f7d8e4b9c10",
+      resourceVersion: "481516",
+      generation: 3,
+      creationTimestamp: "2026-01-12T09:30:00Z",
+      labels: { "app.kubernetes.io/name": "checkout" },
+      managedFields: [
+        {
+          manager: "argocd-controller",
+          operation: "Apply",
+          apiVersion: "keycloak.kpo.dev/v1alpha1",
+          time: "2026-01-12T09:30:00Z",
+          fieldsType: "FieldsV1",
+          fieldsV1: {
+            "f:metadata": { "f:labels": { "f:app.kubernetes.io/name": {} } },
+            "f:spec": {
+              "f:clientId": {},
+              "f:publicClient": {},
+              "f:realmRef": { "f:name": {}, "f:namespace": {} },
+              "f:redirectUris": {},
+              "f:serviceAccount": { "f:clientRoles": { "f:orders-api": {} }, "f:realmRoles": {} },
+              "f:webOrigins": {},
+              "f:protocolMappers": {},
+              "f:secret": { "f:name": {} },
+            },
+          },
+        },
+        {
+          manager: "kpo",
+          operation: "Update",
+          apiVersion: "keycloak.kpo.dev/v1alpha1",
+          time: "2026-01-12T09:30:02Z",
+          fieldsType: "FieldsV1",
+          subresource: "status",
+          fieldsV1: { "f:status": { "f:conditions": {}, "f:observedGeneration": {}, "f:phase": {} } },
+        },
+      ],
+    },
     spec: {
       realmRef: { name: "shop", namespace: "platform-iam" },
       clientId: "checkout-api",
@@ -269,7 +309,11 @@ console.log(
   `policy bundle ${inProcess.revision}; input: compliant KeycloakClient in a production namespace (allowed: ${inProcess.decision.allowed})`,
 );
 console.log(
-  `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "unknown"}), in-process n=${iterations}, HTTP n=${httpIterations}`,
+  `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "unknown"}), load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(
+      " ",
+    )}, in-process n=${iterations}, HTTP n=${httpIterations}, input ${JSON.stringify(input).length} bytes`,
 );
 console.log("");
 console.log("| path | decisions/s | p50 µs | p99 µs |");

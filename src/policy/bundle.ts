@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadPolicy, type LoadedPolicy } from "@open-policy-agent/opa-wasm";
 import type { Decision, PolicyInput } from "./decision.js";
+import { encodeInput } from "./compactInput.js";
 import { decisionShapeError } from "./decisionShape.js";
 import { deepMerge, readDataOverride, type DataDocument } from "./dataOverride.js";
 
@@ -119,7 +120,7 @@ export const probeInput: PolicyInput = {
 function evaluateWith(policy: LoadedPolicy, entrypoint: number, input: PolicyInput): unknown {
   let resultSet: unknown;
   try {
-    resultSet = policy.evaluate(input, entrypoint);
+    resultSet = policy.evaluate(encodeInput(input), entrypoint);
   } catch (err) {
     // opa-wasm throws strings as well as Errors.
     throw new Error(`evaluation failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });

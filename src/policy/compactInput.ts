@@ -1,0 +1,69 @@
+// The input as policies see it. Objects read from the API server carry metadata the policies never
+// look at (managedFields, the last-applied annotation, ownerReferences, status), often several KB;
+// opa-wasm serialises the input to JSON and parses it again inside wasm on every decision, so that
+// bulk would dominate the cost. Policies get: kind, operation, metadata name/namespace/labels/
+// annotations (minus kubectl's last-applied copy), spec, namespace facts, targets, counts, environment.
+import type { PolicyInput } from "./decision.js";
+
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
+type Metadata = Record<string, unknown> & { name: string; namespace: string };
+
+function compactMetadata<M extends Metadata>(metadata: M): M {
+  if (typeof metadata !== "object" || metadata === null) return metadata;
+  const out: Metadata = { name: metadata.name, namespace: metadata.namespace };
+  if (metadata.labels !== undefined) out.labels = metadata.labels;
+  const annotations = metadata.annotations as Record<string, string> | undefined;
+  if (annotations !== undefined) {
+    if (LAST_APPLIED in annotations) {
+      const { [LAST_APPLIED]: _dropped, ...rest } = annotations;
+      out.annotations = rest;
+    } else {
+      out.annotations = annotations;
+    }
+  }
+  return out as M;
+}
+
+function compactTarget<T extends { metadata: Metadata; spec: Record<string, unknown> }>(
+  target: T | undefined,
+): T | undefined {
+  return target === undefined
+    ? undefined
+    : ({ metadata: compactMetadata(target.metadata), spec: target.spec } as T);
+}
+
+export function compactInput(input: PolicyInput): PolicyInput {
+  // A malformed input goes through untouched, for the policy to refuse with MalformedPolicyInput.
+  const metadata = (input as Partial<PolicyInput>).resource?.metadata as unknown;
+  if (typeof metadata !== "object" || metadata === null) return input;
+  const target: PolicyInput["target"] = {};
+  const instance = compactTarget(input.target?.instance);
+  const realm = compactTarget(input.target?.realm);
+  if (instance) target.instance = instance;
+  if (realm) target.realm = realm;
+  const resource: PolicyInput["resource"] = {
+    metadata: compactMetadata(input.resource.metadata),
+    spec: input.resource.spec,
+  };
+  if (input.resource.apiVersion !== undefined) resource.apiVersion = input.resource.apiVersion;
+  if (input.resource.kind !== undefined) resource.kind = input.resource.kind;
+  return {
+    operation: input.operation,
+    kind: input.kind,
+    resource,
+    namespace: input.namespace,
+    target,
+    counts: input.counts,
+    environment: input.environment,
+  };
+}
+
+const encoder = new TextEncoder();
+
+/** JSON bytes of the compacted input, in the form opa-wasm copies straight into wasm memory. */
+export function encodeInput(input: PolicyInput): ArrayBuffer {
+  const bytes = encoder.encode(JSON.stringify(compactInput(input)));
+  // A fresh encode() owns its whole buffer, so no copy is needed.
+  return bytes.buffer;
+}
