@@ -238,6 +238,7 @@ const expectedDefaults: {
   },
   { kind: "KeycloakRealm", namespace: "identity", name: "apps", path: ["deletionPolicy"], value: "Retain" },
   { kind: "KeycloakRealm", namespace: "identity", name: "apps", path: ["adopt"], value: false },
+  { kind: "KeycloakRealm", namespace: "team-b", name: "team-b", path: ["enabled"], value: true },
   {
     kind: "KeycloakClient",
     namespace: "team-a",

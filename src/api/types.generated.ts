@@ -305,7 +305,7 @@ export interface KeycloakRealmSpec {
    */
   displayName?: string;
   /**
-   * Whether users can log in to the realm.
+   * Whether users can log in to the realm. Defaults to true because Keycloak creates a realm disabled when the field is not sent.
    */
   enabled?: boolean;
   /**
