@@ -26,7 +26,7 @@ describe("compileRule", () => {
     const delays = [1, 2, 3, 4, 10].map((attempts) =>
       rule.evaluate({ attempts, random: 1 - Number.EPSILON }),
     );
-    expect(delays.map(Math.round)).toEqual([5000, 10000, 20000, 40000, 300000]);
+    expect(delays.map((d) => Math.round(d as number))).toEqual([5000, 10000, 20000, 40000, 300000]);
   });
 
   it("Given the jitter input, When evaluated, Then the delay stays within [half, full) of the backoff and is deterministic", () => {
