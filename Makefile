@@ -50,6 +50,10 @@ unit: deps policies ## Unit tests (fakes allowed)
 integration: deps tools policies ## Integration tests against a real kube-apiserver + etcd + Keycloak
 	npx vitest run --project integration
 
+.PHONY: dev
+dev: deps tools policies ## Local control plane + Keycloak, the operator in the foreground, quickstart applied
+	npx tsx scripts/dev.ts
+
 .PHONY: test
 test: deps tools lint policy-check policies unit integration ## Everything CI runs
 

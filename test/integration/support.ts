@@ -1,14 +1,14 @@
 // Helpers for end-to-end tests: the CRDs installed into the real control plane, the operator run as
 // its own process (`kpo run`, exactly as a user would), namespaces per test, and polling.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, readdirSync, readFileSync } from "node:fs";
+import { createWriteStream } from "node:fs";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { inject } from "vitest";
 import * as k8s from "@kubernetes/client-node";
 import KcAdminClient from "@keycloak/keycloak-admin-client";
-import { parse } from "yaml";
 import { freePort } from "../../src/testenv/ports.js";
+import { installCrds as installCrdFiles } from "../../src/kube/crdInstall.js";
 import { repoRoot } from "../../src/testenv/tools.js";
 
 export function kubeConfig(): k8s.KubeConfig {
@@ -21,24 +21,7 @@ export const group = "keycloak.kpo.dev";
 export const version = "v1alpha1";
 
 export async function installCrds(kc: k8s.KubeConfig): Promise<void> {
-  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
-  const dir = path.join(repoRoot, "crds");
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml"))) {
-    const crd = parse(readFileSync(path.join(dir, file), "utf8")) as k8s.V1CustomResourceDefinition;
-    const name = crd.metadata?.name ?? "";
-    try {
-      await ext.createCustomResourceDefinition({ body: crd });
-    } catch (err) {
-      if (!(err instanceof k8s.ApiException && err.code === 409)) throw err;
-      const existing = await ext.readCustomResourceDefinition({ name });
-      crd.metadata = { ...crd.metadata, resourceVersion: existing.metadata?.resourceVersion ?? "" };
-      await ext.replaceCustomResourceDefinition({ name, body: crd });
-    }
-    await waitFor(`CRD ${name} established`, async () => {
-      const c = await ext.readCustomResourceDefinition({ name });
-      return c.status?.conditions?.some((x) => x.type === "Established" && x.status === "True") ?? false;
-    });
-  }
+  await installCrdFiles(kc, path.join(repoRoot, "crds"));
 }
 
 export async function createNamespace(

@@ -1,0 +1,34 @@
+// Install (create or replace) the CRDs from crds/ and wait until the API server serves them. Used by
+// `make dev` and the integration tests; the Helm chart installs the same files.
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { ApiException, ApiextensionsV1Api, type KubeConfig, type V1CustomResourceDefinition } from "@kubernetes/client-node";
+import { parse } from "yaml";
+
+export async function installCrds(kc: KubeConfig, dir: string, timeoutMs = 30_000): Promise<string[]> {
+  const ext = kc.makeApiClient(ApiextensionsV1Api);
+  const names: string[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort()) {
+    const crd = parse(readFileSync(path.join(dir, file), "utf8")) as V1CustomResourceDefinition;
+    const name = crd.metadata?.name ?? "";
+    try {
+      await ext.createCustomResourceDefinition({ body: crd });
+    } catch (err) {
+      if (!(err instanceof ApiException && err.code === 409)) throw err;
+      const existing = await ext.readCustomResourceDefinition({ name });
+      crd.metadata = { ...crd.metadata, resourceVersion: existing.metadata?.resourceVersion ?? "" };
+      await ext.replaceCustomResourceDefinition({ name, body: crd });
+    }
+    names.push(name);
+  }
+  const deadline = Date.now() + timeoutMs;
+  for (const name of names) {
+    for (;;) {
+      const crd = await ext.readCustomResourceDefinition({ name });
+      if (crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) break;
+      if (Date.now() > deadline) throw new Error(`CRD ${name} not Established after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return names;
+}
