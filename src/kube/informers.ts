@@ -47,9 +47,16 @@ export interface InformerOptions {
   fieldSelector?: string;
   /** Full relist (and an update event for every object) this often. Default 10 minutes. */
   relistIntervalMs?: number;
-  /** Restart a watch that delivered nothing, not even a bookmark, for this long. Default 5 minutes. */
+  /**
+   * Restart a watch that delivered nothing, not even a bookmark, for this long. Default 5 minutes.
+   * Keep it above the watch timeout: a quiet but healthy watch may carry no bookmark for minutes
+   * (kube-apiserver 1.34 sent the first one after about 2 minutes on an idle collection).
+   */
   silentTimeoutMs?: number;
-  /** Server-side watch timeout; default random in [5, 10) minutes like client-go, to spread reconnects. */
+  /**
+   * Server-side watch timeout. Default random in [4, 4.75) minutes, which spreads reconnects (like
+   * client-go) and ends a healthy quiet watch before the 5-minute silence watchdog would.
+   */
   watchTimeoutSeconds?: number;
   /** Backoff after a failed list or watch: initial and maximum delay. Default 800 ms .. 30 s. */
   backoffInitialMs?: number;
@@ -398,7 +405,7 @@ class Reflector<T extends KubernetesObject> {
     let gone = false;
     let errorMessage: string | undefined;
     this.#armSilentTimer(gen);
-    const timeoutSeconds = this.#options.watchTimeoutSeconds ?? Math.floor(300 + Math.random() * 300);
+    const timeoutSeconds = this.#options.watchTimeoutSeconds ?? Math.floor(240 + Math.random() * 45);
     const onEvent = (phase: string, obj: T & { code?: number; message?: string }): void => {
       if (!this.#current(gen)) return;
       this.#armSilentTimer(gen);
