@@ -143,6 +143,11 @@ export function readCrdForApiServer(kind: CrdKind, dir: string = crdDirectory())
   return loadYaml<V1CustomResourceDefinition>(readText(kind, dir).text);
 }
 
+/** All CRDs as client-node models, in CRD_KINDS order (see readCrdForApiServer). */
+export function readCrdsForApiServer(dir: string = crdDirectory()): V1CustomResourceDefinition[] {
+  return CRD_KINDS.map((kind) => readCrdForApiServer(kind, dir));
+}
+
 /** The OpenAPI v3 schema of the single served version of a CRD. */
 export function openApiSchema(crd: CrdManifest): CrdSchema {
   const version = crd.spec.versions[0];

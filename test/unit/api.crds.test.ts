@@ -12,6 +12,7 @@ import {
   readCrd,
   readCrdForApiServer,
   readCrds,
+  readCrdsForApiServer,
   type CrdSchema,
 } from "../../src/api/crds.js";
 import { GROUP, PLURALS, SHORT_NAMES, VERSION } from "../../src/api/index.js";
@@ -122,6 +123,12 @@ describe.each(CRD_KINDS)("CRD %s", (kind) => {
 });
 
 describe("CRDs together", () => {
+  it("Given all CRDs converted for client-node, when serialized back, then they equal the manifests", () => {
+    const roundTrip = readCrdsForApiServer().map((crd) => parse(dumpYaml(crd)) as unknown);
+    expect(isDeepStrictEqual(roundTrip, readCrds())).toBe(true);
+    expect(roundTrip).toHaveLength(3);
+  });
+
   it("Given the three kinds, when their common status fields are compared, then they are identical", () => {
     const [instance, ...others] = readCrds().map(
       (crd) => openApiSchema(crd).properties?.status?.properties ?? {},
