@@ -10,6 +10,7 @@ import { isDeepStrictEqual, parseArgs } from "node:util";
 import { Agent, request } from "node:http";
 import { createServer } from "node:net";
 import { cpus, loadavg } from "node:os";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
@@ -132,19 +133,36 @@ interface Result {
   decisionsPerSecond: number;
   p50Micros: number;
   p99Micros: number;
+  /** CPU time (user + system) of every process doing the work, per decision: robust to a busy machine. */
+  cpuMicrosPerDecision: number;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-function summarise(latenciesNs: Float64Array, wallNs: number, count: number): Result {
+function summarise(latenciesNs: Float64Array, wallNs: number, count: number, cpuMicros: number): Result {
   const sorted = latenciesNs.slice().sort();
   return {
     decisionsPerSecond: count / (wallNs / 1e9),
     p50Micros: percentile(sorted, 50) / 1e3,
     p99Micros: percentile(sorted, 99) / 1e3,
+    cpuMicrosPerDecision: cpuMicros / count,
   };
+}
+
+const ownCpuMicros = (): number => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
+
+const clockTicksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+
+/** utime + stime of another process (Linux /proc), in µs. */
+function processCpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond) * 1e6;
 }
 
 function freePort(): Promise<number> {
@@ -212,6 +230,7 @@ async function benchInProcess(): Promise<{ result: Result; decision: Decision; r
   const decision = engine.decide(input);
   for (let i = 0; i < 2_000; i++) engine.decide(input); // JIT warm-up
   const latencies = new Float64Array(iterations);
+  const cpuStart = ownCpuMicros();
   const wallStart = process.hrtime.bigint();
   for (let i = 0; i < iterations; i++) {
     const t0 = process.hrtime.bigint();
@@ -219,9 +238,10 @@ async function benchInProcess(): Promise<{ result: Result; decision: Decision; r
     latencies[i] = Number(process.hrtime.bigint() - t0);
   }
   const wall = Number(process.hrtime.bigint() - wallStart);
+  const cpu = ownCpuMicros() - cpuStart;
   const revision = engine.revision;
   engine.close();
-  return { result: summarise(latencies, wall, iterations), decision, revision };
+  return { result: summarise(latencies, wall, iterations, cpu), decision, revision };
 }
 
 async function benchOpaServer(): Promise<{ sequential: Result; concurrent: Result; decision: Decision }> {
@@ -252,16 +272,24 @@ async function benchOpaServer(): Promise<{ sequential: Result; concurrent: Resul
     for (let i = 0; i < 300; i++) await post(port, path, body); // warm-up
 
     const seq = new Float64Array(httpIterations);
+    const pid = opa.pid ?? 0;
+    let cpuStart = ownCpuMicros() + processCpuMicros(pid);
     let wallStart = process.hrtime.bigint();
     for (let i = 0; i < httpIterations; i++) {
       const t0 = process.hrtime.bigint();
       await post(port, path, body);
       seq[i] = Number(process.hrtime.bigint() - t0);
     }
-    const sequential = summarise(seq, Number(process.hrtime.bigint() - wallStart), httpIterations);
+    const sequential = summarise(
+      seq,
+      Number(process.hrtime.bigint() - wallStart),
+      httpIterations,
+      ownCpuMicros() + processCpuMicros(pid) - cpuStart,
+    );
 
     const conc = new Float64Array(httpIterations);
     let next = 0;
+    cpuStart = ownCpuMicros() + processCpuMicros(pid);
     wallStart = process.hrtime.bigint();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
@@ -273,7 +301,12 @@ async function benchOpaServer(): Promise<{ sequential: Result; concurrent: Resul
         }
       }),
     );
-    const concurrent = summarise(conc, Number(process.hrtime.bigint() - wallStart), httpIterations);
+    const concurrent = summarise(
+      conc,
+      Number(process.hrtime.bigint() - wallStart),
+      httpIterations,
+      ownCpuMicros() + processCpuMicros(pid) - cpuStart,
+    );
     return { sequential, concurrent, decision };
   } finally {
     agent.destroy();
@@ -316,13 +349,22 @@ console.log(
     )}, in-process n=${iterations}, HTTP n=${httpIterations}, input ${JSON.stringify(input).length} bytes`,
 );
 console.log("");
-console.log("| path | decisions/s | p50 µs | p99 µs |");
-console.log("|---|---:|---:|---:|");
+console.log("| path | decisions/s | p50 µs | p99 µs | CPU µs/decision |");
+console.log("|---|---:|---:|---:|---:|");
 for (const [name, r] of rows)
-  console.log(`| ${name} | ${fmt(r.decisionsPerSecond)} | ${fmt(r.p50Micros, 1)} | ${fmt(r.p99Micros, 1)} |`);
+  console.log(
+    `| ${name} | ${fmt(r.decisionsPerSecond)} | ${fmt(r.p50Micros, 1)} | ${fmt(r.p99Micros, 1)} | ${fmt(r.cpuMicrosPerDecision, 1)} |`,
+  );
 console.log("");
 console.log(`same decision from both: ${sameAnswer}`);
 console.log(`in-process throughput / best OPA server throughput: ${speedup.toFixed(1)}x (target >= 20x)`);
+const cheapestServerCpu = Math.min(
+  server.sequential.cpuMicrosPerDecision,
+  server.concurrent.cpuMicrosPerDecision,
+);
+console.log(
+  `OPA server CPU per decision / in-process CPU per decision: ${(cheapestServerCpu / inProcess.result.cpuMicrosPerDecision).toFixed(1)}x (client + server processes)`,
+);
 console.log(`in-process p99: ${inProcess.result.p99Micros.toFixed(1)} µs (target < 100 µs)`);
 if (!sameAnswer) {
   console.error(
