@@ -164,6 +164,24 @@ describe("Controller", () => {
     expect(await total(c, "success")).toBe(1);
   });
 
+  it("Given a reconcile timeout, when a reconcile waits on its signal, then the signal aborts and the outcome is an error", async () => {
+    const name = `test-controller-${++seq}`;
+    const c = new Controller({
+      name,
+      queue: new WorkQueue({ name, rateLimiter: new ItemExponentialFailureRateLimiter(60_000, 60_000) }),
+      reconcileTimeoutMs: 20,
+      reconcile: (_key, ctx) =>
+        new Promise((_resolve, reject) => {
+          ctx.signal.addEventListener("abort", () => reject(new Error("aborted: dependency hung")));
+        }),
+    });
+    controllers.push(c);
+    c.start();
+    c.enqueue("ns/a");
+    await until(async () => (await total(c, "error")) === 1);
+    expect(c.queue.numRequeues("ns/a")).toBe(1);
+  });
+
   it("Given zero workers, when the controller is built, then it is refused with the reason", () => {
     expect(
       () => new Controller({ name: "bad", reconcile: () => Promise.resolve(), maxConcurrentReconciles: 0 }),

@@ -29,7 +29,10 @@ export interface ReconcileContext {
   reconcileId: string;
   /** A child logger bound to controller, key and reconcileId. */
   log: Logger;
-  /** Aborted when the controller is stopping: long reconciles should give up early. */
+  /**
+   * Aborted when the controller is stopping or the reconcile timeout passes: pass it to every
+   * HTTP call so a hung dependency cannot hold a worker (and its key) forever.
+   */
   signal: AbortSignal;
 }
 
@@ -43,6 +46,8 @@ export interface ControllerOptions {
   queue?: WorkQueue;
   /** Number of workers (controller-runtime's MaxConcurrentReconciles). Default 1. */
   maxConcurrentReconciles?: number;
+  /** Abort ctx.signal after this long (the key stays held until reconcile returns). Default: none. */
+  reconcileTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -71,6 +76,7 @@ export class Controller {
   readonly queue: WorkQueue;
   readonly #reconcile: ReconcileFn;
   readonly #workers: number;
+  readonly #timeoutMs: number | undefined;
   readonly #log: Logger;
   readonly #abort = new AbortController();
   #running: Promise<void>[] = [];
@@ -87,6 +93,7 @@ export class Controller {
     this.queue = options.queue ?? new WorkQueue({ name: options.name });
     this.#reconcile = options.reconcile;
     this.#workers = workers;
+    this.#timeoutMs = options.reconcileTimeoutMs;
     this.#log = options.logger ?? loggerFor("controller", { controller: options.name });
     initControllerMetrics(this.name, workers);
   }
@@ -140,7 +147,11 @@ export class Controller {
     let error: unknown;
     let failed = false;
     try {
-      result = await this.#reconcile(key, { reconcileId, log, signal: this.#abort.signal });
+      const signal =
+        this.#timeoutMs === undefined
+          ? this.#abort.signal
+          : AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#timeoutMs)]);
+      result = await this.#reconcile(key, { reconcileId, log, signal });
     } catch (err) {
       failed = true;
       error = err;
