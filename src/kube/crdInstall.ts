@@ -1,15 +1,18 @@
 // Install (create or replace) the CRDs from crds/ and wait until the API server serves them. Used by
 // `make dev` and the integration tests; the Helm chart installs the same files.
-import { readdirSync, readFileSync } from "node:fs";
-import path from "node:path";
-import { ApiException, ApiextensionsV1Api, type KubeConfig, type V1CustomResourceDefinition } from "@kubernetes/client-node";
-import { parse } from "yaml";
+import { ApiException, ApiextensionsV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { crdDirectory, readCrdsForApiServer } from "../api/crds.js";
 
-export async function installCrds(kc: KubeConfig, dir: string, timeoutMs = 30_000): Promise<string[]> {
+export async function installCrds(
+  kc: KubeConfig,
+  dir: string = crdDirectory(),
+  timeoutMs = 30_000,
+): Promise<string[]> {
   const ext = kc.makeApiClient(ApiextensionsV1Api);
   const names: string[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort()) {
-    const crd = parse(readFileSync(path.join(dir, file), "utf8")) as V1CustomResourceDefinition;
+  // Through client-node's own YAML loader: a plain parse would lose `default`,
+  // `x-kubernetes-validations` and friends, which its serializer only knows under other names.
+  for (const crd of readCrdsForApiServer(dir)) {
     const name = crd.metadata?.name ?? "";
     try {
       await ext.createCustomResourceDefinition({ body: crd });

@@ -250,3 +250,45 @@ export function metricSum(text: string, name: string, labels: Record<string, str
   }
   return sum;
 }
+
+/**
+ * A TCP forwarder on loopback in front of Keycloak, so a test can cut an instance off from Keycloak
+ * (close) and reconnect it (open) without stopping the shared server.
+ */
+export async function startTcpProxy(
+  targetUrl: string,
+): Promise<{ url: string; open(): Promise<void>; close(): Promise<void> }> {
+  const net = await import("node:net");
+  const target = new URL(targetUrl);
+  const port = await freePort();
+  const sockets = new Set<import("node:net").Socket>();
+  let server: import("node:net").Server | undefined;
+  const open = () =>
+    new Promise<void>((resolve, reject) => {
+      server = net.createServer((client) => {
+        const upstream = net.connect(Number(target.port), target.hostname);
+        sockets.add(client).add(upstream);
+        const drop = () => {
+          client.destroy();
+          upstream.destroy();
+          sockets.delete(client);
+          sockets.delete(upstream);
+        };
+        client.on("error", drop).on("close", drop);
+        upstream.on("error", drop).on("close", drop);
+        client.pipe(upstream).pipe(client);
+      });
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => resolve());
+    });
+  const close = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+      if (!server) return resolve();
+      server.close(() => resolve());
+      server = undefined;
+    });
+  await open();
+  return { url: `http://127.0.0.1:${port}`, open, close };
+}
