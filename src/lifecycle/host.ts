@@ -18,7 +18,7 @@ import { errorMessage } from "./errors.js";
 import type { ActorName } from "./implementations.js";
 import type { LoadedMachine } from "./loader.js";
 import { countTransition } from "./metrics.js";
-import { policyOutcome, restoreFromStatus, sentence, toStatus } from "./status.js";
+import { ERROR_REASONS, policyOutcome, restoreFromStatus, sentence, toStatus } from "./status.js";
 import type {
   DependencyFacts,
   LifecycleContext,
@@ -80,14 +80,6 @@ export interface ReconcileOutcome {
   /** Which side effects ran in this call, in order (for logs and tests). */
   effectsRun: ActorName[];
 }
-
-const WARNING_REASONS = new Set([
-  "PolicyDenied",
-  "TransientError",
-  "PermanentError",
-  "RetriesExhausted",
-  "TeardownFailed",
-]);
 
 /** Guard against a machine that never rests (it cannot with validated files; this is a backstop). */
 const MAX_STEPS = 16;
@@ -262,7 +254,7 @@ function eventsFor(
     let message = context.message;
     if (status.nextAttemptAt) message = `${sentence(message)} Next attempt at ${status.nextAttemptAt}.`;
     events.push({
-      type: WARNING_REASONS.has(context.reason) ? "Warning" : "Normal",
+      type: ERROR_REASONS.has(context.reason) ? "Warning" : "Normal",
       reason: context.reason,
       message,
     });

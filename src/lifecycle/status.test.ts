@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { initialContext, policyOutcome, restoreFromStatus, toStatus } from "./status.js";
+import { initialContext, policyOutcome, restoreFromStatus, statusMergePatch, toStatus } from "./status.js";
 import type { LifecycleContext, LifecyclePhase } from "./types.js";
 
 const T0 = new Date("2026-05-04T10:00:00.000Z");
@@ -67,6 +67,23 @@ describe("toStatus", () => {
       status: "Unknown",
       reason: "NotEvaluated",
     });
+  });
+});
+
+describe("statusMergePatch", () => {
+  it("Given a stored retry deadline and error, When the new status has neither, Then the patch deletes them with null", () => {
+    const next = statusOf("Ready");
+    const patch = statusMergePatch(
+      { phase: "Degraded", nextAttemptAt: T1.toISOString(), lastError: "503" },
+      next,
+    );
+    expect(patch).toMatchObject({ phase: "Ready", nextAttemptAt: null, lastError: null });
+    expect(statusMergePatch(undefined, next)).not.toHaveProperty("nextAttemptAt");
+  });
+
+  it("Given a failure, When mapped, Then lastError carries its message", () => {
+    const s = statusOf("Degraded", ctx({ reason: "TransientError", message: "Keycloak answered 503" }));
+    expect(s.lastError).toBe("Keycloak answered 503");
   });
 });
 

@@ -22,6 +22,35 @@ const RECONCILING_PHASES: ReadonlySet<LifecyclePhase> = new Set([
   "Deleting",
 ]);
 
+/** Reasons that describe a failure; their message is also reported as status.lastError. */
+export const ERROR_REASONS: ReadonlySet<string> = new Set([
+  "PolicyDenied",
+  "TransientError",
+  "PermanentError",
+  "RetriesExhausted",
+  "TeardownFailed",
+]);
+
+/** Optional lifecycle fields: absent in a new status means "clear it". */
+const CLEARABLE_FIELDS = ["nextAttemptAt", "lastError", "policyRevision"] as const;
+
+/**
+ * A JSON merge patch body for the status subresource. A merge patch keeps keys it does not
+ * mention, so a field the lifecycle dropped (a retry deadline after success, a cleared error) is
+ * sent as null to delete it.
+ */
+export function statusMergePatch(
+  stored: Record<string, unknown> | undefined,
+  next: LifecycleStatus,
+): Record<string, unknown> {
+  const patch: Record<string, unknown> = { ...next };
+  for (const field of CLEARABLE_FIELDS) {
+    if (next[field] === undefined && stored?.[field] !== undefined && stored[field] !== null)
+      patch[field] = null;
+  }
+  return patch;
+}
+
 export function initialContext(): LifecycleContext {
   return {
     attempts: 0,
@@ -205,6 +234,7 @@ export function toStatus({
     conditions,
   };
   if (when) status.nextAttemptAt = when;
+  if (ERROR_REASONS.has(context.reason)) status.lastError = context.message;
   if (context.policyRevision !== undefined) status.policyRevision = context.policyRevision;
   return status;
 }

@@ -39,6 +39,8 @@ export interface LifecycleStatus {
   nextAttemptAt?: string;
   /** Revision of the policy bundle that made the last decision. */
   policyRevision?: string;
+  /** The last error (no secrets): what failed and what to do next; absent once it succeeds. */
+  lastError?: string;
   conditions: Condition[];
 }
 
