@@ -293,3 +293,20 @@ image_tag(image) := tag if {
 	tag := name_and_tag[1]
 	tag != ""
 }
+
+# --- KeycloakInstance (external) -------------------------------------------------------------------
+
+violations contains v if {
+	applies
+	input.kind == "KeycloakInstance"
+	lib.field(lib.field(spec, "external", {}), "insecureSkipTLSVerify", false) == true
+	v := {
+		"code": "InstanceTlsVerificationDisabled",
+		"message": concat("", [
+			lib.subject,
+			": spec.external.insecureSkipTLSVerify is true in production namespace \"",
+			lib.str(input.namespace.name),
+			"\", so the operator would send admin credentials to whoever answers at spec.external.url. Remove it and set spec.external.caSecretRef to a Secret holding the server's CA bundle.",
+		]),
+	}
+}

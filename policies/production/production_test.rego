@@ -141,3 +141,10 @@ test_instance_image_must_be_pinned if {
 test_external_instance_is_not_checked if {
 	codes(mk("KeycloakInstance", {"external": {"url": "https://kc.example.com"}}, prod)) == set()
 }
+
+test_external_instance_must_verify_tls if {
+	external := {"external": {"url": "https://kc.example.com", "insecureSkipTLSVerify": true}}
+	codes(mk("KeycloakInstance", external, prod)) == {"InstanceTlsVerificationDisabled"}
+	codes(mk("KeycloakInstance", external, {})) == set()
+	codes(mk("KeycloakInstance", {"external": {"url": "https://kc.example.com", "insecureSkipTLSVerify": false}}, prod)) == set()
+}

@@ -175,6 +175,19 @@ const cases: [string, PolicyInput, PolicyInput][] = [
       { labels: prod },
     ),
   ],
+  [
+    "InstanceTlsVerificationDisabled",
+    mk(
+      "KeycloakInstance",
+      { external: { url: "https://kc", insecureSkipTLSVerify: false } },
+      { labels: prod },
+    ),
+    mk(
+      "KeycloakInstance",
+      { external: { url: "https://kc", insecureSkipTLSVerify: true } },
+      { labels: prod },
+    ),
+  ],
 ];
 
 describe("policies evaluated in wasm", () => {
