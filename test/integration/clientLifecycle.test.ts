@@ -18,11 +18,12 @@ import {
 const CLIENTS = "keycloakclients";
 const REALMS = "keycloakrealms";
 
+/** "200", or the HTTP status with Keycloak's error, of a client-credentials token request. */
 async function clientCredentialsToken(
   tokenEndpoint: string,
   clientId: string,
   clientSecret: string,
-): Promise<number> {
+): Promise<string> {
   const res = await fetch(tokenEndpoint, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -32,7 +33,8 @@ async function clientCredentialsToken(
       client_secret: clientSecret,
     }),
   });
-  return res.status;
+  const body = (await res.json().catch(() => ({}))) as { error?: string; error_description?: string };
+  return res.ok ? "200" : `${res.status} ${body.error ?? ""} ${body.error_description ?? ""}`.trim();
 }
 
 function decode(secret: k8s.V1Secret, key: string): string {
