@@ -2,6 +2,7 @@
 // The `kpo` command: every command group registers itself here, so following imports from this file
 // leads to every behaviour. Run from the repository with `npx tsx src/cli.ts ...` (or `npm run kpo -- ...`).
 import { Command } from "commander";
+import { registerMachinesCommands } from "./cli/machinesCommand.js";
 import { registerPolicyCommands } from "./cli/policyCommand.js";
 import { registerRunCommand } from "./cli/runCommand.js";
 import { registerStatusCommand } from "./cli/statusCommand.js";
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerStatusCommand(program);
   registerPolicyCommands(program);
+  registerMachinesCommands(program);
   return program;
 }
 
