@@ -282,18 +282,28 @@ async function syncGroupLevel(
   parentPath: string,
   desired: GroupRepresentation[],
   placed: PlacedGroup[],
+  knownEmpty = false,
 ): Promise<void> {
   const realm = session.realm;
+  // A group just created, or one Keycloak reports without subgroups, has no children to list.
+  if (knownEmpty && desired.length === 0) return;
   const where =
     parentId === undefined
       ? `top-level groups of realm "${realm}"`
       : `subgroups of "${parentPath}" in realm "${realm}"`;
-  const actual = await session.read(`list ${where}`, (kc) =>
-    parentId === undefined
-      ? kc.groups.find({ realm, briefRepresentation: false, first: 0, max: groupPage })
-      : kc.groups.listSubGroups({ realm, parentId, briefRepresentation: false, first: 0, max: groupPage }),
-  );
-  // The top-level listing may include matching subgroups when searching; keep direct children only.
+  const actual = knownEmpty
+    ? []
+    : await session.read(`list ${where}`, (kc) =>
+        parentId === undefined
+          ? kc.groups.find({ realm, briefRepresentation: false, first: 0, max: groupPage })
+          : kc.groups.listSubGroups({
+              realm,
+              parentId,
+              briefRepresentation: false,
+              first: 0,
+              max: groupPage,
+            }),
+      );
   const byName = new Map(actual.filter((g) => g.name).map((g) => [g.name ?? "", g]));
   const sorted = [...desired].sort((a, b) => (a.name ?? "").localeCompare(b.name ?? ""));
   for (const group of sorted) {
@@ -334,7 +344,14 @@ async function syncGroupLevel(
       }
     }
     placed.push({ id, path, desired: group });
-    await syncGroupLevel(session, id, path, group.subGroups ?? [], placed);
+    await syncGroupLevel(
+      session,
+      id,
+      path,
+      group.subGroups ?? [],
+      placed,
+      !existing?.id || existing.subGroupCount === 0,
+    );
   }
   const wanted = new Set(sorted.map((g) => g.name));
   for (const [name, g] of [...byName].sort(([a], [b]) => a.localeCompare(b))) {

@@ -164,6 +164,29 @@ describe("Given a real Keycloak and a KeycloakConnection with admin credentials"
     expect(result.changedFields).toEqual(["group:/operations.realmRoles"]);
   });
 
+  it("When someone adds their own subgroup and role by hand, Then the sync leaves them alone (nothing written)", async () => {
+    const top = await conn.call({ method: "GET", what: "test read" }, (kc) =>
+      kc.groups.find({ realm: realmName }),
+    );
+    const engineering = top.find((g) => g.name === "engineering");
+    await conn.call({ method: "POST", what: "test setup" }, (kc) =>
+      kc.groups.createChildGroup({ realm: realmName, id: engineering?.id ?? "" }, { name: "contractors" }),
+    );
+    await conn.call({ method: "POST", what: "test setup" }, (kc) =>
+      kc.roles.create({ realm: realmName, name: "hand-made" }),
+    );
+    const result = await syncRealm(conn, desiredRealm(), owner);
+    expect(result.writes).toBe(0);
+    const children = await conn.call({ method: "GET", what: "test read" }, (kc) =>
+      kc.groups.listSubGroups({ realm: realmName, parentId: engineering?.id ?? "", max: 100 }),
+    );
+    expect(children.map((g) => g.name).sort()).toEqual(["backend", "contractors", "frontend"]);
+    const handMade = await conn.call({ method: "GET", what: "test read" }, (kc) =>
+      kc.roles.findOneByName({ realm: realmName, name: "hand-made" }),
+    );
+    expect(handMade?.name).toBe("hand-made");
+  });
+
   it("When only the SMTP password changes in the spec, Then the sync detects it through the stored hash and writes once", async () => {
     const desired = desiredRealm();
     const smtp = { ...desired.smtpServer, password: "second-password" };
