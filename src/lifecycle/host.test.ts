@@ -385,6 +385,20 @@ describe("reconcileLifecycle: deletion", () => {
 });
 
 describe("reconcileLifecycle: contract", () => {
+  it("Given a loaded machine, When metrics are scraped, Then its transitions are pre-initialised at zero", async () => {
+    realm();
+    const metric = await register.getSingleMetric("kpo_machine_transitions_total")?.get();
+    const series = metric?.values.filter((x) => x.labels.kind === "KeycloakRealm") ?? [];
+    expect(series.map((x) => `${x.labels.from}->${x.labels.to}`)).toEqual(
+      expect.arrayContaining([
+        "Pending->Provisioning",
+        "Degraded->Failed",
+        "Failed->Deleting",
+        "Deleting->Deleted",
+      ]),
+    );
+  });
+
   it("Given no facts and no deletion, When reconciled, Then it refuses with a message saying what is missing", async () => {
     await expect(
       reconcileLifecycle(realm(), args({ effects: spyEffects(), facts: undefined })),
@@ -400,8 +414,9 @@ describe("reconcileLifecycle: contract", () => {
       );
       return v?.value ?? 0;
     };
+    const machine = realm();
     const before = await read();
-    await reconcileLifecycle(realm(), args({ effects: spyEffects() }));
+    await reconcileLifecycle(machine, args({ effects: spyEffects() }));
     expect(await read()).toBe(before + 1);
   });
 

@@ -19,3 +19,8 @@ export const machineTransitions = counter();
 export function countTransition(kind: string, from: string, to: string): void {
   machineTransitions.inc({ kind, from, to });
 }
+
+/** Creates every series a machine can produce at zero, so dashboards and rate() see them from the start. */
+export function initTransitions(kind: string, edges: Iterable<{ from: string; to: string }>): void {
+  for (const { from, to } of edges) machineTransitions.inc({ kind, from, to }, 0);
+}
