@@ -7,7 +7,12 @@ import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import {
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubernetesObject,
+} from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { formatTable, statusRows } from "../src/cli/statusCommand.js";
 import { installCrds } from "../src/kube/crdInstall.js";
@@ -20,28 +25,55 @@ const say = (text: string) => console.log(`\x1b[1m[dev]\x1b[0m ${text}`);
 /** One JSON log line of the operator, as a short human line. */
 function pretty(line: string): string {
   try {
-    const o = JSON.parse(line) as { level: number; time: string; component?: string; msg: string; key?: string };
-    const level = o.level >= 50 ? "\x1b[31mERROR\x1b[0m" : o.level >= 40 ? "\x1b[33mWARN \x1b[0m" : o.level >= 30 ? "INFO " : "DEBUG";
+    const o = JSON.parse(line) as {
+      level: number;
+      time: string;
+      component?: string;
+      msg: string;
+      key?: string;
+    };
+    const level =
+      o.level >= 50
+        ? "\x1b[31mERROR\x1b[0m"
+        : o.level >= 40
+          ? "\x1b[33mWARN \x1b[0m"
+          : o.level >= 30
+            ? "INFO "
+            : "DEBUG";
     return `${o.time.slice(11, 19)} ${level} ${(o.component ?? "").padEnd(14)} ${o.msg}`;
   } catch {
     return line;
   }
 }
 
-async function applyQuickstart(kc: KubeConfig, keycloak: { url: string; adminUsername: string; adminPassword: string }) {
+async function applyQuickstart(
+  kc: KubeConfig,
+  keycloak: { url: string; adminUsername: string; adminPassword: string },
+) {
   const api = KubernetesObjectApi.makeApiClient(kc);
   const dir = path.join(repoRoot, "examples/quickstart");
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()) {
     for (const doc of parseAllDocuments(readFileSync(path.join(dir, file), "utf8"))) {
-      const obj = doc.toJS() as KubernetesObject & { spec?: { external?: { url?: string } }; stringData?: Record<string, string> };
+      const obj = doc.toJS() as KubernetesObject & {
+        spec?: { external?: { url?: string } };
+        stringData?: Record<string, string>;
+      };
       if (!obj) continue;
       // Point the example at the local Keycloak and its bootstrap admin.
       if (obj.kind === "KeycloakInstance" && obj.spec?.external) obj.spec.external.url = keycloak.url;
       if (obj.kind === "Secret" && obj.stringData?.password !== undefined) {
-        obj.stringData = { ...obj.stringData, username: keycloak.adminUsername, password: keycloak.adminPassword };
+        obj.stringData = {
+          ...obj.stringData,
+          username: keycloak.adminUsername,
+          password: keycloak.adminPassword,
+        };
       }
       await api.patch(obj, undefined, undefined, "kpo-dev", true, PatchStrategy.ServerSideApply);
-      say(`applied ${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ""}${obj.metadata?.name}`);
+      say(
+        `applied ${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ""}${obj.metadata?.name}`,
+      );
     }
   }
 }
@@ -76,7 +108,18 @@ async function main(): Promise<void> {
     const healthPort = await freePort();
     operator = spawn(
       process.execPath,
-      ["--import", "tsx", path.join(repoRoot, "src/cli.ts"), "run", "--kubeconfig", env.controlPlane.kubeconfigPath, "--health-bind-address", `127.0.0.1:${healthPort}`, "--leader-election", "false"],
+      [
+        "--import",
+        "tsx",
+        path.join(repoRoot, "src/cli.ts"),
+        "run",
+        "--kubeconfig",
+        env.controlPlane.kubeconfigPath,
+        "--health-bind-address",
+        `127.0.0.1:${healthPort}`,
+        "--leader-election",
+        "false",
+      ],
       { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
     );
     for (const stream of [operator.stdout, operator.stderr]) {

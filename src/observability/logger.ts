@@ -10,7 +10,16 @@ export const rootLogger: Logger = pino({
   base: { app: "kpo" },
   timestamp: pino.stdTimeFunctions.isoTime,
   redact: {
-    paths: ["password", "secret", "clientSecret", "token", "*.password", "*.secret", "*.clientSecret", "*.token"],
+    paths: [
+      "password",
+      "secret",
+      "clientSecret",
+      "token",
+      "*.password",
+      "*.secret",
+      "*.clientSecret",
+      "*.token",
+    ],
     censor: "[redacted]",
   },
 });

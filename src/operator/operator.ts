@@ -27,6 +27,7 @@ import { Informer, type InformerEvent } from "../kube/informers.js";
 import { LeaderElector } from "../kube/leaderElection.js";
 import { loadMachines } from "../lifecycle/loader.js";
 import { HealthServer, registerReadinessCheck } from "../observability/health.js";
+import { startDefaultMetrics } from "../observability/metrics.js";
 import { loggerFor } from "../observability/logger.js";
 import { createPolicyEngine, type PolicyEngine } from "../policy/engine.js";
 import { clientHandler, CLIENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from "./clientHandler.js";
@@ -136,6 +137,8 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     new Controller({
       name: kind.replace(/^Keycloak/, "").toLowerCase(),
       maxConcurrentReconciles: config.workers,
+      // A hung Keycloak call must not hold a worker forever; the request timeout is far shorter.
+      reconcileTimeoutMs: 5 * 60_000,
       reconcile: kindReconciler<T>({
         kind,
         plural,
@@ -217,6 +220,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     enqueueAll();
   });
 
+  startDefaultMetrics();
   const health = new HealthServer({ bindAddress: config.healthBindAddress });
   const unregister = [
     registerReadinessCheck("informers-synced", () => allInformers.every((i) => i.hasSynced())),

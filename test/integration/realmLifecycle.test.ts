@@ -83,22 +83,22 @@ describe("KeycloakRealm lifecycle against a real API server and Keycloak", () =>
     const inKeycloak = await admin.realms.findOne({ realm: `shop-${team}` });
     expect(inKeycloak?.displayName).toBe("Shop");
     expect(inKeycloak?.bruteForceProtected).toBe(true);
-    const editor = await admin.roles.findOneByName({ name: "editor", realm: `shop-${team}` } as never);
+    const editor = await admin.roles.findOneByName({ name: "editor", realm: `shop-${team}` });
     expect(editor?.composite).toBe(true);
-    const groups = await admin.groups.find({ realm: `shop-${team}`, briefRepresentation: false } as never);
+    const groups = await admin.groups.find({ realm: `shop-${team}`, briefRepresentation: false });
     expect(groups.map((g) => g.name)).toContain("staff");
   });
 
   it("shows phase and readiness in kubectl's columns (the Table API)", async () => {
     const cluster = kc.getCurrentCluster();
     const table = await waitFor("realm table", async () => {
-      const res = await kc
+      const res: unknown = await kc
         .makeApiClient(k8s.CustomObjectsApi)
         .listNamespacedCustomObject(
           { group: "keycloak.kpo.dev", version: "v1alpha1", namespace: team, plural: REALMS },
           k8s.setHeaderOptions("Accept", "application/json;as=Table;g=meta.k8s.io;v=v1"),
         );
-      return res as unknown as {
+      return res as {
         columnDefinitions: Array<{ name: string }>;
         rows: Array<{ cells: unknown[] }>;
       };

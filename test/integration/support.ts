@@ -1,6 +1,7 @@
 // Helpers for end-to-end tests: the CRDs installed into the real control plane, the operator run as
 // its own process (`kpo run`, exactly as a user would), namespaces per test, and polling.
 import { spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
 import { createWriteStream } from "node:fs";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
@@ -50,7 +51,7 @@ export async function waitFor<T>(
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`);
 }
 
 export interface KpoObject {
@@ -258,11 +259,10 @@ export function metricSum(text: string, name: string, labels: Record<string, str
 export async function startTcpProxy(
   targetUrl: string,
 ): Promise<{ url: string; open(): Promise<void>; close(): Promise<void> }> {
-  const net = await import("node:net");
   const target = new URL(targetUrl);
   const port = await freePort();
-  const sockets = new Set<import("node:net").Socket>();
-  let server: import("node:net").Server | undefined;
+  const sockets = new Set<net.Socket>();
+  let server: net.Server | undefined;
   const open = () =>
     new Promise<void>((resolve, reject) => {
       server = net.createServer((client) => {
