@@ -11,7 +11,7 @@
 // The machine is driven with XState's pure transition() API: it returns the next snapshot and the
 // actions to execute, so side effects run only when the machine's own transitions say so — after
 // its policy guards have passed.
-import { transition, type AnyMachineSnapshot } from "xstate";
+import { initialTransition, transition, type AnyMachineSnapshot } from "xstate";
 import type { Decision, DecideFn, PolicyInput } from "../policy/decision.js";
 import { loggerFor } from "../observability/logger.js";
 import { errorMessage } from "./errors.js";
@@ -114,7 +114,11 @@ export async function reconcileLifecycle(
   // A crash while Provisioning leaves no running actor to resume: start over from Pending, which
   // re-evaluates the guards before running the side effect again.
   const restoredPhase: LifecyclePhase = startPhase === "Provisioning" ? "Pending" : startPhase;
-  let snapshot: AnyMachineSnapshot = machine.resolveState({ value: restoredPhase, context });
+  // A new resource starts with the machine's initial transition; a stored one is restored as is.
+  let snapshot: AnyMachineSnapshot =
+    args.status === undefined
+      ? (initialTransition(machine, context)[0] as AnyMachineSnapshot)
+      : machine.resolveState({ value: restoredPhase, context });
 
   const unchanged = (requeueAfterMs?: number): ReconcileOutcome => ({
     status:
