@@ -16,10 +16,15 @@ describe("isSubsetEqual", () => {
     expect(isSubsetEqual({ port: 587 }, { port: "25" })).toBe(false);
   });
 
-  it("Given lists, Then order and length matter", () => {
-    expect(isSubsetEqual(["a", "b"], ["a", "b"])).toBe(true);
-    expect(isSubsetEqual(["a", "b"], ["b", "a"])).toBe(false);
+  it("Given lists of scalars, Then they compare as sets (Keycloak reorders them) but length matters", () => {
+    expect(isSubsetEqual(["en", "de"], ["de", "en"])).toBe(true);
+    expect(isSubsetEqual(["a", "a"], ["a", "b"])).toBe(false);
     expect(isSubsetEqual(["a"], ["a", "b"])).toBe(false);
+  });
+
+  it("Given lists of objects, Then order matters", () => {
+    expect(isSubsetEqual([{ n: 1 }, { n: 2 }], [{ n: 1 }, { n: 2 }])).toBe(true);
+    expect(isSubsetEqual([{ n: 1 }, { n: 2 }], [{ n: 2 }, { n: 1 }])).toBe(false);
   });
 
   it("Given an object where Keycloak has a scalar (or the reverse), Then they differ", () => {

@@ -9,6 +9,16 @@ export function isSubsetEqual(desired: unknown, actual: unknown): boolean {
   if (desired === null) return actual === null || actual === undefined;
   if (Array.isArray(desired)) {
     if (!Array.isArray(actual) || actual.length !== desired.length) return false;
+    // Keycloak keeps lists of scalars (redirect URIs, web origins, locales, …) as sets and returns
+    // them in its own order: compare those as multisets. Lists of objects keep their order.
+    if (desired.every(isScalar) && actual.every(isScalar)) {
+      const key = (v: string | number | boolean | bigint) => String(v);
+      const a = actual.map(key).sort();
+      return desired
+        .map(key)
+        .sort()
+        .every((d, i) => d === a[i]);
+    }
     return desired.every((d, i) => isSubsetEqual(d, actual[i]));
   }
   if (typeof desired === "object") {
