@@ -36,18 +36,29 @@ const hash = (...parts: (string | Buffer)[]): string => {
   return h.digest("hex").slice(0, 16);
 };
 
-async function readBundleFile(dir: string, name: string): Promise<Buffer> {
-  try {
-    return await readFile(join(dir, name));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+const bundleFileNames = [".manifest", "data.json", "policy.wasm"] as const;
+
+/** The three bundle files, or one Error naming every file that is missing or unreadable. */
+async function readBundleFiles(dir: string): Promise<[Buffer, Buffer, Buffer]> {
+  const results = await Promise.allSettled(bundleFileNames.map((name) => readFile(join(dir, name))));
+  const missing: string[] = [];
+  const unreadable: string[] = [];
+  results.forEach((r, i) => {
+    if (r.status === "fulfilled") return;
+    const err = r.reason as NodeJS.ErrnoException;
+    if (err.code === "ENOENT") missing.push(bundleFileNames[i]!);
+    else unreadable.push(`${bundleFileNames[i]} (${err.message})`);
+  });
+  if (missing.length > 0 || unreadable.length > 0) {
+    const problems = [
+      ...(missing.length > 0 ? [`${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} missing`] : []),
+      ...(unreadable.length > 0 ? [`cannot read ${unreadable.join(", ")}`] : []),
+    ];
     throw new Error(
-      code === "ENOENT"
-        ? `${name} is missing; a bundle directory holds .manifest, data.json and policy.wasm (scripts/policies.sh build)`
-        : `${name} cannot be read: ${(err as Error).message}`,
-      { cause: err },
+      `${problems.join("; ")}; a bundle directory holds .manifest, data.json and policy.wasm (scripts/policies.sh build)`,
     );
   }
+  return results.map((r) => (r as PromiseFulfilledResult<Buffer>).value) as [Buffer, Buffer, Buffer];
 }
 
 function parseJson(name: string, buf: Buffer): unknown {
@@ -60,11 +71,7 @@ function parseJson(name: string, buf: Buffer): unknown {
 
 /** Reads a bundle directory and the optional data override file. Throws with the reason. */
 export async function readBundle(dir: string, dataOverrideFile?: string): Promise<BundleFiles> {
-  const [manifestBuf, dataBuf, wasm] = await Promise.all([
-    readBundleFile(dir, ".manifest"),
-    readBundleFile(dir, "data.json"),
-    readBundleFile(dir, "policy.wasm"),
-  ]);
+  const [manifestBuf, dataBuf, wasm] = await readBundleFiles(dir);
   const manifest = parseJson(".manifest", manifestBuf);
   if (typeof manifest !== "object" || manifest === null || Array.isArray(manifest)) {
     throw new Error(".manifest is not a JSON object");

@@ -97,7 +97,7 @@ describe("createPolicyEngine", () => {
   it("Given a directory without a bundle, when the engine is created, then it rejects saying what is missing", async () => {
     const empty = mkdtempSync(join(tmpdir(), "kpo-empty-"));
     await expect(createPolicyEngine({ bundleDir: empty })).rejects.toThrow(
-      /\.manifest is missing.*scripts\/policies\.sh build/,
+      /\.manifest, data\.json, policy\.wasm are missing.*scripts\/policies\.sh build/,
     );
   });
 
@@ -255,5 +255,28 @@ describe("PolicyEngine hot reload", () => {
 
     expect(await changed).toBe("rev-2");
     expect(e.decide(clientInput({ counts: { clientsInNamespace: 5 } })).allowed).toBe(false);
+  });
+});
+
+describe("PolicyEngine refusals", () => {
+  it("Given a refused bundle, when re-checked without change, then it is not counted again; when fixed, it is swapped in", async () => {
+    const dir = copyOfRealBundle();
+    const e = await engine({ bundleDir: dir });
+    const goodWasm = readFileSync(join(dir, "policy.wasm"));
+    writeFileSync(join(dir, "policy.wasm"), Buffer.from("broken"));
+    const failuresBefore = await counterValue("kpo_policy_bundle_loads_total", { result: "failure" });
+    expect(await e.reload()).toBe(false);
+    expect(await e.reload()).toBe(false);
+    expect(await counterValue("kpo_policy_bundle_loads_total", { result: "failure" })).toBe(
+      failuresBefore + 1,
+    );
+
+    writeFileSync(join(dir, "policy.wasm"), goodWasm);
+    writeFileSync(
+      join(dir, ".manifest"),
+      readFileSync(join(dir, ".manifest"), "utf8").replace("test-revision", "fixed"),
+    );
+    expect(await e.reload()).toBe(true);
+    expect(e.revision).toBe("fixed");
   });
 });

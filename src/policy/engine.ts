@@ -86,14 +86,19 @@ export async function createPolicyEngine(opts: PolicyEngineOptions): Promise<Pol
   let closed = false;
   let inFlight: Promise<boolean> | undefined;
   let again = false;
+  let lastRefused: string | undefined;
 
   async function reloadOnce(): Promise<boolean> {
     let next: CompiledBundle;
+    let fingerprint: string | undefined;
     try {
       const files = await readBundle(bundleDir, overrideFile);
-      if (files.fingerprint === active.fingerprint) return false;
+      fingerprint = files.fingerprint;
+      // Unchanged, or the same bad files already refused (the periodic re-check would repeat the alarm).
+      if (fingerprint === active.fingerprint || fingerprint === lastRefused) return false;
       next = await compileBundle(files);
     } catch (err) {
+      lastRefused = fingerprint;
       policyBundleLoadsTotal.inc({ result: "failure" });
       const reason = (err as Error).message.replace(/\.+$/, "");
       log.error(
