@@ -179,6 +179,17 @@ describe("Given a real Keycloak with a realm managed by the operator", () => {
     expect((await syncClient(conn, realmName, desiredClient(), owner)).writes).toBe(0);
   });
 
+  it("When the spec carries its own secret, Then the client gets exactly that secret, once", async () => {
+    const chosen = randomUUID();
+    const desired = desiredClient();
+    desired.client.secret = chosen;
+    const result = await syncClient(conn, realmName, desired, owner);
+    expect(result.changedFields).toEqual(["secret"]);
+    expect(await getClientSecret(conn, realmName, clientId)).toBe(chosen);
+    expect((await clientCredentialsToken(chosen)).status).toBe(200);
+    expect((await syncClient(conn, realmName, desired, owner)).writes).toBe(0);
+  });
+
   it("When a service-account role is dropped from the spec, Then only that grant is revoked", async () => {
     const desired = { ...desiredClient(), serviceAccountRoles: { realm: ["reporter"] } };
     const result = await syncClient(conn, realmName, desired, owner);
