@@ -3,6 +3,7 @@
 // their status and Keycloak's admin API.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as k8s from "@kubernetes/client-node";
+import { freePort } from "../../src/testenv/ports.js";
 import {
   adminClient,
   condition,
@@ -183,5 +184,112 @@ describe("KeycloakRealm lifecycle against a real API server and Keycloak", () =>
     await resources.delete(REALMS, team, "kept");
     await waitFor("retained realm CR gone", () => resources.gone(REALMS, team, "kept"));
     expect((await admin.realms.findOne({ realm: `kept-${team}` }))?.realm).toBe(`kept-${team}`);
+  });
+  it("given a namespace quota of one realm, then a second realm is refused with the quota message, and admitted once the first is deleted", async () => {
+    await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .patchNamespace(
+        { name: platform, body: { metadata: { annotations: { "kpo.dev/max-realms-per-namespace": "1" } } } },
+        k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+      );
+    const spec = (n: string) => ({
+      instanceRef: { name: "main" },
+      realmName: `${n}-${platform}`,
+      deletionPolicy: "Delete",
+    });
+    await resources.create(REALMS, platform, {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakRealm",
+      metadata: { name: "q1" },
+      spec: spec("q1"),
+    });
+    await resources.waitForStatus(REALMS, platform, "q1", (o) => o.status?.phase === "Ready");
+    await resources.create(REALMS, platform, {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakRealm",
+      metadata: { name: "q2" },
+      spec: spec("q2"),
+    });
+    const refused = await resources.waitForStatus(
+      REALMS,
+      platform,
+      "q2",
+      (o) => o.status?.phase === "Failed",
+    );
+    expect(condition(refused, "PolicyCompliant")?.message).toMatch(/kpo\.dev\/max-realms-per-namespace/);
+    const admin = await adminClient();
+    expect(await admin.realms.findOne({ realm: `q2-${platform}` })).toBeNull();
+
+    await resources.delete(REALMS, platform, "q1");
+    await resources.waitForStatus(REALMS, platform, "q2", (o) => o.status?.phase === "Ready");
+  });
+
+  it("given a realm that breaks the schema or its CEL rules, then the API server refuses it with a readable message", async () => {
+    const bad = await resources
+      .create(REALMS, team, {
+        apiVersion: "keycloak.kpo.dev/v1alpha1",
+        kind: "KeycloakRealm",
+        metadata: { name: "bad" },
+        spec: {
+          instanceRef: { name: "main", namespace: platform },
+          realmName: "has spaces",
+          sslRequired: "sometimes",
+        },
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(bad).toBeInstanceOf(k8s.ApiException);
+    const body = String((bad as k8s.ApiException<unknown>).body);
+    expect(body).toContain("spec.realmName");
+    expect(body).toContain("spec.sslRequired");
+
+    await resources.create(REALMS, team, {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakRealm",
+      metadata: { name: "fixed-name" },
+      spec: { instanceRef: { name: "main", namespace: platform }, realmName: `fixed-${team}` },
+    });
+    const renamed = await resources.patchSpec(REALMS, team, "fixed-name", { realmName: "other" }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(renamed).toBeInstanceOf(k8s.ApiException);
+    expect(String((renamed as k8s.ApiException<unknown>).body)).toMatch(/immutable/i);
+  });
+
+  it("given a realm whose Keycloak is unreachable, when it is deleted, then it waits; the documented procedure (deletionPolicy Retain) releases it", async () => {
+    const { adminUsername, adminPassword } = (await import("vitest")).inject("keycloak");
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    await kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
+      namespace: team,
+      body: {
+        metadata: { name: "gone-admin" },
+        stringData: { username: adminUsername, password: adminPassword },
+      },
+    });
+    await resources.create(INSTANCES, team, {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakInstance",
+      metadata: { name: "gone" },
+      spec: { external: { url: nowhere, adminCredentials: { secretRef: { name: "gone-admin" } } } },
+    });
+    await resources.create(REALMS, team, {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakRealm",
+      metadata: { name: "stuck" },
+      spec: { instanceRef: { name: "gone" }, realmName: `stuck-${team}`, deletionPolicy: "Delete" },
+    });
+    await resources.waitForStatus(REALMS, team, "stuck", (o) => o.status?.phase === "Pending");
+    await resources.delete(REALMS, team, "stuck");
+    const waiting = await waitFor("teardown failing", async () => {
+      const o = await resources.get(REALMS, team, "stuck");
+      return o.status?.phase === "Deleting" && Number(o.status.attempts ?? 0) >= 1 ? o : false;
+    });
+    expect(waiting.metadata.finalizers).toContain("keycloak.kpo.dev/finalizer");
+
+    await resources.patchSpec(REALMS, team, "stuck", { deletionPolicy: "Retain" });
+    await waitFor("stuck realm released", () => resources.gone(REALMS, team, "stuck"), 60_000);
   });
 });
