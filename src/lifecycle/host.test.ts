@@ -385,6 +385,14 @@ describe("reconcileLifecycle: deletion", () => {
 });
 
 describe("reconcileLifecycle: contract", () => {
+  it("Given a sparse stored status (only a phase, as a user or an old version may leave it), When reconciled, Then it proceeds", async () => {
+    const effects = spyEffects();
+    const sparse = { phase: "Ready" } as unknown as LifecycleStatus;
+    const r = await reconcileLifecycle(realm(), args({ effects, status: sparse }));
+    expect(effects.provision).toHaveBeenCalledTimes(1);
+    expect(r.status).toMatchObject({ phase: "Ready", attempts: 0, observedGeneration: 1 });
+  });
+
   it("Given a loaded machine, When metrics are scraped, Then its transitions are pre-initialised at zero", async () => {
     realm();
     const metric = await register.getSingleMetric("kpo_machine_transitions_total")?.get();

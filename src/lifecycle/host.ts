@@ -249,7 +249,7 @@ function eventsFor(
   decision: Decision | undefined,
 ): LifecycleEventRecord[] {
   const events: LifecycleEventRecord[] = [];
-  const prevReady = previous?.conditions.find((c) => c.type === "Ready");
+  const prevReady = (previous?.conditions ?? []).find((c) => c.type === "Ready");
   const changed =
     status.phase !== startPhase ||
     prevReady?.reason !== context.reason ||
@@ -264,7 +264,7 @@ function eventsFor(
     });
   }
   if (decision && context.policy?.reason === "CompliantWithWarnings") {
-    const prevPolicy = previous?.conditions.find((c) => c.type === "PolicyCompliant");
+    const prevPolicy = (previous?.conditions ?? []).find((c) => c.type === "PolicyCompliant");
     const outcome = policyOutcome(decision);
     if (prevPolicy?.message !== outcome.message && outcome.reason === "CompliantWithWarnings") {
       events.push({ type: "Warning", reason: "PolicyWarning", message: outcome.message });
