@@ -167,6 +167,17 @@ describe("KeycloakClient lifecycle against a real API server and Keycloak", () =
     });
     await resources.waitForStatus(CLIENTS, stranger, "intruder", (o) => o.status?.phase === "Ready");
     expect(await admin.clients.find({ realm: realmName, clientId: `intruder-${stranger}` })).toHaveLength(1);
+
+    // Revoking the grant stops managing the client and says so; it does not delete it from Keycloak.
+    await resources.patchSpec(REALMS, platform, "apps", { clientGrants: { namespaces: [app, prod] } });
+    const revoked = await resources.waitForStatus(
+      CLIENTS,
+      stranger,
+      "intruder",
+      (o) => condition(o, "PolicyCompliant")?.status === "False",
+    );
+    expect(revoked.status?.phase).toBe("Failed");
+    expect(await admin.clients.find({ realm: realmName, clientId: `intruder-${stranger}` })).toHaveLength(1);
   });
 
   it("given a production namespace, then a wildcard redirect URI is denied with the policy's message; elsewhere it is allowed", async () => {
