@@ -1,0 +1,70 @@
+{{/* Chart name, overridable. */}}
+{{- define "kpo.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Full name: <release>-<name>, or the release name alone when it already contains the name. */}}
+{{- define "kpo.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "kpo.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "kpo.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/*
+Common labels. Deliberately not app.kubernetes.io/managed-by=keycloak-policy-operator: that label
+marks the credentials Secrets the operator writes (and watches).
+*/}}
+{{- define "kpo.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "kpo.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: keycloak-policy-operator
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "kpo.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "kpo.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "kpo.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rules for the keycloak.kpo.dev resources, Secrets and Events: the same in a ClusterRole (all
+namespaces) or in a Role per watched namespace. docs/security.md explains each rule.
+*/}}
+{{- define "kpo.namespacedRules" -}}
+- apiGroups: ["keycloak.kpo.dev"]
+  resources: ["keycloakinstances", "keycloakrealms", "keycloakclients"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["keycloak.kpo.dev"]
+  resources: ["keycloakinstances/status", "keycloakrealms/status", "keycloakclients/status"]
+  verbs: ["get", "patch"]
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end -}}
