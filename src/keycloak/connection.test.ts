@@ -7,7 +7,7 @@ import { register } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { KeycloakConnection } from "./connection.js";
 import { CircuitOpenError, KeycloakApiError, KeycloakUnreachableError, isTransient } from "./errors.js";
-import { ManualClock } from "./fakeClock.test-support.js";
+import { ManualClock } from "./manualClock.js";
 import { RequestLimiter } from "./limits.js";
 
 interface Seen {

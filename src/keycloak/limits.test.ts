@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "./fakeClock.test-support.js";
+import { ManualClock } from "./manualClock.js";
 import { RequestLimiter, TokenBucket } from "./limits.js";
 
 describe("TokenBucket", () => {

@@ -1,4 +1,4 @@
-// A manual clock for unit tests: time moves only when a test (or a sleeper) advances it.
+// A manual clock for tests and benchmarks: time moves only when the caller (or a sleeper) advances it.
 import type { Clock } from "./clock.js";
 
 export class ManualClock implements Clock {
