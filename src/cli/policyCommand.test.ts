@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { realPolicyBundle, repoRoot } from "../../test/unit/policyBundle.js";
@@ -170,30 +170,30 @@ describe("kpo policy eval", () => {
     },
   );
 
-  it("Given the kpo binary, when run on allowed, denied and unreadable input, then its exit codes are 0, 1 and 2", () => {
+  it("Given the kpo binary, when run on allowed, denied and unreadable input, then its exit codes are 0, 1 and 2", async () => {
     const run = (...args: string[]) =>
-      spawnSync(
-        process.execPath,
-        ["--import", "tsx", join(repoRoot, "src/cli.ts"), "policy", "eval", ...args],
-        {
-          cwd: repoRoot,
-          env: { ...process.env, KPO_POLICY_BUNDLE: realPolicyBundle() },
-          encoding: "utf8",
-        },
-      );
-    const allowed = run("-f", fixture("client-allowed.yaml"));
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolveRun, reject) => {
+        // Each start compiles the CLI with tsx; the three run side by side.
+        execFile(
+          process.execPath,
+          ["--import", "tsx", join(repoRoot, "src/cli.ts"), "policy", "eval", ...args],
+          { cwd: repoRoot, env: { ...process.env, KPO_POLICY_BUNDLE: realPolicyBundle() }, encoding: "utf8" },
+          (err, stdout, stderr) => {
+            if (err && typeof err.code !== "number") reject(new Error(`kpo did not run: ${err.message}`));
+            else resolveRun({ status: err ? (err.code as number) : 0, stdout, stderr });
+          },
+        );
+      });
+    const [allowed, denied, bad] = await Promise.all([
+      run("-f", fixture("client-allowed.yaml")),
+      run("-f", fixture("client-denied.yaml"), "--namespace-labels", "kpo.dev/environment=production"),
+      run("-f", fixture("nope.yaml")),
+    ]);
     expect(allowed.stdout).toContain("ALLOWED");
     expect(allowed.status).toBe(0);
-    const denied = run(
-      "-f",
-      fixture("client-denied.yaml"),
-      "--namespace-labels",
-      "kpo.dev/environment=production",
-    );
     expect(denied.stdout).toContain("DENIED");
     expect(denied.status).toBe(1);
-    const bad = run("-f", fixture("nope.yaml"));
     expect(bad.stderr).toContain("cannot read");
     expect(bad.status).toBe(2);
-  }, 60_000);
+  }, 120_000);
 });
