@@ -1,0 +1,178 @@
+// Small pieces of the scale benchmark that are not about the scenario itself: the operator as a
+// child process, its /metrics parsed into sums, and its CPU and memory read from /proc.
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { createWriteStream, readFileSync } from "node:fs";
+import path from "node:path";
+import { freePort } from "../src/testenv/ports.js";
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  pid: number;
+  logFile: string;
+  metrics(): Promise<string>;
+  /** True while the process has not exited. */
+  alive(): boolean;
+  stop(): Promise<void>;
+}
+
+/** `kpo run` as its own process, exactly as a user starts it; resolves once /readyz answers 200. */
+export async function startOperator(options: {
+  repoRoot: string;
+  kubeconfig: string;
+  logFile: string;
+  args: string[];
+  readyTimeoutMs?: number;
+}): Promise<OperatorProcess> {
+  const port = await freePort();
+  const log = createWriteStream(options.logFile, { flags: "a" });
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      path.join(options.repoRoot, "src/cli.ts"),
+      "run",
+      "--kubeconfig",
+      options.kubeconfig,
+      "--health-bind-address",
+      `127.0.0.1:${port}`,
+      "--leader-election",
+      "false",
+      ...options.args,
+    ],
+    { cwd: options.repoRoot, env: { ...process.env }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 90_000);
+  for (;;) {
+    if (!alive())
+      throw new Error(
+        `operator exited with ${child.exitCode ?? child.signalCode} before /readyz; see ${options.logFile}`,
+      );
+    const ok = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`operator not ready on ${base}/readyz in time; see ${options.logFile}`);
+    }
+    await sleep(250);
+  }
+  if (child.pid === undefined) throw new Error("operator process has no pid");
+  return {
+    child,
+    pid: child.pid,
+    logFile: options.logFile,
+    alive,
+    metrics: async () => (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(10_000) })).text(),
+    async stop() {
+      if (alive()) child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Sum of a metric's samples whose labels match all of `labels` (Prometheus text format). */
+export function metricSum(text: string, name: string, labels: Record<string, string | RegExp> = {}): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const match = /^[^{\s]+(?:\{(.*)\})?\s+(\S+)$/.exec(line);
+    if (!match) continue;
+    const labelText = match[1] ?? "";
+    const ok = Object.entries(labels).every(([k, v]) => {
+      const m = new RegExp(`(?:^|,)${k}="([^"]*)"`).exec(labelText);
+      return m !== null && (typeof v === "string" ? m[1] === v : v.test(m[1] ?? ""));
+    });
+    if (ok) sum += Number(match[2]);
+  }
+  return sum;
+}
+
+/** Keycloak request counts from the operator's metrics; writes exclude admin-token logins. */
+export interface KeycloakCounts {
+  byMethod: Record<string, number>;
+  tokens: number;
+  reads: number;
+  writes: number;
+  total: number;
+}
+
+export function keycloakCounts(text: string): KeycloakCounts {
+  const byMethod: Record<string, number> = {};
+  for (const method of ["GET", "POST", "PUT", "PATCH", "DELETE"]) {
+    byMethod[method] = metricSum(text, "kpo_keycloak_requests_total", { method });
+  }
+  const tokens = metricSum(text, "kpo_keycloak_token_requests_total");
+  const total = Object.values(byMethod).reduce((a, b) => a + b, 0);
+  const reads = byMethod.GET ?? 0;
+  return { byMethod, tokens, reads, writes: total - reads - tokens, total };
+}
+
+export function diffCounts(after: KeycloakCounts, before: KeycloakCounts): KeycloakCounts {
+  const byMethod: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after.byMethod)) byMethod[k] = v - (before.byMethod[k] ?? 0);
+  return {
+    byMethod,
+    tokens: after.tokens - before.tokens,
+    reads: after.reads - before.reads,
+    writes: after.writes - before.writes,
+    total: after.total - before.total,
+  };
+}
+
+export const zeroCounts: KeycloakCounts = { byMethod: {}, tokens: 0, reads: 0, writes: 0, total: 0 };
+
+let clockTicks: number | undefined;
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** User+system CPU seconds and peak resident set (VmHWM, MiB) of a live process. */
+export function processStats(pid: number): { cpuSeconds: number; peakRssMiB: number; rssMiB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name (field 2) may contain spaces; fields are counted after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
+  return {
+    cpuSeconds: (utime + stime) / ticksPerSecond(),
+    peakRssMiB: kib("VmHWM") / 1024,
+    rssMiB: kib("VmRSS") / 1024,
+  };
+}
+
+/** Run `task(i)` for i in [0, count) with at most `concurrency` in flight; the first error rejects. */
+export async function pool(
+  count: number,
+  concurrency: number,
+  task: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      await task(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
