@@ -244,7 +244,14 @@ export function formatTable(input: PolicyInput, decision: Decision, revision: st
     lines.push("", "No violations.");
     return lines.join("\n") + "\n";
   }
-  const rows = decision.violations.map((v) => [v.policy, v.enforcement, v.code] as const);
+  // Grouped for reading: blocking findings first, then by policy and code.
+  const violations = [...decision.violations].sort(
+    (a, b) =>
+      Number(b.enforcement === "enforce") - Number(a.enforcement === "enforce") ||
+      a.policy.localeCompare(b.policy) ||
+      a.code.localeCompare(b.code),
+  );
+  const rows = violations.map((v) => [v.policy, v.enforcement, v.code] as const);
   const widths = [0, 1, 2].map((i) =>
     Math.max(["POLICY", "ENFORCEMENT", "CODE"][i]!.length, ...rows.map((r) => r[i]!.length)),
   );
@@ -254,7 +261,7 @@ export function formatTable(input: PolicyInput, decision: Decision, revision: st
       .join("  ")
       .trimEnd();
   lines.push("", row(["POLICY", "ENFORCEMENT", "CODE"]));
-  decision.violations.forEach((v, i) => {
+  violations.forEach((v, i) => {
     lines.push(row(rows[i]!), wrap(v.message, 100, "    "));
   });
   return lines.join("\n") + "\n";
