@@ -55,6 +55,8 @@ export class ConnectionPool {
       .digest("hex");
     const cached = this.#connections.get(key);
     if (cached?.fingerprint === fingerprint) return cached.connection;
+    // A replaced connection may hold a TLS agent for a custom CA; release it.
+    if (cached) void cached.connection.close();
     const connection = new KeycloakConnection({
       instance: key,
       baseUrl: external.url,
@@ -73,7 +75,9 @@ export class ConnectionPool {
   }
 
   forget(namespace: string, name: string): void {
-    this.#connections.delete(`${namespace}/${name}`);
+    const key = `${namespace}/${name}`;
+    void this.#connections.get(key)?.connection.close();
+    this.#connections.delete(key);
   }
 
   async #credentials(

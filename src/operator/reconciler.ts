@@ -10,6 +10,7 @@ import { ensureFinalizer, hasFinalizer, removeFinalizer } from "../kube/finalize
 import type { Informer } from "../kube/informers.js";
 import { patchStatus, type CustomObjectRef } from "../kube/status.js";
 import { reconcileLifecycle } from "../lifecycle/host.js";
+import { statusMergePatch } from "../lifecycle/status.js";
 import type { LoadedMachine } from "../lifecycle/loader.js";
 import type { LifecycleStatus } from "../lifecycle/types.js";
 import type { PolicyEngine } from "../policy/engine.js";
@@ -40,7 +41,9 @@ function jittered(ms: number, random: () => number): number {
 /** A status the lifecycle produced differs from the stored one only if some field changed. */
 function statusChanged(stored: Record<string, unknown> | undefined, next: Record<string, unknown>): boolean {
   if (!stored) return true;
-  return Object.entries(next).some(([k, v]) => JSON.stringify(stored[k]) !== JSON.stringify(v));
+  return Object.entries(next).some(
+    ([k, v]) => JSON.stringify(stored[k] ?? null) !== JSON.stringify(v ?? null),
+  );
 }
 
 export function kindReconciler<T extends KeycloakResource>(options: KindReconcilerOptions<T>) {
@@ -98,8 +101,10 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
       await removeFinalizer(api, ref);
       return {};
     }
-    const nextStatus = { ...(outcome.status as unknown as Record<string, unknown>), ...extraStatus };
-    if (statusChanged(obj.status as Record<string, unknown> | undefined, nextStatus)) {
+    const stored = obj.status as Record<string, unknown> | undefined;
+    // null clears fields the lifecycle no longer sets (nextAttemptAt, lastError) under merge-patch rules.
+    const nextStatus = { ...statusMergePatch(stored, outcome.status), ...extraStatus };
+    if (statusChanged(stored, nextStatus)) {
       await patchStatus(api, ref, nextStatus);
     }
     if (outcome.requeueAfterMs !== undefined) return { requeueAfterMs: outcome.requeueAfterMs };

@@ -223,4 +223,33 @@ describe("KeycloakClient lifecycle against a real API server and Keycloak", () =
       core.readNamespacedSecret({ namespace: app, name: "billing-credentials" }),
     ).rejects.toThrow();
   });
+  it("given a realm with deletionPolicy Delete that clients still reference, then its deletion waits with a message naming them, and completes once they are gone", async () => {
+    const admin = await adminClient();
+    await resources.delete(REALMS, platform, "apps");
+    const blocked = await waitFor("realm deletion blocked", async () => {
+      const o = await resources.get(REALMS, platform, "apps");
+      return o.status?.phase === "Deleting" && /KeycloakClient/.test(condition(o, "Ready")?.message ?? "")
+        ? o
+        : false;
+    });
+    expect(condition(blocked, "Ready")?.message).toContain(`${app}/web`);
+    expect((await admin.realms.findOne({ realm: realmName }))?.realm).toBe(realmName);
+
+    for (const [ns, name] of [
+      [app, "web"],
+      [prod, "web"],
+    ] as const) {
+      await resources.delete(CLIENTS, ns, name);
+      await waitFor(`${ns}/${name} gone`, () => resources.gone(CLIENTS, ns, name));
+    }
+    // The revoked client from the grant test still points at the realm; remove it too.
+    const remaining = (await resources.api.listClusterCustomObject({
+      group: "keycloak.kpo.dev",
+      version: "v1alpha1",
+      plural: CLIENTS,
+    })) as { items: Array<{ metadata: { name: string; namespace: string } }> };
+    for (const c of remaining.items) await resources.delete(CLIENTS, c.metadata.namespace, c.metadata.name);
+    await waitFor("realm gone", () => resources.gone(REALMS, platform, "apps"), 90_000);
+    expect(await admin.realms.findOne({ realm: realmName })).toBeNull();
+  });
 });
