@@ -46,7 +46,8 @@ const realm = (name: string, realmName: string) => ({
   spec: { instanceRef: { name: "kc" }, realmName, displayName: name },
 });
 
-describe("operator resilience", () => {
+// Each case starts operators and waits out backoffs or a 15 s lease: minutes, not seconds.
+describe("operator resilience", { timeout: 300_000 }, () => {
   let kc: k8s.KubeConfig;
   let resources: Resources;
   const operators: OperatorProcess[] = [];
