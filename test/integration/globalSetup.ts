@@ -14,7 +14,8 @@ declare module "vitest" {
 let env: TestEnv | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
-  env = await startTestEnv();
+  // KPO_KEEP_TESTENV=1 keeps the working directory (component and operator logs) after the run.
+  env = await startTestEnv({ cleanup: process.env.KPO_KEEP_TESTENV !== "1" });
   project.provide("kubeconfigPath", env.controlPlane.kubeconfigPath);
   project.provide("testEnvDir", env.dir);
   project.provide("keycloak", {
