@@ -42,6 +42,10 @@ policy-check: tools ## opa fmt, opa check --strict, opa test with coverage >= 90
 policies: tools ## Build the standard policy bundle (wasm) into build/policy/
 	bash scripts/policies.sh build
 
+.PHONY: chart-check
+chart-check: tools ## helm lint --strict, helm template of notable values, CRD copies identical
+	bash scripts/chart.sh check
+
 .PHONY: unit
 unit: deps policies ## Unit tests (fakes allowed)
 	npx vitest run --project unit
@@ -55,7 +59,7 @@ dev: deps tools policies ## Local control plane + Keycloak, the operator in the 
 	npx tsx scripts/dev.ts
 
 .PHONY: test
-test: deps tools lint policy-check policies unit integration ## Everything CI runs
+test: deps tools lint policy-check policies chart-check unit integration ## Everything CI runs
 
 .PHONY: clean
 clean: ## Remove build output (not the tool cache)
