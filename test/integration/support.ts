@@ -189,6 +189,8 @@ export async function startOperatorProcess(options: {
   name: string;
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
+  /** kubeconfig the operator uses instead of the admin one (e.g. a ServiceAccount token's). */
+  kubeconfigPath?: string;
 }): Promise<OperatorProcess> {
   const port = await freePort();
   const logFile = path.join(inject("testEnvDir"), `operator-${options.name}-${port}.log`);
@@ -201,7 +203,7 @@ export async function startOperatorProcess(options: {
       path.join(repoRoot, "src/cli.ts"),
       "run",
       "--kubeconfig",
-      inject("kubeconfigPath"),
+      options.kubeconfigPath ?? inject("kubeconfigPath"),
       "--health-bind-address",
       `127.0.0.1:${port}`,
       "--identity",
