@@ -71,16 +71,9 @@ spec := input.resource.spec if is_object(input.resource.spec)
 else := {}
 
 # field(obj, key, fallback): obj[key], or fallback when obj is not an object or lacks the key.
-field(obj, key, _) := obj[key] if is_object(obj)
+field(obj, key, fallback) := object.get(obj, key, fallback) if is_object(obj)
 
-field(obj, key, fallback) := fallback if {
-	is_object(obj)
-	not has_key(obj, key)
-}
-
-field(obj, _, fallback) := fallback if not is_object(obj)
-
-has_key(obj, key) if _ = obj[key]
+else := fallback
 
 # Create and update are governed; delete never is, so an object can always be cleaned up.
 governed_operation if input.operation in {"create", "update"}
