@@ -10,7 +10,7 @@
 //                          [--timeout-minutes 30] [--keep]
 //
 // Numbers go to docs/benchmarks.md ("Scale").
-import { existsSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -72,6 +72,14 @@ if (!existsSync(path.join(bundleDir, "policy.wasm"))) {
   );
 }
 
+// Ctrl-C / SIGTERM end the run through the normal path, so the operator and the environment stop.
+let aborted = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    aborted = true;
+  });
+}
+
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const seconds = (ms: number) => ms / 1000;
 
@@ -83,6 +91,7 @@ async function until<T>(
 ): Promise<T> {
   let lastReport = Date.now();
   for (;;) {
+    if (aborted) throw new Error(`interrupted while waiting for ${what}`);
     if (options.operator && !options.operator.alive()) {
       throw new Error(`operator exited while waiting for ${what}; see ${options.operator.logFile}`);
     }
@@ -153,7 +162,13 @@ async function main(): Promise<void> {
         },
       }),
     );
+    // A private copy of the bundle: the operator watches its bundle directory and re-decides every
+    // resource when it changes, so a rebuild of build/policy/bundle during the run would add a pass.
+    const bundleCopy = path.join(env.dir, "policy-bundle");
+    cpSync(bundleDir, bundleCopy, { recursive: true });
     const operatorArgs = (extra: string[]) => [
+      "--policy-bundle",
+      bundleCopy,
       "--workers",
       String(WORKERS),
       "--policy-data",
@@ -254,6 +269,7 @@ async function main(): Promise<void> {
     // Client i lives in namespace i mod NAMESPACES and realm (i / NAMESPACES) mod REALMS, so every
     // namespace uses every realm.
     await pool(N, APPLY_CONCURRENCY, async (i) => {
+      if (aborted) throw new Error("interrupted while applying the clients");
       await create("keycloakclients", appNamespaces[i % NAMESPACES]!, {
         apiVersion: `${group}/${version}`,
         kind: "KeycloakClient",
@@ -411,6 +427,7 @@ async function main(): Promise<void> {
     for (const realm of lbRealms) await admin.realms.create({ realm, enabled: true });
     const tLb = Date.now();
     await pool(N, WORKERS, async (i) => {
+      if (aborted) throw new Error("interrupted during the lower bound");
       await ensureToken();
       await admin.clients.create({
         realm: lbRealms[Math.floor(i / NAMESPACES) % REALMS]!,
