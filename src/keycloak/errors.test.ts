@@ -33,6 +33,12 @@ describe("isTransient", () => {
     },
   );
 
+  it("Given a create answered 409, Then a retry re-reads the object and can proceed", () => {
+    const create = { instance: "ns/kc", method: "POST", what: 'create realm "a"' };
+    expect(isTransient(new KeycloakApiError(409, create, "Duplicate resource error"))).toBe(true);
+    expect(isTransient(new KeycloakApiError(409, ctx, "Conflict"))).toBe(false);
+  });
+
   it("Given a connection refused from fetch, Then it is transient", () => {
     const err = new TypeError("fetch failed", {
       cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }),

@@ -107,7 +107,13 @@ const transientStatuses = new Set([408, 425, 429]);
  */
 export function isTransient(err: unknown): boolean {
   if (err instanceof CircuitOpenError || err instanceof KeycloakUnreachableError) return true;
-  if (err instanceof KeycloakApiError) return err.status >= 500 || transientStatuses.has(err.status);
+  if (err instanceof KeycloakApiError) {
+    // A create that conflicts means the object appeared between our read and our write (often our
+    // own earlier request, still running when the operator restarted): the retry re-reads it and
+    // either continues (it is ours) or refuses it with an ownership error.
+    if (err.status === 409 && err.context.method === "POST") return true;
+    return err.status >= 500 || transientStatuses.has(err.status);
+  }
   if (err instanceof OwnershipError || err instanceof MissingReferenceError) return false;
   const status = httpStatusOf(err);
   if (status !== undefined) return status >= 500 || transientStatuses.has(status);

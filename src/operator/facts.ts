@@ -129,7 +129,9 @@ function readiness(kind: string, key: string, obj: KeycloakResource | undefined)
     };
   }
   const phase = (obj.status as { phase?: string } | undefined)?.phase;
-  if (phase !== "Ready" || obj.metadata.deletionTimestamp) {
+  // Degraded counts as usable: the dependency worked and hit a transient error, so the dependent
+  // tries too and backs off on its own (Degraded), instead of dropping back to Pending.
+  if ((phase !== "Ready" && phase !== "Degraded") || obj.metadata.deletionTimestamp) {
     return {
       ready: false,
       reason: `${kind}NotReady`,
