@@ -86,8 +86,13 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
       },
     });
 
-    for (const t of outcome.transitions)
-      log.info({ from: t.from, to: t.to }, `${kind} ${key}: ${t.from} → ${t.to}`);
+    // A resync that goes Ready → Provisioning → Ready is routine: keep it out of the info log.
+    const roundTrip = outcome.transitions.length > 0 && outcome.transitions[0]?.from === outcome.status.phase;
+    for (const t of outcome.transitions) {
+      const line = `${kind} ${key}: ${t.from} → ${t.to}`;
+      if (roundTrip) log.debug({ from: t.from, to: t.to }, line);
+      else log.info({ from: t.from, to: t.to }, line);
+    }
     const involved = {
       apiVersion: API_VERSION,
       kind,
