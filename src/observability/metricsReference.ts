@@ -1,6 +1,6 @@
 // docs/reference/metrics.md is generated from the metrics the process registers, so the reference
 // cannot drift from the code: every module that defines metrics is imported here.
-import { register, type Metric } from "prom-client";
+import { register, type MetricObject } from "prom-client";
 import "../keycloak/metrics.js";
 import "../lifecycle/metrics.js";
 import "../policy/metrics.js";
@@ -13,7 +13,7 @@ interface Described {
   labelNames: string[];
 }
 
-function describe(metric: Metric): Described {
+function describe(metric: MetricObject): Described {
   const m = metric as unknown as { name: string; help: string; type?: string; labelNames?: string[] };
   const type = m.type ?? metric.constructor.name.toLowerCase();
   return { name: m.name, help: m.help, type, labelNames: [...(m.labelNames ?? [])] };
