@@ -102,7 +102,8 @@ describe("operator resilience", { timeout: 300_000 }, () => {
     const ns = await createNamespace(kc, "crash");
     const first = await startOperatorProcess({ name: "crash-1", extraArgs: ["--leader-election", "false"] });
     await instanceVia(kc, resources, ns, inject("keycloak").url);
-    const names = Array.from({ length: 6 }, (_, i) => `r${i}`);
+    // Five: the default quota of realms per namespace (policies/data.json).
+    const names = Array.from({ length: 5 }, (_, i) => `r${i}`);
     for (const n of names) await resources.create(REALMS, ns, realm(n, `${n}-${ns}`));
     // Kill it as soon as the first realm reached Keycloak, while the others are in flight.
     await resources.waitForStatus(REALMS, ns, "r0", (o) => o.status?.phase === "Ready");
