@@ -10,6 +10,8 @@ export default defineConfig({
           name: "unit",
           include: ["src/**/*.test.ts", "test/unit/**/*.test.ts"],
           environment: "node",
+          // Tests assert on behaviour, not log lines; keep the run's output readable.
+          env: { KPO_LOG_LEVEL: process.env.KPO_LOG_LEVEL ?? "silent" },
         },
       },
       {
@@ -17,6 +19,8 @@ export default defineConfig({
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
           environment: "node",
+          // Operators started by the tests log to files in the environment's directory.
+          env: { KPO_LOG_LEVEL: process.env.KPO_LOG_LEVEL ?? "warn" },
           globalSetup: ["test/integration/globalSetup.ts"],
           testTimeout: 120_000,
           hookTimeout: 300_000,
