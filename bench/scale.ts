@@ -10,7 +10,7 @@
 //                          [--timeout-minutes 30] [--keep]
 //
 // Numbers go to docs/benchmarks.md ("Scale").
-import { cpSync, existsSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -132,6 +132,7 @@ async function main(): Promise<void> {
   log(`starting control plane and Keycloak (about 1–2 minutes)`);
   let env: TestEnv | undefined;
   const operators: OperatorProcess[] = [];
+  const logFiles: string[] = [];
   try {
     env = await startTestEnv({ cleanup: !args.keep });
     const kc = new k8s.KubeConfig();
@@ -180,10 +181,12 @@ async function main(): Promise<void> {
       ...extra,
     ];
     const launch = async (name: string, extra: string[]) => {
+      const logFile = path.join(env!.dir, `operator-${name}.log`);
+      logFiles.push(logFile);
       const op = await startOperator({
         repoRoot,
         kubeconfig: env!.controlPlane.kubeconfigPath,
-        logFile: path.join(env!.dir, `operator-${name}.log`),
+        logFile,
         args: operatorArgs(extra),
       });
       operators.push(op);
@@ -473,6 +476,13 @@ async function main(): Promise<void> {
     ];
     console.log(lines.join("\n"));
     if (restartPhase.keycloak.writes !== 0 || resyncPhase.keycloak.writes !== 0) process.exitCode = 2;
+  } catch (err) {
+    // The environment's directory (and the operator's log) is removed on stop: show the end now.
+    for (const file of logFiles.filter((f) => existsSync(f))) {
+      const tail = readFileSync(file, "utf8").trimEnd().split("\n").slice(-20).join("\n");
+      console.error(`--- last lines of ${file} ---\n${tail}`);
+    }
+    throw err;
   } finally {
     for (const op of [...operators]) await op.stop().catch(() => undefined);
     if (env) {
