@@ -18,6 +18,7 @@ import { formatTable, statusRows } from "../src/cli/statusCommand.js";
 import { installCrds } from "../src/kube/crdInstall.js";
 import { startTestEnv } from "../src/testenv/index.js";
 import { freePort } from "../src/testenv/ports.js";
+import { operatorCommand } from "../src/testenv/operatorCommand.js";
 import { repoRoot } from "../src/testenv/tools.js";
 
 const say = (text: string) => console.log(`\x1b[1m[dev]\x1b[0m ${text}`);
@@ -106,22 +107,12 @@ async function main(): Promise<void> {
     say("CRDs installed");
 
     const healthPort = await freePort();
-    operator = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        path.join(repoRoot, "src/cli.ts"),
-        "run",
-        "--kubeconfig",
-        env.controlPlane.kubeconfigPath,
-        "--health-bind-address",
-        `127.0.0.1:${healthPort}`,
-        "--leader-election",
-        "false",
-      ],
-      { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const { command, args } = operatorCommand({
+      kubeconfigPath: env.controlPlane.kubeconfigPath,
+      healthPort,
+      args: ["--leader-election", "false"],
+    });
+    operator = spawn(command, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
     for (const stream of [operator.stdout, operator.stderr]) {
       if (stream) createInterface({ input: stream }).on("line", (l) => console.log(pretty(l)));
     }

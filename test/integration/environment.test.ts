@@ -54,15 +54,19 @@ async function waitForEstablished(api: k8s.ApiextensionsV1Api, name: string): Pr
   throw new Error(`CRD ${name} never became Established`);
 }
 
+async function ensureWidgetCrd(kc: k8s.KubeConfig): Promise<void> {
+  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+  await ext.createCustomResourceDefinition({ body: widgetCrd }).catch((e: unknown) => {
+    if (!(e instanceof k8s.ApiException && e.code === 409)) throw e;
+  });
+  await waitForEstablished(ext, `widgets.${group}`);
+}
+
 describe("the local control plane", () => {
   it("given a CRD, when a custom resource is created, then it is stored and read back", async () => {
     const kc = kubeConfig();
-    const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
     const objects = kc.makeApiClient(k8s.CustomObjectsApi);
-    await ext.createCustomResourceDefinition({ body: widgetCrd }).catch((e: unknown) => {
-      if (!(e instanceof k8s.ApiException && e.code === 409)) throw e;
-    });
-    await waitForEstablished(ext, `widgets.${group}`);
+    await ensureWidgetCrd(kc);
 
     const name = `w-${randomUUID().slice(0, 8)}`;
     await objects.createNamespacedCustomObject({
@@ -85,12 +89,8 @@ describe("the local control plane", () => {
 
   it("given a CRD schema, when an object violates it, then the API server refuses it and names the field", async () => {
     const kc = kubeConfig();
-    const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
     const objects = kc.makeApiClient(k8s.CustomObjectsApi);
-    await ext.createCustomResourceDefinition({ body: widgetCrd }).catch((e: unknown) => {
-      if (!(e instanceof k8s.ApiException && e.code === 409)) throw e;
-    });
-    await waitForEstablished(ext, `widgets.${group}`);
+    await ensureWidgetCrd(kc);
 
     const error = await objects
       .createNamespacedCustomObject({

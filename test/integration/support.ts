@@ -9,6 +9,7 @@ import { inject } from "vitest";
 import * as k8s from "@kubernetes/client-node";
 import KcAdminClient from "@keycloak/keycloak-admin-client";
 import { freePort } from "../../src/testenv/ports.js";
+import { operatorCommand } from "../../src/testenv/operatorCommand.js";
 import { installCrds as installCrdFiles } from "../../src/kube/crdInstall.js";
 import { repoRoot } from "../../src/testenv/tools.js";
 
@@ -195,27 +196,16 @@ export async function startOperatorProcess(options: {
   const port = await freePort();
   const logFile = path.join(inject("testEnvDir"), `operator-${options.name}-${port}.log`);
   const log = createWriteStream(logFile, { flags: "a" });
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      path.join(repoRoot, "src/cli.ts"),
-      "run",
-      "--kubeconfig",
-      options.kubeconfigPath ?? inject("kubeconfigPath"),
-      "--health-bind-address",
-      `127.0.0.1:${port}`,
-      "--identity",
-      `${options.name}-${port}`,
-      ...(options.extraArgs ?? []),
-    ],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, KPO_LOG_LEVEL: "debug", ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const { command, args } = operatorCommand({
+    kubeconfigPath: options.kubeconfigPath ?? inject("kubeconfigPath"),
+    healthPort: port,
+    args: ["--identity", `${options.name}-${port}`, ...(options.extraArgs ?? [])],
+  });
+  const child = spawn(command, args, {
+    cwd: repoRoot,
+    env: { ...process.env, KPO_LOG_LEVEL: "debug", ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
