@@ -4,6 +4,9 @@ import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { createWriteStream, readFileSync } from "node:fs";
 import path from "node:path";
 import { freePort } from "../src/testenv/ports.js";
+import { metricSum } from "../src/observability/prometheusText.js";
+
+export { metricSum };
 
 export interface OperatorProcess {
   child: ChildProcess;
@@ -81,23 +84,6 @@ export async function startOperator(options: {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Sum of a metric's samples whose labels match all of `labels` (Prometheus text format). */
-export function metricSum(text: string, name: string, labels: Record<string, string | RegExp> = {}): number {
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const match = /^[^{\s]+(?:\{(.*)\})?\s+(\S+)$/.exec(line);
-    if (!match) continue;
-    const labelText = match[1] ?? "";
-    const ok = Object.entries(labels).every(([k, v]) => {
-      const m = new RegExp(`(?:^|,)${k}="([^"]*)"`).exec(labelText);
-      return m !== null && (typeof v === "string" ? m[1] === v : v.test(m[1] ?? ""));
-    });
-    if (ok) sum += Number(match[2]);
-  }
-  return sum;
-}
 
 /** Keycloak request counts from the operator's metrics; writes exclude admin-token logins. */
 export interface KeycloakCounts {

@@ -12,6 +12,9 @@ import { freePort } from "../../src/testenv/ports.js";
 import { operatorCommand } from "../../src/testenv/operatorCommand.js";
 import { installCrds as installCrdFiles } from "../../src/kube/crdInstall.js";
 import { repoRoot } from "../../src/testenv/tools.js";
+import { metricSum } from "../../src/observability/prometheusText.js";
+
+export { metricSum };
 
 export function kubeConfig(): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
@@ -225,23 +228,6 @@ export async function startOperatorProcess(options: {
       await exited;
     },
   };
-}
-
-/** Sum of a counter's samples whose labels match all of `labels`. */
-export function metricSum(text: string, name: string, labels: Record<string, string | RegExp> = {}): number {
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const match = /^[^{\s]+(?:\{(.*)\})?\s+(\S+)$/.exec(line);
-    if (!match) continue;
-    const labelText = match[1] ?? "";
-    const ok = Object.entries(labels).every(([k, v]) => {
-      const m = new RegExp(`${k}="([^"]*)"`).exec(labelText);
-      return m !== null && (typeof v === "string" ? m[1] === v : v.test(m[1] ?? ""));
-    });
-    if (ok) sum += Number(match[2]);
-  }
-  return sum;
 }
 
 /**
