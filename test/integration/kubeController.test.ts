@@ -11,6 +11,7 @@ import { Informer } from "../../src/kube/informers.js";
 import { LeaderElector } from "../../src/kube/leaderElection.js";
 import { patchStatus } from "../../src/kube/status.js";
 import { metricValue, reconcileTotal } from "../../src/observability/metrics.js";
+import { ensureTestCrd } from "./support.js";
 
 const group = "ctl.test.kpo.dev";
 const plural = "gizmos";
@@ -44,46 +45,7 @@ async function until(
 }
 
 beforeAll(async () => {
-  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
-  try {
-    await ext.createCustomResourceDefinition({
-      body: {
-        metadata: { name: `${plural}.${group}` },
-        spec: {
-          group,
-          scope: "Namespaced",
-          names: { plural, singular: "gizmo", kind: "Gizmo" },
-          versions: [
-            {
-              name: "v1",
-              served: true,
-              storage: true,
-              subresources: { status: {} },
-              schema: {
-                openAPIV3Schema: {
-                  type: "object",
-                  properties: {
-                    spec: { type: "object", properties: { size: { type: "integer" } } },
-                    status: { type: "object", x_kubernetes_preserve_unknown_fields: true },
-                  },
-                },
-              },
-            },
-          ],
-        },
-      },
-    });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 409) throw err;
-  }
-  await until(async () => {
-    try {
-      await objects.listClusterCustomObject({ group, version: "v1", plural });
-      return true;
-    } catch {
-      return false;
-    }
-  }, "CRD served");
+  await ensureTestCrd(kc, { group, plural, singular: "gizmo", kind: "Gizmo" });
 });
 
 /** One operator "process": informer → controller (started only while leader) → status writes. */

@@ -8,6 +8,7 @@ import { FIELD_MANAGER, serverSideApply } from "../../src/kube/apply.js";
 import { EventRecorder } from "../../src/kube/events.js";
 import { FINALIZER, ensureFinalizer, hasFinalizer, removeFinalizer } from "../../src/kube/finalizer.js";
 import { ConflictError, patchStatus, type CustomObjectRef } from "../../src/kube/status.js";
+import { ensureTestCrd } from "./support.js";
 
 const group = "test.kpo.dev";
 const plural = "widgets";
@@ -50,39 +51,7 @@ async function readWidget(ref: CustomObjectRef): Promise<Widget> {
 }
 
 beforeAll(async () => {
-  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
-  const crdName = `${plural}.${group}`;
-  try {
-    await ext.createCustomResourceDefinition({
-      body: {
-        metadata: { name: crdName },
-        spec: {
-          group,
-          scope: "Namespaced",
-          names: { plural, singular: "widget", kind: "Widget" },
-          versions: [
-            {
-              name: "v1",
-              served: true,
-              storage: true,
-              subresources: { status: {} },
-              schema: {
-                openAPIV3Schema: {
-                  type: "object",
-                  properties: {
-                    spec: { type: "object", properties: { size: { type: "integer" } } },
-                    status: { type: "object", x_kubernetes_preserve_unknown_fields: true },
-                  },
-                },
-              },
-            },
-          ],
-        },
-      },
-    });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 409) throw err;
-  }
+  await ensureTestCrd(kc, { group, plural, singular: "widget", kind: "Widget" });
   // Established, and creates accepted (the REST endpoint can lag the condition slightly).
   const probeNs = await newNamespace("kube-crd-probe");
   for (let i = 0; ; i++) {

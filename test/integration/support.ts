@@ -270,3 +270,50 @@ export async function startTcpProxy(
   await open();
   return { url: `http://127.0.0.1:${port}`, open, close };
 }
+
+/**
+ * A throw-away namespaced CRD (spec.size, a status subresource that keeps any field) for tests of
+ * the generic machinery; resolves once the API server serves it.
+ */
+export async function ensureTestCrd(
+  kc: k8s.KubeConfig,
+  names: { group: string; plural: string; singular: string; kind: string },
+): Promise<void> {
+  const { group, plural, singular, kind } = names;
+  try {
+    await kc.makeApiClient(k8s.ApiextensionsV1Api).createCustomResourceDefinition({
+      body: {
+        metadata: { name: `${plural}.${group}` },
+        spec: {
+          group,
+          scope: "Namespaced",
+          names: { plural, singular, kind },
+          versions: [
+            {
+              name: "v1",
+              served: true,
+              storage: true,
+              subresources: { status: {} },
+              schema: {
+                openAPIV3Schema: {
+                  type: "object",
+                  properties: {
+                    spec: { type: "object", properties: { size: { type: "integer" } } },
+                    status: { type: "object", x_kubernetes_preserve_unknown_fields: true },
+                  },
+                },
+              },
+            },
+          ],
+        },
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof k8s.ApiException && err.code === 409)) throw err;
+  }
+  const objects = kc.makeApiClient(k8s.CustomObjectsApi);
+  await waitFor(`CRD ${plural}.${group} served`, async () => {
+    await objects.listClusterCustomObject({ group, version: "v1", plural });
+    return true;
+  });
+}
