@@ -281,7 +281,10 @@ describe("KeycloakRealm lifecycle against a real API server and Keycloak", () =>
       metadata: { name: "stuck" },
       spec: { instanceRef: { name: "gone" }, realmName: `stuck-${team}`, deletionPolicy: "Delete" },
     });
-    await resources.waitForStatus(REALMS, team, "stuck", (o) => o.status?.phase === "Pending");
+    // Pending while the instance has not been tried, Degraded once the realm tried it too.
+    await resources.waitForStatus(REALMS, team, "stuck", (o) =>
+      ["Pending", "Degraded"].includes(o.status?.phase ?? ""),
+    );
     await resources.delete(REALMS, team, "stuck");
     const waiting = await waitFor("teardown failing", async () => {
       const o = await resources.get(REALMS, team, "stuck");
