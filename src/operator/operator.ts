@@ -58,8 +58,10 @@ function specOrMetaChanged(event: InformerEvent<KeycloakResource>): boolean {
   return (
     a.generation !== b.generation ||
     String(a.deletionTimestamp ?? "") !== String(b.deletionTimestamp ?? "") ||
-    JSON.stringify([a.labels, a.annotations, a.finalizers]) !==
-      JSON.stringify([b.labels, b.annotations, b.finalizers])
+    JSON.stringify([a.labels, a.annotations]) !== JSON.stringify([b.labels, b.annotations]) ||
+    // Finalizers matter only while deleting (ours is released last). Adding ours on the first
+    // reconcile must not queue a second, redundant sync against a cache without its status.
+    (b.deletionTimestamp !== undefined && JSON.stringify(a.finalizers) !== JSON.stringify(b.finalizers))
   );
 }
 
@@ -176,7 +178,10 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
   caches.instances.onChange((e) => {
     if (specOrMetaChanged(e)) instances.enqueue(e.key);
     if (!phaseChanged(e)) return;
-    if (e.type !== "add") connections.forget(e.object.metadata.namespace ?? "", e.object.metadata.name ?? "");
+    // The pool rebuilds a connection itself when URL, TLS or credentials change; dropping it on a
+    // phase change would also reset its circuit breaker in the middle of an outage.
+    if (e.type === "delete")
+      connections.forget(e.object.metadata.namespace ?? "", e.object.metadata.name ?? "");
     for (const r of caches.realms.list()) {
       const ref = instanceRefOf(r);
       if (ref.namespace === e.object.metadata.namespace && ref.name === e.object.metadata.name)
