@@ -2,9 +2,10 @@
 // the operator SIGKILLed mid-way and restarted (converges, nothing duplicated), and two replicas
 // behind leader election (only the leader reconciles; the standby takes over when it dies).
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import * as k8s from "@kubernetes/client-node";
+import type * as k8s from "@kubernetes/client-node";
 import {
   adminClient,
+  createInstance,
   condition,
   createNamespace,
   installCrds,
@@ -18,25 +19,14 @@ import {
 } from "./support.js";
 
 const REALMS = "keycloakrealms";
-const INSTANCES = "keycloakinstances";
 
-async function instanceVia(
+function instanceVia(
   kc: k8s.KubeConfig,
   resources: Resources,
   namespace: string,
   url: string,
 ): Promise<void> {
-  const { adminUsername, adminPassword } = inject("keycloak");
-  await kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
-    namespace,
-    body: { metadata: { name: "admin" }, stringData: { username: adminUsername, password: adminPassword } },
-  });
-  await resources.create(INSTANCES, namespace, {
-    apiVersion: "keycloak.kpo.dev/v1alpha1",
-    kind: "KeycloakInstance",
-    metadata: { name: "kc" },
-    spec: { external: { url, adminCredentials: { secretRef: { name: "admin" } } } },
-  });
+  return createInstance(kc, resources, namespace, "kc", {}, url);
 }
 
 const realm = (name: string, realmName: string) => ({

@@ -260,21 +260,8 @@ describe("KeycloakRealm lifecycle against a real API server and Keycloak", () =>
   });
 
   it("given a realm whose Keycloak is unreachable, when it is deleted, then it waits; the documented procedure (deletionPolicy Retain) releases it", async () => {
-    const { adminUsername, adminPassword } = (await import("vitest")).inject("keycloak");
     const nowhere = `http://127.0.0.1:${await freePort()}`;
-    await kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
-      namespace: team,
-      body: {
-        metadata: { name: "gone-admin" },
-        stringData: { username: adminUsername, password: adminPassword },
-      },
-    });
-    await resources.create(INSTANCES, team, {
-      apiVersion: "keycloak.kpo.dev/v1alpha1",
-      kind: "KeycloakInstance",
-      metadata: { name: "gone" },
-      spec: { external: { url: nowhere, adminCredentials: { secretRef: { name: "gone-admin" } } } },
-    });
+    await createInstance(kc, resources, team, "gone", {}, nowhere);
     await resources.create(REALMS, team, {
       apiVersion: "keycloak.kpo.dev/v1alpha1",
       kind: "KeycloakRealm",

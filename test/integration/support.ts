@@ -163,8 +163,10 @@ export async function createInstance(
   namespace: string,
   name: string,
   realmGrants: Record<string, unknown> = {},
+  /** Where the instance points; the local Keycloak by default (a proxy or a dead port in failure tests). */
+  url: string = inject("keycloak").url,
 ): Promise<void> {
-  const { url, adminUsername, adminPassword } = inject("keycloak");
+  const { adminUsername, adminPassword } = inject("keycloak");
   await kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
     namespace,
     body: {
