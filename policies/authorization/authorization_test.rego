@@ -104,6 +104,25 @@ test_nested_and_listed_secret_refs_to_other_namespace_denied if {
 	contains(v.message, "spec.idps.0.clientSecret.namespace")
 }
 
+# The operator lists the spec's namespaced objects in input.namespaceRefs; when present, the policy
+# reads that list instead of walking the spec.
+test_namespace_refs_from_operator_are_checked if {
+	inp := object.union(client_input("team-a", {}, {}), {"namespaceRefs": [{"path": ["smtp", "passwordSecretRef"], "namespace": "kube-system"}]})
+	codes(inp) == {"CrossNamespaceSecretRef"}
+	some v in authorization.violations with input as inp
+	contains(v.message, "spec.smtp.passwordSecretRef.namespace is \"kube-system\"")
+}
+
+test_namespace_refs_from_operator_replace_the_walk if {
+	spec := {"credentialsSecretRef": {"name": "s", "namespace": "kube-system"}}
+	codes(object.union(client_input("team-a", {}, spec), {"namespaceRefs": []})) == set()
+}
+
+test_namespace_refs_to_own_namespace_or_non_secrets_allowed if {
+	refs := [{"path": ["secretRef"], "namespace": "team-a"}, {"path": ["idps", 0, "configMapRef"], "namespace": "x"}]
+	codes(object.union(client_input("team-a", {}, {}), {"namespaceRefs": refs})) == set()
+}
+
 test_non_secret_objects_with_namespace_are_ignored if {
 	codes(client_input("team-a", {}, {"configMapRef": {"name": "c", "namespace": "other"}})) == set()
 }

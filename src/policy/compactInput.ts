@@ -2,8 +2,9 @@
 // look at (managedFields, the last-applied annotation, ownerReferences, status), often several KB;
 // opa-wasm serialises the input to JSON and parses it again inside wasm on every decision, so that
 // bulk would dominate the cost. Policies get: kind, operation, metadata name/namespace/labels/
-// annotations (minus kubectl's last-applied copy), spec, namespace facts, targets, counts, environment.
-import type { PolicyInput } from "./decision.js";
+// annotations (minus kubectl's last-applied copy), spec, namespace facts, targets, counts, environment,
+// and namespaceRefs: a fact derived from the spec that policies would otherwise have to `walk` for.
+import type { NamespaceRef, PolicyInput } from "./decision.js";
 
 const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -33,6 +34,32 @@ function compactTarget<T extends { metadata: Metadata; spec: Record<string, unkn
     : ({ metadata: compactMetadata(target.metadata), spec: target.spec } as T);
 }
 
+/** Every object below the spec with a `namespace` key, as [path, namespace]; depth-first, in key order. */
+export function namespaceRefs(spec: unknown): NamespaceRef[] {
+  const refs: NamespaceRef[] = [];
+  const path: (string | number)[] = [];
+  const visit = (node: unknown): void => {
+    if (typeof node !== "object" || node === null) return;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        path.push(i);
+        visit(node[i]);
+        path.pop();
+      }
+      return;
+    }
+    const obj = node as Record<string, unknown>;
+    if (path.length > 0 && "namespace" in obj) refs.push({ path: [...path], namespace: obj.namespace });
+    for (const key in obj) {
+      path.push(key);
+      visit(obj[key]);
+      path.pop();
+    }
+  };
+  visit(spec);
+  return refs;
+}
+
 export function compactInput(input: PolicyInput): PolicyInput {
   // A malformed input goes through untouched, for the policy to refuse with MalformedPolicyInput.
   const metadata = (input as Partial<PolicyInput>).resource?.metadata as unknown;
@@ -56,14 +83,11 @@ export function compactInput(input: PolicyInput): PolicyInput {
     target,
     counts: input.counts,
     environment: input.environment,
+    namespaceRefs: namespaceRefs(input.resource.spec),
   };
 }
 
-const encoder = new TextEncoder();
-
-/** JSON bytes of the compacted input, in the form opa-wasm copies straight into wasm memory. */
-export function encodeInput(input: PolicyInput): ArrayBuffer {
-  const bytes = encoder.encode(JSON.stringify(compactInput(input)));
-  // A fresh encode() owns its whole buffer, so no copy is needed.
-  return bytes.buffer;
+/** The JSON text the policy evaluates: the compacted input. */
+export function inputJson(input: PolicyInput): string {
+  return JSON.stringify(compactInput(input));
 }

@@ -60,6 +60,17 @@ export interface PolicyInput {
     clientsInRealm?: number;
   };
   environment: Record<string, unknown>;
+  /**
+   * Derived from resource.spec by the engine (src/policy/compactInput.ts), never by callers: every
+   * object below the spec that has a `namespace` key. Policies read it instead of walking the spec.
+   */
+  namespaceRefs?: NamespaceRef[];
+}
+
+/** An object in a resource's spec that names a namespace: its path below spec, and that namespace. */
+export interface NamespaceRef {
+  path: (string | number)[];
+  namespace: unknown;
 }
 
 /** A synchronous, pure decision function: what guards call. */
