@@ -9,8 +9,8 @@ import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { isDeepStrictEqual, parseArgs } from "node:util";
 import { Agent, request } from "node:http";
 import { createServer } from "node:net";
-import { cpus, loadavg } from "node:os";
-import { readFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
@@ -225,23 +225,62 @@ function opaBinary(): string {
   return opa;
 }
 
-async function benchInProcess(): Promise<{ result: Result; decision: Decision; revision: string }> {
-  const engine = await createPolicyEngine({ bundleDir: args.bundle, logger: pino({ level: "silent" }) });
-  const decision = engine.decide(input);
-  for (let i = 0; i < 2_000; i++) engine.decide(input); // JIT warm-up
-  const latencies = new Float64Array(iterations);
-  const cpuStart = ownCpuMicros();
-  const wallStart = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) {
-    const t0 = process.hrtime.bigint();
-    engine.decide(input);
-    latencies[i] = Number(process.hrtime.bigint() - t0);
+/**
+ * Times `iterations` synchronous calls of each function, interleaved in chunks so that every
+ * function sees the same machine: on a shared host the speed changes from one second to the next.
+ */
+function timeInterleaved(fns: (() => unknown)[], chunk = 500): Result[] {
+  for (const fn of fns) for (let i = 0; i < 2_000; i++) fn(); // JIT warm-up
+  const latencies = fns.map(() => new Float64Array(iterations));
+  const wallNs = fns.map(() => 0);
+  const cpuMicros = fns.map(() => 0);
+  for (let done = 0; done < iterations; done += chunk) {
+    const end = Math.min(iterations, done + chunk);
+    fns.forEach((fn, f) => {
+      const lat = latencies[f]!;
+      const cpuStart = ownCpuMicros();
+      const wallStart = process.hrtime.bigint();
+      for (let i = done; i < end; i++) {
+        const t0 = process.hrtime.bigint();
+        fn();
+        lat[i] = Number(process.hrtime.bigint() - t0);
+      }
+      wallNs[f]! += Number(process.hrtime.bigint() - wallStart);
+      cpuMicros[f]! += ownCpuMicros() - cpuStart;
+    });
   }
-  const wall = Number(process.hrtime.bigint() - wallStart);
-  const cpu = ownCpuMicros() - cpuStart;
-  const revision = engine.revision;
-  engine.close();
-  return { result: summarise(latencies, wall, iterations, cpu), decision, revision };
+  return fns.map((_, f) => summarise(latencies[f]!, wallNs[f]!, iterations, cpuMicros[f]!));
+}
+
+/**
+ * Fixed CPU work with no allocation and no I/O, calibrated to last about as long as `fn`: whatever
+ * tail it shows comes from the machine (preemption, a busy neighbour), not from the engine.
+ */
+function machineJitterReference(fn: () => unknown): () => void {
+  let sink = 0;
+  const spin = (rounds: number): void => {
+    let x = sink;
+    for (let k = 0; k < rounds; k++) x = (x * 31 + k) | 0;
+    sink = x;
+  };
+  const perCall = (run: () => unknown): number => {
+    let best = Infinity;
+    for (let r = 0; r < 5; r++) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < 200; i++) run();
+      best = Math.min(best, Number(process.hrtime.bigint() - t0) / 200);
+    }
+    return best;
+  };
+  for (let i = 0; i < 2_000; i++) fn();
+  const target = perCall(fn);
+  let rounds = 1_000;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const took = perCall(() => spin(rounds));
+    if (Math.abs(took - target) < target * 0.05) break;
+    rounds = Math.max(100, Math.round((rounds * target) / Math.max(took, 1)));
+  }
+  return () => spin(rounds);
 }
 
 async function benchOpaServer(): Promise<{ sequential: Result; concurrent: Result; decision: Decision }> {
@@ -316,7 +355,48 @@ async function benchOpaServer(): Promise<{ sequential: Result; concurrent: Resul
 
 const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: digits });
 
-const inProcess = await benchInProcess();
+/**
+ * The engine's floor: a bundle whose decision only reads input.kind, so what is left is compaction,
+ * JSON in and out of wasm, metrics and checks. The policies' own cost is the difference.
+ */
+function buildFloorBundle(): string {
+  const src = mkdtempSync(join(tmpdir(), "kpo-bench-floor-"));
+  writeFileSync(
+    join(src, "floor.rego"),
+    'package kpo\n\ndecision := {"allowed": true, "violations": [], "warnings": []} if input.kind\n',
+  );
+  writeFileSync(join(src, "data.json"), "{}");
+  const out = join(src, "bundle");
+  mkdirSync(out);
+  const quiet = { stdio: "pipe" } as const;
+  execFileSync(
+    opaBinary(),
+    ["build", "-t", "wasm", "-e", "kpo/decision", src, "-o", join(src, "b.tar.gz")],
+    quiet,
+  );
+  execFileSync(
+    "tar",
+    ["-xzf", join(src, "b.tar.gz"), "-C", out, "/.manifest", "/data.json", "/policy.wasm"],
+    quiet,
+  );
+  return out;
+}
+
+const engine = await createPolicyEngine({ bundleDir: args.bundle, logger: pino({ level: "silent" }) });
+const floorEngine = await createPolicyEngine({
+  bundleDir: buildFloorBundle(),
+  logger: pino({ level: "silent" }),
+});
+const decideOnce = (): Decision => engine.decide(input);
+const inProcessDecision = decideOnce();
+const [inProcessResult, floorResult, jitterResult] = timeInterleaved([
+  decideOnce,
+  () => floorEngine.decide(input),
+  machineJitterReference(decideOnce),
+]) as [Result, Result, Result];
+const inProcess = { result: inProcessResult, decision: inProcessDecision, revision: engine.revision };
+engine.close();
+floorEngine.close();
 const server = await benchOpaServer();
 
 // The comparison is only meaningful if both answer the same question the same way.
@@ -335,6 +415,8 @@ const speedup = inProcess.result.decisionsPerSecond / bestServer;
 
 const rows: [string, Result][] = [
   ["in-process wasm (engine.decide)", inProcess.result],
+  ["  floor: same engine and input, a policy that only reads input.kind", floorResult],
+  ["  machine jitter: fixed CPU loop as long as one decision, no allocation", jitterResult],
   ["opa run --server, HTTP loopback, 1 in flight", server.sequential],
   [`opa run --server, HTTP loopback, ${concurrency} in flight`, server.concurrent],
 ];
