@@ -141,6 +141,8 @@ describe("kpo policy eval", () => {
     });
     expect(input.target.instance?.metadata).toEqual({ name: "keycloak", namespace: "iam" });
     expect(input.counts).toEqual({ realmsInNamespace: 2 });
+    // The engine's derived fact is shown too: the realm's instanceRef names a namespace.
+    expect(input.namespaceRefs).toEqual([{ path: ["instanceRef"], namespace: "iam" }]);
   });
 
   it.each([

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { Option, type Command } from "commander";
 import { parseAllDocuments } from "yaml";
 import { rootLogger } from "../observability/logger.js";
+import { compactInput } from "../policy/compactInput.js";
 import type { Decision, Operation, PolicyInput, ResourceKind } from "../policy/decision.js";
 import { createPolicyEngine } from "../policy/engine.js";
 
@@ -280,7 +281,8 @@ export async function runPolicyEval(opts: PolicyEvalOptions, io: Io = processIo)
     return EXIT_BAD_INPUT;
   }
   if (opts.printInput) {
-    io.out(JSON.stringify(input, null, 2) + "\n");
+    // Exactly what the policies see (compacted, with the derived namespaceRefs), ready for `opa eval -I`.
+    io.out(JSON.stringify(compactInput(input), null, 2) + "\n");
     return EXIT_ALLOWED;
   }
 
@@ -358,7 +360,7 @@ export function registerPolicyCommands(program: Command): void {
     .addOption(
       new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"),
     )
-    .option("--print-input", "print the policy input that would be evaluated, and exit")
+    .option("--print-input", "print the policy input exactly as the policies see it, and exit")
     // Usage errors (missing -f, bad --output) are bad input too: exit 2, never 1 (which means denied).
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_BAD_INPUT))
     .action(async (opts: PolicyEvalOptions) => {
