@@ -147,9 +147,27 @@ test_privileged_realm_role_denied if {
 	contains(v.message, "spec.serviceAccount.realmRoles grants \"manage-users\"")
 }
 
+builtin_privileged_roles := [
+	"realm-admin",
+	"manage-realm",
+	"manage-users",
+	"manage-clients",
+	"manage-authorization",
+	"impersonation",
+	"manage-events",
+	"manage-identity-providers",
+	"create-client",
+]
+
 test_every_builtin_privileged_role_denied if {
-	every role in authorization.builtin_privileged_roles {
+	every role in builtin_privileged_roles {
 		codes(client_input("team-a", {}, {"serviceAccount": {"realmRoles": [role]}})) == {"PrivilegedServiceAccountRole"}
+	}
+}
+
+test_data_cannot_shrink_the_builtin_privileged_roles if {
+	every role in builtin_privileged_roles {
+		codes(client_input("team-a", {}, {"serviceAccount": {"realmRoles": [role]}})) == {"PrivilegedServiceAccountRole"} with data.kpo.authorization.privilegedRoles as []
 	}
 }
 

@@ -37,9 +37,22 @@ input_violations contains v if {
 	}
 }
 
+# Clauses rather than `x in {...}`: OPA's wasm builds a set literal again on every decision.
+known_kind("KeycloakInstance")
+
+known_kind("KeycloakRealm")
+
+known_kind("KeycloakClient")
+
+known_operation("create")
+
+known_operation("update")
+
+known_operation("delete")
+
 valid_input if {
-	input.kind in {"KeycloakInstance", "KeycloakRealm", "KeycloakClient"}
-	input.operation in {"create", "update", "delete"}
+	known_kind(input.kind)
+	known_operation(input.operation)
 	is_string(input.namespace.name)
 	is_string(input.resource.metadata.name)
 	is_string(input.resource.metadata.namespace)

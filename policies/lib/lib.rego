@@ -76,7 +76,9 @@ field(obj, key, fallback) := object.get(obj, key, fallback) if is_object(obj)
 else := fallback
 
 # Create and update are governed; delete never is, so an object can always be cleaned up.
-governed_operation if input.operation in {"create", "update"}
+governed_operation if input.operation == "create"
+
+governed_operation if input.operation == "update"
 
 # Messages are built with concat, not sprintf: opa-wasm runs sprintf in JavaScript (a costly call out
 # of wasm, and without Go's %q), while concat and format_int run natively.

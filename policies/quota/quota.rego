@@ -6,20 +6,20 @@ package kpo.policy.quota
 
 import data.kpo.lib
 
-annotation_keys := {
-	"maxRealmsPerNamespace": "kpo.dev/max-realms-per-namespace",
-	"maxClientsPerNamespace": "kpo.dev/max-clients-per-namespace",
-}
+# Clauses, not an object literal, which OPA's wasm would build again on every decision.
+annotation_key("maxRealmsPerNamespace") := "kpo.dev/max-realms-per-namespace"
+
+annotation_key("maxClientsPerNamespace") := "kpo.dev/max-clients-per-namespace"
 
 namespace_limit(name) := to_number(value) if {
-	value := lib.annotations(input.namespace)[annotation_keys[name]]
+	value := lib.annotations(input.namespace)[annotation_key(name)]
 	regex.match(`^[0-9]+$`, value)
 } else := data.kpo.quota.namespaces[input.namespace.name][name] if {
 	is_number(data.kpo.quota.namespaces[input.namespace.name][name])
 } else := data.kpo.quota.defaults[name]
 
-limit_source(name) := concat("", ["annotation ", lib.str(annotation_keys[name]), " on namespace ", lib.str(input.namespace.name)]) if {
-	regex.match(`^[0-9]+$`, lib.annotations(input.namespace)[annotation_keys[name]])
+limit_source(name) := concat("", ["annotation ", lib.str(annotation_key(name)), " on namespace ", lib.str(input.namespace.name)]) if {
+	regex.match(`^[0-9]+$`, lib.annotations(input.namespace)[annotation_key(name)])
 } else := concat("", ["data.kpo.quota.namespaces[\"", lib.str(input.namespace.name), "\"].", lib.str(name)]) if {
 	is_number(data.kpo.quota.namespaces[input.namespace.name][name])
 } else := concat("", ["data.kpo.quota.defaults.", lib.str(name)])
