@@ -5,10 +5,9 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadPolicy, type LoadedPolicy } from "@open-policy-agent/opa-wasm";
 import type { Decision, PolicyInput } from "./decision.js";
-import { inputJson } from "./compactInput.js";
+import { encodeInput } from "./compactInput.js";
 import { decisionShapeError } from "./decisionShape.js";
 import { deepMerge, readDataOverride, type DataDocument } from "./dataOverride.js";
-import { directEvaluator, libraryEvaluator, type JsonEvaluator } from "./wasmEvaluate.js";
 
 /** The Rego rule every bundle must export (package kpo, rule decision). */
 export const ENTRYPOINT = "kpo/decision";
@@ -125,10 +124,10 @@ export const probeInput: PolicyInput = {
   environment: {},
 };
 
-function evaluateWith(evaluator: JsonEvaluator, input: PolicyInput): unknown {
+function evaluateWith(policy: LoadedPolicy, entrypoint: number, input: PolicyInput): unknown {
   let resultSet: unknown;
   try {
-    resultSet = evaluator(inputJson(input));
+    resultSet = policy.evaluate(encodeInput(input), entrypoint);
   } catch (err) {
     // opa-wasm throws strings as well as Errors.
     throw new Error(`evaluation failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -176,8 +175,7 @@ export async function compileBundle(files: BundleFiles): Promise<CompiledBundle>
       { cause: err },
     );
   }
-  const evaluator = directEvaluator(policy, entrypoint) ?? libraryEvaluator(policy, entrypoint);
-  const probe = evaluateWith(evaluator, probeInput);
+  const probe = evaluateWith(policy, entrypoint, probeInput);
   const shapeError = decisionShapeError(probe);
   if (shapeError !== undefined) {
     throw new Error(`${ENTRYPOINT} does not return a Decision for the probe input: ${shapeError}`);
@@ -186,7 +184,7 @@ export async function compileBundle(files: BundleFiles): Promise<CompiledBundle>
     revision: files.revision,
     fingerprint: files.fingerprint,
     evaluate(input: PolicyInput): Decision {
-      const result = evaluateWith(evaluator, input);
+      const result = evaluateWith(policy, entrypoint, input);
       const error = decisionShapeError(result);
       if (error !== undefined) throw new Error(`${ENTRYPOINT} returned a malformed Decision: ${error}`);
       return result as Decision;

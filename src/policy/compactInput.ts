@@ -87,7 +87,11 @@ export function compactInput(input: PolicyInput): PolicyInput {
   };
 }
 
-/** The JSON text the policy evaluates: the compacted input. */
-export function inputJson(input: PolicyInput): string {
-  return JSON.stringify(compactInput(input));
+const encoder = new TextEncoder();
+
+/** JSON bytes of the compacted input, in the form opa-wasm copies straight into wasm memory. */
+export function encodeInput(input: PolicyInput): ArrayBuffer {
+  const bytes = encoder.encode(JSON.stringify(compactInput(input)));
+  // A fresh encode() owns its whole buffer, so no copy is needed.
+  return bytes.buffer;
 }
