@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { PolicyInput } from "../src/policy/decision.js";
+import { requireTool } from "../src/testenv/tools.js";
 
 export const repoRoot = resolve(fileURLToPath(import.meta.url), "../..");
 
@@ -106,13 +107,8 @@ export const input: PolicyInput = {
   environment: {},
 };
 
-export function opaBinary(): string {
-  if (process.env.KPO_OPA) return process.env.KPO_OPA;
-  const env = execFileSync("bash", [join(repoRoot, "scripts/tools.sh"), "--env"], { encoding: "utf8" });
-  const opa = /^KPO_OPA=(.*)$/m.exec(env)?.[1];
-  if (!opa) throw new Error("opa not found: run scripts/tools.sh or set KPO_OPA");
-  return opa;
-}
+/** The pinned opa (scripts/tools.sh, or KPO_OPA). */
+export const opaBinary = (): string => requireTool("KPO_OPA");
 
 /**
  * The engine's floor: a bundle whose decision only reads input.kind, so what is left is compaction,

@@ -5,16 +5,9 @@ import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { requireTool } from "../../src/testenv/tools.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-
-export function opaPath(): string {
-  if (process.env.KPO_OPA) return process.env.KPO_OPA;
-  const env = execFileSync("bash", [join(repoRoot, "scripts/tools.sh"), "--env"], { encoding: "utf8" });
-  const opa = /^KPO_OPA=(.*)$/m.exec(env)?.[1];
-  if (!opa) throw new Error("opa not found: run scripts/tools.sh (or set KPO_OPA) before the policy tests");
-  return opa;
-}
 
 /** Runs `opa build -t wasm` on `sourceDir` and unpacks the bundle into a new directory. */
 export function buildBundle(
@@ -27,7 +20,7 @@ export function buildBundle(
   args.push("--capabilities", join(repoRoot, "policies/capabilities.json"));
   args.push("--ignore", "*_test.rego", "--ignore", "capabilities.json");
   if (opts.revision) args.push("--revision", opts.revision);
-  execFileSync(opaPath(), [...args, sourceDir, "-o", tarball], { stdio: "pipe" });
+  execFileSync(requireTool("KPO_OPA"), [...args, sourceDir, "-o", tarball], { stdio: "pipe" });
   const dir = join(out, "bundle");
   mkdirSync(dir);
   execFileSync(
