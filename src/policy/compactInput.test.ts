@@ -38,6 +38,24 @@ describe("compactInput", () => {
     expect(compactInput(malformed)).toBe(malformed);
   });
 
+  it("Given a Namespace applied with kubectl, when compacted, then its last-applied copy is dropped and other annotations stay", () => {
+    const input = clientInput();
+    input.namespace = {
+      name: "team-a",
+      labels: { team: "a" },
+      annotations: {
+        "kubectl.kubernetes.io/last-applied-configuration": '{"apiVersion":"v1","kind":"Namespace"}',
+        "kpo.dev/max-clients-per-namespace": "3",
+      },
+    };
+    expect(compactInput(input).namespace).toEqual({
+      name: "team-a",
+      labels: { team: "a" },
+      annotations: { "kpo.dev/max-clients-per-namespace": "3" },
+    });
+    expect(input.namespace.annotations).toHaveProperty(["kubectl.kubernetes.io/last-applied-configuration"]);
+  });
+
   it("Given a spec with a namespaced reference, when compacted, then namespaceRefs lists it for the policies", () => {
     const input = clientInput();
     input.resource.spec = { ...input.resource.spec, secret: { name: "s", namespace: "other" } };

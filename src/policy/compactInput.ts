@@ -2,7 +2,8 @@
 // look at (managedFields, the last-applied annotation, ownerReferences, status), often several KB;
 // opa-wasm serialises the input to JSON and parses it again inside wasm on every decision, so that
 // bulk would dominate the cost. Policies get: kind, operation, metadata name/namespace/labels/
-// annotations (minus kubectl's last-applied copy), spec, namespace facts, targets, counts, environment,
+// annotations (minus kubectl's last-applied copy, here and on the Namespace), spec, namespace facts,
+// targets, counts, environment,
 // and namespaceRefs: a fact derived from the spec that policies would otherwise have to `walk` for.
 import type { NamespaceRef, PolicyInput } from "./decision.js";
 
@@ -15,15 +16,24 @@ function compactMetadata<M extends Metadata>(metadata: M): M {
   const out: Metadata = { name: metadata.name, namespace: metadata.namespace };
   if (metadata.labels !== undefined) out.labels = metadata.labels;
   const annotations = metadata.annotations as Record<string, string> | undefined;
-  if (annotations !== undefined) {
-    if (LAST_APPLIED in annotations) {
-      const { [LAST_APPLIED]: _dropped, ...rest } = annotations;
-      out.annotations = rest;
-    } else {
-      out.annotations = annotations;
-    }
-  }
+  if (annotations !== undefined) out.annotations = withoutLastApplied(annotations);
   return out as M;
+}
+
+/** kubectl's copy of the whole object: often the largest annotation, and no policy reads it. */
+function withoutLastApplied(annotations: Record<string, string>): Record<string, string> {
+  if (typeof annotations !== "object" || annotations === null || !(LAST_APPLIED in annotations)) {
+    return annotations;
+  }
+  const { [LAST_APPLIED]: _dropped, ...rest } = annotations;
+  return rest;
+}
+
+/** The Namespace's facts; one applied with kubectl carries its last-applied copy too. */
+function compactNamespace(namespace: PolicyInput["namespace"]): PolicyInput["namespace"] {
+  if (namespace?.annotations === undefined) return namespace;
+  const annotations = withoutLastApplied(namespace.annotations);
+  return annotations === namespace.annotations ? namespace : { ...namespace, annotations };
 }
 
 function compactTarget<T extends { metadata: Metadata; spec: Record<string, unknown> }>(
@@ -79,7 +89,7 @@ export function compactInput(input: PolicyInput): PolicyInput {
     operation: input.operation,
     kind: input.kind,
     resource,
-    namespace: input.namespace,
+    namespace: compactNamespace(input.namespace),
     target,
     counts: input.counts,
     environment: input.environment,
