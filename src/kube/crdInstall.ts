@@ -24,6 +24,13 @@ export async function installCrds(
     }
     names.push(name);
   }
+  await waitForEstablished(kc, names, timeoutMs);
+  return names;
+}
+
+/** Waits until the API server serves every named CRD (condition Established). */
+export async function waitForEstablished(kc: KubeConfig, names: string[], timeoutMs = 30_000): Promise<void> {
+  const ext = kc.makeApiClient(ApiextensionsV1Api);
   const deadline = Date.now() + timeoutMs;
   for (const name of names) {
     for (;;) {
@@ -33,5 +40,4 @@ export async function installCrds(
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  return names;
 }

@@ -6,13 +6,9 @@ import path from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import * as k8s from "@kubernetes/client-node";
 import KcAdminClient from "@keycloak/keycloak-admin-client";
+import { waitForEstablished } from "../../src/kube/crdInstall.js";
 import { repoRoot } from "../../src/testenv/tools.js";
-
-function kubeConfig(): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(inject("kubeconfigPath"));
-  return kc;
-}
+import { adminClient, kubeConfig } from "./support.js";
 
 const group = "envtest.kpo.dev";
 const widgetCrd: k8s.V1CustomResourceDefinition = {
@@ -45,21 +41,12 @@ const widgetCrd: k8s.V1CustomResourceDefinition = {
   },
 };
 
-async function waitForEstablished(api: k8s.ApiextensionsV1Api, name: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const crd = await api.readCustomResourceDefinition({ name });
-    if (crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`CRD ${name} never became Established`);
-}
-
 async function ensureWidgetCrd(kc: k8s.KubeConfig): Promise<void> {
   const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
   await ext.createCustomResourceDefinition({ body: widgetCrd }).catch((e: unknown) => {
     if (!(e instanceof k8s.ApiException && e.code === 409)) throw e;
   });
-  await waitForEstablished(ext, `widgets.${group}`);
+  await waitForEstablished(kc, [`widgets.${group}`]);
 }
 
 describe("the local control plane", () => {
@@ -151,14 +138,8 @@ describe("the local control plane", () => {
 
 describe("the local Keycloak", () => {
   it("given admin credentials, when a realm is created, then it can be read and deleted", async () => {
-    const { url, adminUsername, adminPassword } = inject("keycloak");
-    const admin = new KcAdminClient({ baseUrl: url, realmName: "master" });
-    await admin.auth({
-      grantType: "password",
-      clientId: "admin-cli",
-      username: adminUsername,
-      password: adminPassword,
-    });
+    const { url } = inject("keycloak");
+    const admin = await adminClient();
 
     const realm = `env-${randomUUID().slice(0, 8)}`;
     await admin.realms.create({ realm, enabled: true, displayName: "Environment check" });

@@ -51,6 +51,16 @@ interface Access {
   subresource?: string;
 }
 
+const RBAC = "rbac.authorization.k8s.io";
+const COORDINATION = "coordination.k8s.io";
+const KPO = "keycloak.kpo.dev";
+
+/** "update leases.coordination.k8s.io in ns named x", for failure messages. */
+function describeAccess(a: Access): string {
+  const resource = `${a.resource}${a.group ? `.${a.group}` : ""}${a.subresource ? `/${a.subresource}` : ""}`;
+  return `${a.verb} ${resource}${a.namespace ? ` in ${a.namespace}` : ""}${a.name ? ` named ${a.name}` : ""}`;
+}
+
 describe("Chart RBAC against a real API server", () => {
   let kc: k8s.KubeConfig;
   let objects: k8s.KubernetesObjectApi;
@@ -85,6 +95,18 @@ describe("Chart RBAC against a real API server", () => {
       },
     });
     return review.status?.allowed === true;
+  };
+
+  /** One SubjectAccessReview per entry; a failure names the access that was answered wrongly. */
+  const expectAccess = async (
+    user: string,
+    ns: string,
+    expected: { allowed: Access[]; denied: Access[] },
+  ): Promise<void> => {
+    for (const access of expected.allowed)
+      expect(await allowed(user, ns, access), describeAccess(access)).toBe(true);
+    for (const access of expected.denied)
+      expect(await allowed(user, ns, access), describeAccess(access)).toBe(false);
   };
 
   beforeAll(async () => {
@@ -238,76 +260,36 @@ describe("Chart RBAC against a real API server", () => {
 
   it("given watchNamespaces, then SubjectAccessReviews allow only the operator's own work", async () => {
     const user = `system:serviceaccount:${operatorNs}:${serviceAccount}`;
-    const can = (a: Access) => allowed(user, operatorNs, a);
-    // What it needs.
-    expect(await can({ verb: "get", resource: "secrets", namespace: app })).toBe(true);
-    expect(await can({ verb: "list", resource: "secrets", namespace: platform })).toBe(true);
-    expect(
-      await can({
-        verb: "update",
-        resource: "leases",
-        group: "coordination.k8s.io",
-        namespace: operatorNs,
-        name: LEASE,
-      }),
-    ).toBe(true);
-    expect(await can({ verb: "list", resource: "namespaces" })).toBe(true);
-    // What it does not.
-    expect(await can({ verb: "get", resource: "secrets", namespace: outside })).toBe(false);
-    expect(await can({ verb: "list", resource: "secrets", namespace: outside })).toBe(false);
-    expect(await can({ verb: "list", resource: "secrets" })).toBe(false);
-    expect(await can({ verb: "get", resource: "secrets", namespace: operatorNs })).toBe(false);
-    expect(await can({ verb: "update", resource: "secrets", namespace: app })).toBe(false);
-    expect(await can({ verb: "delete", resource: "namespaces", name: app })).toBe(false);
-    expect(await can({ verb: "create", resource: "clusterroles", group: "rbac.authorization.k8s.io" })).toBe(
-      false,
-    );
-    expect(
-      await can({
-        verb: "create",
-        resource: "rolebindings",
-        group: "rbac.authorization.k8s.io",
-        namespace: app,
-      }),
-    ).toBe(false);
-    expect(await can({ verb: "patch", resource: "deployments", group: "apps", namespace: operatorNs })).toBe(
-      false,
-    );
-    expect(await can({ verb: "create", resource: "pods", namespace: app })).toBe(false);
-    expect(
-      await can({
-        verb: "update",
-        resource: "leases",
-        group: "coordination.k8s.io",
-        namespace: platform,
-        name: LEASE,
-      }),
-    ).toBe(false);
-    expect(
-      await can({
-        verb: "update",
-        resource: "leases",
-        group: "coordination.k8s.io",
-        namespace: operatorNs,
-        name: "kube-controller-manager",
-      }),
-    ).toBe(false);
-    expect(
-      await can({
-        verb: "update",
-        resource: "keycloakrealms",
-        group: "keycloak.kpo.dev",
-        namespace: platform,
-      }),
-    ).toBe(false);
-    expect(
-      await can({
-        verb: "delete",
-        resource: "keycloakrealms",
-        group: "keycloak.kpo.dev",
-        namespace: platform,
-      }),
-    ).toBe(false);
+    await expectAccess(user, operatorNs, {
+      allowed: [
+        { verb: "get", resource: "secrets", namespace: app },
+        { verb: "list", resource: "secrets", namespace: platform },
+        { verb: "update", resource: "leases", group: COORDINATION, namespace: operatorNs, name: LEASE },
+        { verb: "list", resource: "namespaces" },
+      ],
+      denied: [
+        { verb: "get", resource: "secrets", namespace: outside },
+        { verb: "list", resource: "secrets", namespace: outside },
+        { verb: "list", resource: "secrets" },
+        { verb: "get", resource: "secrets", namespace: operatorNs },
+        { verb: "update", resource: "secrets", namespace: app },
+        { verb: "delete", resource: "namespaces", name: app },
+        { verb: "create", resource: "clusterroles", group: RBAC },
+        { verb: "create", resource: "rolebindings", group: RBAC, namespace: app },
+        { verb: "patch", resource: "deployments", group: "apps", namespace: operatorNs },
+        { verb: "create", resource: "pods", namespace: app },
+        { verb: "update", resource: "leases", group: COORDINATION, namespace: platform, name: LEASE },
+        {
+          verb: "update",
+          resource: "leases",
+          group: COORDINATION,
+          namespace: operatorNs,
+          name: "kube-controller-manager",
+        },
+        { verb: "update", resource: "keycloakrealms", group: KPO, namespace: platform },
+        { verb: "delete", resource: "keycloakrealms", group: KPO, namespace: platform },
+      ],
+    });
   });
 
   it("given the cluster-wide default, then Secrets are readable everywhere but RBAC, workloads and namespaces stay out of reach", async () => {
@@ -315,45 +297,24 @@ describe("Chart RBAC against a real API server", () => {
     const clusterRelease = `cw-${clusterNs.slice(-6)}`;
     await apply(renderRbac(clusterRelease, clusterNs, []));
     const user = `system:serviceaccount:${clusterNs}:${clusterRelease}-keycloak-policy-operator`;
-    const can = (a: Access) => allowed(user, clusterNs, a);
-    // Honest: list/watch on Secrets cannot be narrowed to a label by RBAC (docs/security.md).
-    expect(await can({ verb: "list", resource: "secrets" })).toBe(true);
-    expect(await can({ verb: "get", resource: "secrets", namespace: outside })).toBe(true);
-    expect(
-      await can({
-        verb: "patch",
-        resource: "keycloakclients",
-        group: "keycloak.kpo.dev",
-        subresource: "status",
-        namespace: app,
-      }),
-    ).toBe(true);
-    expect(await can({ verb: "delete", resource: "namespaces", name: outside })).toBe(false);
-    expect(await can({ verb: "create", resource: "clusterroles", group: "rbac.authorization.k8s.io" })).toBe(
-      false,
-    );
-    expect(
-      await can({ verb: "escalate", resource: "clusterroles", group: "rbac.authorization.k8s.io" }),
-    ).toBe(false);
-    expect(
-      await can({ verb: "create", resource: "clusterrolebindings", group: "rbac.authorization.k8s.io" }),
-    ).toBe(false);
-    expect(await can({ verb: "patch", resource: "deployments", group: "apps", namespace: clusterNs })).toBe(
-      false,
-    );
-    expect(await can({ verb: "create", resource: "pods", subresource: "exec", namespace: app })).toBe(false);
-    expect(await can({ verb: "update", resource: "secrets", namespace: outside })).toBe(false);
-    expect(
-      await can({
-        verb: "update",
-        resource: "leases",
-        group: "coordination.k8s.io",
-        namespace: platform,
-        name: LEASE,
-      }),
-    ).toBe(false);
-    expect(
-      await can({ verb: "create", resource: "customresourcedefinitions", group: "apiextensions.k8s.io" }),
-    ).toBe(false);
+    await expectAccess(user, clusterNs, {
+      allowed: [
+        // Honest: list/watch on Secrets cannot be narrowed to a label by RBAC (docs/security.md).
+        { verb: "list", resource: "secrets" },
+        { verb: "get", resource: "secrets", namespace: outside },
+        { verb: "patch", resource: "keycloakclients", group: KPO, subresource: "status", namespace: app },
+      ],
+      denied: [
+        { verb: "delete", resource: "namespaces", name: outside },
+        { verb: "create", resource: "clusterroles", group: RBAC },
+        { verb: "escalate", resource: "clusterroles", group: RBAC },
+        { verb: "create", resource: "clusterrolebindings", group: RBAC },
+        { verb: "patch", resource: "deployments", group: "apps", namespace: clusterNs },
+        { verb: "create", resource: "pods", subresource: "exec", namespace: app },
+        { verb: "update", resource: "secrets", namespace: outside },
+        { verb: "update", resource: "leases", group: COORDINATION, namespace: platform, name: LEASE },
+        { verb: "create", resource: "customresourcedefinitions", group: "apiextensions.k8s.io" },
+      ],
+    });
   });
 });

@@ -10,7 +10,7 @@ import * as k8s from "@kubernetes/client-node";
 import KcAdminClient from "@keycloak/keycloak-admin-client";
 import { freePort } from "../../src/testenv/ports.js";
 import { operatorCommand } from "../../src/testenv/operatorCommand.js";
-import { installCrds as installCrdFiles } from "../../src/kube/crdInstall.js";
+import { installCrds as installCrdFiles, waitForEstablished } from "../../src/kube/crdInstall.js";
 import { repoRoot } from "../../src/testenv/tools.js";
 import { metricSum } from "../../src/observability/prometheusText.js";
 
@@ -313,9 +313,5 @@ export async function ensureTestCrd(
   } catch (err) {
     if (!(err instanceof k8s.ApiException && err.code === 409)) throw err;
   }
-  const objects = kc.makeApiClient(k8s.CustomObjectsApi);
-  await waitFor(`CRD ${plural}.${group} served`, async () => {
-    await objects.listClusterCustomObject({ group, version: "v1", plural });
-    return true;
-  });
+  await waitForEstablished(kc, [`${plural}.${group}`]);
 }
