@@ -279,4 +279,25 @@ describe("PolicyEngine refusals", () => {
     expect(await e.reload()).toBe(true);
     expect(e.revision).toBe("fixed");
   });
+
+  it("Given a bundle that cannot even be read, when re-checked without change, then it is counted once", async () => {
+    const dir = copyOfRealBundle();
+    const e = await engine({ bundleDir: dir });
+    const data = readFileSync(join(dir, "data.json"));
+    writeFileSync(join(dir, "data.json"), "{ not json");
+    const failuresBefore = await counterValue("kpo_policy_bundle_loads_total", { result: "failure" });
+    expect(await e.reload()).toBe(false);
+    expect(await e.reload()).toBe(false);
+    expect(await counterValue("kpo_policy_bundle_loads_total", { result: "failure" })).toBe(
+      failuresBefore + 1,
+    );
+
+    writeFileSync(join(dir, "data.json"), data);
+    writeFileSync(
+      join(dir, ".manifest"),
+      readFileSync(join(dir, ".manifest"), "utf8").replace("test-revision", "readable"),
+    );
+    expect(await e.reload()).toBe(true);
+    expect(e.revision).toBe("readable");
+  });
 });

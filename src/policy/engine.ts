@@ -98,9 +98,12 @@ export async function createPolicyEngine(opts: PolicyEngineOptions): Promise<Pol
       if (fingerprint === active.fingerprint || fingerprint === lastRefused) return false;
       next = await compileBundle(files);
     } catch (err) {
-      lastRefused = fingerprint;
-      policyBundleLoadsTotal.inc({ result: "failure" });
       const reason = (err as Error).message.replace(/\.+$/, "");
+      // Files that could not even be read or parsed have no fingerprint: the same reason stands in.
+      const refusal = fingerprint ?? `unreadable: ${reason}`;
+      if (refusal === lastRefused) return false;
+      lastRefused = refusal;
+      policyBundleLoadsTotal.inc({ result: "failure" });
       log.error(
         { bundleDir, dataOverrideFile: overrideFile, activeRevision: active.revision, reason },
         `policy bundle refused (${reason}); revision ${active.revision} keeps serving. Fix the bundle or data override: it is re-read on its next change.`,
