@@ -5,19 +5,20 @@
 //   npx tsx bench/policy.ts [--iterations 20000] [--http-iterations 3000] [--concurrency 8] [--threads <CPUs>]
 //
 // Numbers go to docs/benchmarks.md ("Policy"). Run on an idle machine: a shared CPU widens p99.
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { isDeepStrictEqual, parseArgs } from "node:util";
 import { once } from "node:events";
 import { Agent, request } from "node:http";
 import { Worker } from "node:worker_threads";
-import { createServer } from "node:net";
 import { cpus, loadavg } from "node:os";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import type { Decision } from "../src/policy/decision.js";
 import { createPolicyEngine } from "../src/policy/engine.js";
-import { buildFloorBundle, input, opaBinary, repoRoot } from "./policyFixtures.js";
+import { freePort } from "../src/testenv/ports.js";
+import { repoRoot } from "../src/testenv/tools.js";
+import { buildFloorBundle, input, opaBinary } from "./policyFixtures.js";
+import { processStats } from "./scaleSupport.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -59,27 +60,8 @@ const ownCpuMicros = (): number => {
   return user + system;
 };
 
-const clockTicksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-
 /** utime + stime of another process (Linux /proc), in µs. */
-function processCpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond) * 1e6;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
+const processCpuMicros = (pid: number): number => processStats(pid).cpuSeconds * 1e6;
 
 const agent = new Agent({ keepAlive: true, maxSockets: Math.max(1, concurrency) });
 

@@ -1,13 +1,7 @@
 // What the policy benchmarks share: the decision they measure, the pinned opa, and the floor bundle.
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { PolicyInput } from "../src/policy/decision.js";
 import { requireTool } from "../src/testenv/tools.js";
-
-export const repoRoot = resolve(fileURLToPath(import.meta.url), "../..");
+import { bundleFromRego } from "../test/unit/policyBundle.js";
 
 /** A realistic steady-state decision: a compliant confidential client in a production namespace. */
 export const input: PolicyInput = {
@@ -112,27 +106,10 @@ export const opaBinary = (): string => requireTool("KPO_OPA");
 
 /**
  * The engine's floor: a bundle whose decision only reads input.kind, so what is left is compaction,
- * JSON in and out of wasm, metrics and checks. The policies' own cost is the difference.
+ * JSON in and out of wasm, metrics and checks. The policies' own cost is the difference. Built like
+ * the test bundles, against the same capabilities as the real one.
  */
-export function buildFloorBundle(): string {
-  const src = mkdtempSync(join(tmpdir(), "kpo-bench-floor-"));
-  writeFileSync(
-    join(src, "floor.rego"),
+export const buildFloorBundle = (): string =>
+  bundleFromRego(
     'package kpo\n\ndecision := {"allowed": true, "violations": [], "warnings": []} if input.kind\n',
   );
-  writeFileSync(join(src, "data.json"), "{}");
-  const out = join(src, "bundle");
-  mkdirSync(out);
-  const quiet = { stdio: "pipe" } as const;
-  execFileSync(
-    opaBinary(),
-    ["build", "-t", "wasm", "-e", "kpo/decision", src, "-o", join(src, "b.tar.gz")],
-    quiet,
-  );
-  execFileSync(
-    "tar",
-    ["-xzf", join(src, "b.tar.gz"), "-C", out, "/.manifest", "/data.json", "/policy.wasm"],
-    quiet,
-  );
-  return out;
-}

@@ -10,7 +10,8 @@
 import { execFile, execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
-import { buildFloorBundle, repoRoot } from "./policyFixtures.js";
+import { repoRoot } from "../src/testenv/tools.js";
+import { buildFloorBundle } from "./policyFixtures.js";
 
 const run = promisify(execFile);
 

@@ -13,12 +13,12 @@
 import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import KcAdminClient from "@keycloak/keycloak-admin-client";
 import { installCrds } from "../src/kube/crdInstall.js";
 import { startTestEnv, type TestEnv } from "../src/testenv/index.js";
+import { repoRoot } from "../src/testenv/tools.js";
 import {
   diffCounts,
   keycloakCounts,
@@ -32,7 +32,6 @@ import {
   type OperatorProcess,
 } from "./scaleSupport.js";
 
-const repoRoot = path.resolve(fileURLToPath(import.meta.url), "../..");
 const group = "keycloak.kpo.dev";
 const version = "v1alpha1";
 

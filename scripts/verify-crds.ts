@@ -20,7 +20,9 @@ import {
 import { parseAllDocuments } from "yaml";
 import { CRD_KINDS, readCrdForApiServer } from "../src/api/crds.js";
 import { GROUP, PLURALS, VERSION, type KeycloakKind } from "../src/api/index.js";
+import { waitForEstablished } from "../src/kube/crdInstall.js";
 import { startControlPlane } from "../src/testenv/index.js";
+import { repoRoot } from "../src/testenv/tools.js";
 
 interface Manifest {
   apiVersion: string;
@@ -248,10 +250,9 @@ const expectedDefaults: {
   },
 ];
 
-const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 
 function manifests(dir: string): Manifest[] {
-  const full = path.join(repo, "examples", dir);
+  const full = path.join(repoRoot, "examples", dir);
   return readdirSync(full)
     .filter((f) => f.endsWith(".yaml"))
     .sort()
@@ -293,15 +294,14 @@ async function main(): Promise<number> {
       }
     }
     if (failures.length > 0) return report(failures);
-    for (let attempt = 0; ; attempt++) {
-      const { items } = await extensions.listCustomResourceDefinition();
-      const established = items.filter((c) =>
-        c.status?.conditions?.some((x) => x.type === "Established" && x.status === "True"),
+    try {
+      await waitForEstablished(
+        kc,
+        CRD_KINDS.map((kind) => readCrdForApiServer(kind).metadata?.name ?? kind),
+        10_000,
       );
-      if (established.length === CRD_KINDS.length) break;
-      if (attempt > 100)
-        return report([`CRDs not Established after 10 s: ${items.map((c) => c.metadata?.name).join(", ")}`]);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    } catch (error) {
+      return report([errorMessage(error)]);
     }
 
     const apply = async (m: Manifest, source: string) => {

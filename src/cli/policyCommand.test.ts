@@ -1,7 +1,8 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { realPolicyBundle, repoRoot } from "../../test/unit/policyBundle.js";
+import { repoRoot } from "../testenv/tools.js";
+import { realPolicyBundle } from "../../test/unit/policyBundle.js";
 import type { PolicyInput } from "../policy/decision.js";
 import {
   EXIT_ALLOWED,

@@ -3,11 +3,8 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { requireTool } from "../../src/testenv/tools.js";
-
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+import { join } from "node:path";
+import { repoRoot, requireTool } from "../../src/testenv/tools.js";
 
 /** Runs `opa build -t wasm` on `sourceDir` and unpacks the bundle into a new directory. */
 export function buildBundle(
