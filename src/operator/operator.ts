@@ -23,7 +23,7 @@ import { instanceRefOf, realmRefOf } from "../api/refs.js";
 import { loadKubeConfig } from "../kube/config.js";
 import { Controller } from "../kube/controller.js";
 import { EventRecorder } from "../kube/events.js";
-import { Informer, type InformerEvent } from "../kube/informers.js";
+import { Informer, objectKey, type InformerEvent } from "../kube/informers.js";
 import { LeaderElector } from "../kube/leaderElection.js";
 import { loadMachines } from "../lifecycle/loader.js";
 import { HealthServer, registerReadinessCheck } from "../observability/health.js";
@@ -69,9 +69,6 @@ function phaseChanged(event: InformerEvent<KeycloakResource>): boolean {
   const phase = (o: KeycloakResource | undefined) => (o?.status as { phase?: string } | undefined)?.phase;
   return event.type !== "update" || phase(event.old) !== phase(event.object) || specOrMetaChanged(event);
 }
-
-const keyOf = (o: { metadata: { namespace?: string; name?: string } }) =>
-  `${o.metadata.namespace}/${o.metadata.name}`;
 
 export async function startOperator(config: OperatorConfig): Promise<RunningOperator> {
   const kubeConfig = loadKubeConfig(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {});
@@ -170,10 +167,15 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
   );
 
   // Change → keys. Dependents are re-enqueued when what they wait for changes phase.
+  const enqueueNamespace = (namespace: string) => {
+    for (const o of caches.instances.list(namespace)) instances.enqueue(objectKey(o));
+    for (const o of caches.realms.list(namespace)) realms.enqueue(objectKey(o));
+    for (const o of caches.clients.list(namespace)) clients.enqueue(objectKey(o));
+  };
   const enqueueAll = () => {
-    for (const o of caches.instances.list()) instances.enqueue(keyOf(o));
-    for (const o of caches.realms.list()) realms.enqueue(keyOf(o));
-    for (const o of caches.clients.list()) clients.enqueue(keyOf(o));
+    for (const o of caches.instances.list()) instances.enqueue(objectKey(o));
+    for (const o of caches.realms.list()) realms.enqueue(objectKey(o));
+    for (const o of caches.clients.list()) clients.enqueue(objectKey(o));
   };
   caches.instances.onChange((e) => {
     if (specOrMetaChanged(e)) instances.enqueue(e.key);
@@ -185,7 +187,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     for (const r of caches.realms.list()) {
       const ref = instanceRefOf(r);
       if (ref.namespace === e.object.metadata.namespace && ref.name === e.object.metadata.name)
-        realms.enqueue(keyOf(r));
+        realms.enqueue(objectKey(r));
     }
   });
   caches.realms.onChange((e) => {
@@ -194,11 +196,11 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     for (const c of caches.clients.list()) {
       const ref = realmRefOf(c);
       if (ref.namespace === e.object.metadata.namespace && ref.name === e.object.metadata.name)
-        clients.enqueue(keyOf(c));
+        clients.enqueue(objectKey(c));
     }
     // A realm that is gone or going may unblock the quota of its namespace's other realms.
     if (e.type === "delete")
-      for (const r of caches.realms.list(e.object.metadata.namespace)) realms.enqueue(keyOf(r));
+      for (const r of caches.realms.list(e.object.metadata.namespace)) realms.enqueue(objectKey(r));
   });
   caches.clients.onChange((e) => {
     if (specOrMetaChanged(e)) clients.enqueue(e.key);
@@ -208,15 +210,19 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
       realms.enqueue(`${ref.namespace}/${ref.name}`);
     }
   });
-  // Grants and production rules read namespace labels: re-decide everything when they change.
+  // Grants, quotas and production rules read the labels and annotations of the resource's own
+  // namespace (the policy input's namespace facts): re-decide what lives there when they change.
   caches.namespaces.onChange((e) => {
     const labels = (n: V1Namespace | undefined) =>
       JSON.stringify([n?.metadata?.labels, n?.metadata?.annotations]);
     if (e.type === "update" && labels(e.old) === labels(e.object)) return;
-    enqueueAll();
+    enqueueNamespace(e.object.metadata?.name ?? "");
   });
-  // A credentials Secret deleted or edited by hand is restored by its client's reconcile.
+  // A credentials Secret deleted or edited by hand is restored by its client's reconcile; a relist
+  // replays every Secret unchanged, which needs no reconcile.
   credentialSecrets.onChange((e) => {
+    if (e.type === "update" && e.old?.metadata?.resourceVersion === e.object.metadata?.resourceVersion)
+      return;
     const client = e.object.metadata?.labels?.[CLIENT_LABEL];
     if (client) clients.enqueue(`${e.object.metadata?.namespace}/${client}`);
   });
