@@ -12,10 +12,9 @@ export function isSubsetEqual(desired: unknown, actual: unknown): boolean {
     // Keycloak keeps lists of scalars (redirect URIs, web origins, locales, …) as sets and returns
     // them in its own order: compare those as multisets. Lists of objects keep their order.
     if (desired.every(isScalar) && actual.every(isScalar)) {
-      const key = (v: string | number | boolean | bigint) => String(v);
-      const a = actual.map(key).sort();
+      const a = actual.map(String).sort();
       return desired
-        .map(key)
+        .map(String)
         .sort()
         .every((d, i) => d === a[i]);
     }
