@@ -357,6 +357,31 @@ describe("Helm chart: values schema", () => {
     expect(renderError("--set", "replicaCount=two")).toContain("replicaCount");
     expect(renderError("--set", "operator.workers=0")).toContain("workers");
     expect(renderError("--set", "watchNamespaces={Not_A_Namespace}")).toContain("watchNamespaces");
+    expect(renderError("--set", "operator.logLevel=verbose")).toContain("logLevel");
+  });
+
+  it("given a ServiceMonitor without the metrics Service it selects, when rendered, then helm refuses it", () => {
+    expect(
+      renderError("--set", "metrics.serviceMonitor.enabled=true,metrics.service.enabled=false"),
+    ).toContain("needs metrics.service.enabled");
+  });
+
+  it("given a single replica without leader election, when rendered, then the Deployment passes --leader-election=false", () => {
+    const objects = render("--set", "replicaCount=1,leaderElection.enabled=false");
+    expect(
+      (find(objects, "Deployment", FULLNAME) as unknown as { spec: { replicas: number } }).spec.replicas,
+    ).toBe(1);
+    expect(operatorContainer(objects).args).toContain("--leader-election=false");
+  });
+
+  it("given API server CIDRs for the NetworkPolicy, when rendered, then its egress allows them", () => {
+    const objects = render(
+      "--set",
+      "networkPolicy.enabled=true",
+      "--set",
+      "networkPolicy.apiServer.cidrs={10.0.0.1/32}",
+    );
+    expect(JSON.stringify(find(objects, "NetworkPolicy", FULLNAME))).toContain('"cidr":"10.0.0.1/32"');
   });
 
   it("given the schema, then every object that lists its properties forbids additional ones", () => {
