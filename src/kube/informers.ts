@@ -48,15 +48,13 @@ export interface InformerOptions {
   /** Full relist (and an update event for every object) this often. Default 10 minutes. */
   relistIntervalMs?: number;
   /**
-   * Restart a watch that delivered nothing, not even a bookmark, for this long. Default 5 minutes.
-   * Keep it above the watch timeout: a quiet but healthy watch may carry no bookmark for minutes
-   * (kube-apiserver 1.34 sent the first one after about 2 minutes on an idle collection).
+   * Restart a watch that delivered nothing, not even a bookmark, for this long. Default: the watch's
+   * own timeout plus one minute, since a quiet but healthy watch may carry no bookmark for minutes
+   * (kube-apiserver 1.34 sent the first one after about 2 minutes on an idle collection) and the
+   * server ends it at its timeout anyway; the watchdog is for a watch whose connection hangs.
    */
   silentTimeoutMs?: number;
-  /**
-   * Server-side watch timeout. Default random in [4, 4.75) minutes, which spreads reconnects (like
-   * client-go) and ends a healthy quiet watch before the 5-minute silence watchdog would.
-   */
+  /** Server-side watch timeout. Default random in [5, 10) minutes, which spreads reconnects (like client-go). */
   watchTimeoutSeconds?: number;
   /** Backoff after a failed list or watch: initial and maximum delay. Default 800 ms .. 30 s. */
   backoffInitialMs?: number;
@@ -389,9 +387,9 @@ class Reflector<T extends KubernetesObject> {
     await this.#startWatch(gen);
   }
 
-  #armSilentTimer(gen: number): void {
+  #armSilentTimer(gen: number, watchTimeoutSeconds: number): void {
     clearTimeout(this.#silentTimer);
-    const silentMs = this.#options.silentTimeoutMs ?? 5 * 60_000;
+    const silentMs = this.#options.silentTimeoutMs ?? watchTimeoutSeconds * 1000 + 60_000;
     this.#silentTimer = setTimeout(() => {
       if (!this.#current(gen)) return;
       this.#log.warn({ silentMs }, "watch delivered nothing, not even a bookmark; assuming it is dead");
@@ -404,11 +402,11 @@ class Reflector<T extends KubernetesObject> {
     const startedAt = Date.now();
     let gone = false;
     let errorMessage: string | undefined;
-    this.#armSilentTimer(gen);
-    const timeoutSeconds = this.#options.watchTimeoutSeconds ?? Math.floor(240 + Math.random() * 45);
+    const timeoutSeconds = this.#options.watchTimeoutSeconds ?? Math.floor(300 + Math.random() * 300);
+    this.#armSilentTimer(gen, timeoutSeconds);
     const onEvent = (phase: string, obj: T & { code?: number; message?: string }): void => {
       if (!this.#current(gen)) return;
-      this.#armSilentTimer(gen);
+      this.#armSilentTimer(gen, timeoutSeconds);
       if (phase !== "ERROR") this.#failures = 0;
       switch (phase) {
         case "ADDED":
