@@ -183,7 +183,6 @@ async function main(): Promise<void> {
       const logFile = path.join(env!.dir, `operator-${name}.log`);
       logFiles.push(logFile);
       const op = await startOperator({
-        repoRoot,
         kubeconfig: env!.controlPlane.kubeconfigPath,
         logFile,
         args: operatorArgs(extra),

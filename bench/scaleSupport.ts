@@ -2,8 +2,9 @@
 // child process, its /metrics parsed into sums, and its CPU and memory read from /proc.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { createWriteStream, readFileSync } from "node:fs";
-import path from "node:path";
+import { operatorCommand } from "../src/testenv/operatorCommand.js";
 import { freePort } from "../src/testenv/ports.js";
+import { repoRoot } from "../src/testenv/tools.js";
 import { metricSum } from "../src/observability/prometheusText.js";
 
 export { metricSum };
@@ -20,7 +21,6 @@ export interface OperatorProcess {
 
 /** `kpo run` as its own process, exactly as a user starts it; resolves once /readyz answers 200. */
 export async function startOperator(options: {
-  repoRoot: string;
   kubeconfig: string;
   logFile: string;
   args: string[];
@@ -28,23 +28,16 @@ export async function startOperator(options: {
 }): Promise<OperatorProcess> {
   const port = await freePort();
   const log = createWriteStream(options.logFile, { flags: "a" });
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      path.join(options.repoRoot, "src/cli.ts"),
-      "run",
-      "--kubeconfig",
-      options.kubeconfig,
-      "--health-bind-address",
-      `127.0.0.1:${port}`,
-      "--leader-election",
-      "false",
-      ...options.args,
-    ],
-    { cwd: options.repoRoot, env: { ...process.env }, stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const { command, args } = operatorCommand({
+    kubeconfigPath: options.kubeconfig,
+    healthPort: port,
+    args: ["--leader-election", "false", ...options.args],
+  });
+  const child = spawn(command, args, {
+    cwd: repoRoot,
+    env: { ...process.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
