@@ -112,11 +112,8 @@ async function syncClientSettings(
   };
   const actual = await findClient(session, clientId);
   if (!actual?.id) {
-    const created = await session.write(
-      "POST",
-      "client",
-      `create client "${clientId}" in realm "${realm}"`,
-      (kc) => kc.clients.create({ realm, ...settings, attributes }),
+    const created = await session.create("client", `create client "${clientId}" in realm "${realm}"`, (kc) =>
+      kc.clients.create({ realm, ...settings, attributes }),
     );
     return { id: created.id, actual: undefined };
   }
@@ -176,7 +173,7 @@ async function syncClientRoles(
     const attributes = { ...asList(role.attributes), [managedAttribute]: ["true"] };
     const existing = actual.get(name);
     if (!existing) {
-      await session.write("POST", `role:${name}`, `create role "${name}" of client "${clientId}"`, (kc) =>
+      await session.create(`role:${name}`, `create role "${name}" of client "${clientId}"`, (kc) =>
         kc.clients.createRole({
           realm,
           id,
@@ -227,8 +224,7 @@ async function syncProtocolMappers(
     const existing = actual.get(name);
     const rep: ProtocolMapperRepresentation = { protocol: "openid-connect", ...mapper };
     if (!existing?.id) {
-      await session.write(
-        "POST",
+      await session.create(
         `protocolMapper:${name}`,
         `add protocol mapper "${name}" to client "${clientId}"`,
         (kc) => kc.clients.addProtocolMapper({ realm, id }, rep),

@@ -87,6 +87,8 @@ export interface CallOptions {
   namespace?: string;
   /** Overrides the connection's request timeout for this call. */
   timeoutMs?: number;
+  /** The request creates a named object: a 409 then means it appeared since it was read (retryable). */
+  creates?: boolean;
 }
 
 /** Counters of this connection since it was created. */
@@ -206,7 +208,12 @@ export class KeycloakConnection {
    * KeycloakApiError (HTTP status), KeycloakUnreachableError (no answer) or CircuitOpenError.
    */
   async call<T>(options: CallOptions, fn: (admin: KeycloakAdminClient) => Promise<T>): Promise<T> {
-    const context: RequestContext = { instance: this.instance, method: options.method, what: options.what };
+    const context: RequestContext = {
+      instance: this.instance,
+      method: options.method,
+      what: options.what,
+      ...(options.creates ? { creates: true } : {}),
+    };
     await this.#limiter.acquire(options.namespace);
     const admin = this.#adminFor(options.timeoutMs);
     const probe = this.#admit();

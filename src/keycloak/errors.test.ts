@@ -34,9 +34,12 @@ describe("isTransient", () => {
   );
 
   it("Given a create answered 409, Then a retry re-reads the object and can proceed", () => {
-    const create = { instance: "ns/kc", method: "POST", what: 'create realm "a"' };
+    const create = { instance: "ns/kc", method: "POST", what: 'create realm "a"', creates: true };
     expect(isTransient(new KeycloakApiError(409, create, "Duplicate resource error"))).toBe(true);
     expect(isTransient(new KeycloakApiError(409, ctx, "Conflict"))).toBe(false);
+    // A POST that is not a create (a role mapping, a secret regeneration) keeps its 409 permanent.
+    const grant = { instance: "ns/kc", method: "POST", what: "grant realm roles" };
+    expect(isTransient(new KeycloakApiError(409, grant, "Conflict"))).toBe(false);
   });
 
   it("Given a connection refused from fetch, Then it is transient", () => {

@@ -11,6 +11,8 @@ export interface RequestContext {
   method: string;
   /** What the request was about, e.g. `update realm "team-a"`. */
   what: string;
+  /** The request creates a named object (a realm, client, role, group, mapper). */
+  creates?: boolean;
 }
 
 const MAX_DETAIL = 200;
@@ -102,8 +104,8 @@ const transientStatuses = new Set([408, 425, 429]);
 
 /**
  * True when a retry can succeed without anyone changing anything: network errors, timeouts, 5xx,
- * 429 (and 408/425), an open circuit. Everything else (4xx such as 400/403/404/409, ownership
- * refusals, missing references, programming errors) is permanent.
+ * 429 (and 408/425), an open circuit, a create that conflicts. Everything else (4xx such as
+ * 400/403/404, other 409s, ownership refusals, missing references, programming errors) is permanent.
  */
 export function isTransient(err: unknown): boolean {
   if (err instanceof CircuitOpenError || err instanceof KeycloakUnreachableError) return true;
@@ -111,7 +113,7 @@ export function isTransient(err: unknown): boolean {
     // A create that conflicts means the object appeared between our read and our write (often our
     // own earlier request, still running when the operator restarted): the retry re-reads it and
     // either continues (it is ours) or refuses it with an ownership error.
-    if (err.status === 409 && err.context.method === "POST") return true;
+    if (err.status === 409 && err.context.creates === true) return true;
     return err.status >= 500 || transientStatuses.has(err.status);
   }
   if (err instanceof OwnershipError || err instanceof MissingReferenceError) return false;

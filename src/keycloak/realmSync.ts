@@ -114,8 +114,7 @@ async function syncRealmSettings(
   if (!actual) {
     const rep: RealmRepresentation = { ...desired.realm, attributes };
     if (desired.smtpServer) rep.smtpServer = desired.smtpServer;
-    await session.write(
-      "POST",
+    await session.create(
       "realm",
       `create realm "${name}"`,
       (kc) => kc.realms.create(rep),
@@ -187,7 +186,7 @@ async function syncRoles(session: SyncSession, desiredRoles: RoleRepresentation[
     const attributes = withManagedMarker(role.attributes);
     const actual = actualRoles.get(name);
     if (!actual) {
-      await session.write("POST", `role:${name}`, `create role "${name}" in realm "${realm}"`, (kc) =>
+      await session.create(`role:${name}`, `create role "${name}" in realm "${realm}"`, (kc) =>
         kc.roles.create({
           realm,
           name,
@@ -318,8 +317,7 @@ async function syncGroupLevel(
         attributes,
         ...(group.description !== undefined ? { description: group.description } : {}),
       };
-      const createdGroup = await session.write(
-        "POST",
+      const createdGroup = await session.create(
         `group:${path}`,
         `create group "${path}" in realm "${realm}"`,
         (kc) =>

@@ -46,13 +46,41 @@ export class SyncSession {
   }
 
   /** A write that changes `field` (recorded in `changed`). */
-  async write<T>(
+  write<T>(
     method: "POST" | "PUT" | "DELETE",
     field: string,
     what: string,
     fn: (admin: KeycloakAdminClient) => Promise<T>,
     timeoutMs?: number,
   ): Promise<T> {
+    return this.#write({ method, field, what, timeoutMs }, fn);
+  }
+
+  /**
+   * A POST that creates a named object. Its 409 is retryable: the object appeared between our read
+   * and our write (often our own earlier request, still running when the operator restarted), and
+   * the retry re-reads it, then continues if it is ours or refuses it with an ownership error.
+   */
+  create<T>(
+    field: string,
+    what: string,
+    fn: (admin: KeycloakAdminClient) => Promise<T>,
+    timeoutMs?: number,
+  ): Promise<T> {
+    return this.#write({ method: "POST", field, what, timeoutMs, creates: true }, fn);
+  }
+
+  async #write<T>(
+    request: {
+      method: "POST" | "PUT" | "DELETE";
+      field: string;
+      what: string;
+      timeoutMs?: number;
+      creates?: boolean;
+    },
+    fn: (admin: KeycloakAdminClient) => Promise<T>,
+  ): Promise<T> {
+    const { method, field, what, timeoutMs, creates } = request;
     this.writes += 1;
     if (!this.changed.includes(field)) this.changed.push(field);
     log.debug(
@@ -60,7 +88,13 @@ export class SyncSession {
       what,
     );
     return this.conn.call(
-      { method, what, namespace: this.namespace, ...(timeoutMs ? { timeoutMs } : {}) },
+      {
+        method,
+        what,
+        namespace: this.namespace,
+        ...(timeoutMs ? { timeoutMs } : {}),
+        ...(creates ? { creates } : {}),
+      },
       fn,
     );
   }
