@@ -136,8 +136,6 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     new Controller({
       name: kind.replace(/^Keycloak/, "").toLowerCase(),
       maxConcurrentReconciles: config.workers,
-      // A hung Keycloak call must not hold a worker forever; the request timeout is far shorter.
-      reconcileTimeoutMs: 5 * 60_000,
       reconcile: kindReconciler<T>({
         kind,
         plural,
