@@ -28,7 +28,8 @@ function toList(t: TransitionsJson): TransitionJson[] {
   return (Array.isArray(t) ? t : [t]).map((x) => (typeof x === "string" ? { target: x } : x));
 }
 
-function edgesOf(m: LoadedMachine): Edge[] {
+/** Every transition a machine can make, with its trigger; `stays` edges keep the state. */
+export function edgesOf(m: LoadedMachine): Edge[] {
   const edges: Edge[] = [];
   const states = m.definition.machine.states;
   const timerOf = (state: StateJson): string | undefined => {

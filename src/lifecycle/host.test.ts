@@ -9,6 +9,7 @@ import {
   type ReconcileArgs,
 } from "./host.js";
 import { loadMachineFile, type LoadedMachine } from "./loader.js";
+import { initTransitions } from "./metrics.js";
 import type { LifecycleStatus } from "./types.js";
 
 const REALM_FILE = new URL("../../machines/realm.json", import.meta.url).pathname;
@@ -393,8 +394,8 @@ describe("reconcileLifecycle: contract", () => {
     expect(r.status).toMatchObject({ phase: "Ready", attempts: 0, observedGeneration: 1 });
   });
 
-  it("Given a loaded machine, When metrics are scraped, Then its transitions are pre-initialised at zero", async () => {
-    realm();
+  it("Given a loaded machine whose transitions are initialised, When metrics are scraped, Then they are there at zero", async () => {
+    initTransitions([realm()]);
     const metric = await register.getSingleMetric("kpo_machine_transitions_total")?.get();
     const series = metric?.values.filter((x) => x.labels.kind === "KeycloakRealm") ?? [];
     expect(series.map((x) => `${x.labels.from}->${x.labels.to}`)).toEqual(

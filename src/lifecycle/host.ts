@@ -18,7 +18,14 @@ import { errorMessage } from "./errors.js";
 import type { ActorName } from "./implementations.js";
 import type { LoadedMachine } from "./loader.js";
 import { countTransition } from "./metrics.js";
-import { ERROR_REASONS, policyOutcome, restoreFromStatus, sentence, toStatus } from "./status.js";
+import {
+  ERROR_REASONS,
+  policyOutcome,
+  restoreFromStatus,
+  resumedPhase,
+  sentence,
+  toStatus,
+} from "./status.js";
 import type {
   DependencyFacts,
   LifecycleContext,
@@ -111,9 +118,7 @@ export async function reconcileLifecycle(
   const startPhase = restored.phase;
   const context: LifecycleContext = { ...restored.context, armedTimer: undefined };
 
-  // A crash while Provisioning leaves no running actor to resume: start over from Pending, which
-  // re-evaluates the guards before running the side effect again.
-  const restoredPhase: LifecyclePhase = startPhase === "Provisioning" ? "Pending" : startPhase;
+  const restoredPhase = resumedPhase(startPhase);
   // A new resource starts with the machine's initial transition; a stored one is restored as is.
   let snapshot: AnyMachineSnapshot =
     args.status === undefined

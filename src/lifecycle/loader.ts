@@ -18,7 +18,6 @@ import {
   REQUIRED_RULES,
   type LifecycleMachine,
 } from "./implementations.js";
-import { initTransitions } from "./metrics.js";
 import { initialContext } from "./status.js";
 import { PHASES, type LifecycleContext } from "./types.js";
 
@@ -388,16 +387,6 @@ export function loadMachineDefinition(doc: unknown, file: string): LoadedMachine
       `XState rejected the machine: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  const edges: Array<{ from: string; to: string }> = [];
-  const rootTargets = validator.targets.get("(machine)") ?? new Set<string>();
-  for (const from of Object.keys(def.machine.states)) {
-    if (def.machine.states[from]?.type === "final") continue;
-    for (const to of validator.targets.get(from) ?? []) if (to !== from) edges.push({ from, to });
-    for (const to of rootTargets) if (to !== from) edges.push({ from, to });
-  }
-  // A restored Provisioning (a crash mid-side-effect) resumes from Pending.
-  edges.push({ from: "Provisioning", to: "Pending" });
-  initTransitions(def.kind, edges);
   return {
     kind: def.kind,
     file,

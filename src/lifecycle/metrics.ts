@@ -1,5 +1,9 @@
 // kpo_machine_transitions_total{kind,from,to}: one increment per state change a machine makes.
 import { Counter, register } from "prom-client";
+import { edgesOf } from "./diagram.js";
+import type { LoadedMachine } from "./loader.js";
+import { resumedPhase } from "./status.js";
+import type { LifecyclePhase } from "./types.js";
 
 const NAME = "kpo_machine_transitions_total";
 
@@ -20,7 +24,17 @@ export function countTransition(kind: string, from: string, to: string): void {
   machineTransitions.inc({ kind, from, to });
 }
 
-/** Creates every series a machine can produce at zero, so dashboards and rate() see them from the start. */
-export function initTransitions(kind: string, edges: Iterable<{ from: string; to: string }>): void {
-  for (const { from, to } of edges) machineTransitions.inc({ kind, from, to }, 0);
+/**
+ * Creates every series the machines can produce at zero, so dashboards and rate() see them from the
+ * start: each transition of the diagram, and the resume of a phase stored mid-side-effect.
+ */
+export function initTransitions(machines: Iterable<LoadedMachine>): void {
+  for (const m of machines) {
+    for (const { from, to } of edgesOf(m))
+      if (from !== to) machineTransitions.inc({ kind: m.kind, from, to }, 0);
+    for (const from of Object.keys(m.definition.machine.states)) {
+      const to = resumedPhase(from as LifecyclePhase);
+      if (to !== from) machineTransitions.inc({ kind: m.kind, from, to }, 0);
+    }
+  }
 }

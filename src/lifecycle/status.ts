@@ -68,6 +68,14 @@ function isPhase(value: unknown): value is LifecyclePhase {
 }
 
 /** Rebuilds the machine state and context from a stored status (undefined: a new resource). */
+/**
+ * The phase a stored phase resumes in. A crash while Provisioning leaves no running actor to resume:
+ * it starts over from Pending, which re-evaluates the guards before running the side effect again.
+ */
+export function resumedPhase(phase: LifecyclePhase): LifecyclePhase {
+  return phase === "Provisioning" ? "Pending" : phase;
+}
+
 export function restoreFromStatus(status: LifecycleStatus | undefined): {
   phase: LifecyclePhase;
   context: LifecycleContext;

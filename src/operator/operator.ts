@@ -26,6 +26,7 @@ import { EventRecorder } from "../kube/events.js";
 import { Informer, objectKey, type InformerEvent } from "../kube/informers.js";
 import { LeaderElector } from "../kube/leaderElection.js";
 import { loadMachines } from "../lifecycle/loader.js";
+import { initTransitions } from "../lifecycle/metrics.js";
 import { HealthServer, registerReadinessCheck } from "../observability/health.js";
 import { startDefaultMetrics } from "../observability/metrics.js";
 import { loggerFor } from "../observability/logger.js";
@@ -78,6 +79,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     watch: true,
   });
   const machines = loadMachines(...(config.machinesDir ? [config.machinesDir] : []));
+  initTransitions(machines.values());
   const machine = (kind: "KeycloakInstance" | "KeycloakRealm" | "KeycloakClient") => {
     const m = machines.get(kind);
     if (!m) throw new Error(`no lifecycle machine for ${kind}`);
