@@ -250,7 +250,6 @@ const expectedDefaults: {
   },
 ];
 
-
 function manifests(dir: string): Manifest[] {
   const full = path.join(repoRoot, "examples", dir);
   return readdirSync(full)
