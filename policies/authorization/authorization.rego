@@ -149,48 +149,87 @@ namespace_refs contains [path, value.namespace] if {
 	is_object(value)
 }
 
+# Effective privilege. The operator lists, for every grant the spec makes (service-account roles,
+# role composites, group role mappings, default roles, hardcoded token roles), each role it confers
+# with composites expanded across realm and client roles, and the path that reaches it
+# (input.privilege, src/policy/privilege.ts). Any path to a privileged role is denied, whatever
+# the name granted directly.
 violations contains v if {
 	lib.governed_operation
-	input.kind == "KeycloakClient"
-	some role in lib.field(service_account, "realmRoles", [])
-	privileged_role(role)
-	not admin_role_allowed(role)
+	some grant in privilege_grants
+	some reached in grant.reaches
+	privileged_reach(reached)
+	not reach_allowed(reached)
 	v := {
-		"code": "PrivilegedServiceAccountRole",
+		"code": "PrivilegedRole",
 		"message": concat("", [
 			lib.subject,
-			": spec.serviceAccount.realmRoles grants \"",
-			lib.str(role),
-			"\", which gives realm-admin power. Remove it, or ask the security team to allow it for namespace \"",
+			": ",
+			lib.str(grant.field),
+			" gives ",
+			lib.str(grant.grantee),
+			" \"",
+			lib.str(reached.role),
+			"\" (",
+			path_text(reached.path),
+			"), which ",
+			privilege_reason(reached),
+			". Remove that grant or the composite that leads to it, or ask the security team to allow \"",
+			lib.str(reached.role),
+			"\" for namespace \"",
 			lib.str(input.namespace.name),
 			"\" in data.kpo.authorization.allowedAdminRoles.",
 		]),
 	}
 }
 
-violations contains v if {
-	lib.governed_operation
-	input.kind == "KeycloakClient"
-	some client_id, roles in lib.field(service_account, "clientRoles", {})
-	some role in roles
-	privileged_client_role(client_id, role)
-	not admin_role_allowed(concat("", [lib.str(client_id), "/", lib.str(role)]))
-	not admin_role_allowed(role)
-	v := {
-		"code": "PrivilegedServiceAccountRole",
-		"message": concat("", [
-			lib.subject,
-			": spec.serviceAccount.clientRoles[\"",
-			lib.str(client_id),
-			"\"] grants \"",
-			lib.str(role),
-			"\", which gives realm-admin power. Remove it, or ask the security team to allow \"",
-			lib.str(client_id), "/", lib.str(role),
-			"\" for namespace \"",
-			lib.str(input.namespace.name),
-			"\" in data.kpo.authorization.allowedAdminRoles.",
-		]),
-	}
+# The operator always supplies input.privilege; an input written by hand without it is read for the
+# service account's direct grants only.
+privilege_grants := input.privilege.grants if is_array(input.privilege.grants)
+
+else := [grant |
+	roles := direct_service_account_roles
+	count(roles) > 0
+	grant := {"field": "spec.serviceAccount", "grantee": "the client's service account", "reaches": roles}
+]
+
+direct_service_account_roles := array.concat(
+	[{"name": role, "role": role, "path": [role]} | some role in lib.field(service_account, "realmRoles", [])],
+	[{"client": client_id, "name": role, "role": concat("/", [client_id, role]), "path": [concat("/", [client_id, role])]} |
+		some client_id, roles in lib.field(service_account, "clientRoles", {})
+		some role in roles
+	],
+) if input.kind == "KeycloakClient"
+
+else := []
+
+privilege_realm := input.privilege.realm if is_string(input.privilege.realm)
+
+else := lib.field(lib.field(input.target.realm, "spec", {}), "realmName", "") if input.kind == "KeycloakClient"
+
+else := lib.field(lib.spec, "realmName", "")
+
+# Every role of the master realm administers Keycloak itself (admin, create-realm, <realm>-realm).
+privileged_reach(_) if lower(privilege_realm) == "master"
+
+privileged_reach(reached) if privileged_client(reached.client)
+
+privileged_reach(reached) if privileged_role(reached.name)
+
+privilege_reason(_) := "administers every realm of the Keycloak instance (a role of the master realm)" if lower(privilege_realm) == "master"
+
+else := "gives administration power over the realm"
+
+path_text(path) := concat("", ["granted directly: ", lib.str(path[0])]) if count(path) == 1
+
+else := concat("", ["role ", concat(" → ", [lib.str(p) | some p in path])])
+
+reach_allowed(reached) if admin_role_allowed(reached.role)
+
+# A client role may also be allowed by its bare name (["manage-users"]), as allowedAdminRoles always allowed.
+reach_allowed(reached) if {
+	reached.client
+	admin_role_allowed(reached.name)
 }
 
 # secretRef, adminSecretRef, credentialsSecret, secretKeyRef, ... (any case). String tests, not a
@@ -202,10 +241,6 @@ secret_ref_key(key) if endswith(lower(key), "secretref")
 secret_ref_key(key) if endswith(lower(key), "secretkeyref")
 
 service_account := lib.field(lib.spec, "serviceAccount", {})
-
-privileged_client_role(client_id, _) if privileged_client(client_id)
-
-privileged_client_role(_, role) if privileged_role(role)
 
 # data.kpo.authorization.allowedAdminRoles: {namespace: ["manage-users", "realm-management/view-users", "*"]}
 admin_role_allowed(role) if {

@@ -142,9 +142,9 @@ test_harmless_service_account_roles_allowed if {
 
 test_privileged_realm_role_denied if {
 	inp := client_input("team-a", {}, {"serviceAccount": {"realmRoles": ["manage-users"]}})
-	codes(inp) == {"PrivilegedServiceAccountRole"}
+	codes(inp) == {"PrivilegedRole"}
 	some v in authorization.violations with input as inp
-	contains(v.message, "spec.serviceAccount.realmRoles grants \"manage-users\"")
+	contains(v.message, "spec.serviceAccount gives the client's service account \"manage-users\" (granted directly: manage-users)")
 }
 
 builtin_privileged_roles := [
@@ -161,29 +161,29 @@ builtin_privileged_roles := [
 
 test_every_builtin_privileged_role_denied if {
 	every role in builtin_privileged_roles {
-		codes(client_input("team-a", {}, {"serviceAccount": {"realmRoles": [role]}})) == {"PrivilegedServiceAccountRole"}
+		codes(client_input("team-a", {}, {"serviceAccount": {"realmRoles": [role]}})) == {"PrivilegedRole"}
 	}
 }
 
 test_data_cannot_shrink_the_builtin_privileged_roles if {
 	every role in builtin_privileged_roles {
-		codes(client_input("team-a", {}, {"serviceAccount": {"realmRoles": [role]}})) == {"PrivilegedServiceAccountRole"} with data.kpo.authorization.privilegedRoles as []
+		codes(client_input("team-a", {}, {"serviceAccount": {"realmRoles": [role]}})) == {"PrivilegedRole"} with data.kpo.authorization.privilegedRoles as []
 	}
 }
 
 test_any_realm_management_client_role_denied if {
 	inp := client_input("team-a", {}, {"serviceAccount": {"clientRoles": {"realm-management": ["view-users"]}}})
-	codes(inp) == {"PrivilegedServiceAccountRole"}
+	codes(inp) == {"PrivilegedRole"}
 	some v in authorization.violations with input as inp
-	contains(v.message, "clientRoles[\"realm-management\"] grants \"view-users\"")
+	contains(v.message, "\"realm-management/view-users\" (granted directly: realm-management/view-users)")
 }
 
 test_privileged_role_name_on_other_client_denied if {
-	codes(client_input("team-a", {}, {"serviceAccount": {"clientRoles": {"other": ["impersonation"]}}})) == {"PrivilegedServiceAccountRole"}
+	codes(client_input("team-a", {}, {"serviceAccount": {"clientRoles": {"other": ["impersonation"]}}})) == {"PrivilegedRole"}
 }
 
 test_data_can_add_privileged_roles_and_clients if {
-	codes(client_input("team-a", {}, {"serviceAccount": {"realmRoles": ["super"], "clientRoles": {"vault": ["x"]}}})) == {"PrivilegedServiceAccountRole"} with data.kpo.authorization.privilegedRoles as ["super"]
+	codes(client_input("team-a", {}, {"serviceAccount": {"realmRoles": ["super"], "clientRoles": {"vault": ["x"]}}})) == {"PrivilegedRole"} with data.kpo.authorization.privilegedRoles as ["super"]
 		with data.kpo.authorization.privilegedClients as ["vault"]
 }
 
@@ -191,7 +191,7 @@ test_data_allows_admin_roles_for_a_namespace if {
 	inp := client_input("team-a", {}, {"serviceAccount": {"realmRoles": ["manage-users"], "clientRoles": {"realm-management": ["view-users", "manage-clients"]}}})
 	codes(inp) == set() with data.kpo.authorization.allowedAdminRoles as {"team-a": ["manage-users", "realm-management/view-users", "manage-clients"]}
 	codes(inp) == set() with data.kpo.authorization.allowedAdminRoles as {"team-a": ["*"]}
-	codes(inp) == {"PrivilegedServiceAccountRole"} with data.kpo.authorization.allowedAdminRoles as {"team-b": ["*"]}
+	codes(inp) == {"PrivilegedRole"} with data.kpo.authorization.allowedAdminRoles as {"team-b": ["*"]}
 	count(authorization.violations) == 1 with input as inp with data.kpo.authorization.allowedAdminRoles as {"team-a": ["manage-users", "view-users"]}
 }
 

@@ -53,7 +53,7 @@ describe("kpo policy eval", () => {
     for (const c of [
       "ClientRedirectUriWildcard",
       "CrossNamespaceSecretRef",
-      "PrivilegedServiceAccountRole",
+      "PrivilegedRole",
       "PublicClientWithoutPkce",
     ]) {
       expect(stdout).toContain(c);

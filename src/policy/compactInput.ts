@@ -4,8 +4,10 @@
 // bulk would dominate the cost. Policies get: kind, operation, metadata name/namespace/labels/
 // annotations (minus kubectl's last-applied copy, here and on the Namespace), spec, namespace facts,
 // targets, counts, environment,
-// and namespaceRefs: a fact derived from the spec that policies would otherwise have to `walk` for.
+// and the facts derived from the spec that policies would otherwise have to compute in wasm:
+// namespaceRefs (instead of a `walk`) and privilege (every grant, composites expanded).
 import type { NamespaceRef, PolicyInput } from "./decision.js";
+import { privilegeFacts } from "./privilege.js";
 
 const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -94,6 +96,7 @@ export function compactInput(input: PolicyInput): PolicyInput {
     counts: input.counts,
     environment: input.environment,
     namespaceRefs: namespaceRefs(input.resource.spec),
+    privilege: privilegeFacts(input, input.keycloakRoles ?? []),
   };
 }
 

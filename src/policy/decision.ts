@@ -1,5 +1,6 @@
 // The policy decision contract shared by the policy engine, the lifecycle machines and the CLI.
 // See ../shared/DESIGN.md "Policy contract". The Rego entrypoint `kpo/decision` returns a Decision.
+import type { LiveRole, PrivilegeFacts } from "./privilege.js";
 
 /** How a policy's violations are acted on (Gatekeeper / Kyverno vocabulary). */
 export type Enforcement = "enforce" | "warn" | "dryrun";
@@ -65,6 +66,16 @@ export interface PolicyInput {
    * object below the spec that has a `namespace` key. Policies read it instead of walking the spec.
    */
   namespaceRefs?: NamespaceRef[];
+  /**
+   * Live composites of the roles the spec's grants reach, read from Keycloak by the operator right
+   * before it writes (src/operator/privilegeFacts.ts). The engine folds them into `privilege`.
+   */
+  keycloakRoles?: LiveRole[];
+  /**
+   * Derived by the engine, never by callers: every grant the spec makes and each role it confers,
+   * composites expanded (src/policy/privilege.ts).
+   */
+  privilege?: PrivilegeFacts;
 }
 
 /** An object in a resource's spec that names a namespace: its path below spec, and that namespace. */

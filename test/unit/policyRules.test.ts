@@ -82,7 +82,7 @@ const cases: [string, PolicyInput, PolicyInput][] = [
     mk("KeycloakClient", { secret: { name: "s", namespace: "kube-system" } }),
   ],
   [
-    "PrivilegedServiceAccountRole",
+    "PrivilegedRole",
     mk("KeycloakClient", {
       serviceAccount: { realmRoles: ["offline_access"], clientRoles: { api: ["read"] } },
     }),

@@ -1,0 +1,165 @@
+import { describe, expect, it } from "vitest";
+import { clientInput } from "../../test/unit/policyInputs.js";
+import type { PolicyInput } from "./decision.js";
+import { hardcodedRoles, privilegeFacts, rolesToRead, type LiveRole } from "./privilege.js";
+
+function clientWith(spec: Record<string, unknown>, realmSpec: Record<string, unknown> = {}): PolicyInput {
+  const input = clientInput();
+  input.resource.spec = { ...input.resource.spec, ...spec };
+  input.target.realm = {
+    metadata: { name: "shop", namespace: "platform" },
+    spec: { realmName: "shop", clientGrants: { namespaces: ["team-a"] }, ...realmSpec },
+  };
+  return input;
+}
+
+function realmWith(spec: Record<string, unknown>): PolicyInput {
+  return {
+    operation: "create",
+    kind: "KeycloakRealm",
+    resource: { metadata: { name: "shop", namespace: "team-a" }, spec: { realmName: "shop", ...spec } },
+    namespace: { name: "team-a", labels: {} },
+    target: {},
+    counts: {},
+    environment: {},
+  };
+}
+
+const paths = (input: PolicyInput, live: LiveRole[] = []) =>
+  privilegeFacts(input, live).grants.map((g) => ({ field: g.field, paths: g.reaches.map((r) => r.path) }));
+
+describe("privilegeFacts", () => {
+  it("Given a service account granted a realm role whose desired composites include realm-admin, then the path is listed", () => {
+    const input = clientWith(
+      { serviceAccount: { realmRoles: ["ops"] } },
+      { roles: [{ name: "ops", composites: { client: { "realm-management": ["realm-admin"] } } }] },
+    );
+    expect(paths(input)).toEqual([
+      { field: "spec.serviceAccount", paths: [["ops"], ["ops", "realm-management/realm-admin"]] },
+    ]);
+    const reached = privilegeFacts(input).grants[0]?.reaches[1];
+    expect(reached).toEqual({
+      client: "realm-management",
+      name: "realm-admin",
+      role: "realm-management/realm-admin",
+      path: ["ops", "realm-management/realm-admin"],
+    });
+  });
+
+  it("Given live composites in Keycloak for a role the spec does not manage, then they are expanded transitively", () => {
+    const input = clientWith({ serviceAccount: { clientRoles: { app: ["reader"] } } });
+    const live: LiveRole[] = [
+      { role: { client: "app", name: "reader" }, composites: [{ name: "ops" }] },
+      { role: { name: "ops" }, composites: [{ client: "realm-management", name: "manage-users" }] },
+    ];
+    expect(paths(input, live)[0]?.paths).toEqual([
+      ["app/reader"],
+      ["app/reader", "ops"],
+      ["app/reader", "ops", "realm-management/manage-users"],
+    ]);
+  });
+
+  it("Given the spec manages a role's composites, then they replace the live ones (what the sync will leave)", () => {
+    const input = clientWith(
+      { serviceAccount: { realmRoles: ["ops"] } },
+      { roles: [{ name: "ops", composites: { realm: ["viewer"] } }] },
+    );
+    const live: LiveRole[] = [
+      { role: { name: "ops" }, composites: [{ client: "realm-management", name: "realm-admin" }] },
+    ];
+    expect(paths(input, live)[0]?.paths).toEqual([["ops"], ["ops", "viewer"]]);
+  });
+
+  it("Given a composite cycle, then every role is reached once", () => {
+    const input = clientWith({ serviceAccount: { realmRoles: ["a"] } });
+    const live: LiveRole[] = [
+      { role: { name: "a" }, composites: [{ name: "b" }] },
+      { role: { name: "b" }, composites: [{ name: "a" }, { name: "c" }] },
+    ];
+    expect(paths(input, live)[0]?.paths).toEqual([["a"], ["a", "b"], ["a", "b", "c"]]);
+  });
+
+  it("Given the client's own role definitions, then each confers its composites but not itself", () => {
+    const input = clientWith({
+      roles: [{ name: "svc", composites: { realm: ["ops"] } }, { name: "plain" }],
+    });
+    const live: LiveRole[] = [{ role: { name: "ops" }, composites: [{ name: "x" }] }];
+    expect(paths(input, live)).toEqual([
+      {
+        field: "spec.roles[svc].composites",
+        paths: [
+          ["web/svc", "ops"],
+          ["web/svc", "ops", "x"],
+        ],
+      },
+    ]);
+  });
+
+  it("Given a hardcoded role mapper, then both of Keycloak's readings of its role setting are granted", () => {
+    expect(hardcodedRoles("realm-management.realm-admin")).toEqual([
+      { client: "realm-management", name: "realm-admin" },
+      { name: "realm-management.realm-admin" },
+    ]);
+    expect(hardcodedRoles("ops")).toEqual([{ name: "ops" }]);
+    const input = clientWith({
+      protocolMappers: [
+        {
+          name: "r",
+          protocolMapper: "oidc-hardcoded-role-mapper",
+          config: { role: "realm-management.realm-admin" },
+        },
+      ],
+    });
+    expect(paths(input)[0]?.field).toBe("spec.protocolMappers[r]");
+  });
+
+  it("Given a realm's groups (nested), default roles and role definitions, then each is a grant of its own", () => {
+    const input = realmWith({
+      roles: [{ name: "ops", composites: { client: { "realm-management": ["realm-admin"] } } }],
+      groups: [
+        {
+          name: "a",
+          realmRoles: ["ops"],
+          subGroups: [{ name: "b", clientRoles: { broker: ["read-token"] } }],
+        },
+      ],
+      defaultRoles: { realm: ["ops"] },
+    });
+    expect(paths(input)).toEqual([
+      { field: "spec.roles[ops].composites", paths: [["ops", "realm-management/realm-admin"]] },
+      { field: "spec.groups[/a]", paths: [["ops"], ["ops", "realm-management/realm-admin"]] },
+      { field: "spec.groups[/a/b]", paths: [["broker/read-token"]] },
+      { field: "spec.defaultRoles", paths: [["ops"], ["ops", "realm-management/realm-admin"]] },
+    ]);
+    expect(privilegeFacts(input).realm).toBe("shop");
+  });
+
+  it("Given client IDs with ':' and '/', then roles stay distinct", () => {
+    const input = clientWith({
+      serviceAccount: { clientRoles: { "https://a/b": ["x"], "https://a": ["b/x"] } },
+    });
+    expect(paths(input)[0]?.paths).toEqual([["https://a/b/x"], ["https://a/b/x"]]);
+    expect(privilegeFacts(input).grants[0]?.reaches.map((r) => r.client)).toEqual([
+      "https://a/b",
+      "https://a",
+    ]);
+  });
+
+  it("Given the grants so far, then rolesToRead lists every reached role once", () => {
+    const input = clientWith(
+      { serviceAccount: { realmRoles: ["ops", "ops"], clientRoles: { app: ["r"] } } },
+      { roles: [{ name: "ops", composites: { realm: ["viewer"] } }] },
+    );
+    expect(rolesToRead(privilegeFacts(input))).toEqual([
+      { name: "ops" },
+      { client: "app", name: "r" },
+      { name: "viewer" },
+    ]);
+  });
+
+  it("Given an instance, then it makes no grants", () => {
+    const input = realmWith({});
+    input.kind = "KeycloakInstance";
+    expect(privilegeFacts(input).grants).toEqual([]);
+  });
+});
