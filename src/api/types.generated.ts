@@ -163,6 +163,36 @@ export interface KeycloakInstanceSpec {
     };
   };
   /**
+   * Hands Keycloak's administration realm "master" to one namespace, which may then manage (and adopt) it with a KeycloakRealm. Without it no namespace can: a realm named master is refused by the authorization policy. Every role of the master realm still counts as privileged.
+   */
+  masterRealmGrant?: {
+    /**
+     * The one namespace whose KeycloakRealm may manage the master realm.
+     */
+    namespace: string;
+  };
+  /**
+   * Which namespaces may take over (spec.adopt) which existing realms that no resource owns. Adoption needs an entry naming both the namespace and the realm; without one, spec.adopt is refused by the authorization policy. Keycloak's own objects can never be adopted.
+   *
+   * @maxItems 64
+   */
+  adoptionGrants?: {
+    /**
+     * Names of the namespaces.
+     *
+     * @minItems 1
+     * @maxItems 64
+     */
+    namespaces: string[];
+    /**
+     * Names of the realms (spec.realmName) they may adopt.
+     *
+     * @minItems 1
+     * @maxItems 256
+     */
+    realmNames: string[];
+  }[];
+  /**
    * Namespaces allowed to create KeycloakRealms on this instance, by name and/or by label. A namespace is granted if it is listed or matches the selector; the instance's own namespace is always granted. Enforced by the authorization policy before any realm is created.
    */
   realmGrants?: {
@@ -668,6 +698,49 @@ export interface KeycloakRealmSpec {
       }[];
     };
   };
+  /**
+   * Roles every user of the realm gets, added to Keycloak's default role (default-roles-<realm>), whose own built-in composites are left alone. Roles the operator added and that are no longer listed are removed. Checked by the authorization policy like any grant: nothing privileged, composites expanded.
+   */
+  defaultRoles?: {
+    /**
+     * Names of realm roles.
+     *
+     * @maxItems 64
+     */
+    realm?: string[];
+    /**
+     * Client roles, keyed by client ID.
+     */
+    client?: {
+      /**
+       * Names of roles of that client.
+       *
+       * @maxItems 64
+       */
+      [k: string]: string[];
+    };
+  };
+  /**
+   * Which namespaces may take over (spec.adopt) which existing clients that no resource owns. Adoption needs an entry naming both the namespace and the client; without one, spec.adopt is refused by the authorization policy. Keycloak's own objects can never be adopted.
+   *
+   * @maxItems 64
+   */
+  adoptionGrants?: {
+    /**
+     * Names of the namespaces.
+     *
+     * @minItems 1
+     * @maxItems 64
+     */
+    namespaces: string[];
+    /**
+     * Client IDs (spec.clientId) they may adopt.
+     *
+     * @minItems 1
+     * @maxItems 256
+     */
+    clientIds: string[];
+  }[];
   /**
    * What happens to the realm in Keycloak when this resource is deleted: Retain keeps it, Delete removes it with all its users and clients.
    */

@@ -149,5 +149,6 @@ export function desiredRealm(spec: KeycloakRealmSpec, secrets: RealmSecrets = {}
     roles: spec.roles?.map(roleRepresentation),
     groups: spec.groups?.map(groupRepresentation),
     smtpServer: smtpServer(spec, secrets),
+    defaultRoles: roleComposites(spec.defaultRoles),
   }) as DesiredRealm;
 }
