@@ -6,8 +6,8 @@ import type ProtocolMapperRepresentation from "@keycloak/keycloak-admin-client/l
 import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
 import type { KeycloakConnection } from "./connection.js";
 import { changedFields, isSubsetEqual, setDifference } from "./diff.js";
-import { KeycloakApiError, MissingReferenceError } from "./errors.js";
-import { attributeValue, checkOwnership, ownerAttributes, type Owner } from "./ownership.js";
+import { KeycloakApiError, MissingReferenceError, OwnershipError } from "./errors.js";
+import { attributeValue, checkOwnership, isOwnedBy, ownerAttributes, type Owner } from "./ownership.js";
 import type { SyncOptions, SyncResult } from "./realmSync.js";
 import { SyncSession, managedAttribute, resolveRoleKeys, roleKey, roleKeysOf } from "./session.js";
 
@@ -64,7 +64,7 @@ export async function syncClient(
   const clientOwner: Owner = { kind: "KeycloakClient", ...owner };
   const clientId = desired.client.clientId;
   const { id, actual } = await syncClientSettings(session, desired, clientOwner, options.adopt ?? false);
-  if (desired.roles) await syncClientRoles(session, id, clientId, desired.roles);
+  if (desired.roles) await syncClientRoles(session, id, clientId, desired.roles, options.adopt ?? false);
   if (desired.protocolMappers)
     await syncProtocolMappers(session, id, clientId, desired.protocolMappers, actual?.protocolMappers ?? []);
   if (desired.defaultClientScopes)
@@ -92,6 +92,20 @@ async function findClient(session: SyncSession, clientId: string): Promise<Clien
   return found.find((c) => c.clientId === clientId);
 }
 
+const builtinClients = new Set([
+  "realm-management",
+  "admin-cli",
+  "security-admin-console",
+  "broker",
+  "account",
+  "account-console",
+]);
+
+/** Keycloak's own clients, which administer or serve the realm: never created, adopted or changed. */
+export function isBuiltinClient(clientId: string, realm: string): boolean {
+  return builtinClients.has(clientId) || (realm === "master" && clientId.endsWith("-realm"));
+}
+
 async function syncClientSettings(
   session: SyncSession,
   desired: DesiredClient,
@@ -110,6 +124,12 @@ async function syncClientSettings(
     ...(settings.attributes as Record<string, string> | undefined),
     ...ownerAttributes(owner),
   };
+  if (isBuiltinClient(clientId, realm)) {
+    // The policies refuse these first; this is the sync's own guarantee.
+    throw new OwnershipError(
+      `${describeClient(session.conn, realm, clientId)} is one of Keycloak's own clients and is never changed by a KeycloakClient; choose another clientId`,
+    );
+  }
   const actual = await findClient(session, clientId);
   if (!actual?.id) {
     const created = await session.create("client", `create client "${clientId}" in realm "${realm}"`, (kc) =>
@@ -160,6 +180,7 @@ async function syncClientRoles(
   id: string,
   clientId: string,
   desired: RoleRepresentation[],
+  adopt: boolean,
 ): Promise<void> {
   const realm = session.realm;
   const list = await session.read(`list roles of client "${clientId}" in realm "${realm}"`, (kc) =>
@@ -183,6 +204,12 @@ async function syncClientRoles(
         }),
       );
       continue;
+    }
+    // A role this operator did not create is changed only in a client this CR adopted.
+    if (attributeValue(existing.attributes, managedAttribute) !== "true" && !adopt) {
+      throw new OwnershipError(
+        `Role "${name}" of client "${clientId}" already exists and was not created by this operator; it is left alone. Rename it in spec.roles`,
+      );
     }
     const descriptionDiffers = role.description !== undefined && role.description !== existing.description;
     if (descriptionDiffers || !isSubsetEqual(attributes, existing.attributes ?? {})) {
@@ -505,12 +532,9 @@ export async function deleteClient(
   }
   if (!client?.id) return false;
   const id = client.id;
-  checkOwnership(
-    describeClient(conn, realmName, clientId),
-    client.attributes,
-    { kind: "KeycloakClient", ...owner },
-    false,
-  );
+  // Only what this CR created (or adopted) is deleted: a client it never owned (it was refused, or
+  // another resource manages it) is left alone, and the CR is released.
+  if (!isOwnedBy(client.attributes, owner)) return false;
   try {
     await session.write("DELETE", "client", `delete client "${clientId}" from realm "${realmName}"`, (kc) =>
       kc.clients.del({ realm: realmName, id }),

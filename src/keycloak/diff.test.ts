@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { changedFields, isSubsetEqual, setDifference } from "./diff.js";
-import { checkOwnership } from "./ownership.js";
+import { checkOwnership, isOwnedBy } from "./ownership.js";
 import { OwnershipError } from "./errors.js";
 import { smtpPasswordHash } from "./realmSync.js";
 
@@ -67,14 +67,29 @@ describe("checkOwnership", () => {
     expect(checkOwnership("Realm r", undefined, owner, true)).toBe("adopt");
   });
 
-  it("Given an object owned by another CR, Then it is refused even with adopt, naming the other owner", () => {
+  it("Given an object owned by another CR, Then it is refused even with adopt, without naming the other owner", () => {
     const attrs = {
       "kpo.dev/owner-uid": "u2",
       "kpo.dev/owner-namespace": "team-b",
       "kpo.dev/owner-name": "other",
     };
     expect(() => checkOwnership("Realm r", attrs, owner, true)).toThrow(OwnershipError);
-    expect(() => checkOwnership("Realm r", attrs, owner, true)).toThrow(/team-b\/other/);
+    expect(() => checkOwnership("Realm r", attrs, owner, true)).toThrow(/managed by another resource/);
+    let message = "";
+    try {
+      checkOwnership("Realm r", attrs, owner, true);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).not.toMatch(/team-b|\bother\b|u2/);
+  });
+
+  it("Given an owner with an empty uid, Then nothing counts as owned by it", () => {
+    expect(() => checkOwnership("Realm r", {}, { uid: "", namespace: "n", name: "x" }, false)).toThrow(
+      OwnershipError,
+    );
+    expect(isOwnedBy({ "kpo.dev/owner-uid": "" }, { uid: "", namespace: "n", name: "x" })).toBe(false);
+    expect(isOwnedBy({ "kpo.dev/owner-uid": ["u1"] }, { uid: "u1", namespace: "n", name: "x" })).toBe(true);
   });
 });
 

@@ -2,7 +2,10 @@
 // carries the uid, namespace and name of its CR as attributes, so that (a) two CRs naming the same
 // realm cannot fight over it, and (b) an existing realm or client created by hand is not taken
 // over unless the CR says `adopt`.
+import { loggerFor } from "../observability/logger.js";
 import { OwnershipError } from "./errors.js";
+
+const log = loggerFor("keycloak-ownership");
 
 export const ownerUidAttribute = "kpo.dev/owner-uid";
 export const ownerNamespaceAttribute = "kpo.dev/owner-namespace";
@@ -37,10 +40,16 @@ export function attributeValue(attributes: unknown, key: string): string | undef
 
 export type OwnershipVerdict = "owned" | "adopt";
 
+/** Is the object (by its attributes) owned by exactly this CR? */
+export function isOwnedBy(attributes: unknown, owner: Owner): boolean {
+  return attributeValue(attributes, ownerUidAttribute) === owner.uid && owner.uid !== "";
+}
+
 /**
  * Decides whether `owner` may manage an existing object whose attributes are `attributes`.
  * Returns "owned" (already ours), "adopt" (unowned and adoption requested), or throws an
- * OwnershipError saying who owns it and what to do.
+ * OwnershipError saying what to do. The message never names the other owner: it is another
+ * tenant's object, and who holds it is that tenant's business (the operator's log has it).
  */
 export function checkOwnership(
   objectDescription: string,
@@ -50,18 +59,24 @@ export function checkOwnership(
 ): OwnershipVerdict {
   const uid = attributeValue(attributes, ownerUidAttribute);
   const kind = owner.kind ?? "resource";
-  if (uid === owner.uid) return "owned";
+  if (uid === owner.uid && uid !== "") return "owned";
   if (uid !== undefined) {
-    const ns = attributeValue(attributes, ownerNamespaceAttribute) ?? "?";
-    const name = attributeValue(attributes, ownerNameAttribute) ?? "?";
+    log.info(
+      {
+        object: objectDescription,
+        owner: `${attributeValue(attributes, ownerNamespaceAttribute) ?? "?"}/${attributeValue(attributes, ownerNameAttribute) ?? "?"}`,
+        ownerUid: uid,
+        refused: `${owner.namespace}/${owner.name}`,
+      },
+      "refused to change an object another resource manages",
+    );
     throw new OwnershipError(
-      `${objectDescription} is managed by another ${kind} (${ns}/${name}, uid ${uid}); ` +
-        `${kind} ${owner.namespace}/${owner.name} will not change it. Use a different name, or delete the other ${kind}`,
+      `${objectDescription} is managed by another resource; ${kind} ${owner.namespace}/${owner.name} will not change it. Choose another name`,
     );
   }
   if (adopt) return "adopt";
   throw new OwnershipError(
     `${objectDescription} already exists and was not created by this operator; ` +
-      `${kind} ${owner.namespace}/${owner.name} will not take it over. Set spec.adopt: true to manage it, or choose another name`,
+      `${kind} ${owner.namespace}/${owner.name} will not take it over. Choose another name, or ask the owners of its ${kind === "KeycloakRealm" ? "KeycloakInstance" : "KeycloakRealm"} for an adoption grant (spec.adoptionGrants) and set spec.adopt: true`,
   );
 }

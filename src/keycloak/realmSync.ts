@@ -9,8 +9,8 @@ import type RealmRepresentation from "@keycloak/keycloak-admin-client/lib/defs/r
 import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
 import type { KeycloakConnection } from "./connection.js";
 import { changedFields, isSubsetEqual, setDifference } from "./diff.js";
-import { KeycloakApiError } from "./errors.js";
-import { attributeValue, checkOwnership, ownerAttributes, type Owner } from "./ownership.js";
+import { KeycloakApiError, MissingReferenceError, OwnershipError } from "./errors.js";
+import { attributeValue, checkOwnership, isOwnedBy, ownerAttributes, type Owner } from "./ownership.js";
 import {
   SyncSession,
   keysOfRoles,
@@ -43,6 +43,12 @@ export interface DesiredRealm {
   groups?: GroupRepresentation[];
   /** With the real password; compared through a hash stored in a realm attribute. */
   smtpServer?: SmtpServer;
+  /**
+   * Roles added to the realm's default role (default-roles-<realm>). Its built-in composites are
+   * left alone; roles this operator added and that are no longer listed are removed. Undefined:
+   * not managed.
+   */
+  defaultRoles?: { realm?: string[]; client?: Record<string, string[]> };
 }
 
 export interface SyncOptions {
@@ -81,12 +87,84 @@ export async function syncRealm(
   const session = new SyncSession(conn, realmName, owner.namespace);
   const ownerWithKind: Owner = { kind: "KeycloakRealm", ...owner };
   const created = await syncRealmSettings(session, desired, ownerWithKind, options.adopt ?? false);
-  if (desired.roles) await syncRoles(session, desired.roles);
+  const adopt = options.adopt ?? false;
+  if (desired.roles) await syncRoles(session, desired.roles, adopt);
   if (desired.groups) {
-    const placed = await syncGroups(session, desired.groups);
+    const placed = await syncGroups(session, desired.groups, adopt);
     await syncGroupRoleMappings(session, placed);
   }
+  if (desired.defaultRoles) await syncDefaultRoles(session, desired.defaultRoles);
   return { created, writes: session.writes, changedFields: session.changed };
+}
+
+/** Realm attribute listing the role keys this operator added to the default role (sorted JSON). */
+export const defaultRolesAttribute = "kpo.dev/default-roles";
+
+function parseKeys(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return Array.isArray(parsed) ? parsed.filter((x): x is string => typeof x === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The default role's composites: add what is listed, remove what this operator added before and
+ * is no longer listed. The record of what it added is widened before the composites change and
+ * narrowed after, so a sync interrupted in between still knows what to remove next time.
+ */
+async function syncDefaultRoles(
+  session: SyncSession,
+  desired: { realm?: string[]; client?: Record<string, string[]> },
+): Promise<void> {
+  const realm = session.realm;
+  const read = () => session.read(`read realm "${realm}"`, (kc) => kc.realms.findOne({ realm }));
+  const rep = await read();
+  const roleId = rep?.defaultRole?.id;
+  if (!rep || !roleId) {
+    throw new MissingReferenceError(`Realm "${realm}" has no default role to add spec.defaultRoles to`);
+  }
+  const wanted = [...new Set(roleKeysOf(desired))].sort();
+  const recorded = parseKeys(attributeValue(rep.attributes, defaultRolesAttribute));
+  const current = await session.read(`read the default roles of realm "${realm}"`, (kc) =>
+    kc.roles.getCompositeRoles({ realm, id: roleId }),
+  );
+  const currentKeys = await keysOfRoles(session, current);
+  const toAdd = setDifference(wanted, currentKeys).toAdd;
+  const wantedSet = new Set(wanted);
+  const toRemove = recorded.filter((k) => !wantedSet.has(k) && currentKeys.includes(k));
+  const record = async (keys: string[]) => {
+    const value = JSON.stringify(keys);
+    const fresh = await read();
+    if (attributeValue(fresh?.attributes, defaultRolesAttribute) === value) return;
+    await session.write("PUT", "defaultRoles", `record the default roles of realm "${realm}"`, (kc) =>
+      kc.realms.update({ realm }, { attributes: { ...fresh?.attributes, [defaultRolesAttribute]: value } }),
+    );
+  };
+  if (toAdd.length === 0 && toRemove.length === 0) {
+    if (JSON.stringify(recorded) !== JSON.stringify(wanted)) await record(wanted);
+    return;
+  }
+  await record([...new Set([...recorded, ...wanted])].sort());
+  if (toAdd.length > 0) {
+    const add = await resolveRoleKeys(session, toAdd, "spec.defaultRoles");
+    const reps = [...add.realm, ...[...add.client.values()].flat()];
+    await session.write("POST", "defaultRoles", `add default roles to realm "${realm}"`, (kc) =>
+      kc.roles.createComposite({ realm, roleId }, reps),
+    );
+  }
+  if (toRemove.length > 0) {
+    const removeKeys = new Set(toRemove);
+    const reps = current
+      .filter((r, i) => r.id && removeKeys.has(currentKeys[i] ?? ""))
+      .map((r) => ({ id: r.id ?? "", name: r.name ?? "" }));
+    await session.write("DELETE", "defaultRoles", `remove default roles from realm "${realm}"`, (kc) =>
+      kc.roles.delCompositeRoles({ realm, id: roleId }, reps),
+    );
+  }
+  await record(wanted);
 }
 
 function desiredAttributes(desired: DesiredRealm, owner: Owner): Record<string, string> {
@@ -176,7 +254,33 @@ function withManagedMarker(attributes: Record<string, unknown> | undefined): Rec
   return result;
 }
 
-async function syncRoles(session: SyncSession, desiredRoles: RoleRepresentation[]): Promise<void> {
+/**
+ * Keycloak's own realm roles: never changed by a role definition, even in an adopted realm (the
+ * policies refuse them first; this is the sync's own guarantee).
+ */
+export function isBuiltinRealmRole(name: string, realm: string): boolean {
+  const lower = name.toLowerCase();
+  if (lower.startsWith("default-roles-") || lower === "offline_access" || lower === "uma_authorization")
+    return true;
+  return realm === "master" && (name === "admin" || name === "create-realm");
+}
+
+/**
+ * May this sync change an existing role or group? Only one it created (the managed marker), or,
+ * in a realm this CR adopted, one nobody marked; never Keycloak's own.
+ */
+function mayChange(what: string, attributes: unknown, adopt: boolean): void {
+  if (attributeValue(attributes, managedAttribute) === "true" || adopt) return;
+  throw new OwnershipError(
+    `${what} already exists and was not created by this operator; it is left alone. Rename it in the spec, or remove it from the spec`,
+  );
+}
+
+async function syncRoles(
+  session: SyncSession,
+  desiredRoles: RoleRepresentation[],
+  adopt: boolean,
+): Promise<void> {
   const realm = session.realm;
   const actualRoles = await session.realmRoles();
   const sorted = [...desiredRoles].sort((a, b) => (a.name ?? "").localeCompare(b.name ?? ""));
@@ -197,6 +301,12 @@ async function syncRoles(session: SyncSession, desiredRoles: RoleRepresentation[
       createdAny = true;
       continue;
     }
+    if (isBuiltinRealmRole(name, realm)) {
+      throw new OwnershipError(
+        `Realm role "${name}" in realm "${realm}" is one of Keycloak's own roles and is never changed; remove it from spec.roles (use spec.defaultRoles for the default roles)`,
+      );
+    }
+    mayChange(`Realm role "${name}" in realm "${realm}"`, actual.attributes, adopt);
     const descriptionDiffers = role.description !== undefined && role.description !== actual.description;
     if (descriptionDiffers || !isSubsetEqual(attributes, actual.attributes ?? {})) {
       // A role PUT replaces description and attributes: send the full merged representation.
@@ -269,9 +379,13 @@ interface PlacedGroup {
 // Keycloak pages group listings (children default to 10 per page).
 const groupPage = 10_000;
 
-async function syncGroups(session: SyncSession, desiredTop: GroupRepresentation[]): Promise<PlacedGroup[]> {
+async function syncGroups(
+  session: SyncSession,
+  desiredTop: GroupRepresentation[],
+  adopt: boolean,
+): Promise<PlacedGroup[]> {
   const placed: PlacedGroup[] = [];
-  await syncGroupLevel(session, undefined, "", desiredTop, placed);
+  await syncGroupLevel(session, undefined, "", desiredTop, placed, adopt);
   return placed;
 }
 
@@ -281,6 +395,7 @@ async function syncGroupLevel(
   parentPath: string,
   desired: GroupRepresentation[],
   placed: PlacedGroup[],
+  adopt: boolean,
   knownEmpty = false,
 ): Promise<void> {
   const realm = session.realm;
@@ -328,6 +443,7 @@ async function syncGroupLevel(
       id = createdGroup.id;
     } else {
       id = existing.id;
+      mayChange(`Group "${path}" in realm "${realm}"`, existing.attributes, adopt);
       const descriptionDiffers =
         group.description !== undefined && group.description !== existing.description;
       if (descriptionDiffers || !isSubsetEqual(attributes, existing.attributes ?? {})) {
@@ -348,6 +464,7 @@ async function syncGroupLevel(
       path,
       group.subGroups ?? [],
       placed,
+      adopt,
       !existing?.id || existing.subGroupCount === 0,
     );
   }
@@ -451,13 +568,8 @@ export async function deleteRealm(
   const actual = await session.read(`read realm "${realmName}"`, (kc) =>
     kc.realms.findOne({ realm: realmName }),
   );
-  if (!actual) return false;
-  checkOwnership(
-    `Realm "${realmName}" on Keycloak instance ${conn.instance}`,
-    actual.attributes,
-    { kind: "KeycloakRealm", ...owner },
-    false,
-  );
+  // Only a realm this CR created (or adopted) is deleted; one it never owned is left alone.
+  if (!actual || !isOwnedBy(actual.attributes, owner)) return false;
   try {
     await session.write(
       "DELETE",
