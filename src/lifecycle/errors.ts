@@ -5,6 +5,8 @@
 //
 // Messages end up in status conditions and Events: never put a secret value in one.
 
+import type { Decision } from "../policy/decision.js";
+
 export type ErrorClass = "transient" | "permanent";
 
 /** Retrying may help: Keycloak unreachable, 5xx, 429, circuit open, a conflict on write. */
@@ -22,6 +24,21 @@ export class PermanentError extends Error {
   readonly errorClass = "permanent" as const;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
+  }
+}
+
+/**
+ * The policies, asked again right before a write with facts only Keycloak has (the live composites
+ * of the roles a spec grants), deny it. Permanent: nothing is retried until the spec, the policies
+ * or those roles change.
+ */
+export class PolicyDeniedError extends PermanentError {
+  override name = "PolicyDeniedError";
+  readonly decision: Decision;
+  constructor(decision: Decision) {
+    const enforced = decision.violations.filter((v) => v.enforcement === "enforce").map((v) => v.message);
+    super(enforced.join("; ") || "denied by policy");
+    this.decision = decision;
   }
 }
 

@@ -5,7 +5,7 @@
 // Kubernetes Events and status are derived from the resulting state by the host, in one place.
 import { assign, fromPromise, setup } from "xstate";
 import type { CompiledRule } from "../policy/rules.js";
-import { classifyError, errorMessage } from "./errors.js";
+import { PolicyDeniedError, classifyError, errorMessage } from "./errors.js";
 import { isDenied, policyOutcome } from "./status.js";
 import type { LifecycleContext, LifecycleEvent, ProvisionResult, ReconcileFacts } from "./types.js";
 
@@ -145,11 +145,20 @@ export function lifecycleSetup(rules: Readonly<Record<string, CompiledRule>>, de
         reason: "TransientError",
         message: errorMessage((event as ActorDoneEvent).error),
       })),
-      recordPermanentError: assign(({ context, event }) => ({
-        attempts: context.attempts + 1,
-        reason: "PermanentError",
-        message: `${errorMessage((event as ActorDoneEvent).error)} (not retried: fix the spec or the referenced objects)`,
-      })),
+      recordPermanentError: assign(({ context, event }) => {
+        const error = (event as ActorDoneEvent).error;
+        if (error instanceof PolicyDeniedError) {
+          // A denial at the last check before writing reads like one from the guard; no attempt is
+          // counted, so a re-check that is denied again records nothing new.
+          const policy = policyOutcome(error.decision);
+          return { policy, reason: "PolicyDenied", message: `Denied by policy: ${policy.message}` };
+        }
+        return {
+          attempts: context.attempts + 1,
+          reason: "PermanentError",
+          message: `${errorMessage(error)} (not retried: fix the spec or the referenced objects)`,
+        };
+      }),
       recordRetriesExhausted: assign(({ context, event }) => ({
         attempts: context.attempts + 1,
         reason: "RetriesExhausted",

@@ -14,12 +14,14 @@ import {
   syncClient,
   type KeycloakConnection,
 } from "../keycloak/index.js";
-import { TransientError } from "../lifecycle/errors.js";
+import { PermanentError, TransientError } from "../lifecycle/errors.js";
+import type { DecideFn } from "../policy/decision.js";
 import { desiredClient } from "../resources/clientRepresentation.js";
 import { classified } from "./classify.js";
 import type { ConnectionPool } from "./connections.js";
 import { clientDependency, clientPolicyInput, type Caches } from "./facts.js";
 import type { KindHandler } from "./handler.js";
+import { checkLivePrivilege } from "./privilegeCheck.js";
 import { ownerOf } from "./realmHandler.js";
 
 /** Labels on every credentials Secret, so the operator can watch exactly these Secrets. */
@@ -38,6 +40,7 @@ export function clientHandler(
   pool: ConnectionPool,
   core: CoreV1Api,
   objects: KubernetesObjectApi,
+  decide: DecideFn,
 ): KindHandler<KeycloakClient> {
   const targetsOf = (client: KeycloakClient): { realm: KeycloakRealm; instance: KeycloakInstance } => {
     const rref = realmRefOf(client);
@@ -85,6 +88,25 @@ export function clientHandler(
     return { value, rotation: wanted };
   }
 
+  /**
+   * Did the operator create this Secret for this client? Its labels say so and it is owned by this
+   * CR, or by an earlier KeycloakClient of the same name that no longer exists (deleted and created
+   * again before the garbage collector removed the old Secret).
+   */
+  function ownsSecret(secret: V1Secret, client: KeycloakClient): boolean {
+    const labels = secret.metadata?.labels ?? {};
+    if (labels[MANAGED_BY_LABEL] !== MANAGED_BY || labels[CLIENT_LABEL] !== client.metadata.name)
+      return false;
+    const owners = (secret.metadata?.ownerReferences ?? []).filter((r) => r.kind === "KeycloakClient");
+    if (owners.some((r) => r.uid === client.metadata.uid)) return true;
+    const namespace = client.metadata.namespace ?? "";
+    return (
+      owners.length > 0 &&
+      owners.every((r) => r.name === client.metadata.name) &&
+      caches.clients.list(namespace).every((c) => !owners.some((r) => r.uid === c.metadata.uid))
+    );
+  }
+
   return {
     dependency: (client) => clientDependency(caches, client),
     policyInput: (client) => clientPolicyInput(caches, client),
@@ -93,6 +115,20 @@ export function clientHandler(
       const conn = await pool.forInstance(instance);
       const realmName = realmNameOf(realm);
       const key = `${client.metadata.namespace}/${client.metadata.name}`;
+      const namespace = client.metadata.namespace ?? "";
+      const secretName = clientSecretName(client);
+      // Checked before anything is written anywhere: a Secret the operator did not create for this
+      // client is never merged into, taken over or deleted (a confused deputy otherwise).
+      const existing = await currentSecret(namespace, secretName);
+      if (existing && !ownsSecret(existing, client)) {
+        throw new PermanentError(
+          `Secret ${namespace}/${secretName} (spec.secret.name) already exists and was not created for this KeycloakClient; ` +
+            "the operator never writes to, takes over or deletes a Secret it did not create. Choose another spec.secret.name, or delete that Secret",
+        );
+      }
+      await classified(`checking the roles client ${client.spec.clientId} grants`, () =>
+        checkLivePrivilege(conn, realmName, clientPolicyInput(caches, client), decide),
+      );
       const result = await classified(`KeycloakClient ${key}`, () =>
         syncClient(conn, realmName, desiredClient(client.spec), ownerOf(client), {
           adopt: client.spec.adopt ?? false,
@@ -104,9 +140,6 @@ export function clientHandler(
           `client ${client.spec.clientId} synced`,
         );
 
-      const namespace = client.metadata.namespace ?? "";
-      const secretName = clientSecretName(client);
-      const existing = await currentSecret(namespace, secretName);
       const endpoints = computeRealmEndpoints(instance.spec.external?.url ?? "", realmName);
       const data: Record<string, string> = {
         "client-id": client.spec.clientId,
@@ -172,12 +205,16 @@ export function clientHandler(
         );
       }
       // The owner reference lets the garbage collector remove the Secret too; deleting it here makes
-      // that independent of the cluster's garbage collector.
+      // that independent of the cluster's garbage collector. Only a Secret this client owns, and
+      // exactly that object (uid precondition), so a Secret someone put in its place survives.
+      const name = clientSecretName(client);
+      const existing = await currentSecret(namespace, name);
+      if (!existing?.metadata?.uid || !ownsSecret(existing, client)) return;
       await core
-        .deleteNamespacedSecret({ namespace, name: clientSecretName(client) })
+        .deleteNamespacedSecret({ namespace, name, body: { preconditions: { uid: existing.metadata.uid } } })
         .catch((err: unknown) => {
-          if (!(err instanceof ApiException && err.code === 404))
-            throw new TransientError(`deleting Secret ${namespace}/${clientSecretName(client)} failed`);
+          if (!(err instanceof ApiException && (err.code === 404 || err.code === 409)))
+            throw new TransientError(`deleting Secret ${namespace}/${name} failed`);
         });
     },
   };

@@ -157,13 +157,13 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     "KeycloakRealm",
     REALM_PLURAL,
     caches.realms,
-    realmHandler(caches, connections, core),
+    realmHandler(caches, connections, core, policy.decide),
   );
   const clients = controller<KeycloakClient>(
     "KeycloakClient",
     CLIENT_PLURAL,
     caches.clients,
-    clientHandler(caches, connections, core, objects),
+    clientHandler(caches, connections, core, objects, policy.decide),
   );
 
   // Change → keys. Dependents are re-enqueued when what they wait for changes phase.

@@ -5,11 +5,13 @@ import type { KeycloakRealm } from "../api/index.js";
 import { instanceRefOf, realmRefOf } from "../api/refs.js";
 import { deleteRealm, syncRealm, type Owner } from "../keycloak/index.js";
 import { TransientError } from "../lifecycle/errors.js";
+import type { DecideFn } from "../policy/decision.js";
 import { desiredRealm } from "../resources/realmRepresentation.js";
 import { classified } from "./classify.js";
 import type { ConnectionPool } from "./connections.js";
 import { realmDependency, realmPolicyInput, type Caches } from "./facts.js";
 import type { KindHandler } from "./handler.js";
+import { checkLivePrivilege } from "./privilegeCheck.js";
 import { readSecretValue } from "./secrets.js";
 
 export function ownerOf(obj: {
@@ -32,6 +34,7 @@ export function realmHandler(
   caches: Caches,
   pool: ConnectionPool,
   core: CoreV1Api,
+  decide: DecideFn,
 ): KindHandler<KeycloakRealm> {
   const instanceOf = (realm: KeycloakRealm) => {
     const ref = instanceRefOf(realm);
@@ -58,6 +61,9 @@ export function realmHandler(
         : undefined;
       const desired = desiredRealm(realm.spec, smtpPassword === undefined ? {} : { smtpPassword });
       const realmName = desired.realm.realm;
+      await classified(`checking the roles realm ${realmName} grants`, () =>
+        checkLivePrivilege(conn, realmName, realmPolicyInput(caches, realm), decide),
+      );
       const result = await classified(`KeycloakRealm ${realmKey(realm)}`, () =>
         syncRealm(conn, desired, ownerOf(realm), { adopt: realm.spec.adopt ?? false }),
       );

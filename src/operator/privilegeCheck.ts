@@ -1,0 +1,108 @@
+// The last policy check before a realm or client is written: the guard decided from the caches,
+// which know the composites the specs declare but not the ones that exist only in Keycloak (a role
+// "ops" made by hand, with realm-admin in it). Right before its first write, provision reads the
+// live composites of every role the spec's grants reach, transitively, and asks the policies again
+// with them (input.keycloakRoles, folded into input.privilege by the engine). Only reads happen
+// before this check; a denial throws PolicyDeniedError and nothing is written.
+import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
+import { KeycloakApiError } from "../keycloak/errors.js";
+import type { KeycloakConnection } from "../keycloak/connection.js";
+import { SyncSession } from "../keycloak/session.js";
+import { PolicyDeniedError } from "../lifecycle/errors.js";
+import { isDenied } from "../lifecycle/status.js";
+import type { DecideFn, PolicyInput } from "../policy/decision.js";
+import { privilegeFacts, rolesToRead, type LiveRole, type RoleName } from "../policy/privilege.js";
+
+/** Bounds the reads for a pathological graph; the closure itself is bounded in privilege.ts. */
+const MAX_ROUNDS = 32;
+
+function keyOf(role: RoleName): string {
+  return JSON.stringify([role.client ?? null, role.name]);
+}
+
+/** Reads one role's composites; a role (or client, or realm) that does not exist has none. */
+class LiveRoleReader {
+  readonly #session: SyncSession;
+  readonly #clientRoles = new Map<string, Map<string, RoleRepresentation>>();
+
+  constructor(session: SyncSession) {
+    this.#session = session;
+  }
+
+  async composites(role: RoleName): Promise<RoleName[]> {
+    const rep = await this.#representation(role);
+    if (!rep?.id || !rep.composite) return [];
+    const id = rep.id;
+    const session = this.#session;
+    const composites = await session.read(
+      `read composites of role "${role.name}" in realm "${session.realm}"`,
+      (kc) => kc.roles.getCompositeRoles({ realm: session.realm, id }),
+    );
+    const out: RoleName[] = [];
+    for (const c of composites) {
+      if (!c.name) continue;
+      if (c.clientRole && c.containerId)
+        out.push({ client: await session.clientIdOf(c.containerId), name: c.name });
+      else out.push({ name: c.name });
+    }
+    return out;
+  }
+
+  async #representation(role: RoleName): Promise<RoleRepresentation | undefined> {
+    const session = this.#session;
+    if (role.client === undefined) return (await session.realmRoles()).get(role.name);
+    let roles = this.#clientRoles.get(role.client);
+    if (!roles) {
+      const client = await session.client(role.client);
+      const list = client?.id
+        ? await session.read(`list roles of client "${role.client}" in realm "${session.realm}"`, (kc) =>
+            kc.clients.listRoles({ realm: session.realm, id: client.id ?? "" }),
+          )
+        : [];
+      roles = new Map(list.filter((r) => r.name).map((r) => [r.name ?? "", r]));
+      this.#clientRoles.set(role.client, roles);
+    }
+    return roles.get(role.name);
+  }
+}
+
+/** The live composites of every role the input's grants reach, expanded until nothing new is reached. */
+export async function liveRolesOf(
+  conn: KeycloakConnection,
+  realmName: string,
+  namespace: string,
+  input: PolicyInput,
+): Promise<LiveRole[]> {
+  const reader = new LiveRoleReader(new SyncSession(conn, realmName, namespace));
+  const live: LiveRole[] = [];
+  const read = new Set<string>();
+  try {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const pending = rolesToRead(privilegeFacts(input, live)).filter((r) => !read.has(keyOf(r)));
+      if (pending.length === 0) break;
+      for (const role of pending) {
+        read.add(keyOf(role));
+        const composites = await reader.composites(role);
+        if (composites.length > 0) live.push({ role, composites });
+      }
+    }
+  } catch (err) {
+    // A realm that does not exist yet has no roles beyond what its spec declares.
+    if (err instanceof KeycloakApiError && err.status === 404) return live;
+    throw err;
+  }
+  return live;
+}
+
+/** Throws PolicyDeniedError when the grants, with Keycloak's live composites, reach too far. */
+export async function checkLivePrivilege(
+  conn: KeycloakConnection,
+  realmName: string,
+  input: PolicyInput,
+  decide: DecideFn,
+): Promise<void> {
+  const keycloakRoles = await liveRolesOf(conn, realmName, input.resource.metadata.namespace, input);
+  if (keycloakRoles.length === 0) return;
+  const decision = decide({ ...input, keycloakRoles });
+  if (isDenied(decision)) throw new PolicyDeniedError(decision);
+}
