@@ -295,3 +295,26 @@ own_client_role(setting) if {
 	some role in lib.field(lib.spec, "roles", [])
 	setting == concat(".", [lib.str(lib.field(lib.spec, "clientId", "")), lib.str(lib.field(role, "name", ""))])
 }
+
+# Another team's client roles are that team's to share: a KeycloakClient may name roles of a client
+# another namespace manages only where that client's spec.roleGrants admits its namespace.
+# input.target.clients lists just the clients the spec names (src/operator/facts.ts).
+violations contains v if {
+	lib.governed_operation
+	input.kind == "KeycloakClient"
+	some owner in object.get(input.target, "clients", [])
+	not lib.namespace_granted(owner, lib.field(lib.field(owner, "spec", {}), "roleGrants", {}), input.namespace)
+	v := {
+		"code": "ForeignClientRole",
+		"message": concat("", [
+			lib.subject,
+			": the spec grants roles of client \"",
+			lib.str(owner.clientId),
+			"\", which another namespace manages and has not shared with namespace \"",
+			lib.str(input.namespace.name),
+			"\". Remove those roles, or ask that client's owners to add \"",
+			lib.str(input.namespace.name),
+			"\" to its spec.roleGrants.",
+		]),
+	}
+}

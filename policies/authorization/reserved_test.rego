@@ -117,3 +117,19 @@ test_hardcoded_roles_only_of_the_clients_own_roles if {
 	codes(client_spec_input("team-a", mapper("oidc-hardcoded-role-mapper", {"role": "billing.admin"}), realm)) == {"ForeignHardcodedRole"}
 	codes(client_spec_input("team-a", mapper("oidc-hardcoded-role-mapper", {"role": "ops"}), realm)) == {"ForeignHardcodedRole"}
 }
+
+owned_client(ns, grants) := {"clientId": "payments", "metadata": {"name": "payments", "namespace": ns}, "spec": {"roleGrants": grants}}
+
+with_clients(inp, clients) := json.patch(inp, [{"op": "add", "path": "/target/clients", "value": clients}])
+
+test_another_namespaces_client_roles_need_its_role_grant if {
+	inp := client_spec_input("team-a", {"serviceAccount": {"clientRoles": {"payments": ["admin"]}}}, realm)
+	codes(with_clients(inp, [owned_client("team-b", {})])) == {"ForeignClientRole"}
+	codes(with_clients(inp, [owned_client("team-b", {"namespaces": ["team-a"]})])) == set()
+	codes(with_clients(inp, [owned_client("team-b", {"namespaceSelector": {"matchLabels": {"tier": "gold"}}})])) == {"ForeignClientRole"}
+	codes(with_clients(inp, [owned_client("team-a", {})])) == set()
+	codes(inp) == set()
+	some v in authorization.violations with input as with_clients(inp, [owned_client("team-b", {})])
+	not contains(v.message, "team-b")
+	contains(v.message, "spec.roleGrants")
+}

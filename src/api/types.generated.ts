@@ -1071,6 +1071,52 @@ export interface KeycloakClientSpec {
     rotate?: number;
   };
   /**
+   * Namespaces whose KeycloakClients may grant this client's roles (to their service accounts, or in their own roles' composites), by name and/or by label. The client's own namespace always may; without a grant, another namespace's KeycloakClient naming one of these roles is refused by the authorization policy.
+   */
+  roleGrants?: {
+    /**
+     * Names of namespaces allowed to grant this client's roles.
+     *
+     * @maxItems 256
+     */
+    namespaces?: string[];
+    /**
+     * Namespaces whose labels match may grant this client's roles.
+     */
+    namespaceSelector?: {
+      /**
+       * Label key/value pairs a namespace must all carry. A selector with neither matchLabels nor matchExpressions matches every namespace.
+       */
+      matchLabels?: {
+        /**
+         * Label value.
+         */
+        [k: string]: string;
+      };
+      /**
+       * Label requirements a namespace must all meet (as in a Kubernetes label selector).
+       *
+       * @maxItems 16
+       */
+      matchExpressions?: {
+        /**
+         * The label key.
+         */
+        key: string;
+        /**
+         * How the label's value is compared with values.
+         */
+        operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+        /**
+         * Label values for In and NotIn.
+         *
+         * @maxItems 64
+         */
+        values?: string[];
+      }[];
+    };
+  };
+  /**
    * What happens to the client in Keycloak when this resource is deleted: Retain keeps it, Delete removes it. The credentials Secret is always deleted with the resource.
    */
   deletionPolicy?: "Delete" | "Retain";

@@ -78,6 +78,44 @@ export function realmPolicyInput(caches: Caches, realm: KeycloakRealm): PolicyIn
   };
 }
 
+/**
+ * The clientIds whose roles a client's spec names itself: its service account's client roles, its
+ * roles' client composites, a hardcoded role mapper's `clientId.role` (both readings, as in
+ * src/policy/privilege.ts). Roles reached through the realm's own roles are the realm owner's
+ * business; these are the client team's.
+ */
+export function namedClientIds(spec: KeycloakClient["spec"]): Set<string> {
+  const ids = new Set(Object.keys(spec.serviceAccount?.clientRoles ?? {}));
+  for (const role of spec.roles ?? [])
+    for (const id of Object.keys(role.composites?.client ?? {})) ids.add(id);
+  for (const mapper of spec.protocolMappers ?? []) {
+    const role = mapper.protocolMapper === "oidc-hardcoded-role-mapper" ? mapper.config?.role : undefined;
+    const dot = role?.lastIndexOf(".") ?? -1;
+    if (role !== undefined && dot > 0) ids.add(role.slice(0, dot));
+  }
+  ids.delete(spec.clientId);
+  return ids;
+}
+
+/** Other KeycloakClients of the same realm whose roles this client's spec names: owner and roleGrants. */
+function namedClientOwners(caches: Caches, client: KeycloakClient): PolicyInput["target"]["clients"] {
+  const ids = namedClientIds(client.spec);
+  if (ids.size === 0) return undefined;
+  const ref = realmRefOf(client);
+  const owners = caches.clients
+    .list()
+    .filter((c) => {
+      const r = realmRefOf(c);
+      return r.namespace === ref.namespace && r.name === ref.name && ids.has(c.spec.clientId) && c !== client;
+    })
+    .map((c) => ({
+      clientId: c.spec.clientId,
+      metadata: { name: c.metadata.name ?? "", namespace: c.metadata.namespace ?? "" },
+      spec: { roleGrants: c.spec.roleGrants ?? {} },
+    }));
+  return owners.length > 0 ? owners : undefined;
+}
+
 export function clientPolicyInput(caches: Caches, client: KeycloakClient): PolicyInput {
   const namespace = client.metadata.namespace ?? "";
   const ref = realmRefOf(client);
@@ -94,6 +132,8 @@ export function clientPolicyInput(caches: Caches, client: KeycloakClient): Polic
   const instanceTarget = asTarget(instance);
   if (realmTarget) target.realm = realmTarget;
   if (instanceTarget) target.instance = instanceTarget;
+  const clients = namedClientOwners(caches, client);
+  if (clients) target.clients = clients;
   return {
     operation: operationOf(client),
     kind: "KeycloakClient",

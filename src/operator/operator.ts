@@ -34,7 +34,7 @@ import { createPolicyEngine, type PolicyEngine } from "../policy/engine.js";
 import { clientHandler, CLIENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from "./clientHandler.js";
 import type { OperatorConfig } from "./config.js";
 import { ConnectionPool } from "./connections.js";
-import type { Caches } from "./facts.js";
+import { namedClientIds, type Caches } from "./facts.js";
 import { instanceHandler } from "./instanceHandler.js";
 import { realmHandler } from "./realmHandler.js";
 import { kindReconciler } from "./reconciler.js";
@@ -203,7 +203,20 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
       for (const r of caches.realms.list(e.object.metadata.namespace)) realms.enqueue(objectKey(r));
   });
   caches.clients.onChange((e) => {
-    if (specOrMetaChanged(e)) clients.enqueue(e.key);
+    if (specOrMetaChanged(e)) {
+      clients.enqueue(e.key);
+      // Clients naming this client's roles are decided on its spec.roleGrants: re-decide them.
+      const ref = realmRefOf(e.object);
+      for (const c of caches.clients.list()) {
+        const r = realmRefOf(c);
+        if (
+          r.namespace === ref.namespace &&
+          r.name === ref.name &&
+          namedClientIds(c.spec).has(e.object.spec.clientId)
+        )
+          clients.enqueue(objectKey(c));
+      }
+    }
     // A realm waiting for its clients to go (deletionPolicy Delete) is re-checked when one goes.
     if (e.type === "delete") {
       const ref = realmRefOf(e.object);

@@ -81,6 +81,7 @@ export function compactInput(input: PolicyInput): PolicyInput {
   const realm = compactTarget(input.target?.realm);
   if (instance) target.instance = instance;
   if (realm) target.realm = realm;
+  if (input.target?.clients) target.clients = input.target.clients;
   const resource: PolicyInput["resource"] = {
     metadata: compactMetadata(input.resource.metadata),
     spec: input.resource.spec,

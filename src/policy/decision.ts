@@ -53,6 +53,15 @@ export interface PolicyInput {
   target: {
     instance?: { metadata: { name: string; namespace: string }; spec: Record<string, unknown> };
     realm?: { metadata: { name: string; namespace: string }; spec: Record<string, unknown> };
+    /**
+     * For a client: the other KeycloakClients of its realm whose roles its spec names, with their
+     * spec.roleGrants only. Absent when it names none.
+     */
+    clients?: Array<{
+      clientId: string;
+      metadata: { name: string; namespace: string };
+      spec: { roleGrants: Record<string, unknown> };
+    }>;
   };
   /** Counts for quotas, excluding the resource itself. */
   counts: {
