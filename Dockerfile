@@ -16,6 +16,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The policy data schema is compiled in (src/policy/dataSchema.ts imports it) as the fallback for
+# bundles without their own; the bundle built below carries a copy next to its data.json.
+COPY policies/data.schema.json ./policies/
 RUN npm run build && node dist/src/cli.js --help >/dev/null
 
 # --- Production node_modules -------------------------------------------------------------------

@@ -16,6 +16,9 @@ cd "$repo_root"
 
 policy_dir=policies
 capabilities=$policy_dir/capabilities.json
+# The JSON Schema of the data the policies read: not data itself, so opa must not load it. The
+# build ships it in the bundle next to data.json, where the operator checks data and overrides.
+data_schema=$policy_dir/data.schema.json
 out_dir=build/policy
 min_coverage=${KPO_POLICY_MIN_COVERAGE:-90}
 
@@ -35,17 +38,17 @@ cmd_check() {
   [ -z "$unformatted" ] || die "not formatted (run: $KPO_OPA fmt -w $policy_dir): $unformatted"
 
   log "opa check --strict"
-  "$KPO_OPA" check --strict "$policy_dir"
+  "$KPO_OPA" check --strict --ignore data.schema.json "$policy_dir"
   # Policies (not tests, which run only under `opa test`) must stay within what opa-wasm can run.
-  "$KPO_OPA" check --strict --capabilities "$capabilities" --ignore '*_test.rego' "$policy_dir"
+  "$KPO_OPA" check --strict --capabilities "$capabilities" --ignore '*_test.rego' --ignore data.schema.json "$policy_dir"
 
   log "opa test --coverage"
   local report
   report=$(mktemp)
   trap 'rm -f "$report"' RETURN
   # Run once for readable pass/fail output, once for the coverage report (JSON).
-  "$KPO_OPA" test "$policy_dir" || die "policy tests failed"
-  "$KPO_OPA" test "$policy_dir" --coverage --format json >"$report" || die "policy tests failed"
+  "$KPO_OPA" test --ignore data.schema.json "$policy_dir" || die "policy tests failed"
+  "$KPO_OPA" test --ignore data.schema.json "$policy_dir" --coverage --format json >"$report" || die "policy tests failed"
   node -e '
     const fs = require("node:fs");
     const report = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
@@ -75,12 +78,14 @@ cmd_build() {
   revision=$(find "$policy_dir" -type f \( -name '*.rego' ! -name '*_test.rego' -o -name 'data.json' \) -print0 |
     LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
   "$KPO_OPA" build -t wasm -e kpo/decision --capabilities "$capabilities" --revision "$revision" \
-    --ignore '*_test.rego' --ignore 'capabilities.json' \
+    --ignore '*_test.rego' --ignore 'capabilities.json' --ignore 'data.schema.json' \
     "$policy_dir" -o "$out_dir/bundle.tar.gz"
   tar -xzf "$out_dir/bundle.tar.gz" -C "$out_dir/bundle" --no-same-owner --no-same-permissions \
     /.manifest /data.json /policy.wasm 2>/dev/null ||
     tar -xzf "$out_dir/bundle.tar.gz" -C "$out_dir/bundle" --no-same-owner .manifest data.json policy.wasm
-  chmod 0644 "$out_dir/bundle/.manifest" "$out_dir/bundle/data.json" "$out_dir/bundle/policy.wasm"
+  cp "$data_schema" "$out_dir/bundle/data.schema.json"
+  chmod 0644 "$out_dir/bundle/.manifest" "$out_dir/bundle/data.json" "$out_dir/bundle/policy.wasm" \
+    "$out_dir/bundle/data.schema.json"
   log "built $out_dir/bundle.tar.gz and $out_dir/bundle/ (revision $revision)"
 }
 

@@ -91,6 +91,30 @@ const cases: RuleCase[] = [
     rejectedWith: "must not exceed",
   },
   {
+    name: "token lifespan beyond a Java int",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: { spec: { tokens: { accessTokenLifespanSeconds: 2 ** 40 } } },
+    rejectedWith: "spec.tokens.accessTokenLifespanSeconds in body should be less than or equal to 2147483647",
+  },
+  {
+    name: "token lifespan at the largest Java int",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: { spec: { tokens: { accessTokenLifespanSeconds: 2147483647 } } },
+  },
+  {
+    name: "lockout longer than a year",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: { spec: { bruteForceProtection: { maxFailureWaitSeconds: 2 * 31536000 } } },
+    rejectedWith:
+      "spec.bruteForceProtection.maxFailureWaitSeconds in body should be less than or equal to 31536000",
+  },
+  {
     name: "SMTP auth needs user and password",
     kind: "KeycloakRealm",
     namespace: "identity",
@@ -169,6 +193,22 @@ const cases: RuleCase[] = [
     object: "storefront",
     patch: { spec: { serviceAccount: { realmRoles: ["x"] } } },
     rejectedWith: "spec.serviceAccountsEnabled=true",
+  },
+  {
+    name: "client token lifespan beyond a Java int",
+    kind: "KeycloakClient",
+    namespace: "shop",
+    object: "storefront",
+    patch: { spec: { tokens: { accessTokenLifespanSeconds: 2 ** 40 } } },
+    rejectedWith: "spec.tokens.accessTokenLifespanSeconds in body should be less than or equal to 2147483647",
+  },
+  {
+    name: "secret rotation counter beyond a Java int",
+    kind: "KeycloakClient",
+    namespace: "shop",
+    object: "storefront",
+    patch: { spec: { secret: { rotate: 2 ** 40 } } },
+    rejectedWith: "spec.secret.rotate in body should be less than or equal to 2147483647",
   },
   {
     name: "pkceMethod enum",

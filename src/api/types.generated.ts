@@ -387,15 +387,15 @@ export interface KeycloakRealmSpec {
      */
     failureFactor?: number;
     /**
-     * Lockout time added after each failureFactor failures.
+     * Lockout time added after each failureFactor failures. At most 365 days: Keycloak adds it to the current time as a 32-bit count of seconds; use permanentLockout for longer.
      */
     waitIncrementSeconds?: number;
     /**
-     * Longest temporary lockout.
+     * Longest temporary lockout. At most 365 days: Keycloak adds it to the current time as a 32-bit count of seconds; use permanentLockout for longer.
      */
     maxFailureWaitSeconds?: number;
     /**
-     * Lockout after failures that come too quickly.
+     * Lockout after failures that come too quickly. At most 365 days: Keycloak adds it to the current time as a 32-bit count of seconds; use permanentLockout for longer.
      */
     minimumQuickLoginWaitSeconds?: number;
     /**

@@ -163,6 +163,10 @@ describe("kpo policy eval", () => {
       { file: fixture("client-allowed.yaml"), data: fixture("missing-override.yaml") },
       /data override .* cannot be read/,
     ],
+    [
+      { file: fixture("client-allowed.yaml"), data: fixture("quota-as-string.yaml") },
+      /data override .*quota-as-string\.yaml does not match .*: kpo\.quota\.defaults\.maxClientsPerRealm must be integer, got string "0"/,
+    ],
   ])(
     "Given bad input %j, when evaluated, then it explains the problem and exits 2",
     async (opts, message) => {

@@ -58,6 +58,22 @@ export function apiMessageOf(err: unknown): string {
   return String(err);
 }
 
+/**
+ * Why a request got no HTTP answer at all: "timed out" (its AbortSignal.timeout fired), "aborted",
+ * or the socket's error code (ECONNREFUSED, ECONNRESET, ENOTFOUND, a TLS code, ...). Undefined when
+ * the API server did answer; statusCodeOf and apiMessageOf then say what it answered.
+ */
+export function noAnswerReasonOf(err: unknown): string | undefined {
+  if (typeof err !== "object" || err === null || statusCodeOf(err) !== undefined) return undefined;
+  const e = err as { name?: unknown; code?: unknown; cause?: unknown };
+  // node:http rejects with an AbortError whose cause is the signal's reason (a TimeoutError).
+  const cause = typeof e.cause === "object" && e.cause !== null ? (e.cause as { name?: unknown }) : {};
+  if (e.name === "TimeoutError" || cause.name === "TimeoutError") return "timed out";
+  if (e.name === "AbortError") return "aborted";
+  if (typeof e.code === "string") return e.code;
+  return undefined;
+}
+
 function safeParse(text: string): unknown {
   try {
     return JSON.parse(text);

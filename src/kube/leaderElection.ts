@@ -10,7 +10,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { loggerFor, type Logger } from "../observability/logger.js";
 import { leaderElectionMasterStatus } from "../observability/metrics.js";
-import { apiMessageOf, requestJson, statusCodeOf } from "./apiRequest.js";
+import { apiMessageOf, noAnswerReasonOf, requestJson, statusCodeOf } from "./apiRequest.js";
 
 export type StoppedLeadingReason = "lost" | "released";
 
@@ -73,6 +73,8 @@ export class LeaderElector {
   #leading: AbortController | undefined;
   #loop: Promise<void> | undefined;
   #reportedLeader: string | undefined;
+  /** Why the last acquire or renew attempt did not succeed, for the lost-leadership log line. */
+  #lastFailure: string | undefined;
 
   constructor(options: LeaderElectionOptions) {
     const o = {
@@ -164,7 +166,8 @@ export class LeaderElector {
     if (lost)
       this.#log.error(
         { renewDeadlineMs: this.#o.renewDeadlineMs },
-        "lost leadership: could not renew the lease in time; stopping reconciles",
+        `lost leadership: could not renew the lease within ${this.#o.renewDeadlineMs} ms ` +
+          `(last attempt: ${this.#lastFailure ?? "unknown"}); stopping reconciles`,
       );
     else this.#log.info({ released: this.#release }, "stopped leading");
     try {
@@ -190,12 +193,32 @@ export class LeaderElector {
     });
   }
 
+  /** Per-request timeout: a hung API server must not block the renew loop past its deadline. */
+  get #requestTimeoutMs(): number {
+    return Math.max(1000, this.#o.retryPeriodMs);
+  }
+
   #request(req: Parameters<typeof requestJson>[1]): Promise<unknown> {
-    // A hung API server must not block the renew loop past its deadline.
-    return requestJson(this.#o.kubeConfig, {
-      ...req,
-      signal: AbortSignal.timeout(Math.max(1000, this.#o.retryPeriodMs)),
-    });
+    return requestJson(this.#o.kubeConfig, { ...req, signal: AbortSignal.timeout(this.#requestTimeoutMs) });
+  }
+
+  /**
+   * What went wrong with one lease request, for the log. Only a 403 points at RBAC: a request that
+   * timed out or could not connect says so, since a stalled or unreachable API server is not fixed by
+   * editing a Role.
+   */
+  #describeFailure(doing: string, method: string, err: unknown): string {
+    const what = `${doing} lease ${this.#o.namespace}/${this.#o.name} (${method})`;
+    const noAnswer = noAnswerReasonOf(err);
+    if (noAnswer === "timed out")
+      return `${what} timed out: the API server did not answer within ${this.#requestTimeoutMs} ms`;
+    if (noAnswer !== undefined) return `${what} got no answer from the API server: ${noAnswer}`;
+    const status = statusCodeOf(err);
+    if (status === 403)
+      return `${what} was forbidden: ${apiMessageOf(err)}; check RBAC for leases (get, create, update) in namespace ${this.#o.namespace}`;
+    if (status === 401)
+      return `${what} was refused: ${apiMessageOf(err)}; the API server does not accept the operator's credentials`;
+    return `${what} failed: ${apiMessageOf(err)}`;
   }
 
   #observe(lease: Lease): void {
@@ -232,9 +255,8 @@ export class LeaderElector {
       lease = (await this.#request({ path: `${this.#path}/${encodeURIComponent(this.#o.name)}` })) as Lease;
     } catch (err) {
       if (statusCodeOf(err) !== 404) {
-        this.#log.warn(
-          `reading lease failed: ${apiMessageOf(err)}; check RBAC for leases (get, create, update) and retry`,
-        );
+        this.#lastFailure = this.#describeFailure("reading", "GET", err);
+        this.#log.warn(`${this.#lastFailure}; retrying`);
         return false;
       }
       try {
@@ -258,8 +280,8 @@ export class LeaderElector {
         return true;
       } catch (createErr) {
         // 409: another candidate created it first; it is the leader for now.
-        if (statusCodeOf(createErr) !== 409)
-          this.#log.warn(`creating lease failed: ${apiMessageOf(createErr)}`);
+        this.#lastFailure = this.#describeFailure("creating", "POST", createErr);
+        if (statusCodeOf(createErr) !== 409) this.#log.warn(`${this.#lastFailure}; retrying`);
         return false;
       }
     }
@@ -270,7 +292,10 @@ export class LeaderElector {
     const observedAt = this.#observed?.at ?? performance.now();
     const leaseMs = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
     const held = holder !== "" && holder !== this.#o.identity;
-    if (held && observedAt + leaseMs > performance.now()) return false;
+    if (held && observedAt + leaseMs > performance.now()) {
+      this.#lastFailure = `lease ${this.#o.namespace}/${this.#o.name} is held by ${holder}`;
+      return false;
+    }
 
     const iAmHolder = holder === this.#o.identity;
     const next: LeaseSpec = {
@@ -291,19 +316,23 @@ export class LeaderElector {
       if (!iAmHolder) this.#log.info({ previous: holder || "(none)" }, "acquired lease");
       return true;
     } catch (err) {
-      if (statusCodeOf(err) !== 409) this.#log.warn(`updating lease failed: ${apiMessageOf(err)}`);
+      // 409: someone else wrote the lease since it was read; the next attempt reads it again.
+      this.#lastFailure = this.#describeFailure(iAmHolder ? "renewing" : "acquiring", "PUT", err);
+      if (statusCodeOf(err) !== 409) this.#log.warn(`${this.#lastFailure}; retrying`);
       return false;
     }
   }
 
   /** Hand the lease back (client-go ReleaseOnCancel): empty holder, 1 s duration. Only if still ours. */
   async #releaseLease(): Promise<void> {
+    let method = "GET";
     try {
       const lease = (await this.#request({
         path: `${this.#path}/${encodeURIComponent(this.#o.name)}`,
       })) as Lease;
       if (lease.spec?.holderIdentity !== this.#o.identity) return;
       const now = microTime();
+      method = "PUT";
       await this.#request({
         method: "PUT",
         path: `${this.#path}/${encodeURIComponent(this.#o.name)}`,
@@ -320,7 +349,9 @@ export class LeaderElector {
       });
       this.#log.info("released lease");
     } catch (err) {
-      this.#log.warn(`releasing lease failed: ${apiMessageOf(err)}; a standby takes over when it expires`);
+      this.#log.warn(
+        `${this.#describeFailure("releasing", method, err)}; a standby takes over when the lease expires`,
+      );
     }
   }
 }

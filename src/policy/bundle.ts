@@ -1,5 +1,7 @@
 // Loading one OPA bundle directory (.manifest, data.json, policy.wasm, as `opa build -t wasm` and
 // scripts/policies.sh produce it) into an evaluator, and proving it works before anyone relies on it.
+// Its data, and the data merged with an override, must match the data schema (dataSchema.ts): the
+// bundle's own data.schema.json when it has one, else the one of the policies in this repository.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -8,6 +10,13 @@ import type { Decision, PolicyInput } from "./decision.js";
 import { encodeInput } from "./compactInput.js";
 import { decisionShapeError } from "./decisionShape.js";
 import { deepMerge, readDataOverride, type DataDocument } from "./dataOverride.js";
+import {
+  builtInDataSchema,
+  DATA_SCHEMA_FILE,
+  dataSchemaProblems,
+  parseDataSchema,
+  PolicyDataError,
+} from "./dataSchema.js";
 
 /** The Rego rule every bundle must export (package kpo, rule decision). */
 export const ENTRYPOINT = "kpo/decision";
@@ -61,6 +70,16 @@ async function readBundleFiles(dir: string): Promise<[Buffer, Buffer, Buffer]> {
   return results.map((r) => (r as PromiseFulfilledResult<Buffer>).value) as [Buffer, Buffer, Buffer];
 }
 
+/** The bundle's data.schema.json, or undefined when it has none. */
+async function readOptional(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new Error(`cannot read ${DATA_SCHEMA_FILE}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 function parseJson(name: string, buf: Buffer): unknown {
   try {
     return JSON.parse(buf.toString("utf8"));
@@ -71,7 +90,10 @@ function parseJson(name: string, buf: Buffer): unknown {
 
 /** Reads a bundle directory and the optional data override file. Throws with the reason. */
 export async function readBundle(dir: string, dataOverrideFile?: string): Promise<BundleFiles> {
-  const [manifestBuf, dataBuf, wasm] = await readBundleFiles(dir);
+  const [[manifestBuf, dataBuf, wasm], schemaBuf] = await Promise.all([
+    readBundleFiles(dir),
+    readOptional(join(dir, DATA_SCHEMA_FILE)),
+  ]);
   const manifest = parseJson(".manifest", manifestBuf);
   if (typeof manifest !== "object" || manifest === null || Array.isArray(manifest)) {
     throw new Error(".manifest is not a JSON object");
@@ -79,6 +101,14 @@ export async function readBundle(dir: string, dataOverrideFile?: string): Promis
   const bundleData = parseJson("data.json", dataBuf);
   if (typeof bundleData !== "object" || bundleData === null || Array.isArray(bundleData)) {
     throw new Error("data.json is not a JSON object");
+  }
+  const schema = schemaBuf ? parseDataSchema(schemaBuf.toString("utf8")) : builtInDataSchema;
+  const schemaName = schemaBuf
+    ? `the bundle's ${DATA_SCHEMA_FILE}`
+    : `the policy data schema (policies/${DATA_SCHEMA_FILE})`;
+  const bundleProblems = dataSchemaProblems(bundleData, schema);
+  if (bundleProblems.length > 0) {
+    throw new PolicyDataError(`data.json does not match ${schemaName}: ${bundleProblems.join("; ")}`);
   }
   const { revision: manifestRevision } = manifest as { revision?: unknown };
   let revision =
@@ -90,6 +120,13 @@ export async function readBundle(dir: string, dataOverrideFile?: string): Promis
   if (dataOverrideFile !== undefined) {
     const override = await readDataOverride(dataOverrideFile);
     data = deepMerge(data, override.data);
+    // The bundle's data matched, so whatever does not match now came from the override.
+    const problems = dataSchemaProblems(data, schema);
+    if (problems.length > 0) {
+      throw new PolicyDataError(
+        `data override ${dataOverrideFile} does not match ${schemaName}: ${problems.join("; ")}`,
+      );
+    }
     overrideRaw = override.raw;
     revision = `${revision}+data:${hash(overrideRaw)}`;
   }
@@ -98,7 +135,7 @@ export async function readBundle(dir: string, dataOverrideFile?: string): Promis
     data,
     wasm,
     revision,
-    fingerprint: hash(manifestBuf, dataBuf, wasm, "\0", overrideRaw),
+    fingerprint: hash(manifestBuf, dataBuf, wasm, "\0", schemaBuf ?? "", "\0", overrideRaw),
   };
 }
 

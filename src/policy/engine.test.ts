@@ -3,6 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { register } from "prom-client";
+import { pino, type Logger } from "pino";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { bundleFromRego, copyOfRealBundle, realPolicyBundle } from "../../test/unit/policyBundle.js";
 import { clientInput } from "../../test/unit/policyInputs.js";
@@ -299,5 +300,101 @@ describe("PolicyEngine refusals", () => {
     );
     expect(await e.reload()).toBe(true);
     expect(e.revision).toBe("readable");
+  });
+});
+
+describe("PolicyEngine data schema", () => {
+  const quotaAsString = 'kpo:\n  quota:\n    defaults:\n      maxClientsPerRealm: "0"\n';
+  const message = 'kpo.quota.defaults.maxClientsPerRealm must be integer, got string "0"';
+
+  function overrideFile(content: string): string {
+    const file = join(mkdtempSync(join(tmpdir(), "kpo-override-")), "override.yaml");
+    writeFileSync(file, content);
+    return file;
+  }
+
+  function capturingLogger(): { logger: Logger; lines: Array<{ level: number; msg: string }> } {
+    const lines: Array<{ level: number; msg: string }> = [];
+    const logger = pino({ level: "info" }, { write: (l: string) => lines.push(JSON.parse(l) as never) });
+    return { logger, lines };
+  }
+
+  it("Given the built data and a valid override, when the engine is created, then it loads", async () => {
+    const e = await engine({
+      bundleDir: realPolicyBundle(),
+      dataOverrideFile: overrideFile("kpo:\n  enforcement:\n    quota: warn\n"),
+    });
+    expect(e.revision).toMatch(/^test-revision\+data:/);
+  });
+
+  it('Given an override with a quota written as the string "0", when the engine starts, then it refuses naming the field and what is expected', async () => {
+    const file = overrideFile(quotaAsString);
+    const failuresBefore = await counterValue("kpo_policy_bundle_loads_total", { result: "failure" });
+    await expect(
+      createPolicyEngine({ bundleDir: realPolicyBundle(), dataOverrideFile: file }),
+    ).rejects.toThrow(
+      `data override ${file} does not match the bundle's data.schema.json: ${message}. Fix the data`,
+    );
+    expect(await counterValue("kpo_policy_bundle_loads_total", { result: "failure" })).toBe(
+      failuresBefore + 1,
+    );
+  });
+
+  it('Given a serving engine, when its override changes a quota to the string "0", then it is refused, logged with the field, counted, and the last good data keeps serving', async () => {
+    const file = overrideFile("kpo:\n  enforcement:\n    quota: warn\n");
+    const { logger, lines } = capturingLogger();
+    const e = await engine({ bundleDir: realPolicyBundle(), dataOverrideFile: file, logger });
+    const before = e.revision;
+    const overQuota = clientInput({ counts: { clientsInNamespace: 10_000 } });
+    expect(e.decide(overQuota).allowed).toBe(true); // quota in warn mode
+    const failuresBefore = await counterValue("kpo_policy_bundle_loads_total", { result: "failure" });
+
+    writeFileSync(
+      file,
+      `kpo:\n  enforcement:\n    quota: enforce\n  quota:\n    defaults:\n      maxClientsPerRealm: "0"\n`,
+    );
+    expect(await e.reload()).toBe(false);
+
+    expect(e.revision).toBe(before);
+    expect(e.decide(overQuota).allowed).toBe(true); // still the old data: warn mode
+    expect(await counterValue("kpo_policy_bundle_loads_total", { result: "failure" })).toBe(
+      failuresBefore + 1,
+    );
+    const refusal = lines.find((l) => l.level === 50);
+    expect(refusal?.msg).toContain(`policy bundle refused (data override ${file} does not match`);
+    expect(refusal?.msg).toContain(message);
+    expect(refusal?.msg).toContain(`revision ${before} keeps serving`);
+  });
+
+  it("Given a bundle whose own data.json has a wrong type, when the engine starts, then data.json is refused", async () => {
+    const dir = copyOfRealBundle();
+    const data = JSON.parse(readFileSync(join(dir, "data.json"), "utf8")) as {
+      kpo: { production: { minReplicas: unknown } };
+    };
+    data.kpo.production.minReplicas = "2";
+    writeFileSync(join(dir, "data.json"), JSON.stringify(data));
+    await expect(createPolicyEngine({ bundleDir: dir })).rejects.toThrow(
+      /data\.json does not match the bundle's data\.schema\.json: kpo\.production\.minReplicas must be integer, got string "2"/,
+    );
+  });
+
+  it("Given a bundle that carries its own data.schema.json, when it loads, then that schema is the one applied", async () => {
+    const dir = copyOfRealBundle();
+    const schema = JSON.parse(readFileSync(join(dir, "data.schema.json"), "utf8")) as {
+      $defs: { limit: { maximum?: number } };
+    };
+    schema.$defs.limit.maximum = 10;
+    writeFileSync(join(dir, "data.schema.json"), JSON.stringify(schema));
+    await expect(createPolicyEngine({ bundleDir: dir })).rejects.toThrow(
+      /data\.json does not match the bundle's data\.schema\.json: .*kpo\.quota\.defaults\.maxClientsPerRealm must be <= 10, got integer 100/,
+    );
+  });
+
+  it("Given a bundle without data.schema.json, when its data is wrong, then the schema of this repository's policies applies", async () => {
+    const dir = copyOfRealBundle();
+    rmSync(join(dir, "data.schema.json"));
+    await expect(
+      createPolicyEngine({ bundleDir: dir, dataOverrideFile: overrideFile(quotaAsString) }),
+    ).rejects.toThrow(`does not match the policy data schema (policies/data.schema.json): ${message}`);
   });
 });

@@ -1,12 +1,14 @@
 // The policy engine the operator holds: one active compiled bundle answering decide() synchronously,
-// hot-reloaded from a watched directory. A new bundle or data override is validated (loads, has the
-// entrypoint, answers a probe with a well-formed Decision) before it replaces the active one in a
-// single assignment; a bad one is refused, logged and counted, and the last good bundle keeps serving.
+// hot-reloaded from a watched directory. A new bundle or data override is validated (its data matches
+// the data schema, it loads, has the entrypoint, answers a probe with a well-formed Decision) before
+// it replaces the active one in a single assignment; a bad one is refused, logged and counted, and
+// the last good bundle keeps serving.
 import { watch, type FSWatcher } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { loggerFor, type Logger } from "../observability/logger.js";
 import { compileBundle, readBundle, type CompiledBundle } from "./bundle.js";
 import type { Decision, DecideFn, Enforcement, PolicyInput } from "./decision.js";
+import { PolicyDataError } from "./dataSchema.js";
 import {
   policyBundleInfo,
   policyBundleLoadsTotal,
@@ -68,9 +70,12 @@ export async function createPolicyEngine(opts: PolicyEngineOptions): Promise<Pol
     active = await compileBundle(await readBundle(bundleDir, overrideFile));
   } catch (err) {
     policyBundleLoadsTotal.inc({ result: "failure" });
+    const fix =
+      err instanceof PolicyDataError
+        ? "Fix the data to match that schema, which lists every key the policies read and its type."
+        : "Build one with scripts/policies.sh build, or point the operator at a directory holding .manifest, data.json and policy.wasm.";
     throw new Error(
-      `policy bundle ${bundleDir}${overrideFile ? ` with data override ${overrideFile}` : ""} refused: ${(err as Error).message}. ` +
-        `Build one with scripts/policies.sh build, or point the operator at a directory holding .manifest, data.json and policy.wasm.`,
+      `policy bundle ${bundleDir}${overrideFile ? ` with data override ${overrideFile}` : ""} refused: ${(err as Error).message}. ${fix}`,
       { cause: err },
     );
   }

@@ -17,6 +17,9 @@ import {
 } from "../../src/api/crds.js";
 import { GROUP, PLURALS, SHORT_NAMES, VERSION } from "../../src/api/index.js";
 
+/** Java's Integer.MAX_VALUE: the largest value Keycloak's int fields hold. */
+const JAVA_INT_MAX = 2_147_483_647;
+
 interface Node {
   path: string;
   schema: CrdSchema;
@@ -92,6 +95,33 @@ describe.each(CRD_KINDS)("CRD %s", (kind) => {
       })
       .map(({ path }) => path);
     expect(unbounded).toEqual([]);
+  });
+
+  it("Given every integer, when inspected, then it has a minimum and a maximum that a Java int holds", () => {
+    // Keycloak keeps these numbers in Java ints (client attributes are parsed into one), so a value
+    // the API server accepts beyond 2^31-1 fails later, far from the field that caused it.
+    const unbounded = specAndStatusNodes(kind)
+      .filter(({ schema }) => schema.type === "integer" || schema.anyOf?.some((s) => s.type === "integer"))
+      .filter(({ schema }) => !schema["x-kubernetes-int-or-string"])
+      .filter(
+        ({ schema }) =>
+          schema.minimum === undefined ||
+          schema.maximum === undefined ||
+          schema.maximum > JAVA_INT_MAX ||
+          schema.minimum > schema.maximum,
+      )
+      .map(({ path, schema }) => `${path} (min ${schema.minimum}, max ${schema.maximum})`);
+    expect(unbounded).toEqual([]);
+  });
+
+  it("Given every int-or-string, when inspected, then it is a Kubernetes resource quantity (never sent to Keycloak)", () => {
+    // Quantities go into the StatefulSet, where the API server checks them as resource.Quantity;
+    // any other int-or-string field would need the integer bounds above.
+    const others = specAndStatusNodes(kind)
+      .filter(({ schema }) => schema["x-kubernetes-int-or-string"])
+      .filter(({ path }) => !/^spec\.managed\.resources\.(requests|limits)\.\*$/.test(path))
+      .map(({ path }) => path);
+    expect(others).toEqual([]);
   });
 
   it("Given list-map arrays and required lists, when inspected, then keys are required and required fields exist", () => {

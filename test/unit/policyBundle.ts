@@ -1,12 +1,15 @@
 // Builds policy bundles for tests with the pinned opa, into temporary directories, so tests never
 // depend on (or disturb) build/policy/. The real policies are built once per test process.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot, requireTool } from "../../src/testenv/tools.js";
 
-/** Runs `opa build -t wasm` on `sourceDir` and unpacks the bundle into a new directory. */
+/**
+ * Runs `opa build -t wasm` on `sourceDir` and unpacks the bundle into a new directory, with the
+ * source's data.schema.json beside data.json as scripts/policies.sh build ships it.
+ */
 export function buildBundle(
   sourceDir: string,
   opts: { entrypoint?: string; revision?: string } = {},
@@ -15,7 +18,7 @@ export function buildBundle(
   const tarball = join(out, "bundle.tar.gz");
   const args = ["build", "-t", "wasm", "-e", opts.entrypoint ?? "kpo/decision"];
   args.push("--capabilities", join(repoRoot, "policies/capabilities.json"));
-  args.push("--ignore", "*_test.rego", "--ignore", "capabilities.json");
+  args.push("--ignore", "*_test.rego", "--ignore", "capabilities.json", "--ignore", "data.schema.json");
   if (opts.revision) args.push("--revision", opts.revision);
   execFileSync(requireTool("KPO_OPA"), [...args, sourceDir, "-o", tarball], { stdio: "pipe" });
   const dir = join(out, "bundle");
@@ -27,6 +30,8 @@ export function buildBundle(
       stdio: "pipe",
     },
   );
+  const schema = join(sourceDir, "data.schema.json");
+  if (existsSync(schema)) copyFileSync(schema, join(dir, "data.schema.json"));
   return dir;
 }
 
