@@ -46,6 +46,10 @@ policies: tools ## Build the standard policy bundle (wasm) into build/policy/
 chart-check: tools ## helm lint --strict (rendering and values are tested in make unit)
 	bash scripts/chart.sh check
 
+.PHONY: crd-check
+crd-check: deps tools ## The CRDs in a real kube-apiserver: schemas accepted, examples stored, every CEL rule and bound refuses what it should
+	npx tsx scripts/verify-crds.ts
+
 .PHONY: unit
 unit: deps policies ## Unit tests (fakes allowed)
 	npx vitest run --project unit
@@ -59,7 +63,7 @@ dev: deps tools policies ## Local control plane + Keycloak, the operator in the 
 	npx tsx scripts/dev.ts
 
 .PHONY: test
-test: deps tools lint policy-check policies chart-check unit integration ## Everything CI runs
+test: deps tools lint policy-check policies chart-check crd-check unit integration ## Everything CI runs
 
 .PHONY: clean
 clean: ## Remove build output (not the tool cache)
