@@ -11,14 +11,10 @@ import { SyncSession } from "../keycloak/session.js";
 import { PolicyDeniedError } from "../lifecycle/errors.js";
 import { isDenied } from "../lifecycle/status.js";
 import type { DecideFn, PolicyInput } from "../policy/decision.js";
-import { privilegeFacts, rolesToRead, type LiveRole, type RoleName } from "../policy/privilege.js";
+import { roleKeyOf, rolesToRead, type LiveRole, type RoleName } from "../policy/privilege.js";
 
 /** Bounds the reads for a pathological graph; the closure itself is bounded in privilege.ts. */
 const MAX_ROUNDS = 32;
-
-function keyOf(role: RoleName): string {
-  return JSON.stringify([role.client ?? null, role.name]);
-}
 
 /** Reads one role's composites; a role (or client, or realm) that does not exist has none. */
 class LiveRoleReader {
@@ -78,10 +74,10 @@ export async function liveRolesOf(
   const read = new Set<string>();
   try {
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const pending = rolesToRead(privilegeFacts(input, live)).filter((r) => !read.has(keyOf(r)));
+      const pending = rolesToRead(input, live, read);
       if (pending.length === 0) break;
       for (const role of pending) {
-        read.add(keyOf(role));
+        read.add(roleKeyOf(role));
         const composites = await reader.composites(role);
         if (composites.length > 0) live.push({ role, composites });
       }

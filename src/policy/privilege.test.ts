@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { clientInput } from "../../test/unit/policyInputs.js";
 import type { PolicyInput } from "./decision.js";
-import { hardcodedRoles, privilegeFacts, rolesToRead, type LiveRole } from "./privilege.js";
+import { hardcodedRoles, privilegeFacts, roleKeyOf, rolesToRead, type LiveRole } from "./privilege.js";
 
 function clientWith(spec: Record<string, unknown>, realmSpec: Record<string, unknown> = {}): PolicyInput {
   const input = clientInput();
@@ -145,16 +145,20 @@ describe("privilegeFacts", () => {
     ]);
   });
 
-  it("Given the grants so far, then rolesToRead lists every reached role once", () => {
+  it("Given the grants so far, then rolesToRead lists each reached role once, skipping those the spec manages and those read", () => {
     const input = clientWith(
-      { serviceAccount: { realmRoles: ["ops", "ops"], clientRoles: { app: ["r"] } } },
+      { serviceAccount: { realmRoles: ["ops", "ops", "x"], clientRoles: { app: ["r"] } } },
       { roles: [{ name: "ops", composites: { realm: ["viewer"] } }] },
     );
-    expect(rolesToRead(privilegeFacts(input))).toEqual([
-      { name: "ops" },
+    expect(rolesToRead(input, [], new Set())).toEqual([
+      { name: "x" },
       { client: "app", name: "r" },
       { name: "viewer" },
     ]);
+    const live: LiveRole[] = [{ role: { name: "x" }, composites: [{ name: "y" }] }];
+    expect(
+      rolesToRead(input, live, new Set([roleKeyOf({ name: "x" }), roleKeyOf({ name: "viewer" })])),
+    ).toEqual([{ client: "app", name: "r" }, { name: "y" }]);
   });
 
   it("Given an instance, then it makes no grants", () => {

@@ -74,7 +74,7 @@ export function displayRole(role: RoleName): string {
 }
 
 // JSON tuples as map keys: clientIds may contain ':' or '/' (URLs), role names may contain '/'.
-function keyOf(role: RoleName): string {
+export function roleKeyOf(role: RoleName): string {
   return JSON.stringify([role.client ?? null, role.name]);
 }
 
@@ -101,20 +101,27 @@ function objectOf(value: unknown): Record<string, unknown> {
 /** The composites graph: desired spec first; live roles for what the spec does not manage. */
 export class RoleGraph {
   readonly #edges = new Map<string, RoleName[]>();
+  readonly #desired = new Set<string>();
 
   /** Composites the spec manages: replace whatever Keycloak has now. */
   setDesired(role: RoleName, composites: RoleName[]): void {
-    this.#edges.set(keyOf(role), composites);
+    this.#edges.set(roleKeyOf(role), composites);
+    this.#desired.add(roleKeyOf(role));
   }
 
   /** Keycloak's composites, for roles whose composites the spec does not manage. */
   addLive(role: RoleName, composites: RoleName[]): void {
-    const key = keyOf(role);
+    const key = roleKeyOf(role);
     if (!this.#edges.has(key)) this.#edges.set(key, composites);
   }
 
+  /** Does the spec say what this role's composites are? Then Keycloak's need not be read. */
+  isDesired(role: RoleName): boolean {
+    return this.#desired.has(roleKeyOf(role));
+  }
+
   composites(role: RoleName): RoleName[] {
-    return this.#edges.get(keyOf(role)) ?? [];
+    return this.#edges.get(roleKeyOf(role)) ?? [];
   }
 
   /** Every role reached from `roots` (roots included), each with its shortest path. */
@@ -122,7 +129,7 @@ export class RoleGraph {
     const seen = new Map<string, ReachedRole>();
     const queue: ReachedRole[] = [];
     for (const root of roots) {
-      const key = keyOf(root);
+      const key = roleKeyOf(root);
       if (seen.has(key)) continue;
       const reached = { ...root, role: displayRole(root), path: [displayRole(root)] };
       seen.set(key, reached);
@@ -131,7 +138,7 @@ export class RoleGraph {
     for (let i = 0; i < queue.length && seen.size < MAX_REACHED; i++) {
       const from = queue[i] as ReachedRole;
       for (const next of this.composites(from)) {
-        const key = keyOf(next);
+        const key = roleKeyOf(next);
         if (seen.has(key)) continue;
         const reached = { ...next, role: displayRole(next), path: [...from.path, displayRole(next)] };
         seen.set(key, reached);
@@ -277,14 +284,24 @@ export function privilegeFacts(input: PolicyInput, live: LiveRole[] = []): Privi
   return { realm: realmNameOf(input), grants };
 }
 
-/** The roles whose live composites the closure needs: every role reachable from the grants so far. */
-export function rolesToRead(facts: PrivilegeFacts): RoleName[] {
+/**
+ * The roles whose live composites the closure still needs: every role the grants reach whose
+ * composites the spec does not manage, minus those already read.
+ */
+export function rolesToRead(
+  input: PolicyInput,
+  live: LiveRole[],
+  alreadyRead: ReadonlySet<string>,
+): RoleName[] {
+  const graph = desiredGraph(input, []);
   const seen = new Map<string, RoleName>();
-  for (const grant of facts.grants) {
+  for (const grant of privilegeFacts(input, live).grants) {
     for (const r of grant.reaches) {
       const role = r.client === undefined ? { name: r.name } : { client: r.client, name: r.name };
-      seen.set(keyOf(role), role);
+      const key = roleKeyOf(role);
+      if (!alreadyRead.has(key) && !graph.isDesired(role)) seen.set(key, role);
     }
   }
   return [...seen.values()];
 }
+
