@@ -304,4 +304,3 @@ export function rolesToRead(
   }
   return [...seen.values()];
 }
-
