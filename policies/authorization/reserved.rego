@@ -156,8 +156,8 @@ violations contains v if {
 }
 
 # Protocol mappers write claims into the client's tokens, which other clients' APIs trust. Only
-# known mapper types (data may add more), no forged standard or role claims, and a hardcoded role
-# only of the client's own roles.
+# known mapper types (data may add more), no reserved claim except where Keycloak's own mapper
+# writes it, and a hardcoded role only of the client's own roles.
 builtin_allowed_mapper("oidc-usermodel-attribute-mapper")
 
 builtin_allowed_mapper("oidc-usermodel-property-mapper")
@@ -221,12 +221,19 @@ reserved_claim(name) if builtin_reserved_claim(name)
 
 reserved_claim(name) if name in object.get(data.kpo.authorization, "reservedClaims", [])
 
-# Mappers whose claim value the client (or a user) chooses; role mappers copy real role mappings.
-free_value_mapper("oidc-hardcoded-claim-mapper")
+# Where Keycloak's own mappers write: a role mapper into any other reserved claim could dress one
+# client's or the realm's roles up as another client's (resource_access.<other>.roles).
+standard_claim(mapper, "realm_access.roles") if mapper.protocolMapper == "oidc-usermodel-realm-role-mapper"
 
-free_value_mapper("oidc-usermodel-attribute-mapper")
+standard_claim(mapper, claim) if {
+	mapper.protocolMapper == "oidc-usermodel-client-role-mapper"
+	startswith(claim, "resource_access.${client_id}.")
+}
 
-free_value_mapper("oidc-usersessionmodel-note-mapper")
+standard_claim(mapper, "preferred_username") if {
+	mapper.protocolMapper == "oidc-usermodel-property-mapper"
+	lib.field(lib.field(mapper, "config", {}), "user.attribute", "") == "username"
+}
 
 protocol_mappers := [m | some m in lib.field(lib.spec, "protocolMappers", []); is_object(m)]
 
@@ -253,9 +260,9 @@ violations contains v if {
 	lib.governed_operation
 	input.kind == "KeycloakClient"
 	some mapper in protocol_mappers
-	free_value_mapper(lib.field(mapper, "protocolMapper", ""))
 	claim := lib.str(lib.field(lib.field(mapper, "config", {}), "claim.name", ""))
 	reserved_claim(lower(split(claim, ".")[0]))
+	not standard_claim(mapper, claim)
 	v := {
 		"code": "ReservedClaim",
 		"message": concat("", [

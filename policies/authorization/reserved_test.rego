@@ -106,6 +106,11 @@ test_forged_identity_and_role_claims_refused if {
 		codes(client_spec_input("team-a", mapper("oidc-hardcoded-claim-mapper", {"claim.name": claim, "claim.value": "x"}), realm)) == {"ReservedClaim"}
 	}
 	codes(client_spec_input("team-a", mapper("oidc-usermodel-attribute-mapper", {"claim.name": "realm_access.roles"}), realm)) == {"ReservedClaim"}
+	codes(client_spec_input("team-a", mapper("oidc-usermodel-realm-role-mapper", {"claim.name": "resource_access.billing.roles"}), realm)) == {"ReservedClaim"}
+	codes(client_spec_input("team-a", mapper("oidc-usermodel-client-role-mapper", {"claim.name": "resource_access.billing.roles"}), realm)) == {"ReservedClaim"}
+	codes(client_spec_input("team-a", mapper("oidc-usermodel-property-mapper", {"user.attribute": "firstName", "claim.name": "preferred_username"}), realm)) == {"ReservedClaim"}
+	codes(client_spec_input("team-a", mapper("oidc-usermodel-property-mapper", {"user.attribute": "username", "claim.name": "preferred_username"}), realm)) == set()
+	codes(client_spec_input("team-a", mapper("oidc-usermodel-realm-role-mapper", {"claim.name": "realm_access.roles"}), realm)) == set()
 	codes(client_spec_input("team-a", mapper("oidc-hardcoded-claim-mapper", {"claim.name": "tier", "claim.value": "gold"}), realm)) == set()
 	codes(client_spec_input("team-a", mapper("oidc-hardcoded-claim-mapper", {"claim.name": "x"}), realm)) == set() with data.kpo.authorization.reservedClaims as ["y"]
 	codes(client_spec_input("team-a", mapper("oidc-hardcoded-claim-mapper", {"claim.name": "tenant"}), realm)) == {"ReservedClaim"} with data.kpo.authorization.reservedClaims as ["tenant"]
