@@ -10,6 +10,8 @@ import {
   installCrds,
   kubeConfig,
   Resources,
+  requestClientCredentialsToken,
+  secretValue,
   startOperatorProcess,
   waitFor,
   type OperatorProcess,
@@ -24,24 +26,12 @@ async function clientCredentialsToken(
   clientId: string,
   clientSecret: string,
 ): Promise<string> {
-  const res = await fetch(tokenEndpoint, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: clientId,
-      client_secret: clientSecret,
-    }),
-  });
+  const res = await requestClientCredentialsToken(tokenEndpoint, clientId, clientSecret);
   const body = (await res.json().catch(() => ({}))) as { error?: string; error_description?: string };
   return res.ok ? "200" : `${res.status} ${body.error ?? ""} ${body.error_description ?? ""}`.trim();
 }
 
-function decode(secret: k8s.V1Secret, key: string): string {
-  const value = secret.data?.[key];
-  if (value === undefined) throw new Error(`Secret has no key ${key}`);
-  return Buffer.from(value, "base64").toString("utf8");
-}
+const decode = secretValue;
 
 describe("KeycloakClient lifecycle against a real API server and Keycloak", () => {
   let kc: k8s.KubeConfig;

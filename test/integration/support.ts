@@ -140,6 +140,30 @@ export class Resources {
   }
 }
 
+/** Keycloak's answer to a client-credentials token request (a service account's login). */
+export function requestClientCredentialsToken(
+  tokenEndpoint: string,
+  clientId: string,
+  clientSecret: string,
+): Promise<Response> {
+  return fetch(tokenEndpoint, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: clientId,
+      client_secret: clientSecret,
+    }),
+  });
+}
+
+/** A value of a Secret, decoded. */
+export function secretValue(secret: k8s.V1Secret, key: string): string {
+  const value = secret.data?.[key];
+  if (value === undefined) throw new Error(`Secret ${secret.metadata?.name ?? ""} has no key ${key}`);
+  return Buffer.from(value, "base64").toString("utf8");
+}
+
 export function condition(o: KpoObject, type: string) {
   return o.status?.conditions?.find((c) => c.type === type);
 }

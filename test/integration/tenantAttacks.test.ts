@@ -18,6 +18,8 @@ import {
   installCrds,
   kubeConfig,
   Resources,
+  requestClientCredentialsToken,
+  secretValue,
   startOperatorProcess,
   waitFor,
   type KpoObject,
@@ -28,9 +30,7 @@ const REALMS = "keycloakrealms";
 const CLIENTS = "keycloakclients";
 const API = "keycloak.kpo.dev/v1alpha1";
 
-function decode(secret: k8s.V1Secret, key: string): string {
-  return Buffer.from(secret.data?.[key] ?? "", "base64").toString("utf8");
-}
+const decode = secretValue;
 
 /** The tenant's own Kubernetes identity: a ServiceAccount token bound to the tenant Role only. */
 async function tenantKubeConfig(admin: k8s.KubeConfig, namespace: string): Promise<k8s.KubeConfig> {
@@ -81,15 +81,7 @@ async function tenantKubeConfig(admin: k8s.KubeConfig, namespace: string): Promi
 }
 
 async function clientCredentialsToken(tokenEndpoint: string, clientId: string, secret: string) {
-  const res = await fetch(tokenEndpoint, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: clientId,
-      client_secret: secret,
-    }),
-  });
+  const res = await requestClientCredentialsToken(tokenEndpoint, clientId, secret);
   const body = (await res.json()) as { access_token?: string };
   if (!res.ok || !body.access_token) throw new Error(`token request for ${clientId} answered ${res.status}`);
   return body.access_token;
