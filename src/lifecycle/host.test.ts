@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { register } from "prom-client";
 import type { Decision, PolicyInput, Violation } from "../policy/decision.js";
-import { PermanentError, TransientError } from "./errors.js";
+import { BlockedError, PermanentError, TransientError } from "./errors.js";
 import {
   reconcileLifecycle,
   type LifecycleEffects,
@@ -381,6 +381,52 @@ describe("reconcileLifecycle: deletion", () => {
       args({ effects, status: first.status, deleting: true, now: deadline }),
     );
     expect(effects.teardown).toHaveBeenCalledTimes(2);
+    expect(done.finalizerReleased).toBe(true);
+  });
+});
+
+describe("reconcileLifecycle: blocked deletion", () => {
+  it("Given teardown is blocked by other objects, When deleted, Then it waits with a Warning and no timer, and the next reconcile tries again at once", async () => {
+    const machine = realm();
+    let blocked = true;
+    const effects = {
+      provision: vi.fn(() => Promise.resolve()),
+      teardown: vi.fn(() =>
+        blocked
+          ? Promise.reject(new BlockedError("2 KeycloakClient(s) still reference this realm (web, api)"))
+          : Promise.resolve(),
+      ),
+    };
+    const first = await reconcileLifecycle(machine, args({ effects, deleting: true, facts: undefined }));
+    expect(first.status).toMatchObject({ phase: "Deleting", attempts: 0 });
+    expect(first.status.nextAttemptAt).toBeUndefined();
+    expect(first.requeueAfterMs).toBeUndefined();
+    expect(first.finalizerReleased).toBe(false);
+    expect(cond(first.status, "Ready")).toMatchObject({
+      reason: "DeletionBlocked",
+      message: "2 KeycloakClient(s) still reference this realm (web, api)",
+    });
+    expect(first.events).toEqual([
+      {
+        type: "Warning",
+        reason: "DeletionBlocked",
+        message: "2 KeycloakClient(s) still reference this realm (web, api)",
+      },
+    ]);
+
+    const again = await reconcileLifecycle(
+      machine,
+      args({ effects, status: first.status, deleting: true, facts: undefined, now: at(1) }),
+    );
+    expect(effects.teardown).toHaveBeenCalledTimes(2);
+    expect(again.events).toEqual([]);
+
+    blocked = false;
+    const done = await reconcileLifecycle(
+      machine,
+      args({ effects, status: again.status, deleting: true, facts: undefined, now: at(2) }),
+    );
+    expect(effects.teardown).toHaveBeenCalledTimes(3);
     expect(done.finalizerReleased).toBe(true);
   });
 });

@@ -7,6 +7,8 @@
 // that waits arms a named delay (armTimer), the deadline is stored in status.nextAttemptAt, the work
 // queue requeues the key, and when the deadline has passed the host sends RETRY_DUE. A process that
 // restarts mid-backoff therefore retries at the original deadline, not earlier and not from zero.
+// A teardown blocked by other objects (BlockedError) arms no timer: with no deadline it is due at
+// once, so the reconcile that the blocking object's deletion queues tries the teardown again.
 //
 // The machine is driven with XState's pure transition() API: it returns the next snapshot and the
 // actions to execute, so side effects run only when the machine's own transitions say so — after

@@ -4,7 +4,7 @@ import type { CoreV1Api } from "@kubernetes/client-node";
 import type { KeycloakRealm } from "../api/index.js";
 import { instanceRefOf, realmRefOf } from "../api/refs.js";
 import { deleteRealm, syncRealm, type Owner } from "../keycloak/index.js";
-import { TransientError } from "../lifecycle/errors.js";
+import { BlockedError, TransientError } from "../lifecycle/errors.js";
 import { desiredRealm } from "../resources/realmRepresentation.js";
 import { classified } from "./classify.js";
 import type { ConnectionPool } from "./connections.js";
@@ -82,7 +82,7 @@ export function realmHandler(
       });
       if (dependents.length > 0) {
         const names = dependents.slice(0, 5).map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
-        throw new TransientError(
+        throw new BlockedError(
           `deletion of realm waits for ${dependents.length} KeycloakClient(s) that reference it (${names.join(", ")}${dependents.length > 5 ? ", …" : ""}); ` +
             `delete them, or set spec.deletionPolicy: Retain on this realm`,
         );

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { getAdjacencyMap, getShortestPaths, getStateNodes, type StatePath } from "xstate/graph";
 import { transition, type AnyMachineSnapshot, type AnyStateNode, type AnyTransitionDefinition } from "xstate";
 import type { Decision } from "../../src/policy/decision.js";
-import { PermanentError, TransientError } from "../../src/lifecycle/errors.js";
+import { BlockedError, PermanentError, TransientError } from "../../src/lifecycle/errors.js";
 import { reconcileLifecycle, type LifecycleEffects } from "../../src/lifecycle/host.js";
 import { loadMachines, type LoadedMachine } from "../../src/lifecycle/loader.js";
 import { initialContext } from "../../src/lifecycle/status.js";
@@ -51,13 +51,22 @@ function eventsFor(s: AnyMachineSnapshot, loaded: LoadedMachine): ModelEvent[] {
       },
     ];
   }
-  if (value === "Deleting" && ctxOf(s).armedTimer !== undefined) return [{ type: "RETRY_DUE" }];
+  // Waiting in Deleting, after a failed (timer armed) or a blocked (no timer) teardown.
+  if (value === "Deleting" && (ctxOf(s).armedTimer !== undefined || ctxOf(s).reason === "DeletionBlocked"))
+    return [{ type: "RETRY_DUE" }];
   if (children.includes("teardown")) {
     return [
       { type: "xstate.done.actor.teardown" },
-      // Teardown retries forever; two failures in a row are enough to exercise the loop.
+      // Teardown retries forever; two failures in a row are enough to exercise the loop. A blocked
+      // teardown is a failure like any other in a machine without an isBlocked branch.
       ...(ctxOf(s).attempts < 2
-        ? [{ type: "xstate.error.actor.teardown", error: new TransientError("Keycloak unreachable") }]
+        ? [
+            { type: "xstate.error.actor.teardown", error: new TransientError("Keycloak unreachable") },
+            {
+              type: "xstate.error.actor.teardown",
+              error: new BlockedError("2 KeycloakClient(s) still reference this realm"),
+            },
+          ]
         : []),
     ];
   }
@@ -110,6 +119,7 @@ function serializeState(s: AnyMachineSnapshot): string {
     g: c.observedGeneration,
     r: c.policyRevision,
     denied: c.reason === "PolicyDenied",
+    blocked: c.reason === "DeletionBlocked",
     ch: childIds(s),
     t: c.armedTimer,
   });
@@ -204,7 +214,12 @@ async function replay(loaded: LoadedMachine, path: Path): Promise<void> {
         dependency: event.dependency!,
       };
     }
-    if (event.type === "RETRY_DUE") {
+    const blocked = status?.conditions.some((c) => c.type === "Ready" && c.reason === "DeletionBlocked");
+    if (event.type === "RETRY_DUE" && blocked) {
+      // A blocked teardown has no deadline: the next reconcile tries it again.
+      expect(status?.nextAttemptAt, "a blocked teardown arms no timer").toBeUndefined();
+      clock.advance(1);
+    } else if (event.type === "RETRY_DUE") {
       // The retry fires exactly at the stored deadline.
       expect(status?.nextAttemptAt, "a waiting state stores its deadline").toBeDefined();
       clock.set(new Date(status!.nextAttemptAt!));
