@@ -385,6 +385,79 @@ describe("reconcileLifecycle: deletion", () => {
   });
 });
 
+describe("reconcileLifecycle: a spec change while deleting", () => {
+  async function failedTeardown(machine: LoadedMachine, failures: number): Promise<LifecycleStatus> {
+    const effects = spyEffects();
+    effects.teardown.mockImplementation(() => Promise.reject(new TransientError("Keycloak unreachable")));
+    let r = await reconcileLifecycle(
+      machine,
+      args({ effects, deleting: true, facts: undefined, generation: 2 }),
+    );
+    for (let i = 1; i < failures; i++) {
+      r = await reconcileLifecycle(
+        machine,
+        args({
+          effects,
+          status: r.status,
+          deleting: true,
+          facts: undefined,
+          generation: 2,
+          now: new Date(r.status.nextAttemptAt!),
+        }),
+      );
+    }
+    expect(r.status).toMatchObject({ phase: "Deleting", attempts: failures, observedGeneration: 2 });
+    return r.status;
+  }
+
+  it("Given a teardown backing off, When a new generation arrives before the deadline, Then teardown runs at once with fresh attempts", async () => {
+    const machine = realm();
+    const stuck = await failedTeardown(machine, 4);
+    const deadline = new Date(stuck.nextAttemptAt!);
+    const now = new Date(deadline.getTime() - 20_000);
+
+    const sameSpec = spyEffects();
+    const early = await reconcileLifecycle(
+      machine,
+      args({ effects: sameSpec, status: stuck, deleting: true, facts: undefined, generation: 2, now }),
+    );
+    expect(sameSpec.teardown).not.toHaveBeenCalled();
+    expect(early.requeueAfterMs).toBe(20_000);
+
+    const effects = spyEffects();
+    effects.teardown.mockImplementation(() => Promise.reject(new TransientError("Keycloak unreachable")));
+    const respecified = await reconcileLifecycle(
+      machine,
+      args({ effects, status: stuck, deleting: true, facts: undefined, generation: 3, now }),
+    );
+    expect(effects.teardown).toHaveBeenCalledTimes(1);
+    expect(respecified.status).toMatchObject({ phase: "Deleting", attempts: 1, observedGeneration: 3 });
+    expect(new Date(respecified.status.nextAttemptAt!).getTime()).toBeLessThan(deadline.getTime());
+
+    const released = await reconcileLifecycle(
+      machine,
+      args({ effects: spyEffects(), status: stuck, deleting: true, facts: undefined, generation: 3, now }),
+    );
+    expect(released.finalizerReleased).toBe(true);
+  });
+
+  it("Given a teardown backing off, When a new generation finds it blocked, Then the old deadline is dropped", async () => {
+    const machine = realm();
+    const stuck = await failedTeardown(machine, 2);
+    const effects = spyEffects();
+    effects.teardown.mockImplementation(() =>
+      Promise.reject(new BlockedError("1 KeycloakClient(s) still reference this realm")),
+    );
+    const r = await reconcileLifecycle(
+      machine,
+      args({ effects, status: stuck, deleting: true, facts: undefined, generation: 3, now: at(1) }),
+    );
+    expect(r.status).toMatchObject({ phase: "Deleting", attempts: 0 });
+    expect(r.status.nextAttemptAt).toBeUndefined();
+    expect(r.requeueAfterMs).toBeUndefined();
+  });
+});
+
 describe("reconcileLifecycle: blocked deletion", () => {
   it("Given teardown is blocked by other objects, When deleted, Then it waits with a Warning and no timer, and the next reconcile tries again at once", async () => {
     const machine = realm();

@@ -51,9 +51,10 @@ function eventsFor(s: AnyMachineSnapshot, loaded: LoadedMachine): ModelEvent[] {
       },
     ];
   }
-  // Waiting in Deleting, after a failed (timer armed) or a blocked (no timer) teardown.
+  // Waiting in Deleting, after a failed (timer armed) or a blocked (no timer) teardown: the timer
+  // fires, or the spec changes (the host sends DELETE again for a new generation).
   if (value === "Deleting" && (ctxOf(s).armedTimer !== undefined || ctxOf(s).reason === "DeletionBlocked"))
-    return [{ type: "RETRY_DUE" }];
+    return [{ type: "RETRY_DUE" }, { type: "DELETE" }];
   if (children.includes("teardown")) {
     return [
       { type: "xstate.done.actor.teardown" },
@@ -205,6 +206,8 @@ async function replay(loaded: LoadedMachine, path: Path): Promise<void> {
     const expected = steps[j - 1]!.state;
     const expectedEffects = outcomes.map((o) => (o.type.includes("provision") ? "provision" : "teardown"));
 
+    // A DELETE while already deleting is the host's answer to a new generation.
+    if (event.type === "DELETE" && deleting) facts = { ...facts, generation: facts.generation + 1 };
     if (event.type === "DELETE") deleting = true;
     if (event.type === "RECONCILE" || (event.type === "RETRY_DUE" && event.decision)) {
       facts = {
