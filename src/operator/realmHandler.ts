@@ -2,14 +2,16 @@
 // Keycloak; deletion as spec.deletionPolicy says.
 import type { CoreV1Api } from "@kubernetes/client-node";
 import type { KeycloakRealm } from "../api/index.js";
-import { instanceRefOf, realmRefOf } from "../api/refs.js";
+import { instanceRefOf } from "../api/refs.js";
 import { deleteRealm, syncRealm, type Owner } from "../keycloak/index.js";
+import { objectKey } from "../kube/informers.js";
 import { BlockedError, TransientError } from "../lifecycle/errors.js";
 import { desiredRealm } from "../resources/realmRepresentation.js";
 import { classified } from "./classify.js";
 import type { ConnectionPool } from "./connections.js";
 import { realmDependency, realmPolicyInput, type Caches } from "./facts.js";
 import type { KindHandler } from "./handler.js";
+import { clientsReferencing, referrerList } from "./referrers.js";
 import { readSecretValue } from "./secrets.js";
 
 export function ownerOf(obj: {
@@ -73,17 +75,18 @@ export function realmHandler(
         status: { realmName, issuer: `${baseUrl}/realms/${realmName}` },
       };
     },
-    async teardown(realm) {
+    async teardown(realm, log) {
       if ((realm.spec.deletionPolicy ?? "Retain") !== "Delete") return;
       // Clients first: deleting a realm under them would orphan their credentials Secrets silently.
-      const dependents = caches.clients.list().filter((c) => {
-        const ref = realmRefOf(c);
-        return ref.namespace === realm.metadata.namespace && ref.name === realm.metadata.name;
-      });
+      const dependents = clientsReferencing(caches, realm);
       if (dependents.length > 0) {
-        const names = dependents.slice(0, 5).map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
+        log.info(
+          { clients: dependents.map(objectKey).sort() },
+          `KeycloakRealm ${realmKey(realm)}: deletion waits for the KeycloakClients that reference it`,
+        );
         throw new BlockedError(
-          `deletion of realm waits for ${dependents.length} KeycloakClient(s) that reference it (${names.join(", ")}${dependents.length > 5 ? ", …" : ""}); ` +
+          `deletion of realm waits for ${dependents.length} KeycloakClient(s) that reference it ` +
+            `(${referrerList(realm.metadata.namespace ?? "", dependents)}); ` +
             `delete them, or set spec.deletionPolicy: Retain on this realm`,
         );
       }
