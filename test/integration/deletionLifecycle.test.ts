@@ -2,9 +2,12 @@
 // process against the real kube-apiserver and Keycloak, and the test deletes resources the way a
 // user does and reads their status, their events and Keycloak's admin API.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type * as k8s from "@kubernetes/client-node";
+import { readFile } from "node:fs/promises";
+import * as k8s from "@kubernetes/client-node";
 import { freePort } from "../../src/testenv/ports.js";
 import {
+  adminClient,
+  condition,
   createInstance,
   createNamespace,
   installCrds,
@@ -16,9 +19,18 @@ import {
 } from "./support.js";
 
 const REALMS = "keycloakrealms";
+const INSTANCES = "keycloakinstances";
+
+const realm = (name: string, spec: Record<string, unknown>) => ({
+  apiVersion: "keycloak.kpo.dev/v1alpha1",
+  kind: "KeycloakRealm",
+  metadata: { name },
+  spec,
+});
 
 describe("Deletion against a real API server and Keycloak", () => {
   let kc: k8s.KubeConfig;
+  let core: k8s.CoreV1Api;
   let resources: Resources;
   let operator: OperatorProcess;
   let platform: string;
@@ -26,6 +38,7 @@ describe("Deletion against a real API server and Keycloak", () => {
 
   beforeAll(async () => {
     kc = kubeConfig();
+    core = kc.makeApiClient(k8s.CoreV1Api);
     resources = new Resources(kc);
     await installCrds(kc);
     platform = await createNamespace(kc, "platform");
@@ -38,6 +51,71 @@ describe("Deletion against a real API server and Keycloak", () => {
 
   afterAll(async () => {
     await operator?.stop();
+  });
+
+  /** The Events recorded on one object, newest last. */
+  const eventsOf = async (namespace: string, name: string) =>
+    (await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` })).items;
+
+  it("given an instance that realms still reference, when it is deleted, then its deletion waits for them, naming only those of its own namespace, and completes as soon as the last one is gone", async () => {
+    await createInstance(kc, resources, platform, "main", { namespaces: [team] });
+    await resources.create(
+      REALMS,
+      platform,
+      realm("local", {
+        instanceRef: { name: "main" },
+        realmName: `local-${platform}`,
+        deletionPolicy: "Delete",
+      }),
+    );
+    await resources.create(
+      REALMS,
+      team,
+      realm("remote", {
+        instanceRef: { name: "main", namespace: platform },
+        realmName: `remote-${team}`,
+        deletionPolicy: "Delete",
+      }),
+    );
+    await resources.waitForStatus(REALMS, platform, "local", (o) => o.status?.phase === "Ready");
+    await resources.waitForStatus(REALMS, team, "remote", (o) => o.status?.phase === "Ready");
+
+    await resources.delete(INSTANCES, platform, "main");
+    const blocked = await waitFor("instance deletion blocked", async () => {
+      const o = await resources.get(INSTANCES, platform, "main");
+      return o.status?.phase === "Deleting" && condition(o, "Ready")?.reason === "DeletionBlocked"
+        ? o
+        : false;
+    });
+    expect(blocked.metadata.finalizers).toContain("keycloak.kpo.dev/finalizer");
+    expect(blocked.status?.nextAttemptAt).toBeUndefined();
+    const message = condition(blocked, "Ready")?.message ?? "";
+    expect(message).toContain("2 KeycloakRealm(s)");
+    expect(message).toContain("(local and 1 in another namespace)");
+    // The other tenant's realm is counted, not named; the operator's log has its full name.
+    expect(message).not.toContain(team);
+    expect(message).not.toContain("remote");
+    const warning = await waitFor("DeletionBlocked event", async () =>
+      (await eventsOf(platform, "main")).find((e) => e.type === "Warning" && e.reason === "DeletionBlocked"),
+    );
+    expect(warning.message).toBe(message);
+    expect(await readFile(operator.logFile, "utf8")).toContain(`${team}/remote`);
+
+    // The realms are deleted from Keycloak through the instance that waited for them.
+    const admin = await adminClient();
+    await resources.delete(REALMS, platform, "local");
+    await waitFor("local realm gone", () => resources.gone(REALMS, platform, "local"));
+    expect(await admin.realms.findOne({ realm: `local-${platform}` })).toBeNull();
+    await resources.waitForStatus(INSTANCES, platform, "main", (o) =>
+      (condition(o, "Ready")?.message ?? "").includes("1 KeycloakRealm(s)"),
+    );
+    expect(await resources.gone(INSTANCES, platform, "main")).toBe(false);
+
+    await resources.delete(REALMS, team, "remote");
+    await waitFor("remote realm gone", () => resources.gone(REALMS, team, "remote"));
+    expect(await admin.realms.findOne({ realm: `remote-${team}` })).toBeNull();
+    // No timer is pending: the realm's deletion itself re-queues the instance.
+    await waitFor("instance gone", () => resources.gone(INSTANCES, platform, "main"), 10_000);
   });
 
   it("given a realm whose teardown backs off (its Keycloak is unreachable), when deletionPolicy is set to Retain, then it is released at once, not at the next retry", async () => {
