@@ -10,7 +10,7 @@ import { desiredRealm } from "../resources/realmRepresentation.js";
 import { classified } from "./classify.js";
 import type { ConnectionPool } from "./connections.js";
 import { realmDependency, realmPolicyInput, type Caches } from "./facts.js";
-import type { KindHandler } from "./handler.js";
+import { KEYCLOAK_CLEANUP_SKIPPED, type KindHandler } from "./handler.js";
 import { clientsReferencing, referrerList } from "./referrers.js";
 import { readSecretValue } from "./secrets.js";
 
@@ -90,10 +90,23 @@ export function realmHandler(
             `delete them, or set spec.deletionPolicy: Retain on this realm`,
         );
       }
-      const instance = instanceOf(realm);
+      const realmName = realm.status?.realmName ?? realm.spec.realmName;
+      const ref = instanceRefOf(realm);
+      const instance = caches.instances.get(ref.namespace, ref.name);
+      if (!instance) {
+        // Nothing can reach that Keycloak any more: waiting would keep the realm Deleting forever.
+        return {
+          warning: {
+            reason: KEYCLOAK_CLEANUP_SKIPPED,
+            message:
+              `KeycloakInstance ${ref.namespace}/${ref.name} is gone, so realm ${realmName} could not be ` +
+              `deleted from Keycloak and may still exist there; the finalizer was released`,
+          },
+        };
+      }
       const conn = await pool.forInstance(instance);
       await classified(`deleting realm of KeycloakRealm ${realmKey(realm)}`, () =>
-        deleteRealm(conn, realm.status?.realmName ?? realm.spec.realmName, ownerOf(realm)),
+        deleteRealm(conn, realmName, ownerOf(realm)),
       );
     },
   };

@@ -20,6 +20,7 @@ import {
 
 const REALMS = "keycloakrealms";
 const INSTANCES = "keycloakinstances";
+const CLIENTS = "keycloakclients";
 
 const realm = (name: string, spec: Record<string, unknown>) => ({
   apiVersion: "keycloak.kpo.dev/v1alpha1",
@@ -116,6 +117,74 @@ describe("Deletion against a real API server and Keycloak", () => {
     expect(await admin.realms.findOne({ realm: `remote-${team}` })).toBeNull();
     // No timer is pending: the realm's deletion itself re-queues the instance.
     await waitFor("instance gone", () => resources.gone(INSTANCES, platform, "main"), 10_000);
+  });
+
+  it("given a realm whose instance does not exist, when it is deleted, then it is released with a Warning that its Keycloak realm may remain", async () => {
+    await resources.create(
+      REALMS,
+      team,
+      realm("orphan", {
+        instanceRef: { name: "never-created" },
+        realmName: `orphan-${team}`,
+        deletionPolicy: "Delete",
+      }),
+    );
+    await resources.waitForStatus(REALMS, team, "orphan", (o) => o.status?.phase === "Pending");
+    await resources.delete(REALMS, team, "orphan");
+    await waitFor("orphan realm released", () => resources.gone(REALMS, team, "orphan"), 30_000);
+    const warning = (await eventsOf(team, "orphan")).find((e) => e.reason === "KeycloakCleanupSkipped");
+    expect(warning?.type).toBe("Warning");
+    expect(warning?.message).toContain(`KeycloakInstance ${team}/never-created is gone`);
+    expect(warning?.message).toMatch(
+      /realm orphan-\S+ could not be deleted from Keycloak and may still exist there/,
+    );
+  });
+
+  it("given a client whose realm is gone, when it is deleted, then it is released with a Warning and its credentials Secret is deleted", async () => {
+    await createInstance(kc, resources, platform, "kc", { namespaces: [team] });
+    const realmName = `kept-${platform}`;
+    await resources.create(
+      REALMS,
+      platform,
+      realm("kept", {
+        instanceRef: { name: "kc" },
+        realmName,
+        clientGrants: { namespaces: [team] },
+        deletionPolicy: "Retain",
+      }),
+    );
+    await resources.waitForStatus(REALMS, platform, "kept", (o) => o.status?.phase === "Ready");
+    await resources.create(CLIENTS, team, {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakClient",
+      metadata: { name: "app" },
+      spec: {
+        realmRef: { name: "kept", namespace: platform },
+        clientId: `app-${team}`,
+        serviceAccountsEnabled: true,
+        standardFlowEnabled: false,
+        deletionPolicy: "Delete",
+      },
+    });
+    await resources.waitForStatus(CLIENTS, team, "app", (o) => o.status?.phase === "Ready");
+    await core.readNamespacedSecret({ namespace: team, name: "app-credentials" });
+
+    // A retained realm does not wait for its clients.
+    await resources.delete(REALMS, platform, "kept");
+    await waitFor("kept realm gone", () => resources.gone(REALMS, platform, "kept"));
+    await resources.delete(CLIENTS, team, "app");
+    await waitFor("client released", () => resources.gone(CLIENTS, team, "app"), 30_000);
+    const warning = (await eventsOf(team, "app")).find((e) => e.reason === "KeycloakCleanupSkipped");
+    expect(warning?.type).toBe("Warning");
+    expect(warning?.message).toContain(`KeycloakRealm ${platform}/kept is gone`);
+    expect(warning?.message).toContain(
+      `client app-${team} could not be deleted from Keycloak and may still exist there`,
+    );
+    await expect(core.readNamespacedSecret({ namespace: team, name: "app-credentials" })).rejects.toThrow();
+    // And indeed it does: the realm was retained, the client in it was never deleted.
+    const admin = await adminClient();
+    expect(await admin.clients.find({ realm: realmName, clientId: `app-${team}` })).toHaveLength(1);
+    await admin.realms.del({ realm: realmName });
   });
 
   it("given a realm whose teardown backs off (its Keycloak is unreachable), when deletionPolicy is set to Retain, then it is released at once, not at the next retry", async () => {
