@@ -7,7 +7,7 @@
 
 import type { Decision } from "../policy/decision.js";
 
-export type ErrorClass = "transient" | "permanent";
+export type ErrorClass = "transient" | "permanent" | "blocked";
 
 /** Retrying may help: Keycloak unreachable, 5xx, 429, circuit open, a conflict on write. */
 export class TransientError extends Error {
@@ -42,8 +42,22 @@ export class PolicyDeniedError extends PermanentError {
   }
 }
 
+/**
+ * Not a failure: other Kubernetes objects must go first (an instance waits for the realms that
+ * reference it, a realm for its clients). Checking again costs only a cache lookup and the change
+ * that unblocks it re-queues the resource, so the lifecycle waits without a backoff timer.
+ */
+export class BlockedError extends Error {
+  override name = "BlockedError";
+  readonly errorClass = "blocked" as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 export function classifyError(error: unknown): ErrorClass {
-  return error instanceof PermanentError ? "permanent" : "transient";
+  if (error instanceof PermanentError) return "permanent";
+  return error instanceof BlockedError ? "blocked" : "transient";
 }
 
 const MAX_MESSAGE_LENGTH = 1024;

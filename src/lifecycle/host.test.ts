@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { register } from "prom-client";
 import type { Decision, PolicyInput, Violation } from "../policy/decision.js";
-import { PermanentError, TransientError } from "./errors.js";
+import { BlockedError, PermanentError, TransientError } from "./errors.js";
 import {
   reconcileLifecycle,
   type LifecycleEffects,
@@ -381,6 +381,125 @@ describe("reconcileLifecycle: deletion", () => {
       args({ effects, status: first.status, deleting: true, now: deadline }),
     );
     expect(effects.teardown).toHaveBeenCalledTimes(2);
+    expect(done.finalizerReleased).toBe(true);
+  });
+});
+
+describe("reconcileLifecycle: a spec change while deleting", () => {
+  async function failedTeardown(machine: LoadedMachine, failures: number): Promise<LifecycleStatus> {
+    const effects = spyEffects();
+    effects.teardown.mockImplementation(() => Promise.reject(new TransientError("Keycloak unreachable")));
+    let r = await reconcileLifecycle(
+      machine,
+      args({ effects, deleting: true, facts: undefined, generation: 2 }),
+    );
+    for (let i = 1; i < failures; i++) {
+      r = await reconcileLifecycle(
+        machine,
+        args({
+          effects,
+          status: r.status,
+          deleting: true,
+          facts: undefined,
+          generation: 2,
+          now: new Date(r.status.nextAttemptAt!),
+        }),
+      );
+    }
+    expect(r.status).toMatchObject({ phase: "Deleting", attempts: failures, observedGeneration: 2 });
+    return r.status;
+  }
+
+  it("Given a teardown backing off, When a new generation arrives before the deadline, Then teardown runs at once with fresh attempts", async () => {
+    const machine = realm();
+    const stuck = await failedTeardown(machine, 4);
+    const deadline = new Date(stuck.nextAttemptAt!);
+    const now = new Date(deadline.getTime() - 20_000);
+
+    const sameSpec = spyEffects();
+    const early = await reconcileLifecycle(
+      machine,
+      args({ effects: sameSpec, status: stuck, deleting: true, facts: undefined, generation: 2, now }),
+    );
+    expect(sameSpec.teardown).not.toHaveBeenCalled();
+    expect(early.requeueAfterMs).toBe(20_000);
+
+    const effects = spyEffects();
+    effects.teardown.mockImplementation(() => Promise.reject(new TransientError("Keycloak unreachable")));
+    const respecified = await reconcileLifecycle(
+      machine,
+      args({ effects, status: stuck, deleting: true, facts: undefined, generation: 3, now }),
+    );
+    expect(effects.teardown).toHaveBeenCalledTimes(1);
+    expect(respecified.status).toMatchObject({ phase: "Deleting", attempts: 1, observedGeneration: 3 });
+    expect(new Date(respecified.status.nextAttemptAt!).getTime()).toBeLessThan(deadline.getTime());
+
+    const released = await reconcileLifecycle(
+      machine,
+      args({ effects: spyEffects(), status: stuck, deleting: true, facts: undefined, generation: 3, now }),
+    );
+    expect(released.finalizerReleased).toBe(true);
+  });
+
+  it("Given a teardown backing off, When a new generation finds it blocked, Then the old deadline is dropped", async () => {
+    const machine = realm();
+    const stuck = await failedTeardown(machine, 2);
+    const effects = spyEffects();
+    effects.teardown.mockImplementation(() =>
+      Promise.reject(new BlockedError("1 KeycloakClient(s) still reference this realm")),
+    );
+    const r = await reconcileLifecycle(
+      machine,
+      args({ effects, status: stuck, deleting: true, facts: undefined, generation: 3, now: at(1) }),
+    );
+    expect(r.status).toMatchObject({ phase: "Deleting", attempts: 0 });
+    expect(r.status.nextAttemptAt).toBeUndefined();
+    expect(r.requeueAfterMs).toBeUndefined();
+  });
+});
+
+describe("reconcileLifecycle: blocked deletion", () => {
+  it("Given teardown is blocked by other objects, When deleted, Then it waits with a Warning and no timer, and the next reconcile tries again at once", async () => {
+    const machine = realm();
+    let blocked = true;
+    const effects = {
+      provision: vi.fn(() => Promise.resolve()),
+      teardown: vi.fn(() =>
+        blocked
+          ? Promise.reject(new BlockedError("2 KeycloakClient(s) still reference this realm (web, api)"))
+          : Promise.resolve(),
+      ),
+    };
+    const first = await reconcileLifecycle(machine, args({ effects, deleting: true, facts: undefined }));
+    expect(first.status).toMatchObject({ phase: "Deleting", attempts: 0 });
+    expect(first.status.nextAttemptAt).toBeUndefined();
+    expect(first.requeueAfterMs).toBeUndefined();
+    expect(first.finalizerReleased).toBe(false);
+    expect(cond(first.status, "Ready")).toMatchObject({
+      reason: "DeletionBlocked",
+      message: "2 KeycloakClient(s) still reference this realm (web, api)",
+    });
+    expect(first.events).toEqual([
+      {
+        type: "Warning",
+        reason: "DeletionBlocked",
+        message: "2 KeycloakClient(s) still reference this realm (web, api)",
+      },
+    ]);
+
+    const again = await reconcileLifecycle(
+      machine,
+      args({ effects, status: first.status, deleting: true, facts: undefined, now: at(1) }),
+    );
+    expect(effects.teardown).toHaveBeenCalledTimes(2);
+    expect(again.events).toEqual([]);
+
+    blocked = false;
+    const done = await reconcileLifecycle(
+      machine,
+      args({ effects, status: again.status, deleting: true, facts: undefined, now: at(2) }),
+    );
+    expect(effects.teardown).toHaveBeenCalledTimes(3);
     expect(done.finalizerReleased).toBe(true);
   });
 });

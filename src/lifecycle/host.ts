@@ -7,6 +7,11 @@
 // that waits arms a named delay (armTimer), the deadline is stored in status.nextAttemptAt, the work
 // queue requeues the key, and when the deadline has passed the host sends RETRY_DUE. A process that
 // restarts mid-backoff therefore retries at the original deadline, not earlier and not from zero.
+// A teardown blocked by other objects (BlockedError) arms no timer: with no deadline it is due at
+// once, so the reconcile that the blocking object's deletion queues tries the teardown again.
+// A new generation while Deleting is not a retry: the spec the teardown reads changed (say,
+// deletionPolicy set to Retain to release a resource whose Keycloak is gone), so the host sends
+// DELETE again, which starts the teardown over now instead of at the old backoff deadline.
 //
 // The machine is driven with XState's pure transition() API: it returns the next snapshot and the
 // actions to execute, so side effects run only when the machine's own transitions say so — after
@@ -160,7 +165,8 @@ export async function reconcileLifecycle(
   let event: LifecycleEvent;
   if (args.deleting) {
     if (restoredPhase === "Deleted") return unchanged();
-    if (restoredPhase !== "Deleting") event = { type: "DELETE" };
+    const respecified = args.status?.observedGeneration !== args.generation;
+    if (restoredPhase !== "Deleting" || respecified) event = { type: "DELETE" };
     else if (!due) return unchanged(Math.max(0, (deadline as Date).getTime() - now.getTime()));
     else event = { type: "RETRY_DUE", ...(facts ?? {}) };
   } else {
@@ -212,7 +218,13 @@ export async function reconcileLifecycle(
     if (!delay)
       throw new Error(`lifecycle ${kind}: delay "${endContext.armedTimer}" is not defined in ${loaded.file}`);
     nextAttemptAt = new Date(now.getTime() + delay(endContext, random()));
-  } else if (endPhase === restoredPhase && loaded.timerStates.has(endPhase) && deadline && !due) {
+  } else if (
+    endPhase === restoredPhase &&
+    effectsRun.length === 0 &&
+    loaded.timerStates.has(endPhase) &&
+    deadline &&
+    !due
+  ) {
     nextAttemptAt = deadline; // still waiting for the same timer
   }
   endContext.armedTimer = undefined;

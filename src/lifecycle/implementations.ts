@@ -17,6 +17,7 @@ export const GUARD_NAMES = [
   "generationChanged",
   "failureUnchanged",
   "isPermanentError",
+  "isBlocked",
   "retriesExhausted",
 ] as const;
 
@@ -31,6 +32,7 @@ export const ACTION_NAMES = [
   "resetAttempts",
   "recordDeleting",
   "recordTeardownError",
+  "recordTeardownBlocked",
   "recordDeleted",
   "armTimer",
   "disarmTimer",
@@ -99,6 +101,7 @@ export function lifecycleSetup(rules: Readonly<Record<string, CompiledRule>>, de
         return true;
       },
       isPermanentError: ({ event }) => classifyError((event as ActorDoneEvent).error) === "permanent",
+      isBlocked: ({ event }) => classifyError((event as ActorDoneEvent).error) === "blocked",
       retriesExhausted: ({ context }) =>
         rule("retriesExhausted").evaluate({ attempts: context.attempts + 1 }) === true,
     },
@@ -165,11 +168,17 @@ export function lifecycleSetup(rules: Readonly<Record<string, CompiledRule>>, de
         message: `Gave up after ${context.attempts + 1} attempts; last error: ${errorMessage((event as ActorDoneEvent).error)}`,
       })),
       resetAttempts: assign({ attempts: 0 }),
-      recordDeleting: assign({ attempts: 0, reason: "Deleting", message: "Tearing down." }),
+      // Attempts are reset by the DELETE transition, not by a retry of the teardown.
+      recordDeleting: assign({ reason: "Deleting", message: "Tearing down." }),
       recordTeardownError: assign(({ context, event }) => ({
         attempts: context.attempts + 1,
         reason: "TeardownFailed",
         message: `Teardown failed, will retry: ${errorMessage((event as ActorDoneEvent).error)}`,
+      })),
+      // Waiting for other objects is not a failed attempt: no attempt is counted, no timer armed.
+      recordTeardownBlocked: assign(({ event }) => ({
+        reason: "DeletionBlocked",
+        message: errorMessage((event as ActorDoneEvent).error),
       })),
       recordDeleted: assign({
         attempts: 0,

@@ -22,13 +22,14 @@ const RECONCILING_PHASES: ReadonlySet<LifecyclePhase> = new Set([
   "Deleting",
 ]);
 
-/** Reasons that describe a failure; their message is also reported as status.lastError. */
+/** Reasons that describe a failure or a blocked deletion (Warning events); their message is also status.lastError. */
 export const ERROR_REASONS: ReadonlySet<string> = new Set([
   "PolicyDenied",
   "TransientError",
   "PermanentError",
   "RetriesExhausted",
   "TeardownFailed",
+  "DeletionBlocked",
 ]);
 
 /** Optional lifecycle fields: absent in a new status means "clear it". */

@@ -20,7 +20,7 @@ import { desiredClient } from "../resources/clientRepresentation.js";
 import { classified } from "./classify.js";
 import type { ConnectionPool } from "./connections.js";
 import { clientDependency, clientPolicyInput, type Caches } from "./facts.js";
-import type { KindHandler } from "./handler.js";
+import { KEYCLOAK_CLEANUP_SKIPPED, type KindHandler } from "./handler.js";
 import { checkLivePrivilege } from "./privilegeCheck.js";
 import { ownerOf } from "./realmHandler.js";
 
@@ -52,6 +52,17 @@ export function clientHandler(
     return { realm, instance };
   };
   const realmNameOf = (realm: KeycloakRealm) => realm.status?.realmName ?? realm.spec.realmName;
+  /** What is gone of the realm and instance the client's Keycloak client lives in, if anything. */
+  const goneTargetOf = (client: KeycloakClient): string | undefined => {
+    const rref = realmRefOf(client);
+    const realm = caches.realms.get(rref.namespace, rref.name);
+    if (!realm) return `KeycloakRealm ${rref.namespace}/${rref.name}`;
+    const iref = instanceRefOf(realm);
+    // The instance is the realm owner's: say whose it is, not its name.
+    if (!caches.instances.get(iref.namespace, iref.name))
+      return `the KeycloakInstance of KeycloakRealm ${rref.namespace}/${rref.name}`;
+    return undefined;
+  };
 
   async function currentSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
     try {
@@ -197,7 +208,9 @@ export function clientHandler(
     },
     async teardown(client) {
       const namespace = client.metadata.namespace ?? "";
-      if ((client.spec.deletionPolicy ?? "Retain") === "Delete") {
+      // Nothing can reach the Keycloak client once its realm or instance is gone: release it anyway.
+      const gone = client.spec.deletionPolicy === "Delete" ? goneTargetOf(client) : undefined;
+      if ((client.spec.deletionPolicy ?? "Retain") === "Delete" && !gone) {
         const { realm, instance } = targetsOf(client);
         const conn = await pool.forInstance(instance);
         await classified(`deleting client of KeycloakClient ${namespace}/${client.metadata.name}`, () =>
@@ -209,13 +222,24 @@ export function clientHandler(
       // exactly that object (uid precondition), so a Secret someone put in its place survives.
       const name = clientSecretName(client);
       const existing = await currentSecret(namespace, name);
-      if (!existing?.metadata?.uid || !ownsSecret(existing, client)) return;
-      await core
-        .deleteNamespacedSecret({ namespace, name, body: { preconditions: { uid: existing.metadata.uid } } })
-        .catch((err: unknown) => {
-          if (!(err instanceof ApiException && (err.code === 404 || err.code === 409)))
-            throw new TransientError(`deleting Secret ${namespace}/${name} failed`);
-        });
+      const uid = existing?.metadata?.uid;
+      if (existing && uid && ownsSecret(existing, client)) {
+        await core
+          .deleteNamespacedSecret({ namespace, name, body: { preconditions: { uid } } })
+          .catch((err: unknown) => {
+            if (!(err instanceof ApiException && (err.code === 404 || err.code === 409)))
+              throw new TransientError(`deleting Secret ${namespace}/${name} failed`);
+          });
+      }
+      if (!gone) return;
+      return {
+        warning: {
+          reason: KEYCLOAK_CLEANUP_SKIPPED,
+          message:
+            `${gone} is gone, so client ${client.spec.clientId} could not be deleted from Keycloak ` +
+            `and may still exist there; the finalizer was released`,
+        },
+      };
     },
   };
 }

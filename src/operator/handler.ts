@@ -12,6 +12,14 @@ export interface ProvisionOutcome {
   status?: Record<string, unknown>;
 }
 
+/** The reason of the Warning event when a teardown released a resource without cleaning up Keycloak. */
+export const KEYCLOAK_CLEANUP_SKIPPED = "KeycloakCleanupSkipped";
+
+export interface TeardownOutcome {
+  /** Teardown finished but had to leave something behind (a Warning event says what and why). */
+  warning?: { reason: string; message: string };
+}
+
 export interface KindHandler<T extends KeycloakResource> {
   /** Is what this resource depends on Ready? */
   dependency(obj: T): DependencyFacts;
@@ -20,5 +28,5 @@ export interface KindHandler<T extends KeycloakResource> {
   /** Make Keycloak (and owned objects) match the spec. Throw TransientError / PermanentError. */
   provision(obj: T, log: Logger): Promise<ProvisionOutcome>;
   /** Undo provision as deletionPolicy says. */
-  teardown(obj: T, log: Logger): Promise<void>;
+  teardown(obj: T, log: Logger): Promise<TeardownOutcome | void>;
 }

@@ -1,11 +1,14 @@
 // KeycloakInstance: connect with the admin credentials and read the server version. Realms wait
-// for their instance to be Ready, so this is where a wrong URL or password shows up first.
+// for their instance to be Ready, so this is where a wrong URL or password shows up first; the
+// instance's deletion in turn waits for the realms that reference it.
 import type { KeycloakInstance } from "../api/index.js";
-import { PermanentError } from "../lifecycle/errors.js";
+import { objectKey } from "../kube/informers.js";
+import { BlockedError, PermanentError } from "../lifecycle/errors.js";
 import { classified } from "./classify.js";
 import type { ConnectionPool } from "./connections.js";
 import { instancePolicyInput, type Caches } from "./facts.js";
 import type { KindHandler } from "./handler.js";
+import { realmsReferencing, referrerList } from "./referrers.js";
 
 export function instanceHandler(caches: Caches, pool: ConnectionPool): KindHandler<KeycloakInstance> {
   return {
@@ -30,8 +33,22 @@ export function instanceHandler(caches: Caches, pool: ConnectionPool): KindHandl
         status: { version, url: instance.spec.external?.url },
       };
     },
-    teardown: async () => {
-      // The operator never deletes a Keycloak it does not run.
+    teardown(instance, log) {
+      // Realms first: once their instance is gone, realms with deletionPolicy Delete could no longer
+      // delete their Keycloak realms. The operator never deletes a Keycloak it does not run.
+      const realms = realmsReferencing(caches, instance);
+      if (realms.length === 0) return Promise.resolve();
+      const key = `${instance.metadata.namespace}/${instance.metadata.name}`;
+      log.info(
+        { realms: realms.map(objectKey).sort() },
+        `KeycloakInstance ${key}: deletion waits for the KeycloakRealms that reference it`,
+      );
+      return Promise.reject(
+        new BlockedError(
+          `deletion of instance waits for ${realms.length} KeycloakRealm(s) that reference it ` +
+            `(${referrerList(instance.metadata.namespace ?? "", realms)}); delete them first`,
+        ),
+      );
     },
   };
 }

@@ -198,9 +198,13 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
       if (ref.namespace === e.object.metadata.namespace && ref.name === e.object.metadata.name)
         clients.enqueue(objectKey(c));
     }
-    // A realm that is gone or going may unblock the quota of its namespace's other realms.
-    if (e.type === "delete")
+    if (e.type === "delete") {
+      // A realm that is gone or going may unblock the quota of its namespace's other realms.
       for (const r of caches.realms.list(e.object.metadata.namespace)) realms.enqueue(objectKey(r));
+      // An instance whose deletion waits for the realms that reference it is re-checked when one goes.
+      const ref = instanceRefOf(e.object);
+      instances.enqueue(`${ref.namespace}/${ref.name}`);
+    }
   });
   caches.clients.onChange((e) => {
     if (specOrMetaChanged(e)) {

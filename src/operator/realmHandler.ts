@@ -2,16 +2,18 @@
 // Keycloak; deletion as spec.deletionPolicy says.
 import type { CoreV1Api } from "@kubernetes/client-node";
 import type { KeycloakRealm } from "../api/index.js";
-import { instanceRefOf, realmRefOf } from "../api/refs.js";
+import { instanceRefOf } from "../api/refs.js";
 import { deleteRealm, syncRealm, type Owner } from "../keycloak/index.js";
-import { TransientError } from "../lifecycle/errors.js";
+import { objectKey } from "../kube/informers.js";
+import { BlockedError, TransientError } from "../lifecycle/errors.js";
 import type { DecideFn } from "../policy/decision.js";
 import { desiredRealm } from "../resources/realmRepresentation.js";
 import { classified } from "./classify.js";
 import type { ConnectionPool } from "./connections.js";
 import { realmDependency, realmPolicyInput, type Caches } from "./facts.js";
-import type { KindHandler } from "./handler.js";
+import { KEYCLOAK_CLEANUP_SKIPPED, type KindHandler } from "./handler.js";
 import { checkLivePrivilege } from "./privilegeCheck.js";
+import { clientsReferencing, referrerList } from "./referrers.js";
 import { readSecretValue } from "./secrets.js";
 
 export function ownerOf(obj: {
@@ -79,24 +81,38 @@ export function realmHandler(
         status: { realmName, issuer: `${baseUrl}/realms/${realmName}` },
       };
     },
-    async teardown(realm) {
+    async teardown(realm, log) {
       if ((realm.spec.deletionPolicy ?? "Retain") !== "Delete") return;
       // Clients first: deleting a realm under them would orphan their credentials Secrets silently.
-      const dependents = caches.clients.list().filter((c) => {
-        const ref = realmRefOf(c);
-        return ref.namespace === realm.metadata.namespace && ref.name === realm.metadata.name;
-      });
+      const dependents = clientsReferencing(caches, realm);
       if (dependents.length > 0) {
-        const names = dependents.slice(0, 5).map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
-        throw new TransientError(
-          `deletion of realm waits for ${dependents.length} KeycloakClient(s) that reference it (${names.join(", ")}${dependents.length > 5 ? ", …" : ""}); ` +
+        log.info(
+          { clients: dependents.map(objectKey).sort() },
+          `KeycloakRealm ${realmKey(realm)}: deletion waits for the KeycloakClients that reference it`,
+        );
+        throw new BlockedError(
+          `deletion of realm waits for ${dependents.length} KeycloakClient(s) that reference it ` +
+            `(${referrerList(realm.metadata.namespace ?? "", dependents)}); ` +
             `delete them, or set spec.deletionPolicy: Retain on this realm`,
         );
       }
-      const instance = instanceOf(realm);
+      const realmName = realm.status?.realmName ?? realm.spec.realmName;
+      const ref = instanceRefOf(realm);
+      const instance = caches.instances.get(ref.namespace, ref.name);
+      if (!instance) {
+        // Nothing can reach that Keycloak any more: waiting would keep the realm Deleting forever.
+        return {
+          warning: {
+            reason: KEYCLOAK_CLEANUP_SKIPPED,
+            message:
+              `KeycloakInstance ${ref.namespace}/${ref.name} is gone, so realm ${realmName} could not be ` +
+              `deleted from Keycloak and may still exist there; the finalizer was released`,
+          },
+        };
+      }
       const conn = await pool.forInstance(instance);
       await classified(`deleting realm of KeycloakRealm ${realmKey(realm)}`, () =>
-        deleteRealm(conn, realm.status?.realmName ?? realm.spec.realmName, ownerOf(realm)),
+        deleteRealm(conn, realmName, ownerOf(realm)),
       );
     },
   };

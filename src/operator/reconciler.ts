@@ -14,7 +14,7 @@ import { statusMergePatch } from "../lifecycle/status.js";
 import type { LoadedMachine } from "../lifecycle/loader.js";
 import type { LifecycleStatus } from "../lifecycle/types.js";
 import type { PolicyEngine } from "../policy/engine.js";
-import type { KindHandler } from "./handler.js";
+import type { KindHandler, TeardownOutcome } from "./handler.js";
 
 export interface KindReconcilerOptions<T extends KeycloakResource> {
   kind: T["kind"];
@@ -64,6 +64,7 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
 
     const log = ctx.log;
     let extraStatus: Record<string, unknown> = {};
+    let teardownWarning: TeardownOutcome["warning"];
     const outcome = await reconcileLifecycle(machine, {
       status: obj.status as LifecycleStatus | undefined,
       generation: obj.metadata.generation ?? 1,
@@ -82,7 +83,9 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
           extraStatus = result.status ?? {};
           return result.message ? { message: result.message } : undefined;
         },
-        teardown: () => handler.teardown(obj, log),
+        teardown: async () => {
+          teardownWarning = (await handler.teardown(obj, log))?.warning;
+        },
       },
     });
 
@@ -100,7 +103,10 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
       name,
       ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}),
     };
-    await Promise.all(outcome.events.map((e) => events.record(involved, e.type, e.reason, e.message)));
+    const recorded = teardownWarning
+      ? [...outcome.events, { type: "Warning" as const, ...teardownWarning }]
+      : outcome.events;
+    await Promise.all(recorded.map((e) => events.record(involved, e.type, e.reason, e.message)));
 
     if (outcome.finalizerReleased) {
       await removeFinalizer(api, ref);

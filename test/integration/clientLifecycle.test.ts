@@ -213,8 +213,10 @@ describe("KeycloakClient lifecycle against a real API server and Keycloak", () =
       core.readNamespacedSecret({ namespace: app, name: "billing-credentials" }),
     ).rejects.toThrow();
   });
-  it("given a realm with deletionPolicy Delete that clients still reference, then its deletion waits with a message naming them, and completes once they are gone", async () => {
+  it("given a realm with deletionPolicy Delete that clients still reference, then its deletion waits with a message naming those in its own namespace and counting the others, and completes once they are gone", async () => {
     const admin = await adminClient();
+    await resources.create(CLIENTS, platform, confidentialClient("ops", `ops-${platform}`));
+    await resources.waitForStatus(CLIENTS, platform, "ops", (o) => o.status?.phase === "Ready");
     await resources.delete(REALMS, platform, "apps");
     const blocked = await waitFor("realm deletion blocked", async () => {
       const o = await resources.get(REALMS, platform, "apps");
@@ -222,7 +224,10 @@ describe("KeycloakClient lifecycle against a real API server and Keycloak", () =
         ? o
         : false;
     });
-    expect(condition(blocked, "Ready")?.message).toContain(`${app}/web`);
+    // Other tenants' clients are counted, never named: app/web, prod/web and the revoked stranger.
+    const message = condition(blocked, "Ready")?.message ?? "";
+    expect(message).toContain("(ops and 3 in other namespaces)");
+    for (const other of [app, prod, "web", "intruder"]) expect(message).not.toContain(other);
     expect((await admin.realms.findOne({ realm: realmName }))?.realm).toBe(realmName);
 
     for (const [ns, name] of [

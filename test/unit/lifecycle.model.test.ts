@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { getAdjacencyMap, getShortestPaths, getStateNodes, type StatePath } from "xstate/graph";
 import { transition, type AnyMachineSnapshot, type AnyStateNode, type AnyTransitionDefinition } from "xstate";
 import type { Decision } from "../../src/policy/decision.js";
-import { PermanentError, TransientError } from "../../src/lifecycle/errors.js";
+import { BlockedError, PermanentError, TransientError } from "../../src/lifecycle/errors.js";
 import { reconcileLifecycle, type LifecycleEffects } from "../../src/lifecycle/host.js";
 import { loadMachines, type LoadedMachine } from "../../src/lifecycle/loader.js";
 import { initialContext } from "../../src/lifecycle/status.js";
@@ -51,13 +51,23 @@ function eventsFor(s: AnyMachineSnapshot, loaded: LoadedMachine): ModelEvent[] {
       },
     ];
   }
-  if (value === "Deleting" && ctxOf(s).armedTimer !== undefined) return [{ type: "RETRY_DUE" }];
+  // Waiting in Deleting, after a failed (timer armed) or a blocked (no timer) teardown: the timer
+  // fires, or the spec changes (the host sends DELETE again for a new generation).
+  if (value === "Deleting" && (ctxOf(s).armedTimer !== undefined || ctxOf(s).reason === "DeletionBlocked"))
+    return [{ type: "RETRY_DUE" }, { type: "DELETE" }];
   if (children.includes("teardown")) {
     return [
       { type: "xstate.done.actor.teardown" },
-      // Teardown retries forever; two failures in a row are enough to exercise the loop.
+      // Teardown retries forever; two failures in a row are enough to exercise the loop. A blocked
+      // teardown is a failure like any other in a machine without an isBlocked branch.
       ...(ctxOf(s).attempts < 2
-        ? [{ type: "xstate.error.actor.teardown", error: new TransientError("Keycloak unreachable") }]
+        ? [
+            { type: "xstate.error.actor.teardown", error: new TransientError("Keycloak unreachable") },
+            {
+              type: "xstate.error.actor.teardown",
+              error: new BlockedError("2 KeycloakClient(s) still reference this realm"),
+            },
+          ]
         : []),
     ];
   }
@@ -110,6 +120,7 @@ function serializeState(s: AnyMachineSnapshot): string {
     g: c.observedGeneration,
     r: c.policyRevision,
     denied: c.reason === "PolicyDenied",
+    blocked: c.reason === "DeletionBlocked",
     ch: childIds(s),
     t: c.armedTimer,
   });
@@ -195,6 +206,8 @@ async function replay(loaded: LoadedMachine, path: Path): Promise<void> {
     const expected = steps[j - 1]!.state;
     const expectedEffects = outcomes.map((o) => (o.type.includes("provision") ? "provision" : "teardown"));
 
+    // A DELETE while already deleting is the host's answer to a new generation.
+    if (event.type === "DELETE" && deleting) facts = { ...facts, generation: facts.generation + 1 };
     if (event.type === "DELETE") deleting = true;
     if (event.type === "RECONCILE" || (event.type === "RETRY_DUE" && event.decision)) {
       facts = {
@@ -204,7 +217,12 @@ async function replay(loaded: LoadedMachine, path: Path): Promise<void> {
         dependency: event.dependency!,
       };
     }
-    if (event.type === "RETRY_DUE") {
+    const blocked = status?.conditions.some((c) => c.type === "Ready" && c.reason === "DeletionBlocked");
+    if (event.type === "RETRY_DUE" && blocked) {
+      // A blocked teardown has no deadline: the next reconcile tries it again.
+      expect(status?.nextAttemptAt, "a blocked teardown arms no timer").toBeUndefined();
+      clock.advance(1);
+    } else if (event.type === "RETRY_DUE") {
       // The retry fires exactly at the stored deadline.
       expect(status?.nextAttemptAt, "a waiting state stores its deadline").toBeDefined();
       clock.set(new Date(status!.nextAttemptAt!));

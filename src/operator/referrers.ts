@@ -1,0 +1,39 @@
+// The objects that still reference an instance or a realm, which hold its deletion, and how to say
+// so in its status and events. Those are read by the object's owner, who may be another tenant than
+// the owners of the referrers: only referrers in the object's own namespace are named, the others
+// are counted (the operator's log has their full names, for the platform team).
+import type { KeycloakClient, KeycloakInstance, KeycloakRealm, KeycloakResource } from "../api/index.js";
+import { instanceRefOf, realmRefOf } from "../api/refs.js";
+import type { Caches } from "./facts.js";
+
+/** How many names a message lists before it says "N more". */
+const MAX_NAMES = 5;
+
+const refersTo = (ref: { namespace: string; name: string }, obj: KeycloakResource): boolean =>
+  ref.namespace === obj.metadata.namespace && ref.name === obj.metadata.name;
+
+export function realmsReferencing(caches: Caches, instance: KeycloakInstance): KeycloakRealm[] {
+  return caches.realms.list().filter((r) => refersTo(instanceRefOf(r), instance));
+}
+
+export function clientsReferencing(caches: Caches, realm: KeycloakRealm): KeycloakClient[] {
+  return caches.clients.list().filter((c) => refersTo(realmRefOf(c), realm));
+}
+
+/**
+ * "web, api and 3 in other namespaces": the names of the referrers in `namespace` (sorted, at most
+ * five), and only the number of the others.
+ */
+export function referrerList(namespace: string, referrers: readonly KeycloakResource[]): string {
+  const local = referrers
+    .filter((o) => o.metadata.namespace === namespace)
+    .map((o) => o.metadata.name ?? "")
+    .sort();
+  const elsewhere = referrers.length - local.length;
+  const parts = local.slice(0, MAX_NAMES);
+  if (local.length > MAX_NAMES) parts.push(`${local.length - MAX_NAMES} more`);
+  if (elsewhere === 1) parts.push("1 in another namespace");
+  if (elsewhere > 1) parts.push(`${elsewhere} in other namespaces`);
+  const last = parts.pop() ?? "";
+  return parts.length > 0 ? `${parts.join(", ")} and ${last}` : last;
+}
