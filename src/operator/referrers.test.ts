@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { KeycloakClient } from "../api/index.js";
-import { referrerList } from "./referrers.js";
+import type { KeycloakClient, KeycloakRealm } from "../api/index.js";
+import type { Caches } from "./facts.js";
+import { clientsReferencing, referrerList } from "./referrers.js";
 
 const client = (namespace: string, name: string): KeycloakClient => ({
   apiVersion: "keycloak.kpo.dev/v1alpha1",
@@ -33,5 +34,42 @@ describe("referrerList", () => {
     expect(referrerList("platform", [...many, client("team-a", "x")])).toBe(
       "a, b, c, d, e, 2 more and 1 in another namespace",
     );
+  });
+});
+
+describe("clientsReferencing", () => {
+  const realm = {
+    apiVersion: "keycloak.kpo.dev/v1alpha1",
+    kind: "KeycloakRealm",
+    metadata: { namespace: "platform", name: "apps" },
+    spec: { instanceRef: { name: "main" }, realmName: "apps" },
+  } as KeycloakRealm;
+  const withStatus = (c: KeycloakClient, status: Record<string, unknown>): KeycloakClient => ({
+    ...c,
+    status,
+  });
+  const caches = (clients: KeycloakClient[]) => ({ clients: { list: () => clients } }) as unknown as Caches;
+
+  it("Given clients that were never admitted, Then they do not hold the realm's deletion; admitted or provisioned ones do", () => {
+    const denied = withStatus(client("evil", "squatter"), {
+      conditions: [{ type: "PolicyCompliant", status: "False" }],
+    });
+    const fresh = client("team-a", "new");
+    const admitted = withStatus(client("team-a", "web"), {
+      conditions: [{ type: "PolicyCompliant", status: "True" }],
+    });
+    const provisionedThenDenied = withStatus(client("team-b", "old"), {
+      secretName: "old-credentials",
+      conditions: [{ type: "PolicyCompliant", status: "False" }],
+    });
+    const elsewhere = {
+      ...admitted,
+      spec: { ...admitted.spec, realmRef: { name: "other", namespace: "platform" } },
+    };
+    expect(
+      clientsReferencing(caches([denied, fresh, admitted, provisionedThenDenied, elsewhere]), realm).map(
+        (c) => c.metadata.name,
+      ),
+    ).toEqual(["web", "old"]);
   });
 });

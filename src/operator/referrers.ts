@@ -12,12 +12,25 @@ const MAX_NAMES = 5;
 const refersTo = (ref: { namespace: string; name: string }, obj: KeycloakResource): boolean =>
   ref.namespace === obj.metadata.namespace && ref.name === obj.metadata.name;
 
+/**
+ * Could this referrer own something in Keycloak? Only if the policies admitted it at some point:
+ * it is admitted now, or it was provisioned once (its status names what it made). Anyone can point
+ * a resource at any instance or realm; one that was never admitted must not hold their deletion.
+ */
+function mayOwnSomething(obj: KeycloakResource): boolean {
+  const status = obj.status as
+    | { conditions?: Array<{ type: string; status: string }>; realmName?: string; secretName?: string }
+    | undefined;
+  if (status?.realmName !== undefined || status?.secretName !== undefined) return true;
+  return status?.conditions?.some((c) => c.type === "PolicyCompliant" && c.status === "True") ?? false;
+}
+
 export function realmsReferencing(caches: Caches, instance: KeycloakInstance): KeycloakRealm[] {
-  return caches.realms.list().filter((r) => refersTo(instanceRefOf(r), instance));
+  return caches.realms.list().filter((r) => refersTo(instanceRefOf(r), instance) && mayOwnSomething(r));
 }
 
 export function clientsReferencing(caches: Caches, realm: KeycloakRealm): KeycloakClient[] {
-  return caches.clients.list().filter((c) => refersTo(realmRefOf(c), realm));
+  return caches.clients.list().filter((c) => refersTo(realmRefOf(c), realm) && mayOwnSomething(c));
 }
 
 /**
