@@ -1,12 +1,10 @@
 // `kpo policy eval` and the operator must put the same question to the policies: for every
 // Keycloak object of every example set, the input the CLI builds from the set's files equals the
 // one the operator builds from informer caches holding the same objects.
-import { KubeConfig, type KubernetesObject, type V1Namespace } from "@kubernetes/client-node";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { API_VERSION, type KeycloakResource } from "../../src/api/index.js";
 import { policyInputFromDocuments, readDocuments } from "../../src/cli/policyCommand.js";
-import { Informer } from "../../src/kube/informers.js";
 import {
   clientPolicyInput,
   instancePolicyInput,
@@ -14,24 +12,8 @@ import {
   type Caches,
 } from "../../src/operator/facts.js";
 import type { PolicyInput } from "../../src/policy/decision.js";
+import { cachesOf } from "./caches.js";
 import { examplesDir, exampleSets, loadExamples, type Manifest } from "./examples.js";
-
-function cache<T extends KubernetesObject>(plural: string, objects: readonly unknown[]): Informer<T> {
-  // Never started: filled the way its reflector fills it, with no API server behind it.
-  const informer = new Informer<T>({ kubeConfig: new KubeConfig(), apiVersion: API_VERSION, plural });
-  for (const obj of objects) informer.upsert(obj as T);
-  return informer;
-}
-
-function cachesOf(set: readonly Manifest[]): Caches {
-  const of = (kind: string) => set.filter((m) => m.kind === kind);
-  return {
-    instances: cache("keycloakinstances", of("KeycloakInstance")),
-    realms: cache("keycloakrealms", of("KeycloakRealm")),
-    clients: cache("keycloakclients", of("KeycloakClient")),
-    namespaces: cache<V1Namespace>("namespaces", of("Namespace")),
-  };
-}
 
 function operatorInput(caches: Caches, obj: KeycloakResource): PolicyInput {
   if (obj.kind === "KeycloakInstance") return instancePolicyInput(caches, obj);
