@@ -71,13 +71,17 @@ export class KeycloakUnreachableError extends Error {
 export class CircuitOpenError extends Error {
   override readonly name = "CircuitOpenError";
   readonly instance: string;
-  /** When the breaker lets the next probe through (epoch ms). */
+  /**
+   * The earliest time the breaker lets a probe through (epoch ms). Nothing is scheduled for it: the
+   * first request after it, usually some resource's retry, is the probe.
+   */
   readonly retryAt: number;
 
   constructor(instance: string, retryAt: number) {
     super(
       `Requests to Keycloak instance ${instance} are paused after repeated failures (circuit open) ` +
-        `until ${new Date(retryAt).toISOString()}; the operator will probe again then`,
+        `until ${new Date(retryAt).toISOString()}; the first request after that tests Keycloak again, ` +
+        "and this resource retries with backoff",
     );
     this.instance = instance;
     this.retryAt = retryAt;
