@@ -1,7 +1,7 @@
-// Writes docs/reference/metrics.md from the registered metrics (see src/observability/metricsReference.ts).
+// Writes docs/reference/metrics.md from the registered metrics (see scripts/metricsReference.ts).
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { metricsReference } from "../src/observability/metricsReference.js";
+import { metricsReference } from "./metricsReference.js";
 import { repoRoot } from "../src/testenv/tools.js";
 
 writeFileSync(path.join(repoRoot, "docs/reference/metrics.md"), metricsReference());

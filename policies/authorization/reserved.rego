@@ -305,7 +305,7 @@ own_client_role(setting) if {
 
 # Another team's client roles are that team's to share: a KeycloakClient may name roles of a client
 # another namespace manages only where that client's spec.roleGrants admits its namespace.
-# input.target.clients lists just the clients the spec names (src/operator/facts.ts).
+# input.target.clients lists just the clients the spec names (src/policy/input.ts).
 violations contains v if {
 	lib.governed_operation
 	input.kind == "KeycloakClient"

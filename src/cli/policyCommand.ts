@@ -6,11 +6,14 @@ import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Option, type Command } from "commander";
+import type { KeycloakResource } from "../api/index.js";
+import type { ResolvedRef } from "../api/refs.js";
 import { parseAllDocuments } from "yaml";
 import { rootLogger } from "../observability/logger.js";
 import { compactInput } from "../policy/compactInput.js";
 import type { Decision, Operation, PolicyInput, ResourceKind } from "../policy/decision.js";
 import { createPolicyEngine } from "../policy/engine.js";
+import { policyInputFor, type PolicyLookup } from "../policy/input.js";
 
 export const EXIT_ALLOWED = 0;
 export const EXIT_DENIED = 1;
@@ -120,100 +123,104 @@ function describeDoc(doc: Doc): string {
   return `${text(doc.kind)} ${text(doc.metadata?.namespace)}/${text(doc.metadata?.name)}`;
 }
 
-function asTarget(doc: Doc, defaultNamespace: string): NonNullable<PolicyInput["target"]["realm"]> {
+/**
+ * A document as the API server would hold it: its namespace filled in (`namespace` when it names
+ * none), its spec a mapping, and the reference every realm and client must carry (the CRDs require
+ * it, so the operator never sees one without).
+ */
+function asResource(doc: Doc, namespace: string, what: string): KeycloakResource {
   const name = doc.metadata?.name;
-  if (typeof name !== "string") throw new BadInputError(`target ${describeDoc(doc)} has no metadata.name`);
-  const namespace = typeof doc.metadata?.namespace === "string" ? doc.metadata.namespace : defaultNamespace;
-  return { metadata: { name, namespace }, spec: isRecord(doc.spec) ? doc.spec : {} };
-}
-
-/** The target of `kind` the CR's reference points at, else the only one given. */
-function pickTarget(
-  docs: Doc[],
-  kind: ResourceKind,
-  ref: unknown,
-  defaultNamespace: string,
-): PolicyInput["target"]["realm"] {
-  const candidates = docs.filter((d) => d.kind === kind).map((d) => asTarget(d, defaultNamespace));
-  if (isRecord(ref) && typeof ref.name === "string") {
-    const refNamespace = typeof ref.namespace === "string" ? ref.namespace : defaultNamespace;
-    const match = candidates.find(
-      (c) => c.metadata.name === ref.name && c.metadata.namespace === refNamespace,
-    );
-    if (match) return match;
+  if (typeof name !== "string" || name === "") throw new BadInputError(`${what} has no metadata.name`);
+  const ownNamespace = doc.metadata?.namespace;
+  const spec = isRecord(doc.spec) ? doc.spec : {};
+  const ref = doc.kind === "KeycloakRealm" ? "instanceRef" : doc.kind === "KeycloakClient" ? "realmRef" : "";
+  if (ref !== "" && !(isRecord(spec[ref]) && typeof spec[ref].name === "string")) {
+    throw new BadInputError(`${what} has no spec.${ref}.name; the CRD requires it`);
   }
-  return candidates.length === 1 ? candidates[0] : undefined;
+  return {
+    ...doc,
+    metadata: {
+      ...doc.metadata,
+      name,
+      namespace: typeof ownNamespace === "string" && ownNamespace !== "" ? ownNamespace : namespace,
+    },
+    spec,
+  } as KeycloakResource;
 }
 
-/** Builds the PolicyInput the operator would build, from the documents and flags. */
-export function buildPolicyInput(docs: Doc[], opts: Omit<PolicyEvalOptions, "file">): PolicyInput {
-  const [resource, ...rest] = docs;
-  if (!resource)
+/**
+ * The documents as the builder's lookup: what the operator finds in its caches, it finds here.
+ * A reference that matches no document falls back to the only document of that kind, so a file
+ * written by hand need not spell the reference out. The flags add labels and annotations to the
+ * resource's own namespace, over those of its Namespace document.
+ */
+function documentLookup(
+  resources: KeycloakResource[],
+  docs: Doc[],
+  resourceNamespace: string,
+  opts: Omit<PolicyEvalOptions, "file">,
+): PolicyLookup {
+  const ofKind = <K extends KeycloakResource["kind"]>(kind: K) =>
+    resources.filter((r): r is Extract<KeycloakResource, { kind: K }> => r.kind === kind);
+  const byRef = <T extends KeycloakResource>(candidates: T[], ref: ResolvedRef): T | undefined =>
+    candidates.find((c) => c.metadata.name === ref.name && c.metadata.namespace === ref.namespace) ??
+    (candidates.length === 1 ? candidates[0] : undefined);
+  const inNamespace = <T extends KeycloakResource>(list: T[], namespace?: string): T[] =>
+    namespace === undefined ? list : list.filter((r) => r.metadata.namespace === namespace);
+  const strings = (value: unknown): Record<string, string> =>
+    isRecord(value) ? (value as Record<string, string>) : {};
+  return {
+    instance: (ref) => byRef(ofKind("KeycloakInstance"), ref),
+    realm: (ref) => byRef(ofKind("KeycloakRealm"), ref),
+    realms: (namespace) => inNamespace(ofKind("KeycloakRealm"), namespace),
+    clients: (namespace) => inNamespace(ofKind("KeycloakClient"), namespace),
+    namespace(name) {
+      const doc = docs.find((d) => d.kind === "Namespace" && d.metadata?.name === name);
+      const flags = name === resourceNamespace;
+      return {
+        name,
+        labels: {
+          ...strings(doc?.metadata?.labels),
+          ...(flags ? parsePairs(opts.namespaceLabels, "--namespace-labels") : {}),
+        },
+        annotations: {
+          ...strings(doc?.metadata?.annotations),
+          ...(flags ? parsePairs(opts.namespaceAnnotations, "--namespace-annotations") : {}),
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Builds the PolicyInput the operator would build, from the documents and flags: the operator's
+ * own builder (src/policy/input.ts) over the documents, then the operation and any counts the
+ * flags give.
+ */
+export function policyInputFromDocuments(docs: Doc[], opts: Omit<PolicyEvalOptions, "file">): PolicyInput {
+  const [first, ...rest] = docs;
+  if (!first)
     throw new BadInputError(
       "the file holds no document; put the KeycloakInstance, KeycloakRealm or KeycloakClient first",
     );
-  const kind = resource.kind;
+  const kind = first.kind;
   if (typeof kind !== "string" || !(kinds as readonly string[]).includes(kind)) {
     throw new BadInputError(`the first document is a ${String(kind)}; it must be one of ${kinds.join(", ")}`);
   }
-  const name = resource.metadata?.name;
-  if (typeof name !== "string" || name === "") throw new BadInputError(`the ${kind} has no metadata.name`);
-  const namespace =
-    typeof resource.metadata?.namespace === "string"
-      ? resource.metadata.namespace
-      : (opts.namespace ?? "default");
   const operation = opts.operation ?? "create";
   if (!(operations as readonly string[]).includes(operation)) {
     throw new BadInputError(`--operation ${operation} is not one of ${operations.join(", ")}`);
   }
-  const spec = isRecord(resource.spec) ? resource.spec : {};
-
-  const namespaceDoc = rest.find((d) => d.kind === "Namespace" && d.metadata?.name === namespace);
-  const docLabels = isRecord(namespaceDoc?.metadata?.labels) ? namespaceDoc.metadata.labels : {};
-  const docAnnotations = isRecord(namespaceDoc?.metadata?.annotations)
-    ? namespaceDoc.metadata.annotations
-    : {};
-
-  const target: PolicyInput["target"] = {};
-  if (kind === "KeycloakRealm") {
-    const instance = pickTarget(rest, "KeycloakInstance", spec.instanceRef, namespace);
-    if (instance) target.instance = instance;
-  }
-  if (kind === "KeycloakClient") {
-    const realm = pickTarget(rest, "KeycloakRealm", spec.realmRef, namespace);
-    if (realm) target.realm = realm;
-    const instance = pickTarget(
-      rest,
-      "KeycloakInstance",
-      realm?.spec.instanceRef,
-      realm?.metadata.namespace ?? namespace,
-    );
-    if (instance) target.instance = instance;
-  }
-
+  const resource = asResource(first, opts.namespace ?? "default", `the ${kind}`);
+  const namespace = resource.metadata.namespace ?? "";
+  const others = rest
+    .filter((d) => typeof d.kind === "string" && (kinds as readonly string[]).includes(d.kind))
+    .map((d) => asResource(d, namespace, `target ${describeDoc(d)}`));
+  const input = policyInputFor(documentLookup([resource, ...others], rest, namespace, opts), resource);
   return {
+    ...input,
     operation: operation as Operation,
-    kind: kind as ResourceKind,
-    resource: {
-      ...(typeof resource.apiVersion === "string" ? { apiVersion: resource.apiVersion } : {}),
-      kind,
-      metadata: { ...resource.metadata, name, namespace },
-      spec,
-    },
-    namespace: {
-      name: namespace,
-      labels: {
-        ...(docLabels as Record<string, string>),
-        ...parsePairs(opts.namespaceLabels, "--namespace-labels"),
-      },
-      annotations: {
-        ...(docAnnotations as Record<string, string>),
-        ...parsePairs(opts.namespaceAnnotations, "--namespace-annotations"),
-      },
-    },
-    target,
-    counts: parseCounts(opts.counts),
-    environment: {},
+    counts: { ...input.counts, ...parseCounts(opts.counts) },
   };
 }
 
@@ -274,7 +281,7 @@ export async function runPolicyEval(opts: PolicyEvalOptions, io: Io = processIo)
   try {
     const docs = await readDocuments(opts.file);
     for (const file of opts.target ?? []) docs.push(...(await readDocuments(file)));
-    input = buildPolicyInput(docs, opts);
+    input = policyInputFromDocuments(docs, opts);
   } catch (err) {
     if (!(err instanceof BadInputError)) throw err;
     io.err(`kpo policy eval: ${err.message}\n`);
@@ -349,7 +356,11 @@ export function registerPolicyCommands(program: Command): void {
       "annotations of the resource's namespace (repeatable)",
       collect,
     )
-    .option("--counts <name=n,...>", `existing objects, excluding this one: ${countKeys.join(", ")}`, collect)
+    .option(
+      "--counts <name=n,...>",
+      `existing objects, excluding this one, instead of those counted in the documents: ${countKeys.join(", ")}`,
+      collect,
+    )
     .addOption(
       new Option("--operation <op>", "what the operator is about to do")
         .choices(operations)

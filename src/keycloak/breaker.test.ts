@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CircuitBreaker, type CircuitState } from "./breaker.js";
-import { CircuitOpenError, isTransient } from "./errors.js";
+import { isTransient } from "../lifecycle/errors.js";
+import { CircuitOpenError } from "./errors.js";
 import { ManualClock } from "./manualClock.js";
 
 function breaker(threshold = 3, cooldownMs = 10_000) {

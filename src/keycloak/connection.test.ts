@@ -6,7 +6,8 @@ import type { AddressInfo } from "node:net";
 import { register } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { KeycloakConnection } from "./connection.js";
-import { CircuitOpenError, KeycloakApiError, KeycloakUnreachableError, isTransient } from "./errors.js";
+import { isTransient } from "../lifecycle/errors.js";
+import { CircuitOpenError, KeycloakApiError, KeycloakUnreachableError } from "./errors.js";
 import { ManualClock } from "./manualClock.js";
 import { RequestLimiter } from "./limits.js";
 

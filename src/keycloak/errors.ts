@@ -1,7 +1,7 @@
-// Errors raised by the Keycloak layer, and the one place that decides whether a failure is worth
-// retrying. The lifecycle machines route on `isTransient`: transient → Degraded (retry with backoff),
-// permanent → Failed. Messages name the instance, the operation and the object, never a credential:
-// Keycloak's own error text is kept (it names fields, not values) but cut short.
+// Errors raised by the Keycloak layer. Whether one is worth retrying is decided in one place,
+// `classifyError` in src/lifecycle/errors.ts: transient → Degraded (retry with backoff), permanent →
+// Failed. Messages name the instance, the operation and the object, never a credential: Keycloak's
+// own error text is kept (it names fields, not values) but cut short.
 
 /** Where a request went: used to build messages that say what failed. */
 export interface RequestContext {
@@ -71,13 +71,17 @@ export class KeycloakUnreachableError extends Error {
 export class CircuitOpenError extends Error {
   override readonly name = "CircuitOpenError";
   readonly instance: string;
-  /** When the breaker lets the next probe through (epoch ms). */
+  /**
+   * The earliest time the breaker lets a probe through (epoch ms). Nothing is scheduled for it: the
+   * first request after it, usually some resource's retry, is the probe.
+   */
   readonly retryAt: number;
 
   constructor(instance: string, retryAt: number) {
     super(
       `Requests to Keycloak instance ${instance} are paused after repeated failures (circuit open) ` +
-        `until ${new Date(retryAt).toISOString()}; the operator will probe again then`,
+        `until ${new Date(retryAt).toISOString()}; the first request after that tests Keycloak again, ` +
+        "and this resource retries with backoff",
     );
     this.instance = instance;
     this.retryAt = retryAt;
@@ -98,28 +102,6 @@ export class MissingReferenceError extends Error {
   constructor(message: string) {
     super(message);
   }
-}
-
-const transientStatuses = new Set([408, 425, 429]);
-
-/**
- * True when a retry can succeed without anyone changing anything: network errors, timeouts, 5xx,
- * 429 (and 408/425), an open circuit, a create that conflicts. Everything else (4xx such as
- * 400/403/404, other 409s, ownership refusals, missing references, programming errors) is permanent.
- */
-export function isTransient(err: unknown): boolean {
-  if (err instanceof CircuitOpenError || err instanceof KeycloakUnreachableError) return true;
-  if (err instanceof KeycloakApiError) {
-    // A create that conflicts means the object appeared between our read and our write (often our
-    // own earlier request, still running when the operator restarted): the retry re-reads it and
-    // either continues (it is ours) or refuses it with an ownership error.
-    if (err.status === 409 && err.context.creates === true) return true;
-    return err.status >= 500 || transientStatuses.has(err.status);
-  }
-  if (err instanceof OwnershipError || err instanceof MissingReferenceError) return false;
-  const status = httpStatusOf(err);
-  if (status !== undefined) return status >= 500 || transientStatuses.has(status);
-  return networkReasonOf(err) !== undefined;
 }
 
 /** The HTTP status carried by an admin-client `NetworkError` (it has `response.status`). */

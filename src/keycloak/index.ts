@@ -19,7 +19,6 @@ export {
   KeycloakUnreachableError,
   MissingReferenceError,
   OwnershipError,
-  isTransient,
 } from "./errors.js";
 export { ownerUidAttribute, ownerNamespaceAttribute, ownerNameAttribute } from "./ownership.js";
 export type { Owner } from "./ownership.js";

@@ -100,11 +100,3 @@ export class MaxOfRateLimiter implements RateLimiter {
     return Math.max(...this.#limiters.map((l) => l.numRequeues(key)));
   }
 }
-
-/** client-go's DefaultControllerRateLimiter: max of 5 ms..1000 s per item and 10 qps / burst 100 overall. */
-export function defaultControllerRateLimiter(): RateLimiter {
-  return new MaxOfRateLimiter(
-    new ItemExponentialFailureRateLimiter(5, 1_000_000),
-    new BucketRateLimiter(10, 100),
-  );
-}

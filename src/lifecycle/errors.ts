@@ -1,10 +1,18 @@
 // How side-effect functions (provision / teardown) tell the lifecycle what kind of failure
-// happened. Transient errors are retried with backoff; permanent ones go straight to Failed.
-// Anything else thrown is treated as transient: a bug or an unexpected error is retried a few
-// times and then lands in Failed with retries exhausted, rather than hiding a fixable outage.
+// happened, and the one place that decides it (`classifyError`, kube-rs's `error_policy`).
+// Transient errors are retried with backoff (Degraded); permanent ones go straight to Failed.
 //
 // Messages end up in status conditions and Events: never put a secret value in one.
 
+import {
+  CircuitOpenError,
+  KeycloakApiError,
+  KeycloakUnreachableError,
+  MissingReferenceError,
+  OwnershipError,
+  httpStatusOf,
+  networkReasonOf,
+} from "../keycloak/errors.js";
 import type { Decision } from "../policy/decision.js";
 
 export type ErrorClass = "transient" | "permanent" | "blocked";
@@ -55,9 +63,44 @@ export class BlockedError extends Error {
   }
 }
 
-export function classifyError(error: unknown): ErrorClass {
+const transientStatuses = new Set([408, 425, 429]);
+
+const statusClass = (status: number): ErrorClass =>
+  status >= 500 || transientStatuses.has(status) ? "transient" : "permanent";
+
+/**
+ * Transient when a retry can succeed without anyone changing anything: a TransientError, network
+ * errors, timeouts, 5xx, 429 (and 408/425), an open circuit, a create that conflicts. Permanent: a
+ * PermanentError, other 4xx (400/403/404, other 409s), ownership refusals, missing references.
+ *
+ * Anything else is `unrecognised`. Thrown by a side effect at large it is transient: a bug or an
+ * unexpected error is retried a few times and then lands in Failed with retries exhausted, rather
+ * than hiding a fixable outage. Thrown by a Keycloak call (`isTransient`) it is permanent: the
+ * Keycloak layer turns every outage into one of its own errors, so what is left is a refusal or a
+ * bug that a retry repeats.
+ */
+export function classifyError(error: unknown, unrecognised: ErrorClass = "transient"): ErrorClass {
   if (error instanceof PermanentError) return "permanent";
-  return error instanceof BlockedError ? "blocked" : "transient";
+  if (error instanceof TransientError) return "transient";
+  if (error instanceof BlockedError) return "blocked";
+  if (error instanceof CircuitOpenError || error instanceof KeycloakUnreachableError) return "transient";
+  if (error instanceof KeycloakApiError) {
+    // A create that conflicts means the object appeared between our read and our write (often our
+    // own earlier request, still running when the operator restarted): the retry re-reads it and
+    // either continues (it is ours) or refuses it with an ownership error.
+    if (error.status === 409 && error.context.creates === true) return "transient";
+    return statusClass(error.status);
+  }
+  if (error instanceof OwnershipError || error instanceof MissingReferenceError) return "permanent";
+  const status = httpStatusOf(error);
+  if (status !== undefined) return statusClass(status);
+  if (networkReasonOf(error) !== undefined) return "transient";
+  return unrecognised;
+}
+
+/** Is a failed Keycloak call worth retrying? `classifyError` with unrecognised errors permanent. */
+export function isTransient(error: unknown): boolean {
+  return classifyError(error, "permanent") === "transient";
 }
 
 const MAX_MESSAGE_LENGTH = 1024;

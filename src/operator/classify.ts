@@ -1,7 +1,8 @@
-// Turn a Keycloak-layer error into the lifecycle's vocabulary: transient errors retry with backoff
-// (Degraded), permanent ones stop (Failed) until something changes.
-import { isTransient } from "../keycloak/index.js";
-import { PermanentError, TransientError } from "../lifecycle/errors.js";
+// Turn a failure of a Keycloak call (or an owned-object write) into the lifecycle's vocabulary,
+// with what was being done in front of the message. Which class it gets is decided by
+// `isTransient` (src/lifecycle/errors.ts, the one error policy): transient errors retry with
+// backoff (Degraded), permanent ones stop (Failed) until something changes.
+import { PermanentError, TransientError, isTransient } from "../lifecycle/errors.js";
 
 export async function classified<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {

@@ -69,11 +69,6 @@ export class ConnectionPool {
     return connection;
   }
 
-  /** The existing connection of an instance, if one was made (for stats in tests and benchmarks). */
-  peek(namespace: string, name: string): KeycloakConnection | undefined {
-    return this.#connections.get(`${namespace}/${name}`)?.connection;
-  }
-
   forget(namespace: string, name: string): void {
     const key = `${namespace}/${name}`;
     void this.#connections.get(key)?.connection.close();

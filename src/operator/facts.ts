@@ -1,11 +1,15 @@
 // Facts gathered from the informer caches before a machine runs, so that the policy guards are
-// synchronous and pure: the policy input document and whether a dependency is Ready.
+// synchronous and pure: the policy input document (built by src/policy/input.ts, the same builder
+// `kpo policy eval` uses, over these caches) and whether a dependency is Ready.
 import type { V1Namespace } from "@kubernetes/client-node";
 import type { KeycloakClient, KeycloakInstance, KeycloakRealm, KeycloakResource } from "../api/index.js";
 import { instanceRefOf, realmRefOf } from "../api/refs.js";
 import type { Informer } from "../kube/informers.js";
 import type { DependencyFacts } from "../lifecycle/types.js";
-import type { NamespaceFacts, Operation, PolicyInput } from "../policy/decision.js";
+import type { NamespaceFacts, PolicyInput } from "../policy/decision.js";
+import { policyInputFor, type PolicyLookup } from "../policy/input.js";
+
+export { namedClientIds } from "../policy/input.js";
 
 export interface Caches {
   instances: Informer<KeycloakInstance>;
@@ -19,145 +23,27 @@ export function namespaceFacts(caches: Caches, name: string): NamespaceFacts {
   return { name, labels: ns?.metadata?.labels ?? {}, annotations: ns?.metadata?.annotations ?? {} };
 }
 
-/** The object as policies see it: metadata that matters and the spec, never the status. */
-function asPolicyResource(obj: KeycloakResource): PolicyInput["resource"] {
+/** The informer caches as the policy-input builder's lookup. */
+export function cacheLookup(caches: Caches): PolicyLookup {
   return {
-    apiVersion: obj.apiVersion,
-    kind: obj.kind,
-    metadata: {
-      name: obj.metadata.name ?? "",
-      namespace: obj.metadata.namespace ?? "",
-      labels: obj.metadata.labels ?? {},
-      annotations: obj.metadata.annotations ?? {},
-    },
-    spec: obj.spec as Record<string, unknown>,
+    instance: (ref) => caches.instances.get(ref.namespace, ref.name),
+    realm: (ref) => caches.realms.get(ref.namespace, ref.name),
+    realms: (namespace) => caches.realms.list(namespace),
+    clients: (namespace) => caches.clients.list(namespace),
+    namespace: (name) => namespaceFacts(caches, name),
   };
-}
-
-function asTarget(obj: KeycloakResource | undefined) {
-  if (!obj) return undefined;
-  return {
-    metadata: { name: obj.metadata.name ?? "", namespace: obj.metadata.namespace ?? "" },
-    spec: obj.spec as Record<string, unknown>,
-  };
-}
-
-/**
- * Quotas count the objects created before this one (by creation time, then name), so the first N
- * of a namespace are admitted and stay admitted, whatever order the reconciles run in.
- */
-function createdBefore(a: KeycloakResource, b: KeycloakResource): boolean {
-  const ta = new Date(a.metadata.creationTimestamp ?? 0).getTime();
-  const tb = new Date(b.metadata.creationTimestamp ?? 0).getTime();
-  return ta !== tb ? ta < tb : (a.metadata.name ?? "") < (b.metadata.name ?? "");
-}
-
-/** Was the resource ever admitted and provisioned? Then quotas treat it as an update. */
-function operationOf(obj: KeycloakResource): Operation {
-  const status = obj.status as
-    { phase?: string; conditions?: Array<{ type: string; status: string }> } | undefined;
-  const wasReady = status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
-  return wasReady || status?.phase === "Ready" || status?.phase === "Degraded" ? "update" : "create";
 }
 
 export function realmPolicyInput(caches: Caches, realm: KeycloakRealm): PolicyInput {
-  const namespace = realm.metadata.namespace ?? "";
-  const ref = instanceRefOf(realm);
-  const instance = caches.instances.get(ref.namespace, ref.name);
-  const target = asTarget(instance);
-  return {
-    operation: operationOf(realm),
-    kind: "KeycloakRealm",
-    resource: asPolicyResource(realm),
-    namespace: namespaceFacts(caches, namespace),
-    target: target ? { instance: target } : {},
-    counts: {
-      realmsInNamespace: caches.realms.list(namespace).filter((r) => createdBefore(r, realm)).length,
-    },
-    environment: {},
-  };
-}
-
-/**
- * The clientIds whose roles a client's spec names itself: its service account's client roles, its
- * roles' client composites, a hardcoded role mapper's `clientId.role` (both readings, as in
- * src/policy/privilege.ts). Roles reached through the realm's own roles are the realm owner's
- * business; these are the client team's.
- */
-export function namedClientIds(spec: KeycloakClient["spec"]): Set<string> {
-  const ids = new Set(Object.keys(spec.serviceAccount?.clientRoles ?? {}));
-  for (const role of spec.roles ?? [])
-    for (const id of Object.keys(role.composites?.client ?? {})) ids.add(id);
-  for (const mapper of spec.protocolMappers ?? []) {
-    const role = mapper.protocolMapper === "oidc-hardcoded-role-mapper" ? mapper.config?.role : undefined;
-    const dot = role?.lastIndexOf(".") ?? -1;
-    if (role !== undefined && dot > 0) ids.add(role.slice(0, dot));
-  }
-  ids.delete(spec.clientId);
-  return ids;
-}
-
-/** Other KeycloakClients of the same realm whose roles this client's spec names: owner and roleGrants. */
-function namedClientOwners(caches: Caches, client: KeycloakClient): PolicyInput["target"]["clients"] {
-  const ids = namedClientIds(client.spec);
-  if (ids.size === 0) return undefined;
-  const ref = realmRefOf(client);
-  const owners = caches.clients
-    .list()
-    .filter((c) => {
-      const r = realmRefOf(c);
-      return r.namespace === ref.namespace && r.name === ref.name && ids.has(c.spec.clientId) && c !== client;
-    })
-    .map((c) => ({
-      clientId: c.spec.clientId,
-      metadata: { name: c.metadata.name ?? "", namespace: c.metadata.namespace ?? "" },
-      spec: { roleGrants: c.spec.roleGrants ?? {} },
-    }));
-  return owners.length > 0 ? owners : undefined;
+  return policyInputFor(cacheLookup(caches), realm);
 }
 
 export function clientPolicyInput(caches: Caches, client: KeycloakClient): PolicyInput {
-  const namespace = client.metadata.namespace ?? "";
-  const ref = realmRefOf(client);
-  const realm = caches.realms.get(ref.namespace, ref.name);
-  const instance = realm
-    ? caches.instances.get(instanceRefOf(realm).namespace, instanceRefOf(realm).name)
-    : undefined;
-  const inRealm = (c: KeycloakClient) => {
-    const r = realmRefOf(c);
-    return r.namespace === ref.namespace && r.name === ref.name;
-  };
-  const target: PolicyInput["target"] = {};
-  const realmTarget = asTarget(realm);
-  const instanceTarget = asTarget(instance);
-  if (realmTarget) target.realm = realmTarget;
-  if (instanceTarget) target.instance = instanceTarget;
-  const clients = namedClientOwners(caches, client);
-  if (clients) target.clients = clients;
-  return {
-    operation: operationOf(client),
-    kind: "KeycloakClient",
-    resource: asPolicyResource(client),
-    namespace: namespaceFacts(caches, namespace),
-    target,
-    counts: {
-      clientsInNamespace: caches.clients.list(namespace).filter((c) => createdBefore(c, client)).length,
-      clientsInRealm: caches.clients.list().filter((c) => inRealm(c) && createdBefore(c, client)).length,
-    },
-    environment: {},
-  };
+  return policyInputFor(cacheLookup(caches), client);
 }
 
 export function instancePolicyInput(caches: Caches, instance: KeycloakInstance): PolicyInput {
-  return {
-    operation: operationOf(instance),
-    kind: "KeycloakInstance",
-    resource: asPolicyResource(instance),
-    namespace: namespaceFacts(caches, instance.metadata.namespace ?? ""),
-    target: {},
-    counts: {},
-    environment: {},
-  };
+  return policyInputFor(cacheLookup(caches), instance);
 }
 
 function readiness(kind: string, key: string, obj: KeycloakResource | undefined): DependencyFacts {

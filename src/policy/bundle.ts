@@ -228,8 +228,3 @@ export async function compileBundle(files: BundleFiles): Promise<CompiledBundle>
     },
   };
 }
-
-/** Reads and compiles a bundle directory in one step. */
-export async function loadBundle(dir: string, dataOverrideFile?: string): Promise<CompiledBundle> {
-  return compileBundle(await readBundle(dir, dataOverrideFile));
-}

@@ -1,5 +1,6 @@
 // The policy decision contract shared by the policy engine, the lifecycle machines and the CLI.
-// See ../shared/DESIGN.md "Policy contract". The Rego entrypoint `kpo/decision` returns a Decision.
+// See docs/policy-authoring.md ("The input document", "The decision contract"). The Rego
+// entrypoint `kpo/decision` returns a Decision.
 import type { LiveRole, PrivilegeFacts } from "./privilege.js";
 
 /** How a policy's violations are acted on (Gatekeeper / Kyverno vocabulary). */
@@ -35,8 +36,8 @@ export interface NamespaceFacts {
 }
 
 /**
- * Everything a policy may look at, gathered by the operator from its caches before the machine
- * runs, so guards are synchronous and pure.
+ * Everything a policy may look at, gathered before the machine runs, so guards are synchronous and
+ * pure: by src/policy/input.ts, from the operator's caches or from `kpo policy eval`'s documents.
  */
 export interface PolicyInput {
   operation: Operation;
@@ -77,7 +78,7 @@ export interface PolicyInput {
   namespaceRefs?: NamespaceRef[];
   /**
    * Live composites of the roles the spec's grants reach, read from Keycloak by the operator right
-   * before it writes (src/operator/privilegeFacts.ts). The engine folds them into `privilege`.
+   * before it writes (src/operator/privilegeCheck.ts). The engine folds them into `privilege`.
    */
   keycloakRoles?: LiveRole[];
   /**

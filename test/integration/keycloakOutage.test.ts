@@ -11,7 +11,8 @@ import { register } from "prom-client";
 import { getClientSecret, syncClient } from "../../src/keycloak/clientSync.js";
 import type { Clock } from "../../src/keycloak/clock.js";
 import { KeycloakConnection } from "../../src/keycloak/connection.js";
-import { CircuitOpenError, KeycloakUnreachableError, isTransient } from "../../src/keycloak/errors.js";
+import { CircuitOpenError, KeycloakUnreachableError } from "../../src/keycloak/errors.js";
+import { isTransient } from "../../src/lifecycle/errors.js";
 import { deleteRealm, syncRealm } from "../../src/keycloak/realmSync.js";
 import type { Owner } from "../../src/keycloak/ownership.js";
 

@@ -4,7 +4,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { KeycloakConnection } from "../../src/keycloak/connection.js";
-import { OwnershipError, isTransient } from "../../src/keycloak/errors.js";
+import { OwnershipError } from "../../src/keycloak/errors.js";
+import { isTransient } from "../../src/lifecycle/errors.js";
 import { deleteRealm, syncRealm, type DesiredRealm } from "../../src/keycloak/realmSync.js";
 import type { Owner } from "../../src/keycloak/ownership.js";
 

@@ -1,10 +1,8 @@
 // Every example must be accepted by the CRD schemas (CEL rules excepted: the API server checks
 // those) and hang together: references resolve, referenced Secrets and keys exist, and each realm
 // and client sits in a namespace its instance or realm grants.
-import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 import {
   API_VERSION,
   instanceRefOf,
@@ -12,46 +10,16 @@ import {
   type KeycloakResource,
   type NamespaceGrants,
 } from "../../src/api/index.js";
-import { crdDirectory } from "../../src/api/crds.js";
 import { createResourceValidator } from "../../src/api/validate.js";
+import {
+  allExampleFiles as allFiles,
+  examplesDir,
+  exampleSets as sets,
+  loadExamples as load,
+  type Manifest,
+} from "./examples.js";
 
-interface Manifest {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  spec?: Record<string, unknown>;
-  stringData?: Record<string, string>;
-  data?: Record<string, string>;
-}
-
-const examplesDir = join(crdDirectory(), "..", "examples");
 const validate = createResourceValidator();
-
-function load(files: string[]): Manifest[] {
-  return files.flatMap((file) =>
-    parseAllDocuments(readFileSync(join(examplesDir, file), "utf8"))
-      .map((doc) => doc.toJS() as Manifest | null)
-      .filter((m): m is Manifest => m !== null),
-  );
-}
-
-function yamlFiles(dir: string, recursive: boolean): string[] {
-  return readdirSync(join(examplesDir, dir), { recursive })
-    .map(String)
-    .filter((f) => f.endsWith(".yaml"))
-    .map((f) => join(dir, f))
-    .sort();
-}
-
-/** The example sets as a user applies them. */
-const sets: Record<string, string[]> = {
-  quickstart: yamlFiles("quickstart", false),
-  "multi-tenant": yamlFiles("multi-tenant", false),
-  "production (denied)": [...yamlFiles("production", false), ...yamlFiles("production/denied", false)],
-  "production (fixed)": [...yamlFiles("production", false), ...yamlFiles("production/fixed", false)],
-};
-
-const allFiles = ["quickstart", "multi-tenant", "production"].flatMap((d) => yamlFiles(d, true));
 
 function find(set: Manifest[], kind: string, name: string, namespace: string): Manifest | undefined {
   return set.find((m) => m.kind === kind && m.metadata.name === name && m.metadata.namespace === namespace);

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { repoRoot } from "../testenv/tools.js";
-import { metricsReference } from "./metricsReference.js";
+import { metricsReference } from "../../scripts/metricsReference.js";
+import { repoRoot } from "../../src/testenv/tools.js";
 
 describe("the metrics reference", () => {
   it("given the registered metrics, when the reference is regenerated, then it equals docs/reference/metrics.md", () => {

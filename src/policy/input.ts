@@ -1,0 +1,168 @@
+// The one policy-input builder. The operator feeds it from its informer caches right before a
+// machine runs; `kpo policy eval` feeds it from the YAML documents on its command line. Both go
+// through the same code so that the offline answer is the operator's answer: what differs between
+// them is only where the objects come from, which is what `PolicyLookup` abstracts.
+import type { KeycloakClient, KeycloakInstance, KeycloakRealm, KeycloakResource } from "../api/index.js";
+import { instanceRefOf, realmRefOf, type ResolvedRef } from "../api/refs.js";
+import type { NamespaceFacts, Operation, PolicyInput } from "./decision.js";
+
+/** Where the builder finds the objects around the resource. */
+export interface PolicyLookup {
+  instance(ref: ResolvedRef): KeycloakInstance | undefined;
+  realm(ref: ResolvedRef): KeycloakRealm | undefined;
+  /** Every known realm, or those of one namespace. */
+  realms(namespace?: string): readonly KeycloakRealm[];
+  /** Every known client, or those of one namespace. */
+  clients(namespace?: string): readonly KeycloakClient[];
+  /** Labels and annotations of a namespace; empty when it is unknown. */
+  namespace(name: string): NamespaceFacts;
+}
+
+/** The object as policies see it: metadata that matters and the spec, never the status. */
+function asPolicyResource(obj: KeycloakResource): PolicyInput["resource"] {
+  return {
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    metadata: {
+      name: obj.metadata.name ?? "",
+      namespace: obj.metadata.namespace ?? "",
+      labels: obj.metadata.labels ?? {},
+      annotations: obj.metadata.annotations ?? {},
+    },
+    spec: obj.spec as Record<string, unknown>,
+  };
+}
+
+function asTarget(obj: KeycloakResource | undefined) {
+  if (!obj) return undefined;
+  return {
+    metadata: { name: obj.metadata.name ?? "", namespace: obj.metadata.namespace ?? "" },
+    spec: obj.spec as Record<string, unknown>,
+  };
+}
+
+/**
+ * Quotas count the objects created before this one (by creation time, then name), so the first N
+ * of a namespace are admitted and stay admitted, whatever order the reconciles run in.
+ */
+export function createdBefore(a: KeycloakResource, b: KeycloakResource): boolean {
+  const ta = new Date(a.metadata.creationTimestamp ?? 0).getTime();
+  const tb = new Date(b.metadata.creationTimestamp ?? 0).getTime();
+  return ta !== tb ? ta < tb : (a.metadata.name ?? "") < (b.metadata.name ?? "");
+}
+
+/** Was the resource ever admitted and provisioned? Then quotas treat it as an update. */
+export function operationOf(obj: KeycloakResource): Operation {
+  const status = obj.status as
+    { phase?: string; conditions?: Array<{ type: string; status: string }> } | undefined;
+  const wasReady = status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+  return wasReady || status?.phase === "Ready" || status?.phase === "Degraded" ? "update" : "create";
+}
+
+const sameRef = (a: ResolvedRef, b: ResolvedRef): boolean => a.namespace === b.namespace && a.name === b.name;
+
+const byKey = (obj: KeycloakResource): string => `${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
+
+export function realmPolicyInput(lookup: PolicyLookup, realm: KeycloakRealm): PolicyInput {
+  const namespace = realm.metadata.namespace ?? "";
+  const target = asTarget(lookup.instance(instanceRefOf(realm)));
+  return {
+    operation: operationOf(realm),
+    kind: "KeycloakRealm",
+    resource: asPolicyResource(realm),
+    namespace: lookup.namespace(namespace),
+    target: target ? { instance: target } : {},
+    counts: {
+      realmsInNamespace: lookup.realms(namespace).filter((r) => createdBefore(r, realm)).length,
+    },
+    environment: {},
+  };
+}
+
+/**
+ * The clientIds whose roles a client's spec names itself: its service account's client roles, its
+ * roles' client composites, a hardcoded role mapper's `clientId.role` (both readings, as in
+ * src/policy/privilege.ts). Roles reached through the realm's own roles are the realm owner's
+ * business; these are the client team's.
+ */
+export function namedClientIds(spec: KeycloakClient["spec"]): Set<string> {
+  const ids = new Set(Object.keys(spec.serviceAccount?.clientRoles ?? {}));
+  for (const role of spec.roles ?? [])
+    for (const id of Object.keys(role.composites?.client ?? {})) ids.add(id);
+  for (const mapper of spec.protocolMappers ?? []) {
+    const role = mapper.protocolMapper === "oidc-hardcoded-role-mapper" ? mapper.config?.role : undefined;
+    const dot = role?.lastIndexOf(".") ?? -1;
+    if (role !== undefined && dot > 0) ids.add(role.slice(0, dot));
+  }
+  ids.delete(spec.clientId);
+  return ids;
+}
+
+/** Other KeycloakClients of the same realm whose roles this client's spec names: owner and roleGrants. */
+function namedClientOwners(lookup: PolicyLookup, client: KeycloakClient): PolicyInput["target"]["clients"] {
+  const ids = namedClientIds(client.spec);
+  if (ids.size === 0) return undefined;
+  const ref = realmRefOf(client);
+  const owners = lookup
+    .clients()
+    .filter((c) => sameRef(realmRefOf(c), ref) && ids.has(c.spec.clientId) && c !== client)
+    // In key order, so the input does not depend on the order a cache or a file holds them in.
+    .sort((a, b) => byKey(a).localeCompare(byKey(b)))
+    .map((c) => ({
+      clientId: c.spec.clientId,
+      metadata: { name: c.metadata.name ?? "", namespace: c.metadata.namespace ?? "" },
+      spec: { roleGrants: c.spec.roleGrants ?? {} },
+    }));
+  return owners.length > 0 ? owners : undefined;
+}
+
+export function clientPolicyInput(lookup: PolicyLookup, client: KeycloakClient): PolicyInput {
+  const namespace = client.metadata.namespace ?? "";
+  const ref = realmRefOf(client);
+  const realm = lookup.realm(ref);
+  const instance = realm ? lookup.instance(instanceRefOf(realm)) : undefined;
+  const target: PolicyInput["target"] = {};
+  const realmTarget = asTarget(realm);
+  const instanceTarget = asTarget(instance);
+  if (realmTarget) target.realm = realmTarget;
+  if (instanceTarget) target.instance = instanceTarget;
+  const clients = namedClientOwners(lookup, client);
+  if (clients) target.clients = clients;
+  return {
+    operation: operationOf(client),
+    kind: "KeycloakClient",
+    resource: asPolicyResource(client),
+    namespace: lookup.namespace(namespace),
+    target,
+    counts: {
+      clientsInNamespace: lookup.clients(namespace).filter((c) => createdBefore(c, client)).length,
+      clientsInRealm: lookup.clients().filter((c) => sameRef(realmRefOf(c), ref) && createdBefore(c, client))
+        .length,
+    },
+    environment: {},
+  };
+}
+
+export function instancePolicyInput(lookup: PolicyLookup, instance: KeycloakInstance): PolicyInput {
+  return {
+    operation: operationOf(instance),
+    kind: "KeycloakInstance",
+    resource: asPolicyResource(instance),
+    namespace: lookup.namespace(instance.metadata.namespace ?? ""),
+    target: {},
+    counts: {},
+    environment: {},
+  };
+}
+
+/** The input for any of the three kinds. */
+export function policyInputFor(lookup: PolicyLookup, obj: KeycloakResource): PolicyInput {
+  switch (obj.kind) {
+    case "KeycloakInstance":
+      return instancePolicyInput(lookup, obj);
+    case "KeycloakRealm":
+      return realmPolicyInput(lookup, obj);
+    case "KeycloakClient":
+      return clientPolicyInput(lookup, obj);
+  }
+}
