@@ -17,6 +17,7 @@ import {
   reconcileRoleRefs,
   roleKeysOf,
   roleMappingsOf,
+  syncRoleComposites,
 } from "./roleReferences.js";
 import { SyncSession } from "./session.js";
 
@@ -31,7 +32,10 @@ export interface RoleSet {
 export interface DesiredClient {
   /** Managed client settings; `clientId` is required. Attributes are merged, not replaced. */
   client: ClientRepresentation & { clientId: string };
-  /** Client roles; ones the operator created and that are no longer listed are deleted. */
+  /**
+   * Client roles; ones the operator created and that are no longer listed are deleted. A role's
+   * `composites` (realm roles, client roles by clientId) is managed exactly when present.
+   */
   roles?: RoleRepresentation[];
   /** Exactly these mappers (by name) when present. */
   protocolMappers?: ProtocolMapperRepresentation[];
@@ -208,8 +212,12 @@ async function syncClientRoles(
     remove: (roleName, actual) =>
       items.ours(actual) ? (kc) => kc.clients.delRole({ realm, id, roleName }) : undefined,
   };
-  await syncCollection(session, roles, desired);
+  const { before } = await syncCollection(session, roles, desired);
   session.forgetClientRoles(id);
+  await syncRoleComposites(session, desired, before, {
+    ref: (name) => session.clientRoleRef(clientId, name, `Role "${name}" of client "${clientId}"`),
+    describe: (name) => `role "${name}" of client "${clientId}" in realm "${realm}"`,
+  });
 }
 
 /** Exactly the listed mappers, by name; `existing` is the client as read by the settings sync. */
