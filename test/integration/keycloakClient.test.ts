@@ -202,6 +202,63 @@ describe("Given a real Keycloak with a realm managed by the operator", () => {
     expect((await syncClient(conn, realmName, desiredClient(), owner)).writes).toBe(0);
   });
 
+  it("When a client role carries another CR's marker, Then the owner of the client never prunes or changes it", async () => {
+    const sharedId = `shared-${suffix}`;
+    const first: Owner = { uid: randomUUID(), namespace: "team-first", name: "shared" };
+    const second: Owner = { uid: randomUUID(), namespace: "team-second", name: "shared" };
+    const desired = (roles: string[]): DesiredClient => ({
+      client: { clientId: sharedId, publicClient: true },
+      roles: roles.map((name) => ({ name })),
+    });
+    // A client nobody owns holding a role the first CR made (its marker names the first CR).
+    await conn.call({ method: "POST", what: "test setup" }, (kc) =>
+      kc.clients.create({ realm: realmName, clientId: sharedId, publicClient: true }),
+    );
+    const [client] = await conn.call({ method: "GET", what: "test read" }, (kc) =>
+      kc.clients.find({ realm: realmName, clientId: sharedId }),
+    );
+    const id = client?.id ?? "";
+    await conn.call({ method: "POST", what: "test setup" }, (kc) =>
+      kc.clients.createRole({
+        realm: realmName,
+        id,
+        name: "first-role",
+        attributes: { "kpo.dev/managed": ["true"], "kpo.dev/owner-uid": [first.uid] },
+      }),
+    );
+    const roleNames = async () =>
+      (
+        await conn.call({ method: "GET", what: "test read" }, (kc) =>
+          kc.clients.listRoles({ realm: realmName, id }),
+        )
+      )
+        .map((r) => r.name)
+        .sort();
+    try {
+      const adopted = await syncClient(conn, realmName, desired(["second-role"]), second, { adopt: true });
+      expect(adopted.changedFields).toContain("role:second-role");
+      expect(adopted.changedFields).not.toContain("role:first-role");
+      expect(await roleNames()).toEqual(["first-role", "second-role"]);
+
+      const pruned = await syncClient(conn, realmName, desired([]), second, { adopt: true });
+      expect(pruned.changedFields).toEqual(["role:second-role"]);
+      expect(await roleNames()).toEqual(["first-role"]);
+      expect((await syncClient(conn, realmName, desired([]), second, { adopt: true })).writes).toBe(0);
+
+      const before = conn.stats.writes;
+      const err = await syncClient(conn, realmName, desired(["first-role"]), second, { adopt: true }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(OwnershipError);
+      expect((err as Error).message).toContain("managed by another resource");
+      expect((err as Error).message).not.toContain("team-first");
+      expect(conn.stats.writes - before).toBe(0);
+      expect(await roleNames()).toEqual(["first-role"]);
+    } finally {
+      await deleteClient(conn, realmName, sharedId, second);
+    }
+  });
+
   it("When a redirect URI is changed by hand, Then the next sync repairs only that field", async () => {
     const [client] = await conn.call({ method: "GET", what: "test read" }, (kc) =>
       kc.clients.find({ realm: realmName, clientId }),
