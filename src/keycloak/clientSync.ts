@@ -2,14 +2,24 @@
 // what differs, in a fixed order (client settings, client roles, protocol mappers, client scopes,
 // service-account roles). Plus the client secret operations the credentials Secret needs.
 import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js";
+import type ClientScopeRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientScopeRepresentation.js";
 import type ProtocolMapperRepresentation from "@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js";
 import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
+import { indexByName, markedItems, syncCollection, type Collection } from "./collection.js";
 import type { KeycloakConnection } from "./connection.js";
-import { changedFields, isSubsetEqual, setDifference } from "./diff.js";
+import { changedFields, isSubsetEqual } from "./diff.js";
 import { KeycloakApiError, MissingReferenceError, OwnershipError } from "./errors.js";
 import { attributeValue, checkOwnership, isOwnedBy, ownerAttributes, type Owner } from "./ownership.js";
 import type { SyncOptions, SyncResult } from "./realmSync.js";
-import { SyncSession, managedAttribute, resolveRoleKeys, roleKey, roleKeysOf } from "./session.js";
+import {
+  heldOfMappings,
+  parseRecordedKeys,
+  reconcileRoleRefs,
+  roleKeysOf,
+  roleMappingsOf,
+  syncRoleComposites,
+} from "./roleReferences.js";
+import { SyncSession } from "./session.js";
 
 export type { ClientRepresentation, ProtocolMapperRepresentation };
 
@@ -22,7 +32,10 @@ export interface RoleSet {
 export interface DesiredClient {
   /** Managed client settings; `clientId` is required. Attributes are merged, not replaced. */
   client: ClientRepresentation & { clientId: string };
-  /** Client roles; ones the operator created and that are no longer listed are deleted. */
+  /**
+   * Client roles; ones the operator created and that are no longer listed are deleted. A role's
+   * `composites` (realm roles, client roles by clientId) is managed exactly when present.
+   */
   roles?: RoleRepresentation[];
   /** Exactly these mappers (by name) when present. */
   protocolMappers?: ProtocolMapperRepresentation[];
@@ -63,24 +76,21 @@ export async function syncClient(
   const session = new SyncSession(conn, realmName, owner.namespace);
   const clientOwner: Owner = { kind: "KeycloakClient", ...owner };
   const clientId = desired.client.clientId;
-  const { id, actual } = await syncClientSettings(session, desired, clientOwner, options.adopt ?? false);
-  if (desired.roles) await syncClientRoles(session, id, clientId, desired.roles, options.adopt ?? false);
-  if (desired.protocolMappers)
-    await syncProtocolMappers(session, id, clientId, desired.protocolMappers, actual?.protocolMappers ?? []);
-  if (desired.defaultClientScopes)
-    await syncClientScopes(session, id, clientId, "default", desired.defaultClientScopes);
-  if (desired.optionalClientScopes)
-    await syncClientScopes(session, id, clientId, "optional", desired.optionalClientScopes);
+  const adopt = options.adopt ?? false;
+  const { id, actual } = await syncClientSettings(session, desired, clientOwner, adopt);
+  const client = { id, clientId };
+  if (desired.roles) await syncClientRoles(session, client, desired.roles, markedItems(clientOwner, adopt));
+  if (desired.protocolMappers) {
+    const mappers = protocolMappers(session, client, actual?.protocolMappers ?? []);
+    await syncCollection(session, mappers, desired.protocolMappers);
+  }
+  for (const kind of ["default", "optional"] as const) {
+    const scopes = desired[`${kind}ClientScopes`];
+    if (scopes) await syncCollection(session, clientScopes(session, client, kind), scopes);
+  }
   if (desired.serviceAccountRoles) {
     const attributes = (actual?.attributes ?? {}) as Record<string, unknown>;
-    await syncServiceAccountRoles(
-      session,
-      id,
-      clientId,
-      desired.serviceAccountRoles,
-      attributes,
-      clientOwner,
-    );
+    await syncServiceAccountRoles(session, client, desired.serviceAccountRoles, attributes, clientOwner);
   }
   return { created: actual === undefined, writes: session.writes, changedFields: session.changed };
 }
@@ -168,180 +178,138 @@ async function syncClientSettings(
   return { id, actual };
 }
 
-function asList(attributes: Record<string, unknown> | undefined): Record<string, string[]> {
-  const result: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(attributes ?? {}))
-    result[k] = Array.isArray(v) ? v.map(String) : [String(v)];
-  return result;
+interface ClientRef {
+  id: string;
+  clientId: string;
 }
 
 async function syncClientRoles(
   session: SyncSession,
-  id: string,
-  clientId: string,
+  client: ClientRef,
   desired: RoleRepresentation[],
-  adopt: boolean,
+  items: ReturnType<typeof markedItems>,
 ): Promise<void> {
   const realm = session.realm;
-  const list = await session.read(`list roles of client "${clientId}" in realm "${realm}"`, (kc) =>
-    // The admin client passes extra GET payload keys as query parameters.
-    kc.clients.listRoles({ realm, id, briefRepresentation: false } as { realm: string; id: string }),
-  );
-  const actual = new Map(list.filter((r) => r.name).map((r) => [r.name ?? "", r]));
-  const sorted = [...desired].sort((a, b) => (a.name ?? "").localeCompare(b.name ?? ""));
-  for (const role of sorted) {
-    const name = role.name ?? "";
-    const attributes = { ...asList(role.attributes), [managedAttribute]: ["true"] };
-    const existing = actual.get(name);
-    if (!existing) {
-      await session.create(`role:${name}`, `create role "${name}" of client "${clientId}"`, (kc) =>
-        kc.clients.createRole({
-          realm,
-          id,
-          name,
-          attributes,
-          ...(role.description !== undefined ? { description: role.description } : {}),
-        }),
-      );
-      continue;
-    }
+  const { id, clientId } = client;
+  const roles: Collection<RoleRepresentation, RoleRepresentation> = {
+    describe: (name) => `role "${name}" of client "${clientId}"`,
+    field: (name) => `role:${name}`,
+    nameOf: (role) => role.name ?? "",
+    list: async () =>
+      indexByName(
+        await session.read(`list roles of client "${clientId}" in realm "${realm}"`, (kc) =>
+          // The admin client passes extra GET payload keys as query parameters.
+          kc.clients.listRoles({ realm, id, briefRepresentation: false } as { realm: string; id: string }),
+        ),
+      ),
     // A role this operator did not create is changed only in a client this CR adopted.
-    if (attributeValue(existing.attributes, managedAttribute) !== "true" && !adopt) {
-      throw new OwnershipError(
-        `Role "${name}" of client "${clientId}" already exists and was not created by this operator; it is left alone. Rename it in spec.roles`,
-      );
-    }
-    const descriptionDiffers = role.description !== undefined && role.description !== existing.description;
-    if (descriptionDiffers || !isSubsetEqual(attributes, existing.attributes ?? {})) {
-      const rep: RoleRepresentation = {
-        name,
-        description: role.description ?? existing.description ?? "",
-        attributes: { ...existing.attributes, ...attributes },
-      };
-      await session.write("PUT", `role:${name}`, `update role "${name}" of client "${clientId}"`, (kc) =>
-        kc.clients.updateRole({ realm, id, roleName: name }, rep),
-      );
-    }
-  }
-  const wanted = new Set(sorted.map((r) => r.name));
-  for (const [name, existing] of [...actual].sort(([a], [b]) => a.localeCompare(b))) {
-    if (wanted.has(name) || attributeValue(existing.attributes, managedAttribute) !== "true") continue;
-    await session.write(
-      "DELETE",
-      `role:${name}`,
-      `delete role "${name}" (no longer in the spec) of client "${clientId}"`,
-      (kc) => kc.clients.delRole({ realm, id, roleName: name }),
-    );
-  }
+    checkExisting: (name, actual) => items.check(`Role "${name}" of client "${clientId}"`, actual),
+    create: (role) => (kc) => kc.clients.createRole({ realm, id, ...items.rep(role) }),
+    update: (role, actual) => {
+      const rep = items.update(role, actual);
+      return rep && ((kc) => kc.clients.updateRole({ realm, id, roleName: rep.name }, rep));
+    },
+    remove: (roleName, actual) =>
+      items.ours(actual) ? (kc) => kc.clients.delRole({ realm, id, roleName }) : undefined,
+  };
+  const { before } = await syncCollection(session, roles, desired);
   session.forgetClientRoles(id);
+  await syncRoleComposites(session, desired, before, {
+    ref: (name) => session.clientRoleRef(clientId, name, `Role "${name}" of client "${clientId}"`),
+    describe: (name) => `role "${name}" of client "${clientId}" in realm "${realm}"`,
+  });
 }
 
-async function syncProtocolMappers(
+/** Exactly the listed mappers, by name; `existing` is the client as read by the settings sync. */
+function protocolMappers(
   session: SyncSession,
-  id: string,
-  clientId: string,
-  desired: ProtocolMapperRepresentation[],
-  actualList: ProtocolMapperRepresentation[],
-): Promise<void> {
+  { id, clientId }: ClientRef,
+  existing: ProtocolMapperRepresentation[],
+): Collection<ProtocolMapperRepresentation, ProtocolMapperRepresentation> {
   const realm = session.realm;
-  const actual = new Map(actualList.filter((m) => m.name).map((m) => [m.name ?? "", m]));
-  const sorted = [...desired].sort((a, b) => (a.name ?? "").localeCompare(b.name ?? ""));
-  for (const mapper of sorted) {
-    const name = mapper.name ?? "";
-    const existing = actual.get(name);
-    const rep: ProtocolMapperRepresentation = { protocol: "openid-connect", ...mapper };
-    if (!existing?.id) {
-      await session.create(
-        `protocolMapper:${name}`,
-        `add protocol mapper "${name}" to client "${clientId}"`,
-        (kc) => kc.clients.addProtocolMapper({ realm, id }, rep),
-      );
-    } else if (!isSubsetEqual(rep, existing)) {
-      const mapperId = existing.id;
-      await session.write(
-        "PUT",
-        `protocolMapper:${name}`,
-        `update protocol mapper "${name}" of client "${clientId}"`,
-        (kc) => kc.clients.updateProtocolMapper({ realm, id, mapperId }, { ...rep, id: mapperId }),
-      );
-    }
-  }
-  const wanted = new Set(sorted.map((m) => m.name));
-  for (const [name, existing] of [...actual].sort(([a], [b]) => a.localeCompare(b))) {
-    if (wanted.has(name) || !existing.id) continue;
-    const mapperId = existing.id;
-    await session.write(
-      "DELETE",
-      `protocolMapper:${name}`,
-      `remove protocol mapper "${name}" from client "${clientId}"`,
-      (kc) => kc.clients.delProtocolMapper({ realm, id, mapperId }),
-    );
-  }
+  const withProtocol = (m: ProtocolMapperRepresentation) => ({ protocol: "openid-connect", ...m });
+  return {
+    describe: (name) => `protocol mapper "${name}" of client "${clientId}"`,
+    field: (name) => `protocolMapper:${name}`,
+    nameOf: (mapper) => mapper.name ?? "",
+    list: () => Promise.resolve(indexByName(existing.filter((m) => m.id))),
+    create: (mapper) => (kc) => kc.clients.addProtocolMapper({ realm, id }, withProtocol(mapper)),
+    update: (mapper, actual) => {
+      const mapperId = actual.id ?? "";
+      const rep = withProtocol(mapper);
+      if (isSubsetEqual(rep, actual)) return undefined;
+      return (kc) => kc.clients.updateProtocolMapper({ realm, id, mapperId }, { ...rep, id: mapperId });
+    },
+    remove: (_, actual) => {
+      const mapperId = actual.id ?? "";
+      return (kc) => kc.clients.delProtocolMapper({ realm, id, mapperId });
+    },
+  };
 }
 
-async function syncClientScopes(
+/** Exactly the listed default (or optional) client scopes, by name: realm scopes linked to the client. */
+function clientScopes(
   session: SyncSession,
-  id: string,
-  clientId: string,
+  { id, clientId }: ClientRef,
   kind: "default" | "optional",
-  desired: string[],
-): Promise<void> {
+): Collection<string, ClientScopeRepresentation> {
   const realm = session.realm;
-  const current = await session.read(`list ${kind} client scopes of client "${clientId}"`, (kc) =>
-    kind === "default"
-      ? kc.clients.listDefaultClientScopes({ realm, id })
-      : kc.clients.listOptionalClientScopes({ realm, id }),
-  );
-  const { toAdd, toRemove } = setDifference(
-    desired,
-    current.map((s) => s.name ?? ""),
-  );
-  if (toAdd.length === 0 && toRemove.length === 0) return;
-  const all = await session.read(`list client scopes of realm "${realm}"`, (kc) =>
-    kc.clientScopes.find({ realm }),
-  );
-  const idOf = new Map(
-    [...all, ...current].filter((s) => s.name && s.id).map((s) => [s.name ?? "", s.id ?? ""]),
-  );
-  const field = `${kind}ClientScopes`;
-  for (const name of toRemove) {
-    const clientScopeId = idOf.get(name) ?? "";
-    await session.write(
-      "DELETE",
-      field,
-      `remove ${kind} client scope "${name}" from client "${clientId}"`,
-      (kc) =>
-        kind === "default"
-          ? kc.clients.delDefaultClientScope({ realm, id, clientScopeId })
-          : kc.clients.delOptionalClientScope({ realm, id, clientScopeId }),
-    );
-  }
-  for (const name of toAdd) {
-    const clientScopeId = idOf.get(name);
+  let realmScopes: Promise<Map<string, ClientScopeRepresentation>> | undefined;
+  const scopeId = async (name: string) => {
+    realmScopes ??= session
+      .read(`list client scopes of realm "${realm}"`, (kc) => kc.clientScopes.find({ realm }))
+      .then((all) => indexByName(all));
+    const clientScopeId = (await realmScopes).get(name)?.id;
     if (!clientScopeId) {
       throw new MissingReferenceError(
         `Client "${clientId}" lists ${kind} client scope "${name}", which does not exist in realm "${realm}"; ` +
           "create the client scope or remove it from the list",
       );
     }
-    await session.write("PUT", field, `add ${kind} client scope "${name}" to client "${clientId}"`, (kc) =>
-      kind === "default"
-        ? kc.clients.addDefaultClientScope({ realm, id, clientScopeId })
-        : kc.clients.addOptionalClientScope({ realm, id, clientScopeId }),
-    );
-  }
+    return clientScopeId;
+  };
+  return {
+    kind: "linked",
+    describe: (name) => `${kind} client scope "${name}" of client "${clientId}"`,
+    field: () => `${kind}ClientScopes`,
+    nameOf: (name) => name,
+    list: async () =>
+      indexByName(
+        await session.read(`list ${kind} client scopes of client "${clientId}"`, (kc) =>
+          kind === "default"
+            ? kc.clients.listDefaultClientScopes({ realm, id })
+            : kc.clients.listOptionalClientScopes({ realm, id }),
+        ),
+      ),
+    create: async (name) => {
+      const clientScopeId = await scopeId(name);
+      return (kc) =>
+        kind === "default"
+          ? kc.clients.addDefaultClientScope({ realm, id, clientScopeId })
+          : kc.clients.addOptionalClientScope({ realm, id, clientScopeId });
+    },
+    remove: (_, actual) => {
+      const clientScopeId = actual.id ?? "";
+      return (kc) =>
+        kind === "default"
+          ? kc.clients.delDefaultClientScope({ realm, id, clientScopeId })
+          : kc.clients.delOptionalClientScope({ realm, id, clientScopeId });
+    },
+  };
 }
 
+/**
+ * The roles of the client's service account: add what is listed; remove only what this operator
+ * granted before (recorded in a client attribute after the grants change) and is no longer listed.
+ */
 async function syncServiceAccountRoles(
   session: SyncSession,
-  id: string,
-  clientId: string,
+  { id, clientId }: ClientRef,
   desired: RoleSet,
   clientAttributes: Record<string, unknown>,
   owner: Owner,
 ): Promise<void> {
   const realm = session.realm;
-  const usedBy = `Client "${clientId}" (service account roles)`;
   const user = await session.read(`read service account of client "${clientId}"`, (kc) =>
     kc.clients.getServiceAccountUser({ realm, id }),
   );
@@ -352,79 +320,23 @@ async function syncServiceAccountRoles(
     );
   }
   const userId = user.id;
-  const mappings = await session.read(`read service account roles of client "${clientId}"`, (kc) =>
-    kc.users.listRoleMappings({ realm, id: userId }),
-  );
-  const actualKeys = new Map<string, { id: string; name: string; clientUuid?: string }>();
-  for (const r of mappings.realmMappings ?? [])
-    if (r.id && r.name) actualKeys.set(roleKey({ name: r.name }), { id: r.id, name: r.name });
-  for (const [cid, entry] of Object.entries(
-    (mappings.clientMappings ?? {}) as Record<string, { id?: string; mappings?: RoleRepresentation[] }>,
-  )) {
-    for (const r of entry.mappings ?? []) {
-      if (r.id && r.name)
-        actualKeys.set(roleKey({ clientId: cid, name: r.name }), {
-          id: r.id,
-          name: r.name,
-          ...(entry.id ? { clientUuid: entry.id } : {}),
-        });
-    }
-  }
-  const desiredKeys = roleKeysOf(desired);
-  const recorded = parseRecorded(attributeValue(clientAttributes, serviceAccountRolesAttribute));
-  const toAdd = desiredKeys.filter((k) => !actualKeys.has(k)).sort();
-  const wanted = new Set(desiredKeys);
-  const toRemove = recorded.filter((k) => !wanted.has(k) && actualKeys.has(k)).sort();
-
-  if (toAdd.length > 0) {
-    const refs = await resolveRoleKeys(session, toAdd, usedBy);
-    if (refs.realm.length > 0) {
-      await session.write(
-        "POST",
-        "serviceAccountRoles",
-        `grant realm roles to the service account of client "${clientId}"`,
-        (kc) => kc.users.addRealmRoleMappings({ realm, id: userId, roles: refs.realm }),
-      );
-    }
-    for (const [clientUniqueId, roles] of refs.client) {
-      await session.write(
-        "POST",
-        "serviceAccountRoles",
-        `grant client roles to the service account of client "${clientId}"`,
-        (kc) => kc.users.addClientRoleMappings({ realm, id: userId, clientUniqueId, roles }),
-      );
-    }
-  }
-  if (toRemove.length > 0) {
-    const realmRoles = toRemove
-      .filter((k) => k.startsWith("realm:"))
-      .map((k) => actualKeys.get(k))
-      .filter((r) => r !== undefined);
-    if (realmRoles.length > 0) {
-      const roles = realmRoles.map((r) => ({ id: r.id, name: r.name }));
-      await session.write(
-        "DELETE",
-        "serviceAccountRoles",
-        `revoke realm roles from the service account of client "${clientId}"`,
-        (kc) => kc.users.delRealmRoleMappings({ realm, id: userId, roles }),
-      );
-    }
-    const byClient = new Map<string, { id: string; name: string }[]>();
-    for (const k of toRemove.filter((k) => k.startsWith("client:"))) {
-      const r = actualKeys.get(k);
-      if (!r?.clientUuid) continue;
-      byClient.set(r.clientUuid, [...(byClient.get(r.clientUuid) ?? []), { id: r.id, name: r.name }]);
-    }
-    for (const [clientUniqueId, roles] of byClient) {
-      await session.write(
-        "DELETE",
-        "serviceAccountRoles",
-        `revoke client roles from the service account of client "${clientId}"`,
-        (kc) => kc.users.delClientRoleMappings({ realm, id: userId, clientUniqueId, roles }),
-      );
-    }
-  }
-  const record = JSON.stringify([...wanted].sort());
+  const wanted = roleKeysOf(desired);
+  const recorded = parseRecordedKeys(attributeValue(clientAttributes, serviceAccountRolesAttribute));
+  await reconcileRoleRefs(session, {
+    ...roleMappingsOf(session, { kind: "users", id: userId }),
+    field: "serviceAccountRoles",
+    describe: `roles of the service account of client "${clientId}"`,
+    usedBy: `Client "${clientId}" (service account roles)`,
+    wanted,
+    held: async () =>
+      heldOfMappings(
+        await session.read(`read service account roles of client "${clientId}"`, (kc) =>
+          kc.users.listRoleMappings({ realm, id: userId }),
+        ),
+      ),
+    removable: (key) => recorded.includes(key),
+  });
+  const record = JSON.stringify([...new Set(wanted)].sort());
   if (attributeValue(clientAttributes, serviceAccountRolesAttribute) !== record) {
     // Re-read: earlier steps of this sync may have changed the client's attributes.
     const current = await findClient(session, clientId);
@@ -439,16 +351,6 @@ async function syncServiceAccountRoles(
       `record service account roles of client "${clientId}"`,
       (kc) => kc.clients.update({ realm, id }, { clientId, attributes }),
     );
-  }
-}
-
-function parseRecorded(value: string | undefined): string[] {
-  if (!value) return [];
-  try {
-    const parsed = JSON.parse(value) as unknown;
-    return Array.isArray(parsed) ? parsed.filter((x): x is string => typeof x === "string") : [];
-  } catch {
-    return [];
   }
 }
 

@@ -4,22 +4,24 @@
 // often without loading Keycloak or flooding its admin events.
 import { createHmac } from "node:crypto";
 import type GroupRepresentation from "@keycloak/keycloak-admin-client/lib/defs/groupRepresentation.js";
-import type MappingsRepresentation from "@keycloak/keycloak-admin-client/lib/defs/mappingsRepresentation.js";
 import type RealmRepresentation from "@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js";
 import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
+import { indexByName, markedItems, syncCollection, type Collection } from "./collection.js";
 import type { KeycloakConnection } from "./connection.js";
-import { changedFields, isSubsetEqual, setDifference } from "./diff.js";
+import { changedFields, isSubsetEqual } from "./diff.js";
 import { KeycloakApiError, MissingReferenceError, OwnershipError } from "./errors.js";
 import { attributeValue, checkOwnership, isOwnedBy, ownerAttributes, type Owner } from "./ownership.js";
 import {
-  SyncSession,
-  keysOfRoles,
-  managedAttribute,
-  realmLifecycleTimeoutMs,
-  resolveRoleKeys,
+  compositesOf,
+  heldOfMappings,
+  parseRecordedKeys,
+  parseRoleKey,
+  reconcileRoleRefs,
   roleKeysOf,
-  type RoleRef,
-} from "./session.js";
+  roleMappingsOf,
+  syncRoleComposites,
+} from "./roleReferences.js";
+import { SyncSession, realmLifecycleTimeoutMs } from "./session.js";
 
 export type { GroupRepresentation, RealmRepresentation, RoleRepresentation };
 
@@ -86,11 +88,13 @@ export async function syncRealm(
   const realmName = desired.realm.realm;
   const session = new SyncSession(conn, realmName, owner.namespace);
   const ownerWithKind: Owner = { kind: "KeycloakRealm", ...owner };
-  const created = await syncRealmSettings(session, desired, ownerWithKind, options.adopt ?? false);
   const adopt = options.adopt ?? false;
-  if (desired.roles) await syncRoles(session, desired.roles, adopt);
+  const created = await syncRealmSettings(session, desired, ownerWithKind, adopt);
+  const items = markedItems(ownerWithKind, adopt);
+  if (desired.roles) await syncRoles(session, desired.roles, items);
   if (desired.groups) {
-    const placed = await syncGroups(session, desired.groups, adopt);
+    const placed: PlacedGroup[] = [];
+    await syncGroupLevel(session, { path: "", knownEmpty: false }, desired.groups, items, placed);
     await syncGroupRoleMappings(session, placed);
   }
   if (desired.defaultRoles) await syncDefaultRoles(session, desired.defaultRoles);
@@ -99,16 +103,6 @@ export async function syncRealm(
 
 /** Realm attribute listing the role keys this operator added to the default role (sorted JSON). */
 export const defaultRolesAttribute = "kpo.dev/default-roles";
-
-function parseKeys(value: string | undefined): string[] {
-  if (value === undefined) return [];
-  try {
-    const parsed = JSON.parse(value) as unknown;
-    return Array.isArray(parsed) ? parsed.filter((x): x is string => typeof x === "string") : [];
-  } catch {
-    return [];
-  }
-}
 
 /**
  * The default role's composites: add what is listed, remove what this operator added before and
@@ -127,14 +121,7 @@ async function syncDefaultRoles(
     throw new MissingReferenceError(`Realm "${realm}" has no default role to add spec.defaultRoles to`);
   }
   const wanted = [...new Set(roleKeysOf(desired))].sort();
-  const recorded = parseKeys(attributeValue(rep.attributes, defaultRolesAttribute));
-  const current = await session.read(`read the default roles of realm "${realm}"`, (kc) =>
-    kc.roles.getCompositeRoles({ realm, id: roleId }),
-  );
-  const currentKeys = await keysOfRoles(session, current);
-  const toAdd = setDifference(wanted, currentKeys).toAdd;
-  const wantedSet = new Set(wanted);
-  const toRemove = recorded.filter((k) => !wantedSet.has(k) && currentKeys.includes(k));
+  const recorded = parseRecordedKeys(attributeValue(rep.attributes, defaultRolesAttribute));
   const record = async (keys: string[]) => {
     const value = JSON.stringify(keys);
     const fresh = await read();
@@ -143,28 +130,19 @@ async function syncDefaultRoles(
       kc.realms.update({ realm }, { attributes: { ...fresh?.attributes, [defaultRolesAttribute]: value } }),
     );
   };
-  if (toAdd.length === 0 && toRemove.length === 0) {
-    if (JSON.stringify(recorded) !== JSON.stringify(wanted)) await record(wanted);
-    return;
-  }
-  await record([...new Set([...recorded, ...wanted])].sort());
-  if (toAdd.length > 0) {
-    const add = await resolveRoleKeys(session, toAdd, "spec.defaultRoles");
-    const reps = [...add.realm, ...[...add.client.values()].flat()];
-    await session.write("POST", "defaultRoles", `add default roles to realm "${realm}"`, (kc) =>
-      kc.roles.createComposite({ realm, roleId }, reps),
-    );
-  }
-  if (toRemove.length > 0) {
-    const removeKeys = new Set(toRemove);
-    const reps = current
-      .filter((r, i) => r.id && removeKeys.has(currentKeys[i] ?? ""))
-      .map((r) => ({ id: r.id ?? "", name: r.name ?? "" }));
-    await session.write("DELETE", "defaultRoles", `remove default roles from realm "${realm}"`, (kc) =>
-      kc.roles.delCompositeRoles({ realm, id: roleId }, reps),
-    );
-  }
-  await record(wanted);
+  const defaultRole = {
+    id: roleId,
+    composite: true,
+    field: "defaultRoles",
+    describe: `the default role of realm "${realm}"`,
+    usedBy: "spec.defaultRoles",
+  };
+  const changed = await reconcileRoleRefs(session, {
+    ...compositesOf(session, defaultRole, wanted),
+    removable: (key) => recorded.includes(key),
+    beforeChange: () => record([...new Set([...recorded, ...wanted])].sort()),
+  });
+  if (changed || JSON.stringify(recorded) !== JSON.stringify(wanted)) await record(wanted);
 }
 
 function desiredAttributes(desired: DesiredRealm, owner: Owner): Record<string, string> {
@@ -246,14 +224,6 @@ function smtpMatches(
   );
 }
 
-function withManagedMarker(attributes: Record<string, unknown> | undefined): Record<string, string[]> {
-  const result: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(attributes ?? {}))
-    result[k] = Array.isArray(v) ? v.map(String) : [String(v)];
-  result[managedAttribute] = ["true"];
-  return result;
-}
-
 /**
  * Keycloak's own realm roles: never changed by a role definition, even in an adopted realm (the
  * policies refuse them first; this is the sync's own guarantee).
@@ -265,109 +235,39 @@ export function isBuiltinRealmRole(name: string, realm: string): boolean {
   return realm === "master" && (name === "admin" || name === "create-realm");
 }
 
-/**
- * May this sync change an existing role or group? Only one it created (the managed marker), or,
- * in a realm this CR adopted, one nobody marked; never Keycloak's own.
- */
-function mayChange(what: string, attributes: unknown, adopt: boolean): void {
-  if (attributeValue(attributes, managedAttribute) === "true" || adopt) return;
-  throw new OwnershipError(
-    `${what} already exists and was not created by this operator; it is left alone. Rename it in the spec, or remove it from the spec`,
-  );
-}
+type Items = ReturnType<typeof markedItems>;
 
-async function syncRoles(
-  session: SyncSession,
-  desiredRoles: RoleRepresentation[],
-  adopt: boolean,
-): Promise<void> {
+async function syncRoles(session: SyncSession, desired: RoleRepresentation[], items: Items): Promise<void> {
   const realm = session.realm;
-  const actualRoles = await session.realmRoles();
-  const sorted = [...desiredRoles].sort((a, b) => (a.name ?? "").localeCompare(b.name ?? ""));
-  let createdAny = false;
-  for (const role of sorted) {
-    const name = role.name ?? "";
-    const attributes = withManagedMarker(role.attributes);
-    const actual = actualRoles.get(name);
-    if (!actual) {
-      await session.create(`role:${name}`, `create role "${name}" in realm "${realm}"`, (kc) =>
-        kc.roles.create({
-          realm,
-          name,
-          ...(role.description !== undefined ? { description: role.description } : {}),
-          attributes,
-        }),
-      );
-      createdAny = true;
-      continue;
-    }
-    if (isBuiltinRealmRole(name, realm)) {
-      throw new OwnershipError(
-        `Realm role "${name}" in realm "${realm}" is one of Keycloak's own roles and is never changed; remove it from spec.roles (use spec.defaultRoles for the default roles)`,
-      );
-    }
-    mayChange(`Realm role "${name}" in realm "${realm}"`, actual.attributes, adopt);
-    const descriptionDiffers = role.description !== undefined && role.description !== actual.description;
-    if (descriptionDiffers || !isSubsetEqual(attributes, actual.attributes ?? {})) {
-      // A role PUT replaces description and attributes: send the full merged representation.
-      const rep: RoleRepresentation = {
-        name,
-        description: role.description ?? actual.description ?? "",
-        attributes: { ...actual.attributes, ...attributes },
-      };
-      await session.write("PUT", `role:${name}`, `update role "${name}" in realm "${realm}"`, (kc) =>
-        kc.roles.updateByName({ realm, name }, rep),
-      );
-    }
-  }
-  const wanted = new Set(sorted.map((r) => r.name));
-  for (const [name, actual] of [...actualRoles].sort(([a], [b]) => a.localeCompare(b))) {
-    if (wanted.has(name) || attributeValue(actual.attributes, managedAttribute) !== "true") continue;
-    await session.write(
-      "DELETE",
-      `role:${name}`,
-      `delete role "${name}" (no longer in the spec) from realm "${realm}"`,
-      (kc) => kc.roles.delByName({ realm, name }),
-    );
-    createdAny = true;
-  }
-  if (createdAny) session.forgetRealmRoles();
-
-  for (const role of sorted) {
-    if (!role.composites) continue;
-    const name = role.name ?? "";
-    const ref = await session.realmRoleRef(name, `Role "${name}"`);
-    // A role that did not exist or was not composite before this sync has no composites to read.
-    const current = actualRoles.get(name)?.composite
-      ? await session.read(`read composites of role "${name}" in realm "${realm}"`, (kc) =>
-          kc.roles.getCompositeRoles({ realm, id: ref.id }),
-        )
-      : [];
-    const currentKeys = await keysOfRoles(session, current);
-    const { toAdd, toRemove } = setDifference(roleKeysOf(role.composites), currentKeys);
-    if (toAdd.length > 0) {
-      const add = await resolveRoleKeys(session, toAdd, `Role "${name}" (composites)`);
-      const reps = [...add.realm, ...[...add.client.values()].flat()];
-      await session.write(
-        "POST",
-        `role:${name}.composites`,
-        `add composites to role "${name}" in realm "${realm}"`,
-        (kc) => kc.roles.createComposite({ realm, roleId: ref.id }, reps),
-      );
-    }
-    if (toRemove.length > 0) {
-      const removeKeys = new Set(toRemove);
-      const reps = current
-        .filter((r, i) => r.id && removeKeys.has(currentKeys[i] ?? ""))
-        .map((r) => ({ id: r.id ?? "", name: r.name ?? "" }));
-      await session.write(
-        "DELETE",
-        `role:${name}.composites`,
-        `remove composites from role "${name}" in realm "${realm}"`,
-        (kc) => kc.roles.delCompositeRoles({ realm, id: ref.id }, reps),
-      );
-    }
-  }
+  const roles: Collection<RoleRepresentation, RoleRepresentation> = {
+    describe: (name) => `role "${name}" in realm "${realm}"`,
+    field: (name) => `role:${name}`,
+    nameOf: (role) => role.name ?? "",
+    list: () => session.realmRoles(),
+    checkExisting: (name, actual) => {
+      if (isBuiltinRealmRole(name, realm)) {
+        throw new OwnershipError(
+          `Realm role "${name}" in realm "${realm}" is one of Keycloak's own roles and is never changed; remove it from spec.roles (use spec.defaultRoles for the default roles)`,
+        );
+      }
+      items.check(`Realm role "${name}" in realm "${realm}"`, actual);
+    },
+    create: (role) => (kc) => kc.roles.create({ realm, ...items.rep(role) }),
+    update: (role, actual) => {
+      const rep = items.update(role, actual);
+      return rep && ((kc) => kc.roles.updateByName({ realm, name: rep.name }, rep));
+    },
+    remove: (name, actual) =>
+      items.ours(actual) && !isBuiltinRealmRole(name, realm)
+        ? (kc) => kc.roles.delByName({ realm, name })
+        : undefined,
+  };
+  const { before, membershipChanged } = await syncCollection(session, roles, desired);
+  if (membershipChanged) session.forgetRealmRoles();
+  await syncRoleComposites(session, desired, before, {
+    ref: (name) => session.realmRoleRef(name, `Role "${name}"`),
+    describe: (name) => `role "${name}" in realm "${realm}"`,
+  });
 }
 
 interface PlacedGroup {
@@ -379,183 +279,99 @@ interface PlacedGroup {
 // Keycloak pages group listings (children default to 10 per page).
 const groupPage = 10_000;
 
-async function syncGroups(
-  session: SyncSession,
-  desiredTop: GroupRepresentation[],
-  adopt: boolean,
-): Promise<PlacedGroup[]> {
-  const placed: PlacedGroup[] = [];
-  await syncGroupLevel(session, undefined, "", desiredTop, placed, adopt);
-  return placed;
-}
-
+/**
+ * One level of groups (the top level, or the subgroups of `parent`), each group followed by its
+ * own subgroups, depth first. Every group placed is appended to `placed` for the role mappings.
+ */
 async function syncGroupLevel(
   session: SyncSession,
-  parentId: string | undefined,
-  parentPath: string,
+  parent: { id?: string; path: string; knownEmpty: boolean },
   desired: GroupRepresentation[],
+  items: Items,
   placed: PlacedGroup[],
-  adopt: boolean,
-  knownEmpty = false,
 ): Promise<void> {
   const realm = session.realm;
-  // A group just created, or one Keycloak reports without subgroups, has no children to list.
-  if (knownEmpty && desired.length === 0) return;
+  const parentId = parent.id;
   const where =
     parentId === undefined
       ? `top-level groups of realm "${realm}"`
-      : `subgroups of "${parentPath}" in realm "${realm}"`;
-  const actual = knownEmpty
-    ? []
-    : await session.read(`list ${where}`, (kc) =>
-        parentId === undefined
-          ? kc.groups.find({ realm, briefRepresentation: false, first: 0, max: groupPage })
-          : kc.groups.listSubGroups({
-              realm,
-              parentId,
-              briefRepresentation: false,
-              first: 0,
-              max: groupPage,
-            }),
-      );
-  const byName = new Map(actual.filter((g) => g.name).map((g) => [g.name ?? "", g]));
-  const sorted = [...desired].sort((a, b) => (a.name ?? "").localeCompare(b.name ?? ""));
-  for (const group of sorted) {
-    const name = group.name ?? "";
-    const path = `${parentPath}/${name}`;
-    const attributes = withManagedMarker(group.attributes as Record<string, unknown> | undefined);
-    const existing = byName.get(name);
-    let id: string;
-    if (!existing?.id) {
-      const rep: GroupRepresentation = {
-        name,
-        attributes,
-        ...(group.description !== undefined ? { description: group.description } : {}),
-      };
-      const createdGroup = await session.create(
-        `group:${path}`,
-        `create group "${path}" in realm "${realm}"`,
-        (kc) =>
-          parentId === undefined
-            ? kc.groups.create({ realm, ...rep })
-            : kc.groups.createChildGroup({ realm, id: parentId }, rep),
-      );
-      id = createdGroup.id;
-    } else {
-      id = existing.id;
-      mayChange(`Group "${path}" in realm "${realm}"`, existing.attributes, adopt);
-      const descriptionDiffers =
-        group.description !== undefined && group.description !== existing.description;
-      if (descriptionDiffers || !isSubsetEqual(attributes, existing.attributes ?? {})) {
-        const rep: GroupRepresentation = {
-          name,
-          description: group.description ?? existing.description ?? "",
-          attributes: { ...existing.attributes, ...attributes },
-        };
-        await session.write("PUT", `group:${path}`, `update group "${path}" in realm "${realm}"`, (kc) =>
-          kc.groups.update({ realm, id }, rep),
-        );
-      }
-    }
-    placed.push({ id, path, desired: group });
-    await syncGroupLevel(
-      session,
-      id,
-      path,
-      group.subGroups ?? [],
-      placed,
-      adopt,
-      !existing?.id || existing.subGroupCount === 0,
-    );
-  }
-  const wanted = new Set(sorted.map((g) => g.name));
-  for (const [name, g] of [...byName].sort(([a], [b]) => a.localeCompare(b))) {
-    if (wanted.has(name) || !g.id || attributeValue(g.attributes, managedAttribute) !== "true") continue;
-    const id = g.id;
-    await session.write(
-      "DELETE",
-      `group:${parentPath}/${name}`,
-      `delete group "${parentPath}/${name}" (no longer in the spec) from realm "${realm}"`,
-      (kc) => kc.groups.del({ realm, id }),
-    );
-  }
+      : `subgroups of "${parent.path}" in realm "${realm}"`;
+  const page = { realm, briefRepresentation: false, first: 0, max: groupPage };
+  const pathOf = (name: string) => `${parent.path}/${name}`;
+  const groups: Collection<GroupRepresentation, GroupRepresentation, { id: string }> = {
+    describe: (name) => `group "${pathOf(name)}" in realm "${realm}"`,
+    field: (name) => `group:${pathOf(name)}`,
+    nameOf: (group) => group.name ?? "",
+    // A group just created, or one Keycloak reports without subgroups, has no children to list.
+    list: async () =>
+      parent.knownEmpty
+        ? new Map()
+        : indexByName(
+            (
+              await session.read(`list ${where}`, (kc) =>
+                parentId === undefined
+                  ? kc.groups.find(page)
+                  : kc.groups.listSubGroups({ ...page, parentId }),
+              )
+            ).filter((g) => g.id),
+          ),
+    checkExisting: (name, actual) => items.check(`Group "${pathOf(name)}" in realm "${realm}"`, actual),
+    create: (group) => (kc) =>
+      parentId === undefined
+        ? kc.groups.create({ realm, ...items.rep(group) })
+        : kc.groups.createChildGroup({ realm, id: parentId }, items.rep(group)),
+    update: (group, actual) => {
+      const rep = items.update(group, actual);
+      const id = actual.id ?? "";
+      return rep && ((kc) => kc.groups.update({ realm, id }, rep));
+    },
+    remove: (_, actual) => {
+      const id = actual.id ?? "";
+      return items.ours(actual) ? (kc) => kc.groups.del({ realm, id }) : undefined;
+    },
+    placed: async (group, actual, created) => {
+      const id = created?.id ?? actual?.id ?? "";
+      const path = pathOf(group.name ?? "");
+      placed.push({ id, path, desired: group });
+      const knownEmpty = actual === undefined || actual.subGroupCount === 0;
+      await syncGroupLevel(session, { id, path, knownEmpty }, group.subGroups ?? [], items, placed);
+    },
+  };
+  await syncCollection(session, groups, desired);
 }
 
+/**
+ * Each placed group's realm roles (when listed) and, per client it lists, that client's roles:
+ * exactly the listed ones; other clients' mappings are left alone.
+ */
 async function syncGroupRoleMappings(session: SyncSession, placed: PlacedGroup[]): Promise<void> {
   const realm = session.realm;
   for (const { id, path, desired } of placed) {
     const clientRoles = desired.clientRoles as Record<string, string[]> | undefined;
     if (desired.realmRoles === undefined && clientRoles === undefined) continue;
     const usedBy = `Group "${path}"`;
-    const mappings: MappingsRepresentation = await session.read(
-      `read role mappings of group "${path}" in realm "${realm}"`,
-      (kc) => kc.groups.listRoleMappings({ realm, id }),
+    const mappings = await session.read(`read role mappings of group "${path}" in realm "${realm}"`, (kc) =>
+      kc.groups.listRoleMappings({ realm, id }),
     );
-    if (desired.realmRoles !== undefined) {
-      const actualNames = (mappings.realmMappings ?? []).map((r) => r.name ?? "");
-      const { toAdd, toRemove } = setDifference(desired.realmRoles, actualNames);
-      if (toAdd.length > 0) {
-        const roles: RoleRef[] = [];
-        for (const n of toAdd) roles.push(await session.realmRoleRef(n, usedBy));
-        await session.write(
-          "POST",
-          `group:${path}.realmRoles`,
-          `add realm roles to group "${path}" in realm "${realm}"`,
-          (kc) => kc.groups.addRealmRoleMappings({ realm, id, roles }),
-        );
-      }
-      if (toRemove.length > 0) {
-        const remove = new Set(toRemove);
-        const roles = (mappings.realmMappings ?? [])
-          .filter((r) => r.id && r.name && remove.has(r.name))
-          .map((r) => ({ id: r.id ?? "", name: r.name ?? "" }));
-        await session.write(
-          "DELETE",
-          `group:${path}.realmRoles`,
-          `remove realm roles from group "${path}" in realm "${realm}"`,
-          (kc) => kc.groups.delRealmRoleMappings({ realm, id, roles }),
-        );
-      }
-    }
-    for (const [clientId, names] of Object.entries(clientRoles ?? {}).sort(([a], [b]) =>
-      a.localeCompare(b),
-    )) {
-      const clientUniqueId = await session.clientUuid(clientId, usedBy);
-      const current = clientMappingsOf(mappings, clientId);
-      const { toAdd, toRemove } = setDifference(
-        names,
-        current.map((r) => r.name ?? ""),
-      );
-      if (toAdd.length > 0) {
-        const roles: RoleRef[] = [];
-        for (const n of toAdd) roles.push(await session.clientRoleRef(clientId, n, usedBy));
-        await session.write(
-          "POST",
-          `group:${path}.clientRoles.${clientId}`,
-          `add roles of client "${clientId}" to group "${path}"`,
-          (kc) => kc.groups.addClientRoleMappings({ realm, id, clientUniqueId, roles }),
-        );
-      }
-      if (toRemove.length > 0) {
-        const remove = new Set(toRemove);
-        const roles = current
-          .filter((r) => r.id && r.name && remove.has(r.name))
-          .map((r) => ({ id: r.id ?? "", name: r.name ?? "" }));
-        await session.write(
-          "DELETE",
-          `group:${path}.clientRoles.${clientId}`,
-          `remove roles of client "${clientId}" from group "${path}"`,
-          (kc) => kc.groups.delClientRoleMappings({ realm, id, clientUniqueId, roles }),
-        );
-      }
+    const held = heldOfMappings(mappings);
+    const parts: { clientId?: string; names: string[] }[] = [];
+    if (desired.realmRoles !== undefined) parts.push({ names: desired.realmRoles });
+    for (const [clientId, names] of Object.entries(clientRoles ?? {}).sort(([a], [b]) => a.localeCompare(b)))
+      parts.push({ clientId, names });
+    for (const { clientId, names } of parts) {
+      // The client must exist even when nothing of it is to change: the spec names it.
+      if (clientId !== undefined) await session.clientUuid(clientId, usedBy);
+      const own = clientId === undefined ? "realm roles" : `roles of client "${clientId}"`;
+      await reconcileRoleRefs(session, {
+        ...roleMappingsOf(session, { kind: "groups", id }),
+        field: clientId === undefined ? `group:${path}.realmRoles` : `group:${path}.clientRoles.${clientId}`,
+        describe: `${own} of group "${path}" in realm "${realm}"`,
+        usedBy,
+        wanted: roleKeysOf(clientId === undefined ? { realm: names } : { client: { [clientId]: names } }),
+        held: () => Promise.resolve(held.filter((h) => parseRoleKey(h.key).clientId === clientId)),
+      });
     }
   }
-}
-
-/** The client-role part of a role-mappings read is keyed by clientId: `{id, client, mappings}`. */
-function clientMappingsOf(mappings: MappingsRepresentation, clientId: string): RoleRepresentation[] {
-  const entry = (mappings.clientMappings ?? {})[clientId] as { mappings?: RoleRepresentation[] } | undefined;
-  return entry?.mappings ?? [];
 }
 
 /** Deletes the realm if this CR owns it. Returns false when it did not exist (already deleted). */

@@ -16,9 +16,6 @@ const log = loggerFor("keycloak-sync");
  */
 export const realmLifecycleTimeoutMs = 120_000;
 
-/** Attribute marking roles and groups created by the operator, so that only those are pruned. */
-export const managedAttribute = "kpo.dev/managed";
-
 export interface RoleRef {
   id: string;
   name: string;
@@ -185,60 +182,4 @@ export class SyncSession {
   forgetClientRoles(uuid: string): void {
     this.#clientRoles.delete(uuid);
   }
-}
-
-/** `realm:<name>` / `client:<clientId>:<name>`: one key space for realm and client roles. */
-export function roleKey(role: { clientId?: string; name: string }): string {
-  return role.clientId === undefined ? `realm:${role.name}` : `client:${role.clientId}:${role.name}`;
-}
-
-/** The keys of a realm/client role set as written in a CR (`{realm: [...], client: {id: [...]}}`). */
-export function roleKeysOf(set: { realm?: string[]; client?: Record<string, string[]> }): string[] {
-  const keys = (set.realm ?? []).map((name) => roleKey({ name }));
-  for (const [clientId, names] of Object.entries(set.client ?? {})) {
-    for (const name of names) keys.push(roleKey({ clientId, name }));
-  }
-  return keys;
-}
-
-export function parseRoleKey(key: string): { clientId?: string; name: string } {
-  if (key.startsWith("realm:")) return { name: key.slice("realm:".length) };
-  const rest = key.slice("client:".length);
-  const sep = rest.indexOf(":");
-  return { clientId: rest.slice(0, sep), name: rest.slice(sep + 1) };
-}
-
-/** Resolves role keys to `{id, name}` references, grouped by realm and by client uuid. */
-export async function resolveRoleKeys(
-  session: SyncSession,
-  keys: string[],
-  usedBy: string,
-): Promise<{ realm: RoleRef[]; client: Map<string, RoleRef[]> }> {
-  const realm: RoleRef[] = [];
-  const client = new Map<string, RoleRef[]>();
-  for (const key of keys) {
-    const { clientId, name } = parseRoleKey(key);
-    if (clientId === undefined) {
-      realm.push(await session.realmRoleRef(name, usedBy));
-    } else {
-      const uuid = await session.clientUuid(clientId, usedBy);
-      const list = client.get(uuid) ?? [];
-      list.push(await session.clientRoleRef(clientId, name, usedBy));
-      client.set(uuid, list);
-    }
-  }
-  return { realm, client };
-}
-
-/** Keys of actual role representations (as returned by composites / role-mapping reads). */
-export async function keysOfRoles(session: SyncSession, roles: RoleRepresentation[]): Promise<string[]> {
-  const keys: string[] = [];
-  for (const r of roles) {
-    // One key per role, even unnamed ones, so keys stay aligned with `roles` by index.
-    if (!r.name) keys.push("");
-    else if (r.clientRole && r.containerId)
-      keys.push(roleKey({ clientId: await session.clientIdOf(r.containerId), name: r.name }));
-    else keys.push(roleKey({ name: r.name }));
-  }
-  return keys;
 }

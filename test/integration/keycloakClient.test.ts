@@ -10,6 +10,7 @@ import {
   syncClient,
   type DesiredClient,
 } from "../../src/keycloak/clientSync.js";
+import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
 import { KeycloakConnection } from "../../src/keycloak/connection.js";
 import { realmEndpoints } from "../../src/keycloak/endpoints.js";
 import { OwnershipError } from "../../src/keycloak/errors.js";
@@ -136,6 +137,126 @@ describe("Given a real Keycloak with a realm managed by the operator", () => {
     const result = await syncClient(conn, realmName, desiredClient(), owner);
     expect(result).toEqual({ created: false, writes: 0, changedFields: [] });
     expect(conn.stats.writes - before).toBe(0);
+  });
+
+  it("When client roles list composites, Then they are added, changed and removed exactly, and a resync writes nothing", async () => {
+    const roleComposites = async (name: string) => {
+      const [client] = await conn.call({ method: "GET", what: "test read" }, (kc) =>
+        kc.clients.find({ realm: realmName, clientId }),
+      );
+      const role = await conn.call({ method: "GET", what: "test read" }, (kc) =>
+        kc.clients.findRole({ realm: realmName, id: client?.id ?? "", roleName: name }),
+      );
+      const composites = await conn.call({ method: "GET", what: "test read" }, (kc) =>
+        kc.roles.getCompositeRoles({ realm: realmName, id: role?.id ?? "" }),
+      );
+      return composites.map((r) => r.name).sort();
+    };
+    const withComposites = (
+      write: RoleRepresentation["composites"],
+      admin?: RoleRepresentation["composites"],
+    ): DesiredClient => ({
+      ...desiredClient(),
+      roles: [
+        { name: "orders-read", description: "Read orders" },
+        { name: "orders-write", ...(write ? { composites: write } : {}) },
+        ...(admin ? [{ name: "orders-admin", composites: admin }] : []),
+      ],
+    });
+
+    // Added: to an existing role, and to a role created in the same sync.
+    const added = withComposites(
+      { realm: ["reporter"], client: { [clientId]: ["orders-read"] } },
+      { client: { [clientId]: ["orders-read", "orders-write"] } },
+    );
+    const first = await syncClient(conn, realmName, added, owner);
+    expect(first.changedFields).toEqual([
+      "role:orders-admin",
+      "role:orders-admin.composites",
+      "role:orders-write.composites",
+    ]);
+    expect(first.writes).toBe(3);
+    expect(await roleComposites("orders-write")).toEqual(["orders-read", "reporter"]);
+    expect(await roleComposites("orders-admin")).toEqual(["orders-read", "orders-write"]);
+    expect((await syncClient(conn, realmName, added, owner)).writes).toBe(0);
+
+    // Changed: one added, one removed.
+    const changed = withComposites(
+      { client: { [clientId]: ["orders-read"], "realm-management": ["view-users"] } },
+      { client: { [clientId]: ["orders-read", "orders-write"] } },
+    );
+    const second = await syncClient(conn, realmName, changed, owner);
+    expect(second.changedFields).toEqual(["role:orders-write.composites"]);
+    expect(second.writes).toBe(2);
+    expect(await roleComposites("orders-write")).toEqual(["orders-read", "view-users"]);
+    expect((await syncClient(conn, realmName, changed, owner)).writes).toBe(0);
+
+    // Removed: an empty list leaves none; the role that listed them goes with its composites.
+    const removed = withComposites({});
+    const third = await syncClient(conn, realmName, removed, owner);
+    expect(third.changedFields).toEqual(["role:orders-admin", "role:orders-write.composites"]);
+    expect(third.writes).toBe(2);
+    expect(await roleComposites("orders-write")).toEqual([]);
+    expect((await syncClient(conn, realmName, removed, owner)).writes).toBe(0);
+    // Without `composites` the role's composites are not managed: nothing to write.
+    expect((await syncClient(conn, realmName, desiredClient(), owner)).writes).toBe(0);
+  });
+
+  it("When a client role carries another CR's marker, Then the owner of the client never prunes or changes it", async () => {
+    const sharedId = `shared-${suffix}`;
+    const first: Owner = { uid: randomUUID(), namespace: "team-first", name: "shared" };
+    const second: Owner = { uid: randomUUID(), namespace: "team-second", name: "shared" };
+    const desired = (roles: string[]): DesiredClient => ({
+      client: { clientId: sharedId, publicClient: true },
+      roles: roles.map((name) => ({ name })),
+    });
+    // A client nobody owns holding a role the first CR made (its marker names the first CR).
+    await conn.call({ method: "POST", what: "test setup" }, (kc) =>
+      kc.clients.create({ realm: realmName, clientId: sharedId, publicClient: true }),
+    );
+    const [client] = await conn.call({ method: "GET", what: "test read" }, (kc) =>
+      kc.clients.find({ realm: realmName, clientId: sharedId }),
+    );
+    const id = client?.id ?? "";
+    await conn.call({ method: "POST", what: "test setup" }, (kc) =>
+      kc.clients.createRole({
+        realm: realmName,
+        id,
+        name: "first-role",
+        attributes: { "kpo.dev/managed": ["true"], "kpo.dev/owner-uid": [first.uid] },
+      }),
+    );
+    const roleNames = async () =>
+      (
+        await conn.call({ method: "GET", what: "test read" }, (kc) =>
+          kc.clients.listRoles({ realm: realmName, id }),
+        )
+      )
+        .map((r) => r.name)
+        .sort();
+    try {
+      const adopted = await syncClient(conn, realmName, desired(["second-role"]), second, { adopt: true });
+      expect(adopted.changedFields).toContain("role:second-role");
+      expect(adopted.changedFields).not.toContain("role:first-role");
+      expect(await roleNames()).toEqual(["first-role", "second-role"]);
+
+      const pruned = await syncClient(conn, realmName, desired([]), second, { adopt: true });
+      expect(pruned.changedFields).toEqual(["role:second-role"]);
+      expect(await roleNames()).toEqual(["first-role"]);
+      expect((await syncClient(conn, realmName, desired([]), second, { adopt: true })).writes).toBe(0);
+
+      const before = conn.stats.writes;
+      const err = await syncClient(conn, realmName, desired(["first-role"]), second, { adopt: true }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(OwnershipError);
+      expect((err as Error).message).toContain("managed by another resource");
+      expect((err as Error).message).not.toContain("team-first");
+      expect(conn.stats.writes - before).toBe(0);
+      expect(await roleNames()).toEqual(["first-role"]);
+    } finally {
+      await deleteClient(conn, realmName, sharedId, second);
+    }
   });
 
   it("When a redirect URI is changed by hand, Then the next sync repairs only that field", async () => {

@@ -100,6 +100,9 @@ describe("Given a real Keycloak and a KeycloakConnection with admin credentials"
       kc.roles.getCompositeRoles({ realm: realmName, id: admin?.id ?? "" }),
     );
     expect(composites.map((r) => r.name).sort()).toEqual(["editor", "view-users"]);
+    // The marker names the CR that created the role.
+    expect(admin?.attributes?.["kpo.dev/managed"]).toEqual(["true"]);
+    expect(admin?.attributes?.["kpo.dev/owner-uid"]).toEqual([owner.uid]);
 
     const top = await conn.call({ method: "GET", what: "test read" }, (kc) =>
       kc.groups.find({ realm: realmName, briefRepresentation: false }),
@@ -220,6 +223,111 @@ describe("Given a real Keycloak and a KeycloakConnection with admin credentials"
     // And back: everything recreated, then stable.
     await syncRealm(conn, desiredRealm(), owner);
     expect((await syncRealm(conn, desiredRealm(), owner)).writes).toBe(0);
+  });
+
+  it("When roles carry only the legacy marker (kpo.dev/managed without an owner), Then the realm's owner treats them as its own: a listed one gets the owner's uid once, an unlisted one is pruned", async () => {
+    for (const name of ["legacy-listed", "legacy-extra"]) {
+      await conn.call({ method: "POST", what: "test setup" }, (kc) =>
+        kc.roles.create({ realm: realmName, name, attributes: { "kpo.dev/managed": ["true"] } }),
+      );
+    }
+    const desired = desiredRealm();
+    const withLegacy = { ...desired, roles: [...(desired.roles ?? []), { name: "legacy-listed" }] };
+    const migrated = await syncRealm(conn, withLegacy, owner);
+    expect(migrated.changedFields).toEqual(["role:legacy-listed", "role:legacy-extra"]);
+    expect(migrated.writes).toBe(2);
+    const listed = await conn.call({ method: "GET", what: "test read" }, (kc) =>
+      kc.roles.findOneByName({ realm: realmName, name: "legacy-listed" }),
+    );
+    expect(listed?.attributes?.["kpo.dev/owner-uid"]).toEqual([owner.uid]);
+    const extra = await conn.call({ method: "GET", what: "test read" }, (kc) =>
+      kc.roles.findOneByName({ realm: realmName, name: "legacy-extra" }),
+    );
+    expect(extra).toBeFalsy();
+    expect((await syncRealm(conn, withLegacy, owner)).writes).toBe(0);
+    // Now it names its owner, so dropping it from the spec deletes it as any other role of ours.
+    expect((await syncRealm(conn, desired, owner)).changedFields).toEqual(["role:legacy-listed"]);
+    expect((await syncRealm(conn, desired, owner)).writes).toBe(0);
+  });
+
+  it("When a second CR takes over a realm the first CR left, Then it never prunes the first's roles and groups and refuses to change them", async () => {
+    const shared = `kpo-shared-${suffix}`;
+    const first: Owner = { uid: randomUUID(), namespace: "team-first", name: "sso" };
+    const second: Owner = { uid: randomUUID(), namespace: "team-second", name: "sso" };
+    await syncRealm(
+      conn,
+      {
+        realm: { realm: shared, enabled: true },
+        roles: [{ name: "first-role" }],
+        groups: [{ name: "first-group", subGroups: [{ name: "first-child" }] }],
+      },
+      first,
+    );
+    // The first CR lets go of the realm (its owner attributes removed by hand).
+    const realm = await conn.call({ method: "GET", what: "test read" }, (kc) =>
+      kc.realms.findOne({ realm: shared }),
+    );
+    const released = Object.fromEntries(
+      Object.entries(realm?.attributes ?? {}).filter(([k]) => !k.startsWith("kpo.dev/owner-")),
+    );
+    await conn.call({ method: "PUT", what: "test setup" }, (kc) =>
+      kc.realms.update({ realm: shared }, { attributes: released }),
+    );
+    const releasedRealm = await conn.call({ method: "GET", what: "test read" }, (kc) =>
+      kc.realms.findOne({ realm: shared }),
+    );
+    expect(releasedRealm?.attributes?.["kpo.dev/owner-uid"]).toBeUndefined();
+    const names = async () => ({
+      roles: (await conn.call({ method: "GET", what: "test read" }, (kc) => kc.roles.find({ realm: shared })))
+        .map((r) => r.name ?? "")
+        .filter((n) => n.endsWith("-role"))
+        .sort(),
+      groups: (
+        await conn.call({ method: "GET", what: "test read" }, (kc) => kc.groups.find({ realm: shared }))
+      )
+        .map((g) => g.name ?? "")
+        .sort(),
+    });
+    try {
+      const desired = (roles: string[], groups: string[]): DesiredRealm => ({
+        realm: { realm: shared, enabled: true },
+        roles: roles.map((name) => ({ name })),
+        groups: groups.map((name) => ({ name })),
+      });
+      const adopted = await syncRealm(conn, desired(["second-role"], ["second-group"]), second, {
+        adopt: true,
+      });
+      expect(adopted.changedFields).not.toContain("role:first-role");
+      expect(adopted.changedFields).not.toContain("group:/first-group");
+      expect(await names()).toEqual({
+        roles: ["first-role", "second-role"],
+        groups: ["first-group", "second-group"],
+      });
+      const secondRole = await conn.call({ method: "GET", what: "test read" }, (kc) =>
+        kc.roles.findOneByName({ realm: shared, name: "second-role" }),
+      );
+      expect(secondRole?.attributes?.["kpo.dev/owner-uid"]).toEqual([second.uid]);
+
+      // Its own go when it drops them; the first CR's stay.
+      const pruned = await syncRealm(conn, desired([], []), second, { adopt: true });
+      expect(pruned.changedFields).toEqual(["role:second-role", "group:/second-group"]);
+      expect(await names()).toEqual({ roles: ["first-role"], groups: ["first-group"] });
+      expect((await syncRealm(conn, desired([], []), second, { adopt: true })).writes).toBe(0);
+
+      // Listing the first CR's role or group does not make them the second's, even with adopt.
+      for (const attempt of [desired(["first-role"], []), desired([], ["first-group"])]) {
+        const before = conn.stats.writes;
+        const err = await syncRealm(conn, attempt, second, { adopt: true }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(OwnershipError);
+        expect((err as Error).message).toContain("managed by another resource");
+        expect((err as Error).message).not.toContain("team-first");
+        expect(conn.stats.writes - before).toBe(0);
+      }
+      expect(await names()).toEqual({ roles: ["first-role"], groups: ["first-group"] });
+    } finally {
+      await deleteRealm(conn, shared, second);
+      await deleteRealm(conn, shared, first);
+    }
   });
 
   it("When another CR (different uid) syncs or deletes the same realm, Then it is refused even with adopt", async () => {
