@@ -4,12 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFile } from "node:fs/promises";
 import * as k8s from "@kubernetes/client-node";
-import { freePort } from "../../src/testenv/ports.js";
 import {
   adminClient,
   condition,
   createInstance,
   createNamespace,
+  deleteRealmOnUnreachableKeycloak,
   installCrds,
   kubeConfig,
   Resources,
@@ -188,18 +188,7 @@ describe("Deletion against a real API server and Keycloak", () => {
   });
 
   it("given a realm whose teardown backs off (its Keycloak is unreachable), when deletionPolicy is set to Retain, then it is released at once, not at the next retry", async () => {
-    const nowhere = `http://127.0.0.1:${await freePort()}`;
-    await createInstance(kc, resources, team, "unreachable", {}, nowhere);
-    await resources.create(REALMS, team, {
-      apiVersion: "keycloak.kpo.dev/v1alpha1",
-      kind: "KeycloakRealm",
-      metadata: { name: "stuck" },
-      spec: { instanceRef: { name: "unreachable" }, realmName: `stuck-${team}`, deletionPolicy: "Delete" },
-    });
-    await resources.waitForStatus(REALMS, team, "stuck", (o) =>
-      ["Pending", "Degraded"].includes(o.status?.phase ?? ""),
-    );
-    await resources.delete(REALMS, team, "stuck");
+    await deleteRealmOnUnreachableKeycloak(kc, resources, team, "unreachable", "stuck");
     // After the 4th failed teardown the next retry is 20-40 s away (machines/realm.json).
     const backingOff = await waitFor("teardown backing off", async () => {
       const o = await resources.get(REALMS, team, "stuck");

@@ -3,12 +3,12 @@
 // their status and Keycloak's admin API.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as k8s from "@kubernetes/client-node";
-import { freePort } from "../../src/testenv/ports.js";
 import {
   adminClient,
   condition,
   createInstance,
   createNamespace,
+  deleteRealmOnUnreachableKeycloak,
   installCrds,
   kubeConfig,
   metricSum,
@@ -260,19 +260,7 @@ describe("KeycloakRealm lifecycle against a real API server and Keycloak", () =>
   });
 
   it("given a realm whose Keycloak is unreachable, when it is deleted, then it waits; the documented procedure (deletionPolicy Retain) releases it", async () => {
-    const nowhere = `http://127.0.0.1:${await freePort()}`;
-    await createInstance(kc, resources, team, "gone", {}, nowhere);
-    await resources.create(REALMS, team, {
-      apiVersion: "keycloak.kpo.dev/v1alpha1",
-      kind: "KeycloakRealm",
-      metadata: { name: "stuck" },
-      spec: { instanceRef: { name: "gone" }, realmName: `stuck-${team}`, deletionPolicy: "Delete" },
-    });
-    // Pending while the instance has not been tried, Degraded once the realm tried it too.
-    await resources.waitForStatus(REALMS, team, "stuck", (o) =>
-      ["Pending", "Degraded"].includes(o.status?.phase ?? ""),
-    );
-    await resources.delete(REALMS, team, "stuck");
+    await deleteRealmOnUnreachableKeycloak(kc, resources, team, "gone", "stuck");
     const waiting = await waitFor("teardown failing", async () => {
       const o = await resources.get(REALMS, team, "stuck");
       return o.status?.phase === "Deleting" && Number(o.status.attempts ?? 0) >= 1 ? o : false;

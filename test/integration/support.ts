@@ -206,6 +206,31 @@ export async function createInstance(
   });
 }
 
+/**
+ * A realm on an instance whose Keycloak is a closed port, deleted with deletionPolicy Delete: its
+ * teardown can only fail, so it stays Deleting until something releases it. Resolves once deleting.
+ */
+export async function deleteRealmOnUnreachableKeycloak(
+  kc: k8s.KubeConfig,
+  resources: Resources,
+  namespace: string,
+  instance: string,
+  realm: string,
+): Promise<void> {
+  await createInstance(kc, resources, namespace, instance, {}, `http://127.0.0.1:${await freePort()}`);
+  await resources.create("keycloakrealms", namespace, {
+    apiVersion: `${group}/${version}`,
+    kind: "KeycloakRealm",
+    metadata: { name: realm },
+    spec: { instanceRef: { name: instance }, realmName: `${realm}-${namespace}`, deletionPolicy: "Delete" },
+  });
+  // Pending while the instance has not been tried, Degraded once the realm tried it too.
+  await resources.waitForStatus("keycloakrealms", namespace, realm, (o) =>
+    ["Pending", "Degraded"].includes(o.status?.phase ?? ""),
+  );
+  await resources.delete("keycloakrealms", namespace, realm);
+}
+
 export interface OperatorProcess {
   child: ChildProcess;
   healthUrl: string;
