@@ -1,9 +1,16 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-explicit-any -- these tests break machine documents in place by JSON path, on purpose */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadMachineDefinition, loadMachineFile, loadMachines, MachineDefinitionError } from "./loader.js";
+import type { ResourceKind } from "../policy/decision.js";
+import {
+  loadMachineDefinition,
+  loadMachineFile,
+  loadMachines,
+  MachineDefinitionError,
+  type LoadedMachine,
+} from "./loader.js";
 
 const REALM_FILE = new URL("../../machines/realm.json", import.meta.url).pathname;
 const FILE = "machines/realm.json";
@@ -141,6 +148,63 @@ describe("loadMachineDefinition rejects bad references, naming the file and the 
     writeFileSync(path, "{ not json");
     expect(() => loadMachineFile(path, "machines/broken.json")).toThrow(
       /^machines\/broken\.json: \$: not valid JSON/,
+    );
+  });
+});
+
+describe("one chart for every kind", () => {
+  const MACHINES = new URL("../../machines/", import.meta.url).pathname;
+  const chartOf = (): Record<string, any> =>
+    JSON.parse(readFileSync(join(MACHINES, "lifecycle.chart.json"), "utf8")) as Record<string, any>;
+  const paramsOf = (kind: string): Record<string, any> =>
+    JSON.parse(readFileSync(join(MACHINES, `${kind}.json`), "utf8")) as Record<string, any>;
+  function loadWith(chart: unknown, params: unknown): LoadedMachine {
+    const dir = mkdtempSync(join(tmpdir(), "kpo-chart-"));
+    writeFileSync(join(dir, "lifecycle.chart.json"), JSON.stringify(chart));
+    writeFileSync(join(dir, "kind.json"), JSON.stringify(params));
+    return loadMachineFile(join(dir, "kind.json"), "machines/kind.json");
+  }
+
+  it("Given the kinds' parameter files, When loaded, Then every kind runs the same states with its own id, rules and descriptions", () => {
+    const machines = [...loadMachines().values()];
+    const names = machines.map((m) => Object.keys(m.definition.machine.states).join(","));
+    expect(new Set(names).size).toBe(1);
+    expect(machines.map((m) => m.definition.machine.id).sort()).toEqual(["client", "instance", "realm"]);
+    const realm = machines.find((m) => m.kind === "KeycloakRealm") as LoadedMachine;
+    expect(realm.definition.machine.states.Pending?.description).toContain("realm");
+  });
+
+  it("Given the blockedTeardown branch, Then the instance and the realm wait on a blocked teardown and the client does not", () => {
+    const machines = loadMachines();
+    const blocked = (kind: ResourceKind) =>
+      JSON.stringify(machines.get(kind)?.definition.machine.states.Deleting?.invoke?.onError).includes(
+        "isBlocked",
+      );
+    expect(blocked("KeycloakInstance")).toBe(true);
+    expect(blocked("KeycloakRealm")).toBe(true);
+    expect(blocked("KeycloakClient")).toBe(false);
+  });
+
+  it("Given a parameter file naming a branch the chart lacks, Then the message names it and the chart's branches", () => {
+    const params = { ...paramsOf("realm"), branches: ["blockedTeardwn"] };
+    expect(() => loadWith(chartOf(), params)).toThrow(
+      'machines/kind.json: $.branches[0]: unknown branch "blockedTeardwn". The chart\'s branches: blockedTeardown.',
+    );
+  });
+
+  it("Given a chart using an unknown chain, Then the chart file and the path are named", () => {
+    const chart = chartOf();
+    chart.machine.states.Ready.on.RECONCILE = { chain: "admision" };
+    expect(() => loadWith(chart, paramsOf("realm"))).toThrow(
+      'machines/lifecycle.chart.json: $.machine.states.Ready.on.RECONCILE.chain: unknown chain "admision"',
+    );
+  });
+
+  it("Given a chart whose filled-in machine is invalid, Then the kind's file is named, and the chart too", () => {
+    const chart = chartOf();
+    chart.steps.deny.guard = "policyDenid";
+    expect(() => loadWith(chart, paramsOf("client"))).toThrow(
+      /^machines\/kind\.json: \$\.machine\.states\.Pending\.on\.RECONCILE\[1\]\.guard: unknown guard "policyDenid".*machines\/lifecycle\.chart\.json/,
     );
   });
 });

@@ -1,12 +1,16 @@
 // Loads and validates the machine files (machines/*.json) at start-up and in tests. A machine file
 // is data: the statechart (XState v5 config) plus the JSON-Logic rules and named delays it uses.
+// The repository's files are a kind's parameters plus the one shared chart they name
+// (machines/lifecycle.chart.json, see chart.ts); a file without "chart" is a complete machine
+// document (test fixtures). Either way the loader validates the complete document.
 // Everything a file names must exist — guards, actions, actors, delays, rules, target states — and
 // every state must be reachable; otherwise loading fails with the file and the JSON path of the bad
 // reference, so a typo is caught before the operator serves a single reconcile.
 import { readFileSync, readdirSync } from "node:fs";
-import { basename, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ResourceKind } from "../policy/decision.js";
+import { ChartError, instantiateChart, type ChartFile, type KindParameters } from "./chart.js";
 import { compileRules, type CompiledRule, type RuleContract, type RuleVariables } from "../policy/rules.js";
 import {
   ACTION_NAMES,
@@ -30,7 +34,7 @@ export class MachineDefinitionError extends Error {
   constructor(
     readonly file: string,
     readonly path: string,
-    detail: string,
+    readonly detail: string,
   ) {
     super(`${file}: ${path}: ${detail}`);
   }
@@ -399,11 +403,7 @@ export function loadMachineDefinition(doc: unknown, file: string): LoadedMachine
   };
 }
 
-/** Reads, parses and validates one machine file. */
-export function loadMachineFile(
-  path: string,
-  displayName = relative(process.cwd(), path) || basename(path),
-): LoadedMachine {
+function readJson(path: string, displayName: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -414,9 +414,8 @@ export function loadMachineFile(
       `cannot read the file: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (error) {
     throw new MachineDefinitionError(
       displayName,
@@ -424,16 +423,63 @@ export function loadMachineFile(
       `not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  return loadMachineDefinition(doc, displayName);
 }
 
-/** Loads every machines/*.json, keyed by kind; each kind must appear exactly once. */
+/** A shared chart, not a kind: loadMachines skips these. */
+export const CHART_SUFFIX = ".chart.json";
+
+/**
+ * Reads, parses and validates one machine file: a kind's parameters (it names a "chart") or a
+ * complete machine document. Errors in the filled-in chart are reported against the kind's file,
+ * with the chart named, since the document that failed is that kind's machine.
+ */
+export function loadMachineFile(
+  path: string,
+  displayName = relative(process.cwd(), path) || basename(path),
+): LoadedMachine {
+  const doc = readJson(path, displayName);
+  if (!isObject(doc) || doc.chart === undefined) return loadMachineDefinition(doc, displayName);
+  if (typeof doc.chart !== "string" || !doc.chart.endsWith(CHART_SUFFIX))
+    throw new MachineDefinitionError(
+      displayName,
+      "$.chart",
+      `name the chart file (*${CHART_SUFFIX}) beside it.`,
+    );
+  const chartPath = join(dirname(path), doc.chart);
+  const chartName = join(dirname(displayName), doc.chart);
+  const chart = readJson(chartPath, chartName);
+  let machine: MachineFile;
+  try {
+    machine = instantiateChart(chart as ChartFile, doc as unknown as KindParameters);
+  } catch (error) {
+    if (error instanceof ChartError)
+      throw new MachineDefinitionError(
+        error.file === "chart" ? chartName : displayName,
+        error.path,
+        error.message,
+      );
+    throw error;
+  }
+  try {
+    return loadMachineDefinition(machine, displayName);
+  } catch (error) {
+    if (error instanceof MachineDefinitionError)
+      throw new MachineDefinitionError(
+        error.file,
+        error.path,
+        `${error.detail} (${displayName}'s machine is ${chartName} with its parameters)`,
+      );
+    throw error;
+  }
+}
+
+/** Loads every machines/*.json (charts aside), keyed by kind; each kind must appear exactly once. */
 export function loadMachines(
   dir: string = distAware(DEFAULT_MACHINES_DIR),
 ): Map<ResourceKind, LoadedMachine> {
   const result = new Map<ResourceKind, LoadedMachine>();
   const files = readdirSync(dir)
-    .filter((f) => f.endsWith(".json"))
+    .filter((f) => f.endsWith(".json") && !f.endsWith(CHART_SUFFIX))
     .sort();
   for (const f of files) {
     const loaded = loadMachineFile(join(dir, f));
