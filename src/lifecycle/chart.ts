@@ -19,6 +19,7 @@ export type ChartTransitionJson =
 export interface ChartFile {
   $comment?: string | string[];
   delays: MachineFile["delays"];
+  errorReasons?: string[];
   steps: Record<string, TransitionJson & { $comment?: string }>;
   chains: Record<string, Array<string | ({ use: string } & Partial<TransitionJson>)>>;
   machine: Omit<MachineConfigJson, "id">;
@@ -185,6 +186,7 @@ export function instantiateChart(chart: ChartFile, params: KindParameters): Mach
     delays: chart.delays,
     machine,
   };
+  if (chart.errorReasons !== undefined) doc.errorReasons = chart.errorReasons;
   if (params.description !== undefined) doc.description = params.description;
   return doc;
 }

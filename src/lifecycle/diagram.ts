@@ -129,7 +129,8 @@ function section(m: LoadedMachine): string {
   if (def.description) out.push(def.description, "");
   out.push(`Waits for: ${def.dependency}.`, "", mermaid(m), "", "### States", "");
   for (const [name, state] of Object.entries(def.machine.states)) {
-    out.push(`- **${name}**${state.description ? `: ${state.description}` : ""}`);
+    const tags = state.tags?.length ? ` Tags: ${state.tags.map((t) => `\`${t}\``).join(", ")}.` : "";
+    out.push(`- **${name}**${state.description ? `: ${state.description}` : ""}${tags}`);
   }
   out.push(
     "",

@@ -11,6 +11,8 @@ import {
   MachineDefinitionError,
   type LoadedMachine,
 } from "./loader.js";
+import { phaseFactsOf, type PhaseFactsSource } from "./phases.js";
+import { PHASES } from "./types.js";
 
 const REALM_FILE = new URL("../../machines/realm.json", import.meta.url).pathname;
 const FILE = "machines/realm.json";
@@ -206,5 +208,47 @@ describe("one chart for every kind", () => {
     expect(() => loadWith(chart, paramsOf("client"))).toThrow(
       /^machines\/kind\.json: \$\.machine\.states\.Pending\.on\.RECONCILE\[1\]\.guard: unknown guard "policyDenid".*machines\/lifecycle\.chart\.json/,
     );
+  });
+});
+
+describe("state tags and meta", () => {
+  it("Given an unknown tag, Then the message names it and the known tags", () => {
+    const doc = clone();
+    doc.machine.states.Ready.tags = ["resync"];
+    const message = rejection(doc);
+    expect(message).toContain(`${FILE}: $.machine.states.Ready.tags[0]: unknown tag "resync"`);
+    expect(message).toContain("resyncs");
+  });
+
+  it("Given a resumesAs that is no state, Then the message names it", () => {
+    const doc = clone();
+    doc.machine.states.Provisioning.meta.resumesAs = "Waiting";
+    expect(rejection(doc)).toContain(
+      `${FILE}: $.machine.states.Provisioning.meta.resumesAs: unknown state "Waiting"`,
+    );
+  });
+
+  it("Given the chart, When its phase facts are read, Then they say what the code used to spell by name", () => {
+    const facts = phaseFactsOf(realmDoc() as PhaseFactsSource);
+    expect(PHASES.filter((p) => facts.hasTag(p, "resyncs"))).toEqual(["Ready"]);
+    expect(PHASES.filter((p) => facts.hasTag(p, "countsAsUpdate"))).toEqual(["Ready", "Degraded"]);
+    expect(PHASES.filter((p) => facts.hasTag(p, "usableDependency"))).toEqual(["Ready", "Degraded"]);
+    expect(PHASES.filter((p) => facts.hasTag(p, "reconciling"))).toEqual([
+      "Pending",
+      "Provisioning",
+      "Degraded",
+      "Deleting",
+    ]);
+    expect(PHASES.map((p) => facts.resumedPhase(p))).toEqual([
+      "Pending",
+      "Pending",
+      "Ready",
+      "Degraded",
+      "Failed",
+      "Deleting",
+      "Deleted",
+    ]);
+    expect(PHASES.filter((p) => facts.isFinal(p))).toEqual(["Deleted"]);
+    expect(facts.hasTag(undefined, "ready")).toBe(false);
   });
 });

@@ -7,8 +7,7 @@
 // every state must be reachable; otherwise loading fails with the file and the JSON path of the bad
 // reference, so a typo is caught before the operator serves a single reconcile.
 import { readFileSync, readdirSync } from "node:fs";
-import { basename, dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, dirname, join, relative } from "node:path";
 import type { ResourceKind } from "../policy/decision.js";
 import { ChartError, instantiateChart, type ChartFile, type KindParameters } from "./chart.js";
 import { compileRules, type CompiledRule, type RuleContract, type RuleVariables } from "../policy/rules.js";
@@ -22,12 +21,12 @@ import {
   REQUIRED_RULES,
   type LifecycleMachine,
 } from "./implementations.js";
+import { installedMachinesDir } from "./paths.js";
+import { LIFECYCLE_TAGS } from "./phases.js";
 import { initialContext } from "./status.js";
 import { PHASES, type LifecycleContext } from "./types.js";
 
-/** The repository's machines/ directory (works from src/ with tsx and from dist/src/ when built). */
-export const DEFAULT_MACHINES_DIR = resolve(fileURLToPath(new URL(".", import.meta.url)), "../../machines");
-const distAware = (dir: string): string => dir.replace(/[/\\]dist[/\\]machines$/, "/machines");
+export { DEFAULT_MACHINES_DIR } from "./paths.js";
 
 export class MachineDefinitionError extends Error {
   override name = "MachineDefinitionError";
@@ -51,6 +50,8 @@ export interface MachineFile {
   description?: string;
   rules: Record<string, unknown>;
   delays: Record<string, DelayDefinition>;
+  /** Context reasons that describe a failure (Warning events, status.lastError). */
+  errorReasons?: string[];
   machine: MachineConfigJson;
 }
 
@@ -66,6 +67,9 @@ export type TransitionsJson = string | TransitionJson | Array<string | Transitio
 
 export interface StateJson {
   description?: string;
+  /** What the phase means to the code (see phases.ts). */
+  tags?: string[];
+  meta?: { resumesAs?: string };
   type?: "final";
   entry?: ActionRefJson | ActionRefJson[];
   exit?: ActionRefJson | ActionRefJson[];
@@ -118,8 +122,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-const TOP_LEVEL_KEYS = ["kind", "dependency", "description", "rules", "delays", "machine"];
-const STATE_KEYS = ["description", "type", "entry", "exit", "on", "invoke"];
+const TOP_LEVEL_KEYS = ["kind", "dependency", "description", "rules", "delays", "errorReasons", "machine"];
+const STATE_KEYS = ["description", "tags", "meta", "type", "entry", "exit", "on", "invoke"];
 const TRANSITION_KEYS = ["target", "guard", "actions", "reenter", "description"];
 const INVOKE_KEYS = ["id", "src", "onDone", "onError"];
 
@@ -232,6 +236,16 @@ class Validator {
     );
     if (value.type !== undefined && value.type !== "final")
       this.fail(`${path}.type`, `only "final" is supported.`);
+    if (value.tags !== undefined) {
+      if (!Array.isArray(value.tags)) this.fail(`${path}.tags`, "tags must be a list of tag names.");
+      value.tags.forEach((tag, i) => this.known(`${path}.tags[${i}]`, "tag", tag, LIFECYCLE_TAGS));
+    }
+    if (value.meta !== undefined) {
+      if (!isObject(value.meta)) this.fail(`${path}.meta`, "meta must be an object.");
+      this.onlyKeys(`${path}.meta`, value.meta, ["resumesAs"]);
+      if (value.meta.resumesAs !== undefined)
+        this.known(`${path}.meta.resumesAs`, "state", value.meta.resumesAs, stateNames);
+    }
     if (value.entry !== undefined) this.actions(`${path}.entry`, value.entry, name);
     if (value.exit !== undefined) this.actions(`${path}.exit`, value.exit, name);
     if (value.on !== undefined) {
@@ -276,6 +290,11 @@ class Validator {
     if (typeof doc.dependency !== "string" || doc.dependency === "") {
       this.fail("$.dependency", 'name what this kind waits for, e.g. "KeycloakInstance".');
     }
+    if (
+      doc.errorReasons !== undefined &&
+      (!Array.isArray(doc.errorReasons) || !doc.errorReasons.every((r) => typeof r === "string"))
+    )
+      this.fail("$.errorReasons", "must be a list of reasons (CamelCase).");
     if (!isObject(doc.delays)) this.fail("$.delays", 'must map delay names to {"rule": name}.');
     for (const [name, d] of Object.entries(doc.delays)) {
       if (!isObject(d)) this.fail(`$.delays.${name}`, 'must be {"rule": name}.');
@@ -474,9 +493,7 @@ export function loadMachineFile(
 }
 
 /** Loads every machines/*.json (charts aside), keyed by kind; each kind must appear exactly once. */
-export function loadMachines(
-  dir: string = distAware(DEFAULT_MACHINES_DIR),
-): Map<ResourceKind, LoadedMachine> {
+export function loadMachines(dir: string = installedMachinesDir()): Map<ResourceKind, LoadedMachine> {
   const result = new Map<ResourceKind, LoadedMachine>();
   const files = readdirSync(dir)
     .filter((f) => f.endsWith(".json") && !f.endsWith(CHART_SUFFIX))
