@@ -252,3 +252,31 @@ describe("state tags and meta", () => {
     expect(facts.hasTag(undefined, "ready")).toBe(false);
   });
 });
+
+describe("the machine document's structure is a JSON Schema", () => {
+  it("Given a misspelt transition field, Then the schema refuses it and lists the allowed fields", () => {
+    const doc = clone();
+    doc.machine.states.Pending.on.RECONCILE[1].gaurd = "policyDenied";
+    expect(rejection(doc)).toContain(
+      `${FILE}: $.machine.states.Pending.on.RECONCILE[1].gaurd: unexpected field "gaurd". Allowed fields: target, guard, actions, reenter, description.`,
+    );
+  });
+
+  it("Given a field of the wrong type, Then the message names the path and the expected type", () => {
+    const doc = clone();
+    doc.machine.states.Deleting.on.DELETE.reenter = "yes";
+    expect(rejection(doc)).toContain(`${FILE}: $.machine.states.Deleting.on.DELETE.reenter: must be boolean`);
+  });
+
+  it("Given a side effect without an onDone, Then the missing field is named", () => {
+    const doc = clone();
+    delete doc.machine.states.Provisioning.invoke.onDone;
+    expect(rejection(doc)).toContain(`${FILE}: $.machine.states.Provisioning.invoke.onDone: missing`);
+  });
+
+  it("Given an unknown top-level field, Then it is refused", () => {
+    const doc = clone();
+    doc.timers = {};
+    expect(rejection(doc)).toContain(`${FILE}: $.timers: unexpected field "timers"`);
+  });
+});
