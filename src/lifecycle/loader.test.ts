@@ -280,3 +280,36 @@ describe("the machine document's structure is a JSON Schema", () => {
     expect(rejection(doc)).toContain(`${FILE}: $.timers: unexpected field "timers"`);
   });
 });
+
+describe("the parameter and chart files have schemas too", () => {
+  const MACHINES = new URL("../../machines/", import.meta.url).pathname;
+  const read = (name: string): Record<string, any> =>
+    JSON.parse(readFileSync(join(MACHINES, name), "utf8")) as Record<string, any>;
+  function load(chart: unknown, params: unknown): () => LoadedMachine {
+    const dir = mkdtempSync(join(tmpdir(), "kpo-chart-"));
+    writeFileSync(join(dir, "lifecycle.chart.json"), JSON.stringify(chart));
+    writeFileSync(join(dir, "kind.json"), JSON.stringify(params));
+    return () => loadMachineFile(join(dir, "kind.json"), "machines/kind.json");
+  }
+
+  it("Given a parameter file without branches, Then the missing field is named in that file", () => {
+    const params = read("client.json");
+    delete params.branches;
+    expect(load(read("lifecycle.chart.json"), params)).toThrow("machines/kind.json: $.branches: missing");
+  });
+
+  it("Given a parameter file naming a chart that is not a *.chart.json, Then it is refused", () => {
+    const params = { ...read("realm.json"), chart: "realm.json" };
+    expect(load(read("lifecycle.chart.json"), params)).toThrow(
+      /^machines\/kind\.json: \$\.chart: must match pattern/,
+    );
+  });
+
+  it("Given a chain that is not a list, Then the chart file and the path are named", () => {
+    const chart = read("lifecycle.chart.json");
+    chart.chains.admission = "waitForDependency";
+    expect(load(chart, read("realm.json"))).toThrow(
+      "machines/lifecycle.chart.json: $.chains.admission: must be array",
+    );
+  });
+});

@@ -25,7 +25,7 @@ import {
 } from "./implementations.js";
 import { installedMachinesDir } from "./paths.js";
 import { LIFECYCLE_TAGS } from "./phases.js";
-import { machineSchemaProblem } from "./machineSchema.js";
+import { chartSchemaProblem, machineSchemaProblem, parametersSchemaProblem } from "./machineSchema.js";
 import { initialContext } from "./status.js";
 import { PHASES, type LifecycleContext } from "./types.js";
 
@@ -393,15 +393,14 @@ export function loadMachineFile(
 ): LoadedMachine {
   const doc = readJson(path, displayName);
   if (!isObject(doc) || doc.chart === undefined) return loadMachineDefinition(doc, displayName);
-  if (typeof doc.chart !== "string" || !doc.chart.endsWith(CHART_SUFFIX))
-    throw new MachineDefinitionError(
-      displayName,
-      "$.chart",
-      `name the chart file (*${CHART_SUFFIX}) beside it.`,
-    );
-  const chartPath = join(dirname(path), doc.chart);
-  const chartName = join(dirname(displayName), doc.chart);
+  const bad = parametersSchemaProblem(doc);
+  if (bad) throw new MachineDefinitionError(displayName, bad.path, bad.detail);
+  const chartFile = doc.chart as string;
+  const chartPath = join(dirname(path), chartFile);
+  const chartName = join(dirname(displayName), chartFile);
   const chart = readJson(chartPath, chartName);
+  const badChart = chartSchemaProblem(chart);
+  if (badChart) throw new MachineDefinitionError(chartName, badChart.path, badChart.detail);
   let machine: MachineFile;
   try {
     machine = instantiateChart(chart as ChartFile, doc as unknown as KindParameters);

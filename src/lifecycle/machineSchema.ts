@@ -1,9 +1,11 @@
-// The structure of a complete machine document (what the loader validates: a kind's parameters
-// filled into the chart, or a fixture written out in full) as a JSON Schema, checked with ajv.
-// The schema says which fields exist and what type each has; the loader's own checks keep what a
-// schema cannot say well: that every named guard, action, actor, delay, rule, event and target
-// exists, that every state is reachable, that timers are armed and handled in pairs.
-import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
+// The structure of the machine files as JSON Schemas checked with ajv: a kind's parameters
+// (machines/<kind>.json), the shared chart (machines/lifecycle.chart.json), and the complete
+// machine document the loader validates (the chart filled in with a kind's parameters, or a
+// fixture written out in full). The schemas say which fields exist and what type each has; the
+// loader's own checks keep what a schema cannot say well: that every named guard, action, actor,
+// delay, rule, event and target exists, that every state is reachable, that timers are armed and
+// handled in pairs.
+import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { PHASES } from "./types.js";
 
 const actionRef = {
@@ -111,7 +113,58 @@ export const MACHINE_FILE_SCHEMA = {
   },
 } as const;
 
-const validate = new Ajv2020({ allErrors: true, verbose: true, strict: true }).compile(MACHINE_FILE_SCHEMA);
+const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
+const validateMachine = ajv.compile(MACHINE_FILE_SCHEMA);
+
+/** A kind's parameter file (machines/<kind>.json): what differs between kinds, nothing else. */
+export const KIND_PARAMETERS_SCHEMA = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  title: "kpo lifecycle parameters of one kind",
+  type: "object",
+  properties: {
+    $comment: { type: "string" },
+    kind: { type: "string" },
+    chart: { type: "string", pattern: "\\.chart\\.json$" },
+    id: { type: "string", minLength: 1 },
+    dependency: { type: "string", minLength: 1 },
+    description: { type: "string" },
+    branches: { type: "array", items: { type: "string" }, uniqueItems: true },
+    descriptions: { type: "object", additionalProperties: { type: "string" } },
+    rules: { type: "object" },
+  },
+  required: ["kind", "chart", "id", "dependency", "branches", "rules"],
+  additionalProperties: false,
+} as const;
+const validateParameters = ajv.compile(KIND_PARAMETERS_SCHEMA);
+
+const stepRef = {
+  anyOf: [{ type: "string" }, { type: "object", properties: { use: { type: "string" } }, required: ["use"] }],
+};
+
+/**
+ * The shared chart (machines/lifecycle.chart.json). Its states are checked in full once filled in
+ * (MACHINE_FILE_SCHEMA); here only the parts the filling-in reads: steps, chains, delays.
+ */
+export const CHART_FILE_SCHEMA = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  title: "kpo lifecycle chart",
+  type: "object",
+  properties: {
+    $comment: { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
+    errorReasons: { type: "array", items: { type: "string", minLength: 1 } },
+    delays: { type: "object" },
+    steps: { type: "object", additionalProperties: { type: "object" } },
+    chains: { type: "object", additionalProperties: { type: "array", items: stepRef } },
+    machine: {
+      type: "object",
+      properties: { states: { type: "object", additionalProperties: { type: "object" } } },
+      required: ["states"],
+    },
+  },
+  required: ["delays", "steps", "chains", "machine"],
+  additionalProperties: false,
+} as const;
+const validateChart = ajv.compile(CHART_FILE_SCHEMA);
 
 /** Extra advice for a field the schema refuses, by the (sub)schema that refused it. */
 const HINTS = new Map<unknown, string>([
@@ -155,12 +208,12 @@ function describe(error: ErrorObject): { path: string; detail: string } {
 }
 
 /**
- * The first structural problem of a machine document, or undefined when it matches the schema.
- * Of the errors ajv reports, the deepest is the one the author made: a bad transition inside a
- * list fails both the "one transition" and the "list of transitions" branches, and the deepest
- * error points into the branch that was meant.
+ * The first structural problem of a document, or undefined when it matches the schema. Of the
+ * errors ajv reports, the deepest is the one the author made: a bad transition inside a list fails
+ * both the "one transition" and the "list of transitions" branches, and the deepest error points
+ * into the branch that was meant.
  */
-export function machineSchemaProblem(doc: unknown): { path: string; detail: string } | undefined {
+function problemOf(validate: ValidateFunction, doc: unknown): { path: string; detail: string } | undefined {
   if (validate(doc)) return undefined;
   const errors = (validate.errors ?? []).filter((e) => e.keyword !== "anyOf");
   const depth = (e: ErrorObject) => e.instancePath.split("/").length + (e.keyword === "type" ? 0 : 1);
@@ -168,5 +221,12 @@ export function machineSchemaProblem(doc: unknown): { path: string; detail: stri
     (best, e) => (!best || depth(e) > depth(best) ? e : best),
     undefined,
   );
-  return deepest ? describe(deepest) : { path: "$", detail: "does not match the machine schema." };
+  return deepest ? describe(deepest) : { path: "$", detail: "does not match the schema." };
 }
+
+/** The first structural problem of a complete machine document. */
+export const machineSchemaProblem = (doc: unknown) => problemOf(validateMachine, doc);
+/** The first structural problem of a kind's parameter file. */
+export const parametersSchemaProblem = (doc: unknown) => problemOf(validateParameters, doc);
+/** The first structural problem of the shared chart. */
+export const chartSchemaProblem = (doc: unknown) => problemOf(validateChart, doc);
