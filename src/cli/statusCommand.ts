@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { CLIENT_PLURAL, GROUP, INSTANCE_PLURAL, REALM_PLURAL, VERSION } from "../api/index.js";
 import { loadKubeConfig } from "../kube/config.js";
+import { CONDITION } from "../lifecycle/types.js";
 
 interface Listed {
   kind?: string;
@@ -47,8 +48,8 @@ export async function statusRows(kubeConfig: KubeConfig, namespace?: string): Pr
     ) as { items: Listed[] };
     for (const item of list.items) {
       const cond = (type: string) => item.status?.conditions?.find((c) => c.type === type);
-      const ready = cond("Ready");
-      const policy = cond("PolicyCompliant");
+      const ready = cond(CONDITION.Ready);
+      const policy = cond(CONDITION.PolicyCompliant);
       const notReadyMessage =
         ready?.status === "True"
           ? ""

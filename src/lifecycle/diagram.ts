@@ -39,7 +39,9 @@ export function edgesOf(m: LoadedMachine): Edge[] {
   };
   const push = (from: string, trigger: string, t: TransitionJson, reentryTarget?: string) => {
     const to = t.target?.replace(/^\./, "") ?? reentryTarget ?? from;
-    const edge: Edge = { from, to, trigger, actions: actionNames(t.actions), stays: t.target === undefined };
+    // A transition to its own state without `reenter` neither exits nor enters it (XState v5): it stays.
+    const stays = t.target === undefined || (to === from && t.reenter !== true);
+    const edge: Edge = { from, to, trigger, actions: actionNames(t.actions), stays };
     if (t.guard) edge.guard = t.guard;
     edges.push(edge);
   };
@@ -127,7 +129,8 @@ function section(m: LoadedMachine): string {
   if (def.description) out.push(def.description, "");
   out.push(`Waits for: ${def.dependency}.`, "", mermaid(m), "", "### States", "");
   for (const [name, state] of Object.entries(def.machine.states)) {
-    out.push(`- **${name}**${state.description ? `: ${state.description}` : ""}`);
+    const tags = state.tags?.length ? ` Tags: ${state.tags.map((t) => `\`${t}\``).join(", ")}.` : "";
+    out.push(`- **${name}**${state.description ? `: ${state.description}` : ""}${tags}`);
   }
   out.push(
     "",

@@ -12,8 +12,10 @@ import { loadMachineFile, type LoadedMachine } from "./loader.js";
 import { initTransitions } from "./metrics.js";
 import type { LifecycleStatus } from "./types.js";
 
-const REALM_FILE = new URL("../../machines/realm.json", import.meta.url).pathname;
-const realm = (): LoadedMachine => loadMachineFile(REALM_FILE, "machines/realm.json");
+// The production chart with the fixture's numbers (fixtures/realm.json), not the tunable ones in
+// machines/realm.json: these tests count milliseconds and attempts.
+const REALM_FILE = new URL("./fixtures/realm.json", import.meta.url).pathname;
+const realm = (): LoadedMachine => loadMachineFile(REALM_FILE, "src/lifecycle/fixtures/realm.json");
 
 const T0 = new Date("2026-05-04T10:00:00.000Z");
 const at = (ms: number) => new Date(T0.getTime() + ms);
@@ -216,7 +218,7 @@ describe("reconcileLifecycle: errors, retries and durable timers", () => {
     const machine = realm();
     const effects = spyEffects(() => Promise.reject(new TransientError("Keycloak answered 503")));
     const r = await reconcileLifecycle(machine, args({ effects, random: () => 0.5 }));
-    // realm.json: 5s * 2^(attempts-1), jitter factor 0.5 + 0.5 * random = 0.75 -> 3750 ms.
+    // fixtures/realm.json: 5s * 2^(attempts-1), jitter factor 0.5 + 0.5 * random = 0.75 -> 3750 ms.
     expect(r.status).toMatchObject({ phase: "Degraded", attempts: 1, nextAttemptAt: at(3750).toISOString() });
     expect(r.requeueAfterMs).toBe(3750);
     expect(cond(r.status, "Reconciling")).toMatchObject({ status: "True", reason: "TransientError" });

@@ -86,6 +86,8 @@ export interface ReconcileOutcome {
   events: LifecycleEventRecord[];
   /** Teardown finished: remove the finalizer. */
   finalizerReleased: boolean;
+  /** The resource rests in a state tagged "resyncs": come back after the resync period. */
+  resyncs: boolean;
   transitions: Array<{ from: LifecyclePhase; to: LifecyclePhase }>;
   /** What provision() returned, when it ran and succeeded in this call. */
   provisioned?: ProvisionResult;
@@ -143,7 +145,8 @@ export async function reconcileLifecycle(
       }),
     ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
     events: [],
-    finalizerReleased: restoredPhase === "Deleted",
+    finalizerReleased: snapshot.status === "done",
+    resyncs: snapshot.hasTag("resyncs"),
     transitions: [],
     effectsRun: [],
   });
@@ -164,9 +167,9 @@ export async function reconcileLifecycle(
 
   let event: LifecycleEvent;
   if (args.deleting) {
-    if (restoredPhase === "Deleted") return unchanged();
+    if (snapshot.status === "done") return unchanged();
     const respecified = args.status?.observedGeneration !== args.generation;
-    if (restoredPhase !== "Deleting" || respecified) event = { type: "DELETE" };
+    if (!snapshot.hasTag("deleting") || respecified) event = { type: "DELETE" };
     else if (!due) return unchanged(Math.max(0, (deadline as Date).getTime() - now.getTime()));
     else event = { type: "RETRY_DUE", ...(facts ?? {}) };
   } else {
@@ -175,7 +178,7 @@ export async function reconcileLifecycle(
         `lifecycle ${kind}: reconcile needs facts (policy decision and dependency readiness) unless the resource is being deleted.`,
       );
     }
-    if (restoredPhase === "Deleted" || restoredPhase === "Deleting") {
+    if (snapshot.status === "done" || snapshot.hasTag("deleting")) {
       // Deletion cannot be undone; keep waiting for the deletion path.
       return unchanged();
     }
@@ -244,7 +247,8 @@ export async function reconcileLifecycle(
   const outcome: ReconcileOutcome = {
     status,
     events,
-    finalizerReleased: endPhase === "Deleted",
+    finalizerReleased: snapshot.status === "done",
+    resyncs: snapshot.hasTag("resyncs"),
     transitions,
     effectsRun,
   };

@@ -1,12 +1,17 @@
 // Loads and validates the machine files (machines/*.json) at start-up and in tests. A machine file
 // is data: the statechart (XState v5 config) plus the JSON-Logic rules and named delays it uses.
+// The repository's files are a kind's parameters plus the one shared chart they name
+// (machines/lifecycle.chart.json, see chart.ts); a file without "chart" is a complete machine
+// document (test fixtures). Either way the loader validates the complete document.
 // Everything a file names must exist — guards, actions, actors, delays, rules, target states — and
 // every state must be reachable; otherwise loading fails with the file and the JSON path of the bad
-// reference, so a typo is caught before the operator serves a single reconcile.
+// reference, so a typo is caught before the operator serves a single reconcile. The document's
+// structure (fields, types) is a JSON Schema (machineSchema.ts, checked with ajv); this file keeps
+// the checks a schema cannot express.
 import { readFileSync, readdirSync } from "node:fs";
-import { basename, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, dirname, join, relative } from "node:path";
 import type { ResourceKind } from "../policy/decision.js";
+import { ChartError, instantiateChart, type ChartFile, type KindParameters } from "./chart.js";
 import { compileRules, type CompiledRule, type RuleContract, type RuleVariables } from "../policy/rules.js";
 import {
   ACTION_NAMES,
@@ -18,19 +23,20 @@ import {
   REQUIRED_RULES,
   type LifecycleMachine,
 } from "./implementations.js";
+import { installedMachinesDir } from "./paths.js";
+import { LIFECYCLE_TAGS } from "./phases.js";
+import { chartSchemaProblem, machineSchemaProblem, parametersSchemaProblem } from "./machineSchema.js";
 import { initialContext } from "./status.js";
 import { PHASES, type LifecycleContext } from "./types.js";
 
-/** The repository's machines/ directory (works from src/ with tsx and from dist/src/ when built). */
-export const DEFAULT_MACHINES_DIR = resolve(fileURLToPath(new URL(".", import.meta.url)), "../../machines");
-const distAware = (dir: string): string => dir.replace(/[/\\]dist[/\\]machines$/, "/machines");
+export { DEFAULT_MACHINES_DIR } from "./paths.js";
 
 export class MachineDefinitionError extends Error {
   override name = "MachineDefinitionError";
   constructor(
     readonly file: string,
     readonly path: string,
-    detail: string,
+    readonly detail: string,
   ) {
     super(`${file}: ${path}: ${detail}`);
   }
@@ -47,6 +53,8 @@ export interface MachineFile {
   description?: string;
   rules: Record<string, unknown>;
   delays: Record<string, DelayDefinition>;
+  /** Context reasons that describe a failure (Warning events, status.lastError). */
+  errorReasons?: string[];
   machine: MachineConfigJson;
 }
 
@@ -62,6 +70,9 @@ export type TransitionsJson = string | TransitionJson | Array<string | Transitio
 
 export interface StateJson {
   description?: string;
+  /** What the phase means to the code (see phases.ts). */
+  tags?: string[];
+  meta?: { resumesAs?: string };
   type?: "final";
   entry?: ActionRefJson | ActionRefJson[];
   exit?: ActionRefJson | ActionRefJson[];
@@ -114,14 +125,14 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-const TOP_LEVEL_KEYS = ["kind", "dependency", "description", "rules", "delays", "machine"];
-const STATE_KEYS = ["description", "type", "entry", "exit", "on", "invoke"];
-const TRANSITION_KEYS = ["target", "guard", "actions", "reenter", "description"];
-const INVOKE_KEYS = ["id", "src", "onDone", "onError"];
-
 /** The state each side effect must run in: the host relies on these roles. */
 const INVOKED_IN: Readonly<Record<string, string>> = { Provisioning: "provision", Deleting: "teardown" };
 
+/**
+ * The semantic checks, on a document that already matches MACHINE_FILE_SCHEMA (its shape and
+ * types): every name refers to something that exists, side effects run where the host expects
+ * them, timers are armed and handled in pairs, every state is reachable.
+ */
 class Validator {
   readonly targets = new Map<string, Set<string>>();
   readonly armedStates = new Set<string>();
@@ -143,18 +154,7 @@ class Validator {
     }
   }
 
-  onlyKeys(path: string, value: Record<string, unknown>, allowed: readonly string[], hint = ""): void {
-    for (const key of Object.keys(value)) {
-      if (!allowed.includes(key)) {
-        this.fail(
-          `${path}.${key}`,
-          `unexpected field "${key}". Allowed fields: ${allowed.join(", ")}.${hint}`,
-        );
-      }
-    }
-  }
-
-  actions(path: string, value: unknown, state: string): void {
+  actions(path: string, value: ActionRefJson | ActionRefJson[], state: string): void {
     const list = Array.isArray(value) ? value : [value];
     list.forEach((ref, i) => {
       const p = Array.isArray(value) ? `${path}[${i}]` : path;
@@ -169,15 +169,11 @@ class Validator {
           );
         return;
       }
-      if (!isObject(ref)) this.fail(p, `an action is a name or {"type": name, "params": {...}}.`);
-      this.onlyKeys(p, ref, ["type", "params"]);
       this.known(`${p}.type`, "action", ref.type, ACTION_NAMES);
       const needs = ACTION_PARAMS[ref.type as (typeof ACTION_NAMES)[number]] ?? [];
       const params = ref.params ?? {};
-      if (!isObject(params)) this.fail(`${p}.params`, "params must be an object.");
       for (const key of needs) {
-        if (!(key in params))
-          this.fail(`${p}.params.${key}`, `action "${String(ref.type)}" needs param "${key}".`);
+        if (!(key in params)) this.fail(`${p}.params.${key}`, `action "${ref.type}" needs param "${key}".`);
       }
       if (ref.type === "armTimer") {
         this.known(`${p}.params.delay`, "delay", params.delay, Object.keys(this.doc.delays));
@@ -188,7 +184,7 @@ class Validator {
 
   transitions(
     path: string,
-    value: unknown,
+    value: TransitionsJson,
     state: string,
     siblings: readonly string[],
     fromRoot: boolean,
@@ -196,15 +192,11 @@ class Validator {
     const list = Array.isArray(value) ? value : [value];
     list.forEach((t, i) => {
       const p = Array.isArray(value) ? `${path}[${i}]` : path;
-      const transition: Record<string, unknown> =
-        typeof t === "string" ? { target: t } : isObject(t) ? t : {};
-      if (typeof t !== "string" && !isObject(t)) this.fail(p, "a transition is a target name or an object.");
-      this.onlyKeys(p, transition, TRANSITION_KEYS);
+      const transition: TransitionJson = typeof t === "string" ? { target: t } : t;
       if (transition.guard !== undefined) this.known(`${p}.guard`, "guard", transition.guard, GUARD_NAMES);
       if (transition.actions !== undefined) this.actions(`${p}.actions`, transition.actions, state);
       if (transition.target !== undefined) {
         const raw = transition.target;
-        if (typeof raw !== "string") this.fail(`${p}.target`, "target must be a state name.");
         const name = fromRoot ? raw.replace(/^\./, "") : raw;
         if (fromRoot && !raw.startsWith(".")) {
           this.fail(`${p}.target`, `a machine-level transition targets a child state: write ".${raw}".`);
@@ -217,47 +209,30 @@ class Validator {
     });
   }
 
-  state(name: string, value: unknown, stateNames: readonly string[]): void {
+  state(name: string, value: StateJson, stateNames: readonly string[]): void {
     const path = `$.machine.states.${name}`;
-    if (!isObject(value)) this.fail(path, "a state must be an object.");
-    this.onlyKeys(
-      path,
-      value,
-      STATE_KEYS,
-      " (XState `after` timers are not durable; arm a timer with the armTimer action and handle RETRY_DUE instead.)",
-    );
-    if (value.type !== undefined && value.type !== "final")
-      this.fail(`${path}.type`, `only "final" is supported.`);
+    value.tags?.forEach((tag, i) => this.known(`${path}.tags[${i}]`, "tag", tag, LIFECYCLE_TAGS));
+    if (value.meta?.resumesAs !== undefined)
+      this.known(`${path}.meta.resumesAs`, "state", value.meta.resumesAs, stateNames);
     if (value.entry !== undefined) this.actions(`${path}.entry`, value.entry, name);
     if (value.exit !== undefined) this.actions(`${path}.exit`, value.exit, name);
-    if (value.on !== undefined) {
-      if (!isObject(value.on)) this.fail(`${path}.on`, "on must map event names to transitions.");
-      for (const [event, t] of Object.entries(value.on)) {
-        this.known(`${path}.on.${event}`, "event", event, EVENT_TYPES);
-        if (event === "RETRY_DUE") this.retryDueStates.add(name);
-        this.transitions(`${path}.on.${event}`, t, name, stateNames, false);
-      }
+    for (const [event, t] of Object.entries(value.on ?? {})) {
+      this.known(`${path}.on.${event}`, "event", event, EVENT_TYPES);
+      if (event === "RETRY_DUE") this.retryDueStates.add(name);
+      this.transitions(`${path}.on.${event}`, t, name, stateNames, false);
     }
     const expectedActor = INVOKED_IN[name];
-    if (value.invoke !== undefined) {
-      const inv = value.invoke;
-      if (!isObject(inv)) this.fail(`${path}.invoke`, "invoke must be an object {id, src, onDone, onError}.");
-      this.onlyKeys(`${path}.invoke`, inv, INVOKE_KEYS);
+    const inv = value.invoke;
+    if (inv !== undefined) {
       this.known(`${path}.invoke.src`, "actor", inv.src, ACTOR_NAMES);
-      if (typeof inv.id !== "string" || inv.id === "") this.fail(`${path}.invoke.id`, "invoke needs an id.");
       if (expectedActor && inv.src !== expectedActor) {
-        this.fail(
-          `${path}.invoke.src`,
-          `state ${name} must invoke "${expectedActor}", not "${String(inv.src)}".`,
-        );
+        this.fail(`${path}.invoke.src`, `state ${name} must invoke "${expectedActor}", not "${inv.src}".`);
       }
       if (!expectedActor) {
         this.fail(`${path}.invoke`, `only ${Object.keys(INVOKED_IN).join(" and ")} run side effects.`);
       }
       for (const key of ["onDone", "onError"] as const) {
-        if (inv[key] === undefined)
-          this.fail(`${path}.invoke.${key}`, `missing: every side effect must handle ${key}.`);
-        this.transitions(`${path}.invoke.${key}`, inv[key], name, stateNames, false);
+        this.transitions(`${path}.invoke.${key}`, inv[key] as TransitionsJson, name, stateNames, false);
       }
     } else if (expectedActor) {
       this.fail(`${path}.invoke`, `missing: state ${name} must invoke "${expectedActor}".`);
@@ -265,40 +240,23 @@ class Validator {
   }
 
   run(): void {
-    const doc: unknown = this.doc;
-    if (!isObject(doc)) this.fail("$", "a machine file must be a JSON object.");
-    this.onlyKeys("$", doc, TOP_LEVEL_KEYS);
+    const problem = machineSchemaProblem(this.doc);
+    if (problem) this.fail(problem.path, problem.detail);
+    const doc = this.doc;
     this.known("$.kind", "kind", doc.kind, RESOURCE_KINDS);
-    if (typeof doc.dependency !== "string" || doc.dependency === "") {
-      this.fail("$.dependency", 'name what this kind waits for, e.g. "KeycloakInstance".');
-    }
-    if (!isObject(doc.delays)) this.fail("$.delays", 'must map delay names to {"rule": name}.');
+    const numberRules = Object.entries(REQUIRED_RULES)
+      .filter(([, t]) => t === "number")
+      .map(([n]) => n);
     for (const [name, d] of Object.entries(doc.delays)) {
-      if (!isObject(d)) this.fail(`$.delays.${name}`, 'must be {"rule": name}.');
-      this.onlyKeys(`$.delays.${name}`, d, ["rule"]);
-      const numberRules = Object.entries(REQUIRED_RULES)
-        .filter(([, t]) => t === "number")
-        .map(([n]) => n);
       this.known(`$.delays.${name}.rule`, "rule", d.rule, numberRules);
     }
     const m = doc.machine;
-    if (!isObject(m)) this.fail("$.machine", "must be an XState machine config object.");
-    this.onlyKeys("$.machine", m, ["id", "initial", "on", "states", "description"]);
-    if (typeof m.id !== "string" || m.id === "") this.fail("$.machine.id", "the machine needs an id.");
-    if (!isObject(m.states)) this.fail("$.machine.states", "must map state names to states.");
     const stateNames = Object.keys(m.states);
-    for (const phase of PHASES) {
-      if (!stateNames.includes(phase))
-        this.fail(`$.machine.states.${phase}`, `missing: every machine has the states ${PHASES.join(", ")}.`);
-    }
     for (const name of stateNames) this.known(`$.machine.states.${name}`, "state", name, PHASES);
     this.known("$.machine.initial", "initial state", m.initial, stateNames);
-    if (m.on !== undefined) {
-      if (!isObject(m.on)) this.fail("$.machine.on", "on must map event names to transitions.");
-      for (const [event, t] of Object.entries(m.on)) {
-        this.known(`$.machine.on.${event}`, "event", event, EVENT_TYPES);
-        this.transitions(`$.machine.on.${event}`, t, "(machine)", stateNames, true);
-      }
+    for (const [event, t] of Object.entries(m.on ?? {})) {
+      this.known(`$.machine.on.${event}`, "event", event, EVENT_TYPES);
+      this.transitions(`$.machine.on.${event}`, t, "(machine)", stateNames, true);
     }
     for (const [name, s] of Object.entries(m.states)) this.state(name, s, stateNames);
     if ((m.states.Deleted as StateJson).type !== "final") {
@@ -332,8 +290,8 @@ class Validator {
 
     // Reachability from the initial state; machine-level transitions leave any reached state.
     const rootTargets = this.targets.get("(machine)") ?? new Set<string>();
-    const reached = new Set<string>([m.initial as string]);
-    const queue = [m.initial as string];
+    const reached = new Set<string>([m.initial]);
+    const queue = [m.initial];
     const visit = (t: string): void => {
       if (reached.has(t)) return;
       reached.add(t);
@@ -346,7 +304,7 @@ class Validator {
     }
     for (const name of stateNames) {
       if (!reached.has(name))
-        this.fail(`$.machine.states.${name}`, `state ${name} is unreachable from "${String(m.initial)}".`);
+        this.fail(`$.machine.states.${name}`, `state ${name} is unreachable from "${m.initial}".`);
     }
   }
 }
@@ -399,11 +357,7 @@ export function loadMachineDefinition(doc: unknown, file: string): LoadedMachine
   };
 }
 
-/** Reads, parses and validates one machine file. */
-export function loadMachineFile(
-  path: string,
-  displayName = relative(process.cwd(), path) || basename(path),
-): LoadedMachine {
+function readJson(path: string, displayName: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -414,9 +368,8 @@ export function loadMachineFile(
       `cannot read the file: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (error) {
     throw new MachineDefinitionError(
       displayName,
@@ -424,16 +377,60 @@ export function loadMachineFile(
       `not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  return loadMachineDefinition(doc, displayName);
 }
 
-/** Loads every machines/*.json, keyed by kind; each kind must appear exactly once. */
-export function loadMachines(
-  dir: string = distAware(DEFAULT_MACHINES_DIR),
-): Map<ResourceKind, LoadedMachine> {
+/** A shared chart, not a kind: loadMachines skips these. */
+export const CHART_SUFFIX = ".chart.json";
+
+/**
+ * Reads, parses and validates one machine file: a kind's parameters (it names a "chart") or a
+ * complete machine document. Errors in the filled-in chart are reported against the kind's file,
+ * with the chart named, since the document that failed is that kind's machine.
+ */
+export function loadMachineFile(
+  path: string,
+  displayName = relative(process.cwd(), path) || basename(path),
+): LoadedMachine {
+  const doc = readJson(path, displayName);
+  if (!isObject(doc) || doc.chart === undefined) return loadMachineDefinition(doc, displayName);
+  const bad = parametersSchemaProblem(doc);
+  if (bad) throw new MachineDefinitionError(displayName, bad.path, bad.detail);
+  const chartFile = doc.chart as string;
+  const chartPath = join(dirname(path), chartFile);
+  const chartName = join(dirname(displayName), chartFile);
+  const chart = readJson(chartPath, chartName);
+  const badChart = chartSchemaProblem(chart);
+  if (badChart) throw new MachineDefinitionError(chartName, badChart.path, badChart.detail);
+  let machine: MachineFile;
+  try {
+    machine = instantiateChart(chart as ChartFile, doc as unknown as KindParameters);
+  } catch (error) {
+    if (error instanceof ChartError)
+      throw new MachineDefinitionError(
+        error.file === "chart" ? chartName : displayName,
+        error.path,
+        error.message,
+      );
+    throw error;
+  }
+  try {
+    return loadMachineDefinition(machine, displayName);
+  } catch (error) {
+    if (error instanceof MachineDefinitionError)
+      throw new MachineDefinitionError(
+        error.file,
+        error.path,
+        `${error.detail} (${displayName}'s machine is ${chartName} with its parameters)`,
+      );
+    throw error;
+  }
+}
+
+/** Loads every machines/*.json (charts aside), keyed by kind; each kind must appear exactly once. */
+export function loadMachines(dir: string = installedMachinesDir()): Map<ResourceKind, LoadedMachine> {
   const result = new Map<ResourceKind, LoadedMachine>();
   const files = readdirSync(dir)
-    .filter((f) => f.endsWith(".json"))
+    .filter((f) => f.endsWith(".json") && !f.endsWith(CHART_SUFFIX))
     .sort();
   for (const f of files) {
     const loaded = loadMachineFile(join(dir, f));

@@ -3,6 +3,7 @@
 // PolicyCompliant with the policy's own messages, and the retry bookkeeping. The reverse mapping
 // (status -> context) lives here too so both directions stay in step.
 import type { Decision } from "../policy/decision.js";
+import { phaseFacts, phaseHasTag } from "./phases.js";
 import {
   PHASES,
   type Condition,
@@ -13,24 +14,13 @@ import {
   type PolicyOutcome,
 } from "./types.js";
 
-export const CONDITION_TYPES = ["Ready", "Reconciling", "Stalled", "PolicyCompliant"] as const;
+export { CONDITION, CONDITION_TYPES, type ConditionType } from "./types.js";
 
-const RECONCILING_PHASES: ReadonlySet<LifecyclePhase> = new Set([
-  "Pending",
-  "Provisioning",
-  "Degraded",
-  "Deleting",
-]);
-
-/** Reasons that describe a failure or a blocked deletion (Warning events); their message is also status.lastError. */
-export const ERROR_REASONS: ReadonlySet<string> = new Set([
-  "PolicyDenied",
-  "TransientError",
-  "PermanentError",
-  "RetriesExhausted",
-  "TeardownFailed",
-  "DeletionBlocked",
-]);
+/**
+ * Reasons that describe a failure or a blocked deletion (Warning events); their message is also
+ * status.lastError. The list is the chart's `errorReasons`.
+ */
+export const ERROR_REASONS: ReadonlySet<string> = phaseFacts().errorReasons;
 
 /** Optional lifecycle fields: absent in a new status means "clear it". */
 const CLEARABLE_FIELDS = ["nextAttemptAt", "lastError", "policyRevision"] as const;
@@ -68,14 +58,16 @@ function isPhase(value: unknown): value is LifecyclePhase {
   return typeof value === "string" && (PHASES as readonly string[]).includes(value);
 }
 
-/** Rebuilds the machine state and context from a stored status (undefined: a new resource). */
 /**
- * The phase a stored phase resumes in. A crash while Provisioning leaves no running actor to resume:
- * it starts over from Pending, which re-evaluates the guards before running the side effect again.
+ * The phase a stored phase resumes in (the chart's `meta.resumesAs`). A crash while Provisioning
+ * leaves no running actor to resume: it starts over from Pending, which re-evaluates the guards
+ * before running the side effect again.
  */
 export function resumedPhase(phase: LifecyclePhase): LifecyclePhase {
-  return phase === "Provisioning" ? "Pending" : phase;
+  return phaseFacts().resumedPhase(phase);
 }
+
+/** Rebuilds the machine state and context from a stored status (undefined: a new resource). */
 
 export function restoreFromStatus(status: LifecycleStatus | undefined): {
   phase: LifecyclePhase;
@@ -175,12 +167,12 @@ export function toStatus({
   const when = nextAttemptAt ? nextAttemptAt.toISOString() : undefined;
   const conditions: Condition[] = [];
 
-  const readyTrue = phase === "Ready";
+  const readyTrue = phaseHasTag(phase, "ready");
   conditions.push(
     condition("Ready", readyTrue ? "True" : "False", context.reason, context.message, prev, now, generation),
   );
 
-  const reconciling = RECONCILING_PHASES.has(phase);
+  const reconciling = phaseHasTag(phase, "reconciling");
   let reconcilingMessage = reconciling ? context.message : `Not reconciling: the resource is ${phase}.`;
   if (reconciling && when)
     reconcilingMessage += ` Next attempt at ${when} (attempt ${context.attempts + 1}).`;
@@ -196,7 +188,7 @@ export function toStatus({
     ),
   );
 
-  const stalled = phase === "Failed";
+  const stalled = phaseHasTag(phase, "stalled");
   let stalledMessage = stalled ? context.message : "The resource is not stalled.";
   if (stalled && when) {
     stalledMessage = `${sentence(stalledMessage)} Re-checked at ${when}, or sooner on a spec or policy change.`;

@@ -15,6 +15,16 @@ export const PHASES = [
 ] as const;
 export type LifecyclePhase = (typeof PHASES)[number];
 
+export const CONDITION_TYPES = ["Ready", "Reconciling", "Stalled", "PolicyCompliant"] as const;
+export type ConditionType = (typeof CONDITION_TYPES)[number];
+/** The condition types by name, for code that reads a status (`CONDITION.Ready`). */
+export const CONDITION: Readonly<{ [T in ConditionType]: T }> = {
+  Ready: "Ready",
+  Reconciling: "Reconciling",
+  Stalled: "Stalled",
+  PolicyCompliant: "PolicyCompliant",
+};
+
 export type ConditionStatus = "True" | "False" | "Unknown";
 
 /** A Kubernetes condition (metav1.Condition). */

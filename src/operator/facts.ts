@@ -5,6 +5,7 @@ import type { V1Namespace } from "@kubernetes/client-node";
 import type { KeycloakClient, KeycloakInstance, KeycloakRealm, KeycloakResource } from "../api/index.js";
 import { instanceRefOf, realmRefOf } from "../api/refs.js";
 import type { Informer } from "../kube/informers.js";
+import { phaseHasTag } from "../lifecycle/phases.js";
 import type { DependencyFacts } from "../lifecycle/types.js";
 import type { NamespaceFacts, PolicyInput } from "../policy/decision.js";
 import { policyInputFor, type PolicyLookup } from "../policy/input.js";
@@ -55,9 +56,9 @@ function readiness(kind: string, key: string, obj: KeycloakResource | undefined)
     };
   }
   const phase = (obj.status as { phase?: string } | undefined)?.phase;
-  // Degraded counts as usable: the dependency worked and hit a transient error, so the dependent
-  // tries too and backs off on its own (Degraded), instead of dropping back to Pending.
-  if ((phase !== "Ready" && phase !== "Degraded") || obj.metadata.deletionTimestamp) {
+  // The chart tags the usable phases: Degraded counts, as the dependency worked and hit a transient
+  // error, so the dependent tries too and backs off on its own instead of dropping back to Pending.
+  if (!phaseHasTag(phase, "usableDependency") || obj.metadata.deletionTimestamp) {
     return {
       ready: false,
       reason: `${kind}NotReady`,

@@ -119,8 +119,9 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
       await patchStatus(api, ref, nextStatus);
     }
     if (outcome.requeueAfterMs !== undefined) return { requeueAfterMs: outcome.requeueAfterMs };
-    // Ready resources come back periodically so drift made in Keycloak directly is repaired.
-    if (outcome.status.phase === "Ready") return { requeueAfterMs: jittered(options.resyncPeriodMs, random) };
+    // Resources resting in a state tagged "resyncs" (Ready) come back periodically so drift made in
+    // Keycloak directly is repaired.
+    if (outcome.resyncs) return { requeueAfterMs: jittered(options.resyncPeriodMs, random) };
     return {};
   };
 }

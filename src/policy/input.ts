@@ -4,6 +4,8 @@
 // them is only where the objects come from, which is what `PolicyLookup` abstracts.
 import type { KeycloakClient, KeycloakInstance, KeycloakRealm, KeycloakResource } from "../api/index.js";
 import { instanceRefOf, realmRefOf, type ResolvedRef } from "../api/refs.js";
+import { phaseHasTag } from "../lifecycle/phases.js";
+import { CONDITION } from "../lifecycle/types.js";
 import type { NamespaceFacts, Operation, PolicyInput } from "./decision.js";
 
 /** Where the builder finds the objects around the resource. */
@@ -55,8 +57,8 @@ export function createdBefore(a: KeycloakResource, b: KeycloakResource): boolean
 export function operationOf(obj: KeycloakResource): Operation {
   const status = obj.status as
     { phase?: string; conditions?: Array<{ type: string; status: string }> } | undefined;
-  const wasReady = status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
-  return wasReady || status?.phase === "Ready" || status?.phase === "Degraded" ? "update" : "create";
+  const wasReady = status?.conditions?.some((c) => c.type === CONDITION.Ready && c.status === "True");
+  return wasReady || phaseHasTag(status?.phase, "countsAsUpdate") ? "update" : "create";
 }
 
 const sameRef = (a: ResolvedRef, b: ResolvedRef): boolean => a.namespace === b.namespace && a.name === b.name;

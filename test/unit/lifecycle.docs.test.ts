@@ -46,11 +46,17 @@ describe("kpo machines", () => {
 
   it("Given a machine file with a bad guard, When validated or diagrammed, Then exit 2 names the file and the bad reference", () => {
     const dir = mkdtempSync(join(tmpdir(), "kpo-machines-"));
-    for (const f of ["instance.json", "client.json"])
+    for (const f of ["instance.json", "client.json", "lifecycle.chart.json"])
       copyFileSync(join(DEFAULT_MACHINES_DIR, f), join(dir, f));
-    const realm = readFileSync(join(DEFAULT_MACHINES_DIR, "realm.json"), "utf8").replace(
+    // The realm runs a broken copy of the shared chart; the other kinds keep the good one.
+    const chart = readFileSync(join(DEFAULT_MACHINES_DIR, "lifecycle.chart.json"), "utf8").replace(
       '"guard": "isPermanentError"',
       '"guard": "isFatalError"',
+    );
+    writeFileSync(join(dir, "broken.chart.json"), chart);
+    const realm = readFileSync(join(DEFAULT_MACHINES_DIR, "realm.json"), "utf8").replace(
+      '"chart": "lifecycle.chart.json"',
+      '"chart": "broken.chart.json"',
     );
     writeFileSync(join(dir, "realm.json"), realm);
     for (const run of [runMachinesValidate, runMachinesDiagram]) {
