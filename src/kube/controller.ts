@@ -13,6 +13,7 @@ import {
   type ReconcileResultLabel,
 } from "../observability/metrics.js";
 import { WorkQueue } from "./workQueue.js";
+import { formatKey, type ObjectKey } from "./objectKey.js";
 
 /**
  * What a reconcile asks for next. Retry timing is data returned by the reconciler, never a side
@@ -98,9 +99,9 @@ export class Controller {
     initControllerMetrics(this.name, workers);
   }
 
-  /** Enqueue a key ("namespace/name"); informer handlers call this. */
-  enqueue(key: string): void {
-    this.queue.add(key);
+  /** Enqueue an object's key; watches call this. A string must be formatKey's "namespace/name". */
+  enqueue(key: ObjectKey | string): void {
+    this.queue.add(typeof key === "string" ? key : formatKey(key));
   }
 
   /** Start the workers. They run until stop(). Idempotent. */

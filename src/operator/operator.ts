@@ -23,7 +23,8 @@ import { instanceRefOf, realmRefOf } from "../api/refs.js";
 import { loadKubeConfig } from "../kube/config.js";
 import { Controller } from "../kube/controller.js";
 import { EventRecorder } from "../kube/events.js";
-import { Informer, objectKey, type InformerEvent } from "../kube/informers.js";
+import { Informer, type InformerEvent } from "../kube/informers.js";
+import { objectKey, objectKeyOf } from "../kube/objectKey.js";
 import { LeaderElector } from "../kube/leaderElection.js";
 import { loadMachines } from "../lifecycle/loader.js";
 import { initTransitions } from "../lifecycle/metrics.js";
@@ -203,7 +204,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
       for (const r of caches.realms.list(e.object.metadata.namespace)) realms.enqueue(objectKey(r));
       // An instance whose deletion waits for the realms that reference it is re-checked when one goes.
       const ref = instanceRefOf(e.object);
-      instances.enqueue(`${ref.namespace}/${ref.name}`);
+      instances.enqueue(ref);
     }
   });
   caches.clients.onChange((e) => {
@@ -224,7 +225,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     // A realm waiting for its clients to go (deletionPolicy Delete) is re-checked when one goes.
     if (e.type === "delete") {
       const ref = realmRefOf(e.object);
-      realms.enqueue(`${ref.namespace}/${ref.name}`);
+      realms.enqueue(ref);
     }
   });
   // Grants, quotas and production rules read the labels and annotations of the resource's own
@@ -241,7 +242,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     if (e.type === "update" && e.old?.metadata?.resourceVersion === e.object.metadata?.resourceVersion)
       return;
     const client = e.object.metadata?.labels?.[CLIENT_LABEL];
-    if (client) clients.enqueue(`${e.object.metadata?.namespace}/${client}`);
+    if (client) clients.enqueue(objectKeyOf(e.object.metadata?.namespace ?? "", client));
   });
   policy.onChange((revision) => {
     log.info({ revision }, "policy bundle changed: re-deciding every resource");

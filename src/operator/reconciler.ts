@@ -8,6 +8,7 @@ import type { ReconcileContext, ReconcileResult } from "../kube/controller.js";
 import type { EventRecorder } from "../kube/events.js";
 import { ensureFinalizer, hasFinalizer, removeFinalizer } from "../kube/finalizer.js";
 import type { Informer } from "../kube/informers.js";
+import { parseKey } from "../kube/objectKey.js";
 import { patchStatus, type CustomObjectRef } from "../kube/status.js";
 import { reconcileLifecycle } from "../lifecycle/host.js";
 import { statusMergePatch } from "../lifecycle/status.js";
@@ -29,11 +30,6 @@ export interface KindReconcilerOptions<T extends KeycloakResource> {
   random?: () => number;
 }
 
-export function splitKey(key: string): { namespace: string; name: string } {
-  const slash = key.indexOf("/");
-  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
-}
-
 function jittered(ms: number, random: () => number): number {
   return Math.round(ms * (0.9 + 0.2 * random()));
 }
@@ -51,7 +47,7 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
   const random = options.random ?? Math.random;
 
   return async function reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
-    const { namespace, name } = splitKey(key);
+    const { namespace, name } = parseKey(key);
     const obj = informer.get(namespace, name);
     if (!obj) return {};
     const ref: CustomObjectRef = { group: GROUP, version: VERSION, plural, namespace, name };
