@@ -99,9 +99,14 @@ export class Controller {
     initControllerMetrics(this.name, workers);
   }
 
-  /** Enqueue an object's key; watches call this. A string must be formatKey's "namespace/name". */
-  enqueue(key: ObjectKey | string): void {
-    this.queue.add(typeof key === "string" ? key : formatKey(key));
+  /**
+   * Enqueue an object's key (a string must be formatKey's "namespace/name"). Watches say why; the
+   * reason is logged at debug level, e.g. "queued realm ns/x: its KeycloakInstance changed".
+   */
+  enqueue(key: ObjectKey | string, reason?: string): void {
+    const text = typeof key === "string" ? key : formatKey(key);
+    if (reason) this.#log.debug({ key: text, reason }, `queued ${this.name} ${text}: ${reason}`);
+    this.queue.add(text);
   }
 
   /** Start the workers. They run until stop(). Idempotent. */
