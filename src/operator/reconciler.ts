@@ -6,9 +6,9 @@ import type { CustomObjectsApi } from "@kubernetes/client-node";
 import { API_VERSION, GROUP, VERSION, type KeycloakResource } from "../api/index.js";
 import type { ReconcileContext, ReconcileResult } from "../kube/controller.js";
 import type { EventRecorder } from "../kube/events.js";
-import { ensureFinalizer, hasFinalizer, removeFinalizer } from "../kube/finalizer.js";
+import { withFinalizer, type ObjectWithMeta } from "../kube/finalizer.js";
 import type { Informer } from "../kube/informers.js";
-import { parseKey } from "../kube/objectKey.js";
+import { formatKey, parseKey } from "../kube/objectKey.js";
 import { patchStatus, type CustomObjectRef } from "../kube/status.js";
 import { reconcileLifecycle } from "../lifecycle/host.js";
 import { statusMergePatch } from "../lifecycle/status.js";
@@ -51,13 +51,31 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
     const obj = informer.get(namespace, name);
     if (!obj) return {};
     const ref: CustomObjectRef = { group: GROUP, version: VERSION, plural, namespace, name };
-    const deleting = Boolean(obj.metadata.deletionTimestamp);
-    if (deleting && !hasFinalizer(obj)) return {};
-    if (!deleting && !hasFinalizer(obj)) {
-      // Before anything can exist in Keycloak, make sure deletion will wait for our teardown.
-      if (!(await ensureFinalizer(api, ref))) return {};
-    }
+    // Before anything can exist in Keycloak, the finalizer makes deletion wait for our teardown.
+    return withFinalizer<ReconcileResult>(
+      api,
+      ref,
+      obj,
+      {
+        apply: async (stored) => (await run(obj, stored, ref, false, ctx)).result,
+        cleanup: async (stored) => {
+          const { released, result } = await run(obj, stored, ref, true, ctx);
+          return { release: released, result };
+        },
+      },
+      {},
+    );
+  };
 
+  async function run(
+    obj: T,
+    stored: ObjectWithMeta,
+    ref: CustomObjectRef,
+    deleting: boolean,
+    ctx: ReconcileContext,
+  ): Promise<{ released: boolean; result: ReconcileResult }> {
+    const { namespace, name } = ref;
+    const key = formatKey(ref);
     const log = ctx.log;
     let extraStatus: Record<string, unknown> = {};
     let teardownWarning: TeardownOutcome["warning"];
@@ -104,19 +122,18 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
       : outcome.events;
     await Promise.all(recorded.map((e) => events.record(involved, e.type, e.reason, e.message)));
 
-    if (outcome.finalizerReleased) {
-      await removeFinalizer(api, ref);
-      return {};
-    }
-    const stored = obj.status as Record<string, unknown> | undefined;
+    if (outcome.finalizerReleased) return { released: true, result: {} };
+    const current = obj.status as Record<string, unknown> | undefined;
     // null clears fields the lifecycle no longer sets (nextAttemptAt, lastError) under merge-patch rules.
-    const nextStatus = { ...statusMergePatch(stored, outcome.status), ...extraStatus };
-    if (statusChanged(stored, nextStatus)) {
+    const nextStatus = { ...statusMergePatch(current, outcome.status), ...extraStatus };
+    if (statusChanged(current, nextStatus)) {
       await patchStatus(api, ref, nextStatus);
     }
-    if (outcome.requeueAfterMs !== undefined) return { requeueAfterMs: outcome.requeueAfterMs };
+    if (outcome.requeueAfterMs !== undefined)
+      return { released: false, result: { requeueAfterMs: outcome.requeueAfterMs } };
     // Ready resources come back periodically so drift made in Keycloak directly is repaired.
-    if (outcome.status.phase === "Ready") return { requeueAfterMs: jittered(options.resyncPeriodMs, random) };
-    return {};
-  };
+    if (outcome.status.phase === "Ready")
+      return { released: false, result: { requeueAfterMs: jittered(options.resyncPeriodMs, random) } };
+    return { released: false, result: {} };
+  }
 }
