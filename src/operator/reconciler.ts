@@ -1,7 +1,9 @@
 // The one reconcile function all kinds share: read the object from the cache, make sure the
 // finalizer is there before any side effect, run the lifecycle machine (whose policy guards decide
 // whether the side effect may run at all), persist the status it returns, record its events, release
-// the finalizer after teardown, and tell the queue when to come back.
+// the finalizer after teardown, and tell the queue when to come back. The status is written only
+// over the resourceVersion this reconcile read: a conflict means the object changed underneath, so
+// the reconcile runs again at once from the newer object instead of overwriting it.
 import type { CustomObjectsApi } from "@kubernetes/client-node";
 import { API_VERSION, GROUP, VERSION, type KeycloakResource } from "../api/index.js";
 import type { ReconcileContext, ReconcileResult } from "../kube/controller.js";
@@ -9,7 +11,7 @@ import type { EventRecorder } from "../kube/events.js";
 import { withFinalizer, type ObjectWithMeta } from "../kube/finalizer.js";
 import type { Informer } from "../kube/informers.js";
 import { formatKey, parseKey } from "../kube/objectKey.js";
-import { patchStatus, type CustomObjectRef } from "../kube/status.js";
+import { ConflictError, patchStatus, type CustomObjectRef } from "../kube/status.js";
 import { reconcileLifecycle } from "../lifecycle/host.js";
 import { statusMergePatch } from "../lifecycle/status.js";
 import type { LoadedMachine } from "../lifecycle/loader.js";
@@ -51,20 +53,30 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
     const obj = informer.get(namespace, name);
     if (!obj) return {};
     const ref: CustomObjectRef = { group: GROUP, version: VERSION, plural, namespace, name };
-    // Before anything can exist in Keycloak, the finalizer makes deletion wait for our teardown.
-    return withFinalizer<ReconcileResult>(
-      api,
-      ref,
-      obj,
-      {
-        apply: async (stored) => (await run(obj, stored, ref, false, ctx)).result,
-        cleanup: async (stored) => {
-          const { released, result } = await run(obj, stored, ref, true, ctx);
-          return { release: released, result };
+    try {
+      // Before anything can exist in Keycloak, the finalizer makes deletion wait for our teardown.
+      return await withFinalizer<ReconcileResult>(
+        api,
+        ref,
+        obj,
+        {
+          apply: async (stored) => (await run(obj, stored, ref, false, ctx)).result,
+          cleanup: async (stored) => {
+            const { released, result } = await run(obj, stored, ref, true, ctx);
+            return { release: released, result };
+          },
         },
-      },
-      {},
-    );
+        {},
+      );
+    } catch (err) {
+      // The status is the machine's durable memory: never overwrite a newer one. Someone changed
+      // the object since it was read; reconcile again from what is stored now.
+      if (err instanceof ConflictError) {
+        ctx.log.debug({ err }, `${kind} ${key}: the object changed while reconciling; reconciling again`);
+        return { requeue: true };
+      }
+      throw err;
+    }
   };
 
   async function run(
@@ -127,7 +139,9 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
     // null clears fields the lifecycle no longer sets (nextAttemptAt, lastError) under merge-patch rules.
     const nextStatus = { ...statusMergePatch(current, outcome.status), ...extraStatus };
     if (statusChanged(current, nextStatus)) {
-      await patchStatus(api, ref, nextStatus);
+      // Only over the object this reconcile read (a 409 becomes ConflictError: reconcile again).
+      const resourceVersion = stored.metadata?.resourceVersion;
+      await patchStatus(api, ref, nextStatus, resourceVersion ? { resourceVersion } : {});
     }
     if (outcome.requeueAfterMs !== undefined)
       return { released: false, result: { requeueAfterMs: outcome.requeueAfterMs } };
