@@ -6,6 +6,7 @@ import {
   reconcileErrorsTotal,
   reconcileTotal,
 } from "../observability/metrics.js";
+import type { Logger } from "../observability/logger.js";
 import { Controller, classifyOutcome, type ReconcileFn } from "./controller.js";
 import { ItemExponentialFailureRateLimiter } from "./rateLimiter.js";
 import { WorkQueue } from "./workQueue.js";
@@ -186,5 +187,30 @@ describe("Controller", () => {
     expect(
       () => new Controller({ name: "bad", reconcile: () => Promise.resolve(), maxConcurrentReconciles: 0 }),
     ).toThrow(/maxConcurrentReconciles must be a positive integer/);
+  });
+});
+
+describe("Controller.enqueue", () => {
+  it("Given a watch's reason, When a typed key is enqueued, Then the reason is logged at debug and the key queued as namespace/name", () => {
+    const lines: Array<{ obj: unknown; msg: string }> = [];
+    const logger = {
+      debug: (obj: unknown, msg: string) => lines.push({ obj, msg }),
+    } as unknown as Logger;
+    const name = `test-controller-${++seq}`;
+    const c = new Controller({
+      name,
+      logger,
+      queue: new WorkQueue({ name }),
+      reconcile: () => Promise.resolve(),
+    });
+    controllers.push(c);
+    c.enqueue({ namespace: "ns", name: "x" }, "its instance changed phase");
+    expect(lines).toEqual([
+      {
+        obj: { key: "ns/x", reason: "its instance changed phase" },
+        msg: `queued ${name} ns/x: its instance changed phase`,
+      },
+    ]);
+    expect(c.queue.length).toBe(1);
   });
 });

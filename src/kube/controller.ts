@@ -13,6 +13,7 @@ import {
   type ReconcileResultLabel,
 } from "../observability/metrics.js";
 import { WorkQueue } from "./workQueue.js";
+import { formatKey, type ObjectKey } from "./objectKey.js";
 
 /**
  * What a reconcile asks for next. Retry timing is data returned by the reconciler, never a side
@@ -98,9 +99,14 @@ export class Controller {
     initControllerMetrics(this.name, workers);
   }
 
-  /** Enqueue a key ("namespace/name"); informer handlers call this. */
-  enqueue(key: string): void {
-    this.queue.add(key);
+  /**
+   * Enqueue an object's key (a string must be formatKey's "namespace/name"). Watches say why; the
+   * reason is logged at debug level, e.g. "queued realm ns/x: its KeycloakInstance changed".
+   */
+  enqueue(key: ObjectKey | string, reason?: string): void {
+    const text = typeof key === "string" ? key : formatKey(key);
+    if (reason) this.#log.debug({ key: text, reason }, `queued ${this.name} ${text}: ${reason}`);
+    this.queue.add(text);
   }
 
   /** Start the workers. They run until stop(). Idempotent. */

@@ -13,6 +13,7 @@ import { Watch, type KubeConfig, type KubernetesObject } from "@kubernetes/clien
 import { loggerFor, type Logger } from "../observability/logger.js";
 import { informerEventsTotal, informerRestartsTotal } from "../observability/metrics.js";
 import { apiMessageOf, requestJson, statusCodeOf } from "./apiRequest.js";
+import { objectKey } from "./objectKey.js";
 
 export type InformerEventType = "add" | "update" | "delete";
 
@@ -66,11 +67,7 @@ export interface InformerOptions {
 
 export type ChangeHandler<T> = (event: InformerEvent<T>) => void;
 
-export function objectKey(obj: KubernetesObject): string {
-  const ns = obj.metadata?.namespace;
-  const name = obj.metadata?.name ?? "";
-  return ns ? `${ns}/${name}` : name;
-}
+export { objectKey };
 
 /** The collection path of a resource: /api/v1/namespaces/ns/secrets, /apis/g/v/plural, ... */
 export function resourcePath(apiVersion: string, plural: string, namespace?: string): string {

@@ -6,6 +6,7 @@ import { ApiException } from "@kubernetes/client-node";
 import { API_VERSION, type KeycloakClient, type KeycloakInstance, type KeycloakRealm } from "../api/index.js";
 import { clientSecretName, instanceRefOf, realmRefOf } from "../api/refs.js";
 import { serverSideApply } from "../kube/apply.js";
+import { formatKey, objectKey } from "../kube/objectKey.js";
 import {
   computeRealmEndpoints,
   deleteClient,
@@ -45,10 +46,10 @@ export function clientHandler(
   const targetsOf = (client: KeycloakClient): { realm: KeycloakRealm; instance: KeycloakInstance } => {
     const rref = realmRefOf(client);
     const realm = caches.realms.get(rref.namespace, rref.name);
-    if (!realm) throw new TransientError(`KeycloakRealm ${rref.namespace}/${rref.name} does not exist`);
+    if (!realm) throw new TransientError(`KeycloakRealm ${formatKey(rref)} does not exist`);
     const iref = instanceRefOf(realm);
     const instance = caches.instances.get(iref.namespace, iref.name);
-    if (!instance) throw new TransientError(`KeycloakInstance ${iref.namespace}/${iref.name} does not exist`);
+    if (!instance) throw new TransientError(`KeycloakInstance ${formatKey(iref)} does not exist`);
     return { realm, instance };
   };
   const realmNameOf = (realm: KeycloakRealm) => realm.status?.realmName ?? realm.spec.realmName;
@@ -56,11 +57,11 @@ export function clientHandler(
   const goneTargetOf = (client: KeycloakClient): string | undefined => {
     const rref = realmRefOf(client);
     const realm = caches.realms.get(rref.namespace, rref.name);
-    if (!realm) return `KeycloakRealm ${rref.namespace}/${rref.name}`;
+    if (!realm) return `KeycloakRealm ${formatKey(rref)}`;
     const iref = instanceRefOf(realm);
     // The instance is the realm owner's: say whose it is, not its name.
     if (!caches.instances.get(iref.namespace, iref.name))
-      return `the KeycloakInstance of KeycloakRealm ${rref.namespace}/${rref.name}`;
+      return `the KeycloakInstance of KeycloakRealm ${formatKey(rref)}`;
     return undefined;
   };
 
@@ -81,7 +82,7 @@ export function clientHandler(
     realmName: string,
     existing: V1Secret | undefined,
   ): Promise<{ value: string; rotation: string }> {
-    const key = `${client.metadata.namespace}/${client.metadata.name}`;
+    const key = objectKey(client);
     const wanted = String(client.spec.secret?.rotate ?? 0);
     const current = existing?.metadata?.annotations?.[ROTATION_ANNOTATION];
     const namespace = client.metadata.namespace ?? "";
@@ -125,7 +126,7 @@ export function clientHandler(
       const { realm, instance } = targetsOf(client);
       const conn = await pool.forInstance(instance);
       const realmName = realmNameOf(realm);
-      const key = `${client.metadata.namespace}/${client.metadata.name}`;
+      const key = objectKey(client);
       const namespace = client.metadata.namespace ?? "";
       const secretName = clientSecretName(client);
       // Checked before anything is written anywhere: a Secret the operator did not create for this

@@ -6,6 +6,7 @@ import type { CoreV1Api } from "@kubernetes/client-node";
 import type { KeycloakInstance } from "../api/index.js";
 import { KeycloakConnection, RequestLimiter, type LimiterConfig } from "../keycloak/index.js";
 import type { AdminCredentials } from "../keycloak/connection.js";
+import { formatKey, objectKeyOf } from "../kube/objectKey.js";
 import { PermanentError, TransientError } from "../lifecycle/errors.js";
 import { readSecretValue } from "./secrets.js";
 
@@ -30,7 +31,7 @@ export class ConnectionPool {
   /** The connection for an instance; throws a classified error that says what to fix. */
   async forInstance(instance: KeycloakInstance): Promise<KeycloakConnection> {
     const namespace = instance.metadata.namespace ?? "default";
-    const key = `${namespace}/${instance.metadata.name}`;
+    const key = formatKey(objectKeyOf(namespace, instance.metadata.name ?? ""));
     const external = instance.spec.external;
     if (!external) {
       throw new PermanentError(
@@ -70,7 +71,7 @@ export class ConnectionPool {
   }
 
   forget(namespace: string, name: string): void {
-    const key = `${namespace}/${name}`;
+    const key = formatKey(objectKeyOf(namespace, name));
     void this.#connections.get(key)?.connection.close();
     this.#connections.delete(key);
   }

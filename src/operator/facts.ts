@@ -5,6 +5,7 @@ import type { V1Namespace } from "@kubernetes/client-node";
 import type { KeycloakClient, KeycloakInstance, KeycloakRealm, KeycloakResource } from "../api/index.js";
 import { instanceRefOf, realmRefOf } from "../api/refs.js";
 import type { Informer } from "../kube/informers.js";
+import { formatKey } from "../kube/objectKey.js";
 import { phaseHasTag } from "../lifecycle/phases.js";
 import type { DependencyFacts } from "../lifecycle/types.js";
 import type { NamespaceFacts, PolicyInput } from "../policy/decision.js";
@@ -70,18 +71,10 @@ function readiness(kind: string, key: string, obj: KeycloakResource | undefined)
 
 export function realmDependency(caches: Caches, realm: KeycloakRealm): DependencyFacts {
   const ref = instanceRefOf(realm);
-  return readiness(
-    "KeycloakInstance",
-    `${ref.namespace}/${ref.name}`,
-    caches.instances.get(ref.namespace, ref.name),
-  );
+  return readiness("KeycloakInstance", formatKey(ref), caches.instances.get(ref.namespace, ref.name));
 }
 
 export function clientDependency(caches: Caches, client: KeycloakClient): DependencyFacts {
   const ref = realmRefOf(client);
-  return readiness(
-    "KeycloakRealm",
-    `${ref.namespace}/${ref.name}`,
-    caches.realms.get(ref.namespace, ref.name),
-  );
+  return readiness("KeycloakRealm", formatKey(ref), caches.realms.get(ref.namespace, ref.name));
 }

@@ -2,7 +2,7 @@
 // for their instance to be Ready, so this is where a wrong URL or password shows up first; the
 // instance's deletion in turn waits for the realms that reference it.
 import type { KeycloakInstance } from "../api/index.js";
-import { objectKey } from "../kube/informers.js";
+import { objectKey } from "../kube/objectKey.js";
 import { BlockedError, PermanentError } from "../lifecycle/errors.js";
 import { classified } from "./classify.js";
 import type { ConnectionPool } from "./connections.js";
@@ -16,7 +16,7 @@ export function instanceHandler(caches: Caches, pool: ConnectionPool): KindHandl
     policyInput: (instance) => instancePolicyInput(caches, instance),
     async provision(instance) {
       const namespace = instance.metadata.namespace ?? "";
-      const key = `${namespace}/${instance.metadata.name}`;
+      const key = objectKey(instance);
       if (instance.spec.managed) {
         throw new PermanentError(
           `KeycloakInstance ${key}: spec.managed is not supported by this operator version; ` +
@@ -38,7 +38,7 @@ export function instanceHandler(caches: Caches, pool: ConnectionPool): KindHandl
       // delete their Keycloak realms. The operator never deletes a Keycloak it does not run.
       const realms = realmsReferencing(caches, instance);
       if (realms.length === 0) return Promise.resolve();
-      const key = `${instance.metadata.namespace}/${instance.metadata.name}`;
+      const key = objectKey(instance);
       log.info(
         { realms: realms.map(objectKey).sort() },
         `KeycloakInstance ${key}: deletion waits for the KeycloakRealms that reference it`,

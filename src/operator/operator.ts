@@ -19,11 +19,12 @@ import {
   type KeycloakRealm,
   type KeycloakResource,
 } from "../api/index.js";
-import { instanceRefOf, realmRefOf } from "../api/refs.js";
 import { loadKubeConfig } from "../kube/config.js";
 import { Controller } from "../kube/controller.js";
 import { EventRecorder } from "../kube/events.js";
-import { Informer, objectKey, type InformerEvent } from "../kube/informers.js";
+import { Informer } from "../kube/informers.js";
+import { keyOf } from "../kube/objectKey.js";
+import { startWatches } from "../kube/watches.js";
 import { LeaderElector } from "../kube/leaderElection.js";
 import { loadMachines } from "../lifecycle/loader.js";
 import { initTransitions } from "../lifecycle/metrics.js";
@@ -31,13 +32,14 @@ import { HealthServer, registerReadinessCheck } from "../observability/health.js
 import { startDefaultMetrics } from "../observability/metrics.js";
 import { loggerFor } from "../observability/logger.js";
 import { createPolicyEngine, type PolicyEngine } from "../policy/engine.js";
-import { clientHandler, CLIENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from "./clientHandler.js";
+import { clientHandler, MANAGED_BY, MANAGED_BY_LABEL } from "./clientHandler.js";
 import type { OperatorConfig } from "./config.js";
 import { ConnectionPool } from "./connections.js";
-import { namedClientIds, type Caches } from "./facts.js";
+import type { Caches } from "./facts.js";
 import { instanceHandler } from "./instanceHandler.js";
 import { realmHandler } from "./realmHandler.js";
 import { kindReconciler } from "./reconciler.js";
+import { operatorWatches } from "./watches.js";
 
 const log = loggerFor("operator");
 
@@ -49,26 +51,6 @@ export interface RunningOperator {
   /** Resolves when the operator stopped by itself (leadership lost). */
   done: Promise<void>;
   stop(): Promise<void>;
-}
-
-/** Does this update matter to the object's own reconcile? Status-only writes (ours) do not. */
-function specOrMetaChanged(event: InformerEvent<KeycloakResource>): boolean {
-  if (event.type !== "update" || !event.old) return true;
-  const a = event.old.metadata;
-  const b = event.object.metadata;
-  return (
-    a.generation !== b.generation ||
-    String(a.deletionTimestamp ?? "") !== String(b.deletionTimestamp ?? "") ||
-    JSON.stringify([a.labels, a.annotations]) !== JSON.stringify([b.labels, b.annotations]) ||
-    // Finalizers matter only while deleting (ours is released last). Adding ours on the first
-    // reconcile must not queue a second, redundant sync against a cache without its status.
-    (b.deletionTimestamp !== undefined && JSON.stringify(a.finalizers) !== JSON.stringify(b.finalizers))
-  );
-}
-
-function phaseChanged(event: InformerEvent<KeycloakResource>): boolean {
-  const phase = (o: KeycloakResource | undefined) => (o?.status as { phase?: string } | undefined)?.phase;
-  return event.type !== "update" || phase(event.old) !== phase(event.object) || specOrMetaChanged(event);
 }
 
 export async function startOperator(config: OperatorConfig): Promise<RunningOperator> {
@@ -166,87 +148,25 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     clientHandler(caches, connections, core, objects, policy.decide),
   );
 
-  // Change → keys. Dependents are re-enqueued when what they wait for changes phase.
-  const enqueueNamespace = (namespace: string) => {
-    for (const o of caches.instances.list(namespace)) instances.enqueue(objectKey(o));
-    for (const o of caches.realms.list(namespace)) realms.enqueue(objectKey(o));
-    for (const o of caches.clients.list(namespace)) clients.enqueue(objectKey(o));
-  };
-  const enqueueAll = () => {
-    for (const o of caches.instances.list()) instances.enqueue(objectKey(o));
-    for (const o of caches.realms.list()) realms.enqueue(objectKey(o));
-    for (const o of caches.clients.list()) clients.enqueue(objectKey(o));
-  };
+  // Change → keys: the watch table of each controller (./watches.ts) says what queues what, and why.
+  const table = operatorWatches({ ...caches, credentialSecrets, policy });
+  const stopWatches = [
+    startWatches(instances, table.instance),
+    startWatches(realms, table.realm),
+    startWatches(clients, table.client),
+  ];
+  // The pool rebuilds a connection itself when URL, TLS or credentials change; it drops one only
+  // when its instance is gone (dropping it on a phase change would reset its circuit breaker).
   caches.instances.onChange((e) => {
-    if (specOrMetaChanged(e)) instances.enqueue(e.key);
-    if (!phaseChanged(e)) return;
-    // The pool rebuilds a connection itself when URL, TLS or credentials change; dropping it on a
-    // phase change would also reset its circuit breaker in the middle of an outage.
     if (e.type === "delete")
       connections.forget(e.object.metadata.namespace ?? "", e.object.metadata.name ?? "");
-    for (const r of caches.realms.list()) {
-      const ref = instanceRefOf(r);
-      if (ref.namespace === e.object.metadata.namespace && ref.name === e.object.metadata.name)
-        realms.enqueue(objectKey(r));
-    }
   });
-  caches.realms.onChange((e) => {
-    if (specOrMetaChanged(e)) realms.enqueue(e.key);
-    if (!phaseChanged(e)) return;
-    for (const c of caches.clients.list()) {
-      const ref = realmRefOf(c);
-      if (ref.namespace === e.object.metadata.namespace && ref.name === e.object.metadata.name)
-        clients.enqueue(objectKey(c));
-    }
-    if (e.type === "delete") {
-      // A realm that is gone or going may unblock the quota of its namespace's other realms.
-      for (const r of caches.realms.list(e.object.metadata.namespace)) realms.enqueue(objectKey(r));
-      // An instance whose deletion waits for the realms that reference it is re-checked when one goes.
-      const ref = instanceRefOf(e.object);
-      instances.enqueue(`${ref.namespace}/${ref.name}`);
-    }
-  });
-  caches.clients.onChange((e) => {
-    if (specOrMetaChanged(e)) {
-      clients.enqueue(e.key);
-      // Clients naming this client's roles are decided on its spec.roleGrants: re-decide them.
-      const ref = realmRefOf(e.object);
-      for (const c of caches.clients.list()) {
-        const r = realmRefOf(c);
-        if (
-          r.namespace === ref.namespace &&
-          r.name === ref.name &&
-          namedClientIds(c.spec).has(e.object.spec.clientId)
-        )
-          clients.enqueue(objectKey(c));
-      }
-    }
-    // A realm waiting for its clients to go (deletionPolicy Delete) is re-checked when one goes.
-    if (e.type === "delete") {
-      const ref = realmRefOf(e.object);
-      realms.enqueue(`${ref.namespace}/${ref.name}`);
-    }
-  });
-  // Grants, quotas and production rules read the labels and annotations of the resource's own
-  // namespace (the policy input's namespace facts): re-decide what lives there when they change.
-  caches.namespaces.onChange((e) => {
-    const labels = (n: V1Namespace | undefined) =>
-      JSON.stringify([n?.metadata?.labels, n?.metadata?.annotations]);
-    if (e.type === "update" && labels(e.old) === labels(e.object)) return;
-    enqueueNamespace(e.object.metadata?.name ?? "");
-  });
-  // A credentials Secret deleted or edited by hand is restored by its client's reconcile; a relist
-  // replays every Secret unchanged, which needs no reconcile.
-  credentialSecrets.onChange((e) => {
-    if (e.type === "update" && e.old?.metadata?.resourceVersion === e.object.metadata?.resourceVersion)
-      return;
-    const client = e.object.metadata?.labels?.[CLIENT_LABEL];
-    if (client) clients.enqueue(`${e.object.metadata?.namespace}/${client}`);
-  });
-  policy.onChange((revision) => {
-    log.info({ revision }, "policy bundle changed: re-deciding every resource");
-    enqueueAll();
-  });
+  policy.onChange((revision) => log.info({ revision }, "policy bundle changed: re-deciding every resource"));
+  const enqueueAll = (reason: string) => {
+    for (const o of caches.instances.list()) instances.enqueue(keyOf(o), reason);
+    for (const o of caches.realms.list()) realms.enqueue(keyOf(o), reason);
+    for (const o of caches.clients.list()) clients.enqueue(keyOf(o), reason);
+  };
 
   startDefaultMetrics();
   const health = new HealthServer({ bindAddress: config.healthBindAddress });
@@ -268,7 +188,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
       () => {
         log.info("caches synced; reconciling");
         for (const c of controllers) c.start();
-        enqueueAll();
+        enqueueAll("the caches synced");
       },
       (err: unknown) => log.error({ err }, "caches did not sync"),
     );
@@ -304,6 +224,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
       log.info("stopping: finishing in-flight reconciles");
       await Promise.all(controllers.map((c) => c.stop(20_000)));
       await elector?.stop({ release: true });
+      for (const stopWatch of stopWatches) stopWatch();
       for (const i of allInformers) i.stop();
       for (const u of unregister) u();
       await health.stop();

@@ -4,7 +4,7 @@ import type { CoreV1Api } from "@kubernetes/client-node";
 import type { KeycloakRealm } from "../api/index.js";
 import { instanceRefOf } from "../api/refs.js";
 import { deleteRealm, syncRealm, type Owner } from "../keycloak/index.js";
-import { objectKey } from "../kube/informers.js";
+import { formatKey, objectKey } from "../kube/objectKey.js";
 import { BlockedError, TransientError } from "../lifecycle/errors.js";
 import type { DecideFn } from "../policy/decision.js";
 import { desiredRealm } from "../resources/realmRepresentation.js";
@@ -28,10 +28,6 @@ export function ownerOf(obj: {
   };
 }
 
-export function realmKey(realm: KeycloakRealm): string {
-  return `${realm.metadata.namespace}/${realm.metadata.name}`;
-}
-
 export function realmHandler(
   caches: Caches,
   pool: ConnectionPool,
@@ -41,7 +37,7 @@ export function realmHandler(
   const instanceOf = (realm: KeycloakRealm) => {
     const ref = instanceRefOf(realm);
     const instance = caches.instances.get(ref.namespace, ref.name);
-    if (!instance) throw new TransientError(`KeycloakInstance ${ref.namespace}/${ref.name} does not exist`);
+    if (!instance) throw new TransientError(`KeycloakInstance ${formatKey(ref)} does not exist`);
     return instance;
   };
   return {
@@ -58,7 +54,7 @@ export function realmHandler(
             namespace,
             smtpRef.name,
             smtpRef.key ?? "password",
-            `${realmKey(realm)} spec.smtp.passwordSecretRef`,
+            `${objectKey(realm)} spec.smtp.passwordSecretRef`,
           )
         : undefined;
       const desired = desiredRealm(realm.spec, smtpPassword === undefined ? {} : { smtpPassword });
@@ -66,7 +62,7 @@ export function realmHandler(
       await classified(`checking the roles realm ${realmName} grants`, () =>
         checkLivePrivilege(conn, realmName, realmPolicyInput(caches, realm), decide),
       );
-      const result = await classified(`KeycloakRealm ${realmKey(realm)}`, () =>
+      const result = await classified(`KeycloakRealm ${objectKey(realm)}`, () =>
         syncRealm(conn, desired, ownerOf(realm), { adopt: realm.spec.adopt ?? false }),
       );
       if (result.writes > 0)
@@ -88,7 +84,7 @@ export function realmHandler(
       if (dependents.length > 0) {
         log.info(
           { clients: dependents.map(objectKey).sort() },
-          `KeycloakRealm ${realmKey(realm)}: deletion waits for the KeycloakClients that reference it`,
+          `KeycloakRealm ${objectKey(realm)}: deletion waits for the KeycloakClients that reference it`,
         );
         throw new BlockedError(
           `deletion of realm waits for ${dependents.length} KeycloakClient(s) that reference it ` +
@@ -105,13 +101,13 @@ export function realmHandler(
           warning: {
             reason: KEYCLOAK_CLEANUP_SKIPPED,
             message:
-              `KeycloakInstance ${ref.namespace}/${ref.name} is gone, so realm ${realmName} could not be ` +
+              `KeycloakInstance ${formatKey(ref)} is gone, so realm ${realmName} could not be ` +
               `deleted from Keycloak and may still exist there; the finalizer was released`,
           },
         };
       }
       const conn = await pool.forInstance(instance);
-      await classified(`deleting realm of KeycloakRealm ${realmKey(realm)}`, () =>
+      await classified(`deleting realm of KeycloakRealm ${objectKey(realm)}`, () =>
         deleteRealm(conn, realmName, ownerOf(realm)),
       );
     },

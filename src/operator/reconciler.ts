@@ -1,14 +1,17 @@
 // The one reconcile function all kinds share: read the object from the cache, make sure the
 // finalizer is there before any side effect, run the lifecycle machine (whose policy guards decide
 // whether the side effect may run at all), persist the status it returns, record its events, release
-// the finalizer after teardown, and tell the queue when to come back.
+// the finalizer after teardown, and tell the queue when to come back. The status is written only
+// over the resourceVersion this reconcile read: a conflict means the object changed underneath, so
+// the reconcile runs again at once from the newer object instead of overwriting it.
 import type { CustomObjectsApi } from "@kubernetes/client-node";
 import { API_VERSION, GROUP, VERSION, type KeycloakResource } from "../api/index.js";
 import type { ReconcileContext, ReconcileResult } from "../kube/controller.js";
 import type { EventRecorder } from "../kube/events.js";
-import { ensureFinalizer, hasFinalizer, removeFinalizer } from "../kube/finalizer.js";
+import { withFinalizer, type ObjectWithMeta } from "../kube/finalizer.js";
 import type { Informer } from "../kube/informers.js";
-import { patchStatus, type CustomObjectRef } from "../kube/status.js";
+import { formatKey, parseKey } from "../kube/objectKey.js";
+import { ConflictError, patchStatus, type CustomObjectRef } from "../kube/status.js";
 import { reconcileLifecycle } from "../lifecycle/host.js";
 import { statusMergePatch } from "../lifecycle/status.js";
 import type { LoadedMachine } from "../lifecycle/loader.js";
@@ -29,11 +32,6 @@ export interface KindReconcilerOptions<T extends KeycloakResource> {
   random?: () => number;
 }
 
-export function splitKey(key: string): { namespace: string; name: string } {
-  const slash = key.indexOf("/");
-  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
-}
-
 function jittered(ms: number, random: () => number): number {
   return Math.round(ms * (0.9 + 0.2 * random()));
 }
@@ -51,17 +49,45 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
   const random = options.random ?? Math.random;
 
   return async function reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
-    const { namespace, name } = splitKey(key);
+    const { namespace, name } = parseKey(key);
     const obj = informer.get(namespace, name);
     if (!obj) return {};
     const ref: CustomObjectRef = { group: GROUP, version: VERSION, plural, namespace, name };
-    const deleting = Boolean(obj.metadata.deletionTimestamp);
-    if (deleting && !hasFinalizer(obj)) return {};
-    if (!deleting && !hasFinalizer(obj)) {
-      // Before anything can exist in Keycloak, make sure deletion will wait for our teardown.
-      if (!(await ensureFinalizer(api, ref))) return {};
+    try {
+      // Before anything can exist in Keycloak, the finalizer makes deletion wait for our teardown.
+      return await withFinalizer<ReconcileResult>(
+        api,
+        ref,
+        obj,
+        {
+          apply: async (stored) => (await run(obj, stored, ref, false, ctx)).result,
+          cleanup: async (stored) => {
+            const { released, result } = await run(obj, stored, ref, true, ctx);
+            return { release: released, result };
+          },
+        },
+        {},
+      );
+    } catch (err) {
+      // The status is the machine's durable memory: never overwrite a newer one. Someone changed
+      // the object since it was read; reconcile again from what is stored now.
+      if (err instanceof ConflictError) {
+        ctx.log.debug({ err }, `${kind} ${key}: the object changed while reconciling; reconciling again`);
+        return { requeue: true };
+      }
+      throw err;
     }
+  };
 
+  async function run(
+    obj: T,
+    stored: ObjectWithMeta,
+    ref: CustomObjectRef,
+    deleting: boolean,
+    ctx: ReconcileContext,
+  ): Promise<{ released: boolean; result: ReconcileResult }> {
+    const { namespace, name } = ref;
+    const key = formatKey(ref);
     const log = ctx.log;
     let extraStatus: Record<string, unknown> = {};
     let teardownWarning: TeardownOutcome["warning"];
@@ -108,20 +134,21 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
       : outcome.events;
     await Promise.all(recorded.map((e) => events.record(involved, e.type, e.reason, e.message)));
 
-    if (outcome.finalizerReleased) {
-      await removeFinalizer(api, ref);
-      return {};
-    }
-    const stored = obj.status as Record<string, unknown> | undefined;
+    if (outcome.finalizerReleased) return { released: true, result: {} };
+    const current = obj.status as Record<string, unknown> | undefined;
     // null clears fields the lifecycle no longer sets (nextAttemptAt, lastError) under merge-patch rules.
-    const nextStatus = { ...statusMergePatch(stored, outcome.status), ...extraStatus };
-    if (statusChanged(stored, nextStatus)) {
-      await patchStatus(api, ref, nextStatus);
+    const nextStatus = { ...statusMergePatch(current, outcome.status), ...extraStatus };
+    if (statusChanged(current, nextStatus)) {
+      // Only over the object this reconcile read (a 409 becomes ConflictError: reconcile again).
+      const resourceVersion = stored.metadata?.resourceVersion;
+      await patchStatus(api, ref, nextStatus, resourceVersion ? { resourceVersion } : {});
     }
-    if (outcome.requeueAfterMs !== undefined) return { requeueAfterMs: outcome.requeueAfterMs };
+    if (outcome.requeueAfterMs !== undefined)
+      return { released: false, result: { requeueAfterMs: outcome.requeueAfterMs } };
     // Resources resting in a state tagged "resyncs" (Ready) come back periodically so drift made in
     // Keycloak directly is repaired.
-    if (outcome.resyncs) return { requeueAfterMs: jittered(options.resyncPeriodMs, random) };
-    return {};
-  };
+    if (outcome.resyncs)
+      return { released: false, result: { requeueAfterMs: jittered(options.resyncPeriodMs, random) } };
+    return { released: false, result: {} };
+  }
 }

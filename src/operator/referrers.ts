@@ -4,13 +4,11 @@
 // are counted (the operator's log has their full names, for the platform team).
 import type { KeycloakClient, KeycloakInstance, KeycloakRealm, KeycloakResource } from "../api/index.js";
 import { instanceRefOf, realmRefOf } from "../api/refs.js";
+import { isKeyOf } from "../kube/objectKey.js";
 import type { Caches } from "./facts.js";
 
 /** How many names a message lists before it says "N more". */
 const MAX_NAMES = 5;
-
-const refersTo = (ref: { namespace: string; name: string }, obj: KeycloakResource): boolean =>
-  ref.namespace === obj.metadata.namespace && ref.name === obj.metadata.name;
 
 /**
  * Could this referrer own something in Keycloak? Only if the policies admitted it at some point:
@@ -26,11 +24,11 @@ function mayOwnSomething(obj: KeycloakResource): boolean {
 }
 
 export function realmsReferencing(caches: Caches, instance: KeycloakInstance): KeycloakRealm[] {
-  return caches.realms.list().filter((r) => refersTo(instanceRefOf(r), instance) && mayOwnSomething(r));
+  return caches.realms.list().filter((r) => isKeyOf(instanceRefOf(r), instance) && mayOwnSomething(r));
 }
 
 export function clientsReferencing(caches: Caches, realm: KeycloakRealm): KeycloakClient[] {
-  return caches.clients.list().filter((c) => refersTo(realmRefOf(c), realm) && mayOwnSomething(c));
+  return caches.clients.list().filter((c) => isKeyOf(realmRefOf(c), realm) && mayOwnSomething(c));
 }
 
 /**

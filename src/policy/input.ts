@@ -4,6 +4,7 @@
 // them is only where the objects come from, which is what `PolicyLookup` abstracts.
 import type { KeycloakClient, KeycloakInstance, KeycloakRealm, KeycloakResource } from "../api/index.js";
 import { instanceRefOf, realmRefOf, type ResolvedRef } from "../api/refs.js";
+import { objectKey, sameKey } from "../kube/objectKey.js";
 import { phaseHasTag } from "../lifecycle/phases.js";
 import { CONDITION } from "../lifecycle/types.js";
 import type { NamespaceFacts, Operation, PolicyInput } from "./decision.js";
@@ -61,10 +62,6 @@ export function operationOf(obj: KeycloakResource): Operation {
   return wasReady || phaseHasTag(status?.phase, "countsAsUpdate") ? "update" : "create";
 }
 
-const sameRef = (a: ResolvedRef, b: ResolvedRef): boolean => a.namespace === b.namespace && a.name === b.name;
-
-const byKey = (obj: KeycloakResource): string => `${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
-
 export function realmPolicyInput(lookup: PolicyLookup, realm: KeycloakRealm): PolicyInput {
   const namespace = realm.metadata.namespace ?? "";
   const target = asTarget(lookup.instance(instanceRefOf(realm)));
@@ -107,9 +104,9 @@ function namedClientOwners(lookup: PolicyLookup, client: KeycloakClient): Policy
   const ref = realmRefOf(client);
   const owners = lookup
     .clients()
-    .filter((c) => sameRef(realmRefOf(c), ref) && ids.has(c.spec.clientId) && c !== client)
+    .filter((c) => sameKey(realmRefOf(c), ref) && ids.has(c.spec.clientId) && c !== client)
     // In key order, so the input does not depend on the order a cache or a file holds them in.
-    .sort((a, b) => byKey(a).localeCompare(byKey(b)))
+    .sort((a, b) => objectKey(a).localeCompare(objectKey(b)))
     .map((c) => ({
       clientId: c.spec.clientId,
       metadata: { name: c.metadata.name ?? "", namespace: c.metadata.namespace ?? "" },
@@ -138,7 +135,7 @@ export function clientPolicyInput(lookup: PolicyLookup, client: KeycloakClient):
     target,
     counts: {
       clientsInNamespace: lookup.clients(namespace).filter((c) => createdBefore(c, client)).length,
-      clientsInRealm: lookup.clients().filter((c) => sameRef(realmRefOf(c), ref) && createdBefore(c, client))
+      clientsInRealm: lookup.clients().filter((c) => sameKey(realmRefOf(c), ref) && createdBefore(c, client))
         .length,
     },
     environment: {},

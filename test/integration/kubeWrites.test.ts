@@ -6,7 +6,16 @@ import * as k8s from "@kubernetes/client-node";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { FIELD_MANAGER, serverSideApply } from "../../src/kube/apply.js";
 import { EventRecorder } from "../../src/kube/events.js";
-import { FINALIZER, ensureFinalizer, hasFinalizer, removeFinalizer } from "../../src/kube/finalizer.js";
+import {
+  FINALIZER,
+  addFinalizerPatch,
+  ensureFinalizer,
+  hasFinalizer,
+  jsonPatchOptions,
+  removeFinalizer,
+  removeFinalizerPatch,
+  withFinalizer,
+} from "../../src/kube/finalizer.js";
 import { ConflictError, patchStatus, type CustomObjectRef } from "../../src/kube/status.js";
 import { ensureTestCrd } from "./support.js";
 
@@ -134,6 +143,108 @@ describe("finalizers", () => {
     await removeFinalizer(objects, ref);
     await expect(readWidget(ref)).rejects.toMatchObject({ code: 404 });
     expect(await removeFinalizer(objects, ref)).toBeUndefined();
+  });
+});
+
+describe("finalizer patches with a test precondition", () => {
+  const mergePatch = () => k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
+  const setFinalizers = (ref: CustomObjectRef, finalizers: string[]) =>
+    objects.patchNamespacedCustomObject({ ...ref, body: { metadata: { finalizers } } }, mergePatch());
+  const sendJsonPatch = (ref: CustomObjectRef, body: unknown) =>
+    objects.patchNamespacedCustomObject({ ...ref, body }, jsonPatchOptions());
+
+  it("Given a removal built from a stale read, when another writer changed the list meanwhile, then the server refuses it and removeFinalizer keeps their finalizer", async () => {
+    const ref = await newWidget(await newNamespace("kube-finalizer-race-rm"));
+    await setFinalizers(ref, ["example.com/other", FINALIZER]);
+    const stale = await readWidget(ref);
+    // Another controller drops its finalizer and adds a new one: ours moved to index 0.
+    await setFinalizers(ref, [FINALIZER, "example.com/late"]);
+
+    // Without the test op this would remove index 1, "example.com/late".
+    await expect(sendJsonPatch(ref, removeFinalizerPatch(stale))).rejects.toMatchObject({ code: 422 });
+    expect((await readWidget(ref)).metadata.finalizers).toEqual([FINALIZER, "example.com/late"]);
+
+    await removeFinalizer(objects, ref);
+    expect((await readWidget(ref)).metadata.finalizers).toEqual(["example.com/late"]);
+  });
+
+  it("Given an addition built from a read without finalizers, when another writer added one meanwhile, then the server refuses it and ensureFinalizer keeps both", async () => {
+    const ref = await newWidget(await newNamespace("kube-finalizer-race-add"));
+    const stale = await readWidget(ref);
+    expect(stale.metadata.finalizers).toBeUndefined();
+    await setFinalizers(ref, ["example.com/late"]);
+
+    // "add" on /metadata/finalizers would replace the list; the resourceVersion test refuses it.
+    await expect(sendJsonPatch(ref, addFinalizerPatch(stale))).rejects.toMatchObject({ code: 422 });
+    expect((await readWidget(ref)).metadata.finalizers).toEqual(["example.com/late"]);
+
+    await ensureFinalizer(objects, ref);
+    expect((await readWidget(ref)).metadata.finalizers).toEqual(["example.com/late", FINALIZER]);
+  });
+
+  it("Given an addition built from a stale list, when another replica added ours meanwhile, then it is not added twice", async () => {
+    const ref = await newWidget(await newNamespace("kube-finalizer-race-dup"));
+    await setFinalizers(ref, ["example.com/other"]);
+    const stale = await readWidget(ref);
+    await setFinalizers(ref, ["example.com/other", FINALIZER]);
+
+    await expect(sendJsonPatch(ref, addFinalizerPatch(stale))).rejects.toMatchObject({ code: 422 });
+    await ensureFinalizer(objects, ref);
+    expect((await readWidget(ref)).metadata.finalizers).toEqual(["example.com/other", FINALIZER]);
+  });
+});
+
+describe("withFinalizer", () => {
+  const handlers = (calls: string[], release: boolean) => ({
+    apply: (stored: { metadata?: { resourceVersion?: string } }) => {
+      calls.push(`apply@${stored.metadata?.resourceVersion ?? "?"}`);
+      return Promise.resolve("applied");
+    },
+    cleanup: () => {
+      calls.push("cleanup");
+      return Promise.resolve({ release, result: "cleaning" });
+    },
+  });
+
+  it("Given a live widget without our finalizer, when reconciled, then the finalizer is stored before apply runs, with the new resourceVersion", async () => {
+    const ref = await newWidget(await newNamespace("kube-with-finalizer"));
+    const calls: string[] = [];
+    const result = await withFinalizer(objects, ref, await readWidget(ref), handlers(calls, false), "none");
+    const stored = await readWidget(ref);
+    expect(result).toBe("applied");
+    expect(stored.metadata.finalizers).toEqual([FINALIZER]);
+    expect(calls).toEqual([`apply@${stored.metadata.resourceVersion ?? ""}`]);
+  });
+
+  it("Given a deleting widget with our finalizer, when cleanup holds it and then releases it, then it goes only after the release", async () => {
+    const ref = await newWidget(await newNamespace("kube-with-finalizer-delete"));
+    await ensureFinalizer(objects, ref);
+    await objects.deleteNamespacedCustomObject({ ...ref });
+    const calls: string[] = [];
+    expect(await withFinalizer(objects, ref, await readWidget(ref), handlers(calls, false), "none")).toBe(
+      "cleaning",
+    );
+    expect((await readWidget(ref)).metadata.finalizers).toEqual([FINALIZER]);
+    expect(await withFinalizer(objects, ref, await readWidget(ref), handlers(calls, true), "none")).toBe(
+      "none",
+    );
+    await expect(readWidget(ref)).rejects.toMatchObject({ code: 404 });
+    expect(calls).toEqual(["cleanup", "cleanup"]);
+  });
+
+  it("Given a deleting widget held only by someone else's finalizer, when reconciled, then nothing runs and no finalizer is added", async () => {
+    const ref = await newWidget(await newNamespace("kube-with-finalizer-foreign"));
+    await objects.patchNamespacedCustomObject(
+      { ...ref, body: { metadata: { finalizers: ["example.com/other"] } } },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+    );
+    await objects.deleteNamespacedCustomObject({ ...ref });
+    const calls: string[] = [];
+    expect(await withFinalizer(objects, ref, await readWidget(ref), handlers(calls, true), "none")).toBe(
+      "none",
+    );
+    expect(calls).toEqual([]);
+    expect((await readWidget(ref)).metadata.finalizers).toEqual(["example.com/other"]);
   });
 });
 

@@ -1,0 +1,191 @@
+// What queues which key, for each controller: a table of watches (source, predicate, map, reason)
+// over the informer caches and the policy engine. Every trigger of every kind is here and nowhere
+// else; startOperator only starts them. The rules behind the table:
+// - an object's own spec or metadata change (not our status writes) reconciles it;
+// - a dependent is re-checked when what it waits for changes phase (instance → its realms,
+//   realm → its clients), and a deletion that waits for referrers is re-checked when one goes
+//   (realm → its instance, client → its realm);
+// - policy facts that live elsewhere re-decide what reads them: a namespace's labels and
+//   annotations, a quota shared by a namespace's realms, a client's roles named by other clients
+//   (spec.roleGrants), and the policy bundle itself (every resource);
+// - a credentials Secret edited or deleted by hand is restored by its client's reconcile.
+import type { V1Namespace, V1Secret } from "@kubernetes/client-node";
+import type { KeycloakClient, KeycloakInstance, KeycloakRealm, KeycloakResource } from "../api/index.js";
+import { instanceRefOf, realmRefOf } from "../api/refs.js";
+import type { InformerEvent } from "../kube/informers.js";
+import { formatKey, isKeyOf, keyOf, objectKeyOf, sameKey, type ObjectKey } from "../kube/objectKey.js";
+import { watch, type BoundWatch, type EventSource } from "../kube/watches.js";
+import { CLIENT_LABEL } from "./clientHandler.js";
+import { namedClientIds, type Caches } from "./facts.js";
+
+export interface WatchSources extends Caches {
+  /** The credentials Secrets the operator wrote (label managed-by). */
+  credentialSecrets: EventSource<InformerEvent<V1Secret>>;
+  /** The policy engine: a new bundle or data revision. */
+  policy: EventSource<string>;
+}
+
+export interface OperatorWatches {
+  instance: BoundWatch[];
+  realm: BoundWatch[];
+  client: BoundWatch[];
+}
+
+/** Does this update matter to the object's own reconcile? Status-only writes (ours) do not. */
+export function specOrMetaChanged(event: InformerEvent<KeycloakResource>): boolean {
+  if (event.type !== "update" || !event.old) return true;
+  const a = event.old.metadata;
+  const b = event.object.metadata;
+  return (
+    a.generation !== b.generation ||
+    String(a.deletionTimestamp ?? "") !== String(b.deletionTimestamp ?? "") ||
+    JSON.stringify([a.labels, a.annotations]) !== JSON.stringify([b.labels, b.annotations]) ||
+    // Finalizers matter only while deleting (ours is released last). Adding ours on the first
+    // reconcile must not queue a second, redundant sync against a cache without its status.
+    (b.deletionTimestamp !== undefined && JSON.stringify(a.finalizers) !== JSON.stringify(b.finalizers))
+  );
+}
+
+/** Did what a dependent waits for change: its phase, or anything its own reconcile would see? */
+export function phaseChanged(event: InformerEvent<KeycloakResource>): boolean {
+  const phase = (o: KeycloakResource | undefined) => (o?.status as { phase?: string } | undefined)?.phase;
+  return event.type !== "update" || phase(event.old) !== phase(event.object) || specOrMetaChanged(event);
+}
+
+const isDelete = (event: InformerEvent<unknown>): boolean => event.type === "delete";
+
+function namespaceLabelsChanged(event: InformerEvent<V1Namespace>): boolean {
+  const labels = (n: V1Namespace | undefined) =>
+    JSON.stringify([n?.metadata?.labels, n?.metadata?.annotations]);
+  return event.type !== "update" || labels(event.old) !== labels(event.object);
+}
+
+/** "was added", "changed", "was deleted": what happened to the object of an event. */
+function happened(event: InformerEvent<unknown>): string {
+  return event.type === "add" ? "was added" : event.type === "delete" ? "was deleted" : "changed";
+}
+
+const own = (kind: string) => (event: InformerEvent<KeycloakResource>) =>
+  event.type === "update" ? `its spec or metadata changed` : `the ${kind} ${happened(event)}`;
+
+export function operatorWatches(s: WatchSources): OperatorWatches {
+  const keys = (objects: readonly KeycloakResource[]): ObjectKey[] => objects.map(keyOf);
+  const all = <T extends KeycloakResource>(cache: { list(namespace?: string): T[] }) => ({
+    inNamespace: (event: InformerEvent<V1Namespace>) => keys(cache.list(event.object.metadata?.name ?? "")),
+    everything: () => keys(cache.list()),
+  });
+  const namespaceReason = (event: InformerEvent<V1Namespace>) =>
+    `its namespace's labels or annotations ${event.type === "update" ? "changed" : happened(event)}`;
+  const policyReason = (revision: string) => `the policy bundle changed (revision ${revision})`;
+  const instances = all(s.instances);
+  const realms = all(s.realms);
+  const clients = all(s.clients);
+
+  return {
+    instance: [
+      watch<InformerEvent<KeycloakInstance>>({
+        source: s.instances,
+        predicate: specOrMetaChanged,
+        map: (e) => [keyOf(e.object)],
+        reason: own("KeycloakInstance"),
+      }),
+      // An instance whose deletion waits for the realms that reference it is re-checked when one goes.
+      watch<InformerEvent<KeycloakRealm>>({
+        source: s.realms,
+        predicate: isDelete,
+        map: (e) => [instanceRefOf(e.object)],
+        reason: (e) => `its KeycloakRealm ${formatKey(keyOf(e.object))} was deleted`,
+      }),
+      watch({
+        source: s.namespaces,
+        predicate: namespaceLabelsChanged,
+        map: instances.inNamespace,
+        reason: namespaceReason,
+      }),
+      watch({ source: s.policy, map: instances.everything, reason: policyReason }),
+    ],
+    realm: [
+      watch<InformerEvent<KeycloakRealm>>({
+        source: s.realms,
+        predicate: specOrMetaChanged,
+        map: (e) => [keyOf(e.object)],
+        reason: own("KeycloakRealm"),
+      }),
+      watch<InformerEvent<KeycloakInstance>>({
+        source: s.instances,
+        predicate: phaseChanged,
+        map: (e) => keys(s.realms.list().filter((r) => isKeyOf(instanceRefOf(r), e.object))),
+        reason: (e) => `its KeycloakInstance ${formatKey(keyOf(e.object))} ${happened(e)}`,
+      }),
+      // A realm that is gone or going may unblock the quota of its namespace's other realms.
+      watch<InformerEvent<KeycloakRealm>>({
+        source: s.realms,
+        predicate: isDelete,
+        map: (e) => keys(s.realms.list(e.object.metadata.namespace)),
+        reason: (e) => `KeycloakRealm ${formatKey(keyOf(e.object))} in its namespace was deleted (quota)`,
+      }),
+      // A realm waiting for its clients to go (deletionPolicy Delete) is re-checked when one goes.
+      watch<InformerEvent<KeycloakClient>>({
+        source: s.clients,
+        predicate: isDelete,
+        map: (e) => [realmRefOf(e.object)],
+        reason: (e) => `its KeycloakClient ${formatKey(keyOf(e.object))} was deleted`,
+      }),
+      watch({
+        source: s.namespaces,
+        predicate: namespaceLabelsChanged,
+        map: realms.inNamespace,
+        reason: namespaceReason,
+      }),
+      watch({ source: s.policy, map: realms.everything, reason: policyReason }),
+    ],
+    client: [
+      watch<InformerEvent<KeycloakClient>>({
+        source: s.clients,
+        predicate: specOrMetaChanged,
+        map: (e) => [keyOf(e.object)],
+        reason: own("KeycloakClient"),
+      }),
+      // Clients naming this client's roles are decided on its spec.roleGrants: re-decide them.
+      watch<InformerEvent<KeycloakClient>>({
+        source: s.clients,
+        predicate: specOrMetaChanged,
+        map: (e) => {
+          const realm = realmRefOf(e.object);
+          return keys(
+            s.clients
+              .list()
+              .filter(
+                (c) => sameKey(realmRefOf(c), realm) && namedClientIds(c.spec).has(e.object.spec.clientId),
+              ),
+          );
+        },
+        reason: (e) => `KeycloakClient ${formatKey(keyOf(e.object))}, whose roles it names, ${happened(e)}`,
+      }),
+      watch<InformerEvent<KeycloakRealm>>({
+        source: s.realms,
+        predicate: phaseChanged,
+        map: (e) => keys(s.clients.list().filter((c) => isKeyOf(realmRefOf(c), e.object))),
+        reason: (e) => `its KeycloakRealm ${formatKey(keyOf(e.object))} ${happened(e)}`,
+      }),
+      watch({
+        source: s.namespaces,
+        predicate: namespaceLabelsChanged,
+        map: clients.inNamespace,
+        reason: namespaceReason,
+      }),
+      // A relist replays every Secret unchanged, which needs no reconcile.
+      watch<InformerEvent<V1Secret>>({
+        source: s.credentialSecrets,
+        predicate: (e) =>
+          !(e.type === "update" && e.old?.metadata?.resourceVersion === e.object.metadata?.resourceVersion),
+        map: (e) => {
+          const client = e.object.metadata?.labels?.[CLIENT_LABEL];
+          return client ? [objectKeyOf(e.object.metadata?.namespace ?? "", client)] : [];
+        },
+        reason: (e) => `its credentials Secret ${formatKey(keyOf(e.object))} ${happened(e)}`,
+      }),
+      watch({ source: s.policy, map: clients.everything, reason: policyReason }),
+    ],
+  };
+}
