@@ -219,6 +219,51 @@ const cases: RuleCase[] = [
     rejectedWith: "Unsupported value",
   },
   {
+    name: "an adoption grant names namespaces and realms",
+    kind: "KeycloakInstance",
+    namespace: "identity",
+    object: "main",
+    patch: { spec: { adoptionGrants: [{ namespaces: ["shop"] }] } },
+    rejectedWith: "realmNames",
+  },
+  {
+    name: "an adoption grant that names both is stored",
+    kind: "KeycloakInstance",
+    namespace: "identity",
+    object: "main",
+    patch: { spec: { adoptionGrants: [{ namespaces: ["shop"], realmNames: ["legacy"] }] } },
+  },
+  {
+    name: "the master realm goes to a namespace by name",
+    kind: "KeycloakInstance",
+    namespace: "identity",
+    object: "main",
+    patch: { spec: { masterRealmGrant: { namespace: "Not A Namespace" } } },
+    rejectedWith: "spec.masterRealmGrant.namespace",
+  },
+  {
+    name: "a client adoption grant names client IDs",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: { spec: { adoptionGrants: [{ namespaces: ["shop"], clientIds: [] }] } },
+    rejectedWith: "clientIds",
+  },
+  {
+    name: "role grants select namespaces like client grants",
+    kind: "KeycloakClient",
+    namespace: "shop",
+    object: "storefront",
+    patch: {
+      spec: {
+        roleGrants: {
+          namespaceSelector: { matchExpressions: [{ key: "team", operator: "Exists", values: ["a"] }] },
+        },
+      },
+    },
+    rejectedWith: "must be empty for Exists",
+  },
+  {
     name: "external xor managed",
     kind: "KeycloakInstance",
     namespace: "identity",
