@@ -120,8 +120,8 @@ export function createMachineSet(opts: MachineSetOptions = {}): MachineSet {
     return false;
   }
 
-  async function reloadOnce(): Promise<boolean> {
-    await Promise.resolve(); // a reload is one pass of the reloader's loop, never inline with a file event
+  // Loading is synchronous (the loader reads with readFileSync); the reloader takes a promise.
+  function reloadOnce(): boolean {
     let revision: string | undefined;
     let next: ActiveSet;
     try {
@@ -148,7 +148,7 @@ export function createMachineSet(opts: MachineSetOptions = {}): MachineSet {
 
   const reloader = directoryReloader({
     dirs: [dir],
-    reloadOnce,
+    reloadOnce: () => Promise.resolve(reloadOnce()),
     watch: opts.watch,
     debounceMs: opts.debounceMs,
     pollIntervalMs: opts.pollIntervalMs,
