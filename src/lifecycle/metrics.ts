@@ -1,5 +1,6 @@
-// kpo_machine_transitions_total{kind,from,to}: one increment per state change a machine makes.
-import { Counter, register } from "prom-client";
+// Lifecycle metrics: kpo_machine_transitions_total{kind,from,to}, one increment per state change a machine
+// makes, and the load counter and revision of the hot-reloaded machine set.
+import { Counter, Gauge, register } from "prom-client";
 import { edgesOf } from "./diagram.js";
 import type { LoadedMachine } from "./loader.js";
 import { resumedPhase } from "./status.js";
@@ -38,3 +39,30 @@ export function initTransitions(machines: Iterable<LoadedMachine>): void {
     }
   }
 }
+
+/** Machine set load attempts at start-up and on every changed --machines directory. */
+export const machinesLoadsTotal = ((): Counter<"result"> => {
+  const name = "kpo_machines_loads_total";
+  const existing = register.getSingleMetric(name);
+  if (existing) return existing as Counter<"result">;
+  return new Counter({
+    name,
+    help: "Lifecycle machine set load attempts: success (swapped in) or failure (refused, the last good machines keep running)",
+    labelNames: ["result"] as const,
+  });
+})();
+
+export const machinesInfo = ((): Gauge<"revision"> => {
+  const name = "kpo_machines_info";
+  const existing = register.getSingleMetric(name);
+  if (existing) return existing as Gauge<"revision">;
+  return new Gauge({
+    name,
+    help: "The active lifecycle machine set revision (value 1)",
+    labelNames: ["revision"] as const,
+  });
+})();
+
+// Pre-initialise the load counters at zero so an alert on failures has a series from the start.
+machinesLoadsTotal.inc({ result: "success" }, 0);
+machinesLoadsTotal.inc({ result: "failure" }, 0);

@@ -78,7 +78,7 @@ export const SETTINGS: Setting[] = [
     key: "machinesDir",
     flag: "--machines <dir>",
     env: "KPO_MACHINES",
-    description: "directory of lifecycle machine files",
+    description: "directory of lifecycle machine files, watched: a valid change is swapped in",
     default: "machines/ of the installation",
   },
   {

@@ -26,8 +26,7 @@ import { Informer } from "../kube/informers.js";
 import { keyOf } from "../kube/objectKey.js";
 import { startWatches } from "../kube/watches.js";
 import { LeaderElector } from "../kube/leaderElection.js";
-import { loadMachines } from "../lifecycle/loader.js";
-import { initTransitions } from "../lifecycle/metrics.js";
+import { createMachineSet, type MachineSet } from "../lifecycle/machineSet.js";
 import { HealthServer, registerReadinessCheck } from "../observability/health.js";
 import { startDefaultMetrics } from "../observability/metrics.js";
 import { loggerFor } from "../observability/logger.js";
@@ -47,6 +46,7 @@ export interface RunningOperator {
   /** Where /healthz, /readyz and /metrics listen. */
   health: { host: string; port: number };
   policy: PolicyEngine;
+  machines: MachineSet;
   connections: ConnectionPool;
   /** Resolves when the operator stopped by itself (leadership lost). */
   done: Promise<void>;
@@ -60,13 +60,9 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     ...(config.policyDataFile ? { dataOverrideFile: config.policyDataFile } : {}),
     watch: true,
   });
-  const machines = loadMachines(...(config.machinesDir ? [config.machinesDir] : []));
-  initTransitions(machines.values());
-  const machine = (kind: "KeycloakInstance" | "KeycloakRealm" | "KeycloakClient") => {
-    const m = machines.get(kind);
-    if (!m) throw new Error(`no lifecycle machine for ${kind}`);
-    return m;
-  };
+  // A --machines directory (e.g. a mounted ConfigMap) is watched and hot-reloaded; the built-in
+  // machines/ changes only with the image.
+  const machines = createMachineSet(config.machinesDir ? { dir: config.machinesDir, watch: true } : {});
 
   const watchNamespaces = config.namespaces.length > 0 ? { namespaces: config.namespaces } : {};
   const informer = <T extends KeycloakResource | V1Namespace | V1Secret>(
@@ -123,7 +119,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
       reconcile: kindReconciler<T>({
         kind,
         plural,
-        machine: machine(kind),
+        machine: () => machines.get(kind),
         informer: inf,
         handler,
         ...common,
@@ -229,9 +225,10 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
       for (const u of unregister) u();
       await health.stop();
       policy.close();
+      machines.close();
       resolveDone();
       log.info("stopped");
     })());
 
-  return { health: address, policy, connections, done, stop };
+  return { health: address, policy, machines, connections, done, stop };
 }

@@ -22,7 +22,8 @@ import type { KindHandler, TeardownOutcome } from "./handler.js";
 export interface KindReconcilerOptions<T extends KeycloakResource> {
   kind: T["kind"];
   plural: string;
-  machine: LoadedMachine;
+  /** The machine, or where to read the current one each reconcile (the hot-reloaded MachineSet). */
+  machine: LoadedMachine | (() => LoadedMachine);
   informer: Informer<T>;
   handler: KindHandler<T>;
   api: CustomObjectsApi;
@@ -45,7 +46,10 @@ function statusChanged(stored: Record<string, unknown> | undefined, next: Record
 }
 
 export function kindReconciler<T extends KeycloakResource>(options: KindReconcilerOptions<T>) {
-  const { kind, plural, machine, informer, handler, api, events, policy } = options;
+  const { kind, plural, informer, handler, api, events, policy } = options;
+  const { machine } = options;
+  // Read once per reconcile, so a reload applies from the next reconcile and never mid-way through one.
+  const currentMachine: () => LoadedMachine = typeof machine === "function" ? machine : () => machine;
   const random = options.random ?? Math.random;
 
   return async function reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
@@ -91,7 +95,7 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
     const log = ctx.log;
     let extraStatus: Record<string, unknown> = {};
     let teardownWarning: TeardownOutcome["warning"];
-    const outcome = await reconcileLifecycle(machine, {
+    const outcome = await reconcileLifecycle(currentMachine(), {
       status: obj.status as LifecycleStatus | undefined,
       generation: obj.metadata.generation ?? 1,
       deleting,

@@ -3,8 +3,8 @@
 // the data schema, it loads, has the entrypoint, answers a probe with a well-formed Decision) before
 // it replaces the active one in a single assignment; a bad one is refused, logged and counted, and
 // the last good bundle keeps serving.
-import { watch, type FSWatcher } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { directoryReloader } from "../hotReload/directoryReloader.js";
 import { loggerFor, type Logger } from "../observability/logger.js";
 import { compileBundle, readBundle, type CompiledBundle } from "./bundle.js";
 import type { Decision, DecideFn, Enforcement, PolicyInput } from "./decision.js";
@@ -85,12 +85,7 @@ export async function createPolicyEngine(opts: PolicyEngineOptions): Promise<Pol
   log.info({ revision: active.revision, bundleDir, dataOverrideFile: overrideFile }, "policy bundle loaded");
 
   const listeners = new Set<(revision: string) => void>();
-  const watchers: FSWatcher[] = [];
-  let debounceTimer: NodeJS.Timeout | undefined;
-  let pollTimer: NodeJS.Timeout | undefined;
   let closed = false;
-  let inFlight: Promise<boolean> | undefined;
-  let again = false;
   let lastRefused: string | undefined;
 
   async function reloadOnce(): Promise<boolean> {
@@ -132,47 +127,15 @@ export async function createPolicyEngine(opts: PolicyEngineOptions): Promise<Pol
     return true;
   }
 
-  // Reloads never overlap: a change during a reload schedules exactly one more pass.
-  function reload(): Promise<boolean> {
-    if (inFlight) {
-      again = true;
-      return inFlight;
-    }
-    inFlight = (async () => {
-      let swapped = false;
-      do {
-        again = false;
-        swapped = (await reloadOnce()) || swapped;
-      } while (again && !closed);
-      inFlight = undefined;
-      return swapped;
-    })();
-    return inFlight;
-  }
-
-  function schedule(): void {
-    if (closed) return;
-    clearTimeout(debounceTimer);
-    debounceTimer = setTimeout(() => void reload(), opts.debounceMs ?? 500);
-  }
-
-  if (opts.watch) {
-    // Watch directories, not files: kubelet updates a ConfigMap volume by swapping its `..data`
-    // symlink, which replaces every file at once and would orphan a watch on a single file.
-    const dirs = new Set([bundleDir, ...(overrideFile ? [dirname(overrideFile)] : [])]);
-    for (const dir of dirs) {
-      const watcher = watch(dir, { persistent: false }, schedule);
-      watcher.on("error", (err) => {
-        log.error({ err, dir }, "policy bundle watch failed; changes are picked up by the periodic re-check");
-      });
-      watchers.push(watcher);
-    }
-    const pollIntervalMs = opts.pollIntervalMs ?? 60_000;
-    if (pollIntervalMs > 0) {
-      pollTimer = setInterval(() => void reload(), pollIntervalMs);
-      pollTimer.unref();
-    }
-  }
+  const reloader = directoryReloader({
+    dirs: [bundleDir, ...(overrideFile ? [dirname(overrideFile)] : [])],
+    reloadOnce,
+    watch: opts.watch,
+    debounceMs: opts.debounceMs,
+    pollIntervalMs: opts.pollIntervalMs,
+    log,
+    what: "policy bundle",
+  });
 
   function decide(input: PolicyInput): Decision {
     const bundle = active;
@@ -214,13 +177,10 @@ export async function createPolicyEngine(opts: PolicyEngineOptions): Promise<Pol
       listeners.add(cb);
       return () => listeners.delete(cb);
     },
-    reload,
+    reload: () => reloader.reload(),
     close() {
       closed = true;
-      clearTimeout(debounceTimer);
-      clearInterval(pollTimer);
-      for (const w of watchers) w.close();
-      watchers.length = 0;
+      reloader.close();
       listeners.clear();
     },
   };

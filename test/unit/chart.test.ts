@@ -2,10 +2,13 @@
 // security settings, RBAC exactly as the operator uses it (no more), the policy data mount, alerts
 // on metrics the operator really exports, and a values schema that rejects typos.
 import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { isMap, isPair, isScalar, parseAllDocuments, parseDocument, type Node } from "yaml";
+import { loadMachines } from "../../src/lifecycle/loader.js";
+import { DEFAULT_MACHINES_DIR } from "../../src/lifecycle/paths.js";
 import { SETTINGS } from "../../src/operator/config.js";
 import { repoRoot, requireTool } from "../../src/testenv/tools.js";
 
@@ -337,6 +340,73 @@ describe("Helm chart: policy data override", () => {
     expect(JSON.parse(cm.data["data.json"] ?? "")).toEqual({
       kpo: { quota: { defaults: { maxClientsPerNamespace: 50 } } },
     });
+  });
+});
+
+describe("Helm chart: lifecycle machines from a ConfigMap", () => {
+  const machineFiles = Object.fromEntries(
+    readdirSync(DEFAULT_MACHINES_DIR)
+      .filter((f) => f.endsWith(".json"))
+      .map((f) => [f, JSON.parse(readFileSync(path.join(DEFAULT_MACHINES_DIR, f), "utf8")) as unknown]),
+  );
+  const machinesVolume = (objects: K8sObject[]) => {
+    const volume = podSpec(objects).volumes.find((v) => v.name === "machines");
+    const mount = operatorContainer(objects).volumeMounts.find((m) => m.name === "machines");
+    return { volume, mount };
+  };
+
+  it("given no machines values, when rendered, then the image's machines are used: no ConfigMap, volume or --machines", () => {
+    const objects = render();
+    expect(
+      objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === `${FULLNAME}-machines`),
+    ).toBeUndefined();
+    expect(machinesVolume(objects)).toEqual({ volume: undefined, mount: undefined });
+    expect(operatorContainer(objects).args.some((a) => a.startsWith("--machines"))).toBe(false);
+  });
+
+  it("given machines.files, when rendered, then the ConfigMap holds the files as JSON the loader accepts, mounted read-only and passed with --machines", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "kpo-chart-machines-"));
+    try {
+      const valuesFile = path.join(dir, "values.json");
+      writeFileSync(valuesFile, JSON.stringify({ machines: { files: machineFiles } }));
+      const objects = render("--values", valuesFile);
+      const cm = find(objects, "ConfigMap", `${FULLNAME}-machines`) as unknown as {
+        data: Record<string, string>;
+      };
+      expect(Object.keys(cm.data).sort()).toEqual(Object.keys(machineFiles).sort());
+      const rendered = mkdtempSync(path.join(dir, "machines-"));
+      for (const [name, text] of Object.entries(cm.data)) {
+        expect(JSON.parse(text)).toEqual(machineFiles[name]);
+        writeFileSync(path.join(rendered, name), text);
+      }
+      expect([...loadMachines(rendered).keys()].sort()).toEqual([
+        "KeycloakClient",
+        "KeycloakInstance",
+        "KeycloakRealm",
+      ]);
+      const { volume, mount } = machinesVolume(objects);
+      expect(volume?.configMap?.name).toBe(`${FULLNAME}-machines`);
+      expect(mount).toMatchObject({ mountPath: "/etc/kpo/machines", readOnly: true });
+      expect(operatorContainer(objects).args).toContain(`--machines=${mount?.mountPath}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("given machines.existingConfigMap, when rendered, then that ConfigMap is mounted and the chart renders none", () => {
+    const objects = render("--set", "machines.existingConfigMap=my-machines");
+    expect(
+      objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === `${FULLNAME}-machines`),
+    ).toBeUndefined();
+    const { volume, mount } = machinesVolume(objects);
+    expect(volume?.configMap?.name).toBe("my-machines");
+    expect(operatorContainer(objects).args).toContain(`--machines=${mount?.mountPath}`);
+  });
+
+  it("given a machine file name that is not *.json, when rendered, then helm refuses it", () => {
+    expect(renderError("--set-json", 'machines.files={"realm.yaml":{}}')).toContain(
+      "'realm.yaml' does not match pattern",
+    );
   });
 });
 

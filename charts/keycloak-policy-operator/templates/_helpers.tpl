@@ -68,3 +68,15 @@ namespaces) or in a Role per watched namespace. docs/security.md explains each r
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- end -}}
+
+{{/*
+The ConfigMap the lifecycle machines come from, or empty (the image's machines/): an existing one
+by name, else the chart's own when machines.files is set.
+*/}}
+{{- define "kpo.machinesConfigMap" -}}
+{{- if .Values.machines.existingConfigMap -}}
+{{- .Values.machines.existingConfigMap -}}
+{{- else if .Values.machines.files -}}
+{{- include "kpo.fullname" . }}-machines
+{{- end -}}
+{{- end }}
