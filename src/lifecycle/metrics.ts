@@ -1,25 +1,21 @@
 // Lifecycle metrics: kpo_machine_transitions_total{kind,from,to}, one increment per state change a machine
 // makes, and the load counter and revision of the hot-reloaded machine set.
-import { Counter, Gauge, register } from "prom-client";
+import { Counter, Gauge } from "prom-client";
+import { registeredOnce } from "../observability/metrics.js";
 import { edgesOf } from "./diagram.js";
 import type { LoadedMachine } from "./loader.js";
 import { resumedPhase } from "./status.js";
 import type { LifecyclePhase } from "./types.js";
 
-const NAME = "kpo_machine_transitions_total";
-
-function counter(): Counter<"kind" | "from" | "to"> {
-  // Reuse the registered metric if this module is evaluated twice (tests, hot reload).
-  const existing = register.getSingleMetric(NAME);
-  if (existing) return existing as Counter<"kind" | "from" | "to">;
-  return new Counter({
-    name: NAME,
-    help: "State transitions of the lifecycle machines, by resource kind and from/to state.",
-    labelNames: ["kind", "from", "to"] as const,
-  });
-}
-
-export const machineTransitions = counter();
+export const machineTransitions = registeredOnce(
+  "kpo_machine_transitions_total",
+  () =>
+    new Counter({
+      name: "kpo_machine_transitions_total",
+      help: "State transitions of the lifecycle machines, by resource kind and from/to state.",
+      labelNames: ["kind", "from", "to"] as const,
+    }),
+);
 
 export function countTransition(kind: string, from: string, to: string): void {
   machineTransitions.inc({ kind, from, to });
@@ -41,27 +37,25 @@ export function initTransitions(machines: Iterable<LoadedMachine>): void {
 }
 
 /** Machine set load attempts at start-up and on every changed --machines directory. */
-export const machinesLoadsTotal = ((): Counter<"result"> => {
-  const name = "kpo_machines_loads_total";
-  const existing = register.getSingleMetric(name);
-  if (existing) return existing as Counter<"result">;
-  return new Counter({
-    name,
-    help: "Lifecycle machine set load attempts: success (swapped in) or failure (refused, the last good machines keep running)",
-    labelNames: ["result"] as const,
-  });
-})();
+export const machinesLoadsTotal = registeredOnce(
+  "kpo_machines_loads_total",
+  () =>
+    new Counter({
+      name: "kpo_machines_loads_total",
+      help: "Lifecycle machine set load attempts: success (swapped in) or failure (refused, the last good machines keep running)",
+      labelNames: ["result"] as const,
+    }),
+);
 
-export const machinesInfo = ((): Gauge<"revision"> => {
-  const name = "kpo_machines_info";
-  const existing = register.getSingleMetric(name);
-  if (existing) return existing as Gauge<"revision">;
-  return new Gauge({
-    name,
-    help: "The active lifecycle machine set revision (value 1)",
-    labelNames: ["revision"] as const,
-  });
-})();
+export const machinesInfo = registeredOnce(
+  "kpo_machines_info",
+  () =>
+    new Gauge({
+      name: "kpo_machines_info",
+      help: "The active lifecycle machine set revision (value 1)",
+      labelNames: ["revision"] as const,
+    }),
+);
 
 // Pre-initialise the load counters at zero so an alert on failures has a series from the start.
 machinesLoadsTotal.inc({ result: "success" }, 0);

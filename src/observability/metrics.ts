@@ -6,6 +6,15 @@ import { Counter, Gauge, Histogram, collectDefaultMetrics, register, type Regist
 
 export const registry: Registry = register;
 
+/**
+ * The metric registered under `name`, created by `create` the first time. Several engines or
+ * machine sets (tests, the CLI, a module evaluated twice) may live in one process, and prom-client
+ * refuses a second registration of a name.
+ */
+export function registeredOnce<T>(name: string, create: () => T): T {
+  return (register.getSingleMetric(name) as T | undefined) ?? create();
+}
+
 let defaultMetricsStarted = false;
 
 /** Process and Node.js runtime metrics (CPU, memory, event loop lag, GC). Idempotent. */

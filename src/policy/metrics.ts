@@ -1,10 +1,6 @@
 // Policy metrics on prom-client's default registry (served by /metrics with the rest).
-import { Counter, Gauge, Histogram, register } from "prom-client";
-
-function once<T>(name: string, create: () => T): T {
-  // Several engines (tests, the CLI) may live in one process; a metric is registered only once.
-  return (register.getSingleMetric(name) as T | undefined) ?? create();
-}
+import { Counter, Gauge, Histogram } from "prom-client";
+import { registeredOnce as once } from "../observability/metrics.js";
 
 /**
  * One increment per violation ({policy, result: "violation", enforcement}) and one per decision
