@@ -8,6 +8,7 @@ import { objectKey, sameKey } from "../kube/objectKey.js";
 import { phaseHasTag } from "../lifecycle/phases.js";
 import { CONDITION } from "../lifecycle/types.js";
 import type { NamespaceFacts, Operation, PolicyInput } from "./decision.js";
+import { hardcodedRoles } from "./privilege.js";
 
 /** Where the builder finds the objects around the resource. */
 export interface PolicyLookup {
@@ -89,9 +90,9 @@ export function namedClientIds(spec: KeycloakClient["spec"]): Set<string> {
   for (const role of spec.roles ?? [])
     for (const id of Object.keys(role.composites?.client ?? {})) ids.add(id);
   for (const mapper of spec.protocolMappers ?? []) {
-    const role = mapper.protocolMapper === "oidc-hardcoded-role-mapper" ? mapper.config?.role : undefined;
-    const dot = role?.lastIndexOf(".") ?? -1;
-    if (role !== undefined && dot > 0) ids.add(role.slice(0, dot));
+    const setting = mapper.protocolMapper === "oidc-hardcoded-role-mapper" ? mapper.config?.role : undefined;
+    for (const role of setting ? hardcodedRoles(setting) : [])
+      if (role.client !== undefined) ids.add(role.client);
   }
   ids.delete(spec.clientId);
   return ids;
