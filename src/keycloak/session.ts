@@ -29,7 +29,7 @@ export class SyncSession {
   readonly changed: string[] = [];
   readonly #clientsByClientId = new Map<string, ClientRepresentation | null>();
   readonly #clientIdByUuid = new Map<string, string>();
-  readonly #clientRoles = new Map<string, Map<string, RoleRef>>();
+  readonly #clientRoles = new Map<string, Map<string, RoleRepresentation>>();
   #realmRoles: Map<string, RoleRepresentation> | undefined;
 
   constructor(conn: KeycloakConnection, realm: string, namespace: string) {
@@ -157,26 +157,31 @@ export class SyncSession {
     return this.#clientIdByUuid.get(uuid) ?? uuid;
   }
 
-  async clientRoleRef(clientId: string, name: string, usedBy: string): Promise<RoleRef> {
-    const uuid = await this.clientUuid(clientId, usedBy);
+  /** Roles of the client with this clientId by name, full representation; none if there is no such client. */
+  async clientRoles(clientId: string): Promise<Map<string, RoleRepresentation>> {
+    const uuid = (await this.client(clientId))?.id;
+    if (!uuid) return new Map();
     let roles = this.#clientRoles.get(uuid);
     if (!roles) {
       const list = await this.read(`list roles of client "${clientId}" in realm "${this.realm}"`, (kc) =>
         kc.clients.listRoles({ realm: this.realm, id: uuid }),
       );
-      roles = new Map(
-        list.filter((r) => r.id && r.name).map((r) => [r.name ?? "", { id: r.id ?? "", name: r.name ?? "" }]),
-      );
+      roles = new Map(list.filter((r) => r.id && r.name).map((r) => [r.name ?? "", r]));
       this.#clientRoles.set(uuid, roles);
     }
-    const role = roles.get(name);
-    if (!role) {
+    return roles;
+  }
+
+  async clientRoleRef(clientId: string, name: string, usedBy: string): Promise<RoleRef> {
+    await this.clientUuid(clientId, usedBy);
+    const role = (await this.clientRoles(clientId)).get(name);
+    if (!role?.id) {
       throw new MissingReferenceError(
         `${usedBy} refers to role "${name}" of client "${clientId}", which does not exist in realm "${this.realm}"; ` +
           "add the role to that client or remove the reference",
       );
     }
-    return role;
+    return { id: role.id, name };
   }
 
   forgetClientRoles(uuid: string): void {

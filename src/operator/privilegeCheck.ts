@@ -19,7 +19,6 @@ const MAX_ROUNDS = 32;
 /** Reads one role's composites; a role (or client, or realm) that does not exist has none. */
 class LiveRoleReader {
   readonly #session: SyncSession;
-  readonly #clientRoles = new Map<string, Map<string, RoleRepresentation>>();
 
   constructor(session: SyncSession) {
     this.#session = session;
@@ -46,19 +45,9 @@ class LiveRoleReader {
 
   async #representation(role: RoleName): Promise<RoleRepresentation | undefined> {
     const session = this.#session;
-    if (role.client === undefined) return (await session.realmRoles()).get(role.name);
-    let roles = this.#clientRoles.get(role.client);
-    if (!roles) {
-      const client = await session.client(role.client);
-      const list = client?.id
-        ? await session.read(`list roles of client "${role.client}" in realm "${session.realm}"`, (kc) =>
-            kc.clients.listRoles({ realm: session.realm, id: client.id ?? "" }),
-          )
-        : [];
-      roles = new Map(list.filter((r) => r.name).map((r) => [r.name ?? "", r]));
-      this.#clientRoles.set(role.client, roles);
-    }
-    return roles.get(role.name);
+    return role.client === undefined
+      ? (await session.realmRoles()).get(role.name)
+      : (await session.clientRoles(role.client)).get(role.name);
   }
 }
 
