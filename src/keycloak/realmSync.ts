@@ -2,7 +2,6 @@
 // differs, in a fixed order (realm settings, roles, composites, groups, group role mappings). A
 // resync of an unchanged world makes no write at all, which is what lets the operator resync
 // often without loading Keycloak or flooding its admin events.
-import { createHmac } from "node:crypto";
 import type GroupRepresentation from "@keycloak/keycloak-admin-client/lib/defs/groupRepresentation.js";
 import type RealmRepresentation from "@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js";
 import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
@@ -21,6 +20,7 @@ import {
   roleMappingsOf,
   syncRoleComposites,
 } from "./roleReferences.js";
+import { writeOnlySecretHash } from "./secretHash.js";
 import { SyncSession, realmLifecycleTimeoutMs } from "./session.js";
 
 export type { GroupRepresentation, RealmRepresentation, RoleRepresentation };
@@ -74,7 +74,7 @@ export const smtpPasswordHashAttribute = "kpo.dev/smtp-password-hash";
  * only lets the operator see whether the password changed.
  */
 export function smtpPasswordHash(password: string, owner: Owner): string {
-  return `hmac-sha256:${createHmac("sha256", `kpo.dev/smtp/${owner.uid}`).update(password).digest("base64url")}`;
+  return writeOnlySecretHash("smtp", password, owner);
 }
 
 const realmSkip = new Set(["realm", "smtpServer", "id"]);

@@ -8,13 +8,14 @@ import { formatKey, objectKey } from "../kube/objectKey.js";
 import { BlockedError, TransientError } from "../lifecycle/errors.js";
 import type { DecideFn } from "../policy/decision.js";
 import { desiredRealm } from "../resources/realmRepresentation.js";
+import { realmSecretReferences } from "../resources/secretReferences.js";
 import { classified } from "./classify.js";
 import type { ConnectionPool } from "./connections.js";
 import { realmDependency, realmPolicyInput, type Caches } from "./facts.js";
 import { KEYCLOAK_CLEANUP_SKIPPED, type KindHandler } from "./handler.js";
 import { checkLivePrivilege } from "./privilegeCheck.js";
 import { clientsReferencing, referrerList } from "./referrers.js";
-import { readSecretValue } from "./secrets.js";
+import { resolveSecretReferences } from "./secrets.js";
 
 export function ownerOf(obj: {
   kind: string;
@@ -47,17 +48,13 @@ export function realmHandler(
       const instance = instanceOf(realm);
       const conn = await pool.forInstance(instance);
       const namespace = realm.metadata.namespace ?? "";
-      const smtpRef = realm.spec.smtp?.passwordSecretRef;
-      const smtpPassword = smtpRef
-        ? await readSecretValue(
-            core,
-            namespace,
-            smtpRef.name,
-            smtpRef.key ?? "password",
-            `${objectKey(realm)} spec.smtp.passwordSecretRef`,
-          )
-        : undefined;
-      const desired = desiredRealm(realm.spec, smtpPassword === undefined ? {} : { smtpPassword });
+      const secrets = await resolveSecretReferences(
+        core,
+        namespace,
+        realmSecretReferences(realm.spec),
+        objectKey(realm),
+      );
+      const desired = desiredRealm(realm.spec, secrets);
       const realmName = desired.realm.realm;
       await classified(`checking the roles realm ${realmName} grants`, () =>
         checkLivePrivilege(conn, realmName, realmPolicyInput(caches, realm), decide),

@@ -2,6 +2,7 @@
 // never the value.
 import { ApiException, type CoreV1Api } from "@kubernetes/client-node";
 import { TransientError } from "../lifecycle/errors.js";
+import type { ResolvedSecrets, SecretReference } from "../resources/secretReferences.js";
 
 export async function readSecretValue(
   core: CoreV1Api,
@@ -27,4 +28,20 @@ export async function readSecretValue(
     throw new TransientError(`Secret ${namespace}/${name} (${referencedBy}) has no key "${key}"; add it`);
   }
   return Buffer.from(encoded, "base64").toString("utf8");
+}
+
+/** Reads every reference (Secrets in the resource's own namespace), keyed by the spec path. */
+export async function resolveSecretReferences(
+  core: CoreV1Api,
+  namespace: string,
+  refs: readonly SecretReference[],
+  resource: string,
+): Promise<ResolvedSecrets> {
+  const values = new Map<string, string>();
+  for (const ref of refs)
+    values.set(
+      ref.field,
+      await readSecretValue(core, namespace, ref.name, ref.key, `${resource} ${ref.field}`),
+    );
+  return values;
 }

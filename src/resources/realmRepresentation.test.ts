@@ -186,7 +186,7 @@ describe("smtpServer", () => {
   };
 
   it("Given SMTP with auth and a resolved password, when mapped, then every value is a string and the password is set", () => {
-    expect(smtpServer({ ...minimal, smtp }, { smtpPassword: "s3cret" })).toEqual({
+    expect(smtpServer({ ...minimal, smtp }, new Map([["spec.smtp.passwordSecretRef", "s3cret"]]))).toEqual({
       host: "smtp.example.com",
       port: "587",
       from: "no-reply@example.com",
@@ -201,14 +201,14 @@ describe("smtpServer", () => {
 
   it("Given a password Secret the caller did not resolve, when mapped, then it fails naming the Secret", () => {
     expect(() => desiredRealm({ ...minimal, smtp })).toThrow(
-      /Secret "smtp" key "password".*no SMTP password/,
+      /spec.smtp.passwordSecretRef names Secret "smtp" key "password".*not resolved/,
     );
   });
 
   it("Given SMTP without a password reference, when mapped, then no password key is sent even if one is passed", () => {
     const server = smtpServer(
       { ...minimal, smtp: { host: "mail", from: "a@b.c" } },
-      { smtpPassword: "unused" },
+      new Map([["spec.smtp.passwordSecretRef", "unused"]]),
     );
     expect(server).toEqual({ host: "mail", from: "a@b.c" });
   });

@@ -15,12 +15,7 @@ import type {
   RoleComposites,
 } from "../api/index.js";
 import type { DesiredRealm, SmtpServer } from "../keycloak/realmSync.js";
-
-/** Values resolved by the caller from Secrets the spec references. Never logged or stored in status. */
-export interface RealmSecrets {
-  /** The value of spec.smtp.passwordSecretRef. Required when that reference is set. */
-  smtpPassword?: string;
-}
+import { noSecrets, secretValue, smtpPasswordReference, type ResolvedSecrets } from "./secretReferences.js";
 
 /** Copies the entries whose value is not undefined, so absent spec fields stay absent. */
 export function definedOnly<T extends object>(value: T): Partial<T> {
@@ -79,7 +74,10 @@ export function realmSettings(spec: KeycloakRealmSpec): RealmRepresentation & { 
  * Keycloak's smtpServer map: every value is a string. The password is included only when the spec
  * references one; the caller must have resolved it.
  */
-export function smtpServer(spec: KeycloakRealmSpec, secrets: RealmSecrets = {}): SmtpServer | undefined {
+export function smtpServer(
+  spec: KeycloakRealmSpec,
+  secrets: ResolvedSecrets = noSecrets,
+): SmtpServer | undefined {
   const smtp = spec.smtp;
   if (smtp === undefined) return undefined;
   const str = (v: string | number | boolean | undefined) => (v === undefined ? undefined : String(v));
@@ -94,16 +92,7 @@ export function smtpServer(spec: KeycloakRealmSpec, secrets: RealmSecrets = {}):
     auth: str(smtp.auth),
     user: smtp.user,
   }) as SmtpServer;
-  if (smtp.passwordSecretRef !== undefined) {
-    if (secrets.smtpPassword === undefined) {
-      throw new Error(
-        `spec.smtp.passwordSecretRef names Secret "${smtp.passwordSecretRef.name}" key ` +
-          `"${smtp.passwordSecretRef.key ?? "password"}", but no SMTP password was resolved; ` +
-          "read that Secret before mapping the realm",
-      );
-    }
-    server.password = secrets.smtpPassword;
-  }
+  for (const ref of smtpPasswordReference(spec)) server.password = secretValue(secrets, ref);
   return server;
 }
 
@@ -143,7 +132,7 @@ export function groupRepresentation(group: AnyGroup): GroupRepresentation {
 }
 
 /** The whole desired realm. Throws only when a Secret the spec references was not resolved. */
-export function desiredRealm(spec: KeycloakRealmSpec, secrets: RealmSecrets = {}): DesiredRealm {
+export function desiredRealm(spec: KeycloakRealmSpec, secrets: ResolvedSecrets = noSecrets): DesiredRealm {
   return definedOnly<DesiredRealm>({
     realm: realmSettings(spec),
     roles: spec.roles?.map(roleRepresentation),
