@@ -25,7 +25,9 @@ export const INSTANCE_PLURAL = "keycloakinstances";
 export const REALM_PLURAL = "keycloakrealms";
 export const CLIENT_PLURAL = "keycloakclients";
 
-export type KeycloakKind = typeof INSTANCE_KIND | typeof REALM_KIND | typeof CLIENT_KIND;
+/** Every kind the operator manages, in dependency order (an instance before its realms, …). */
+export const KINDS = [INSTANCE_KIND, REALM_KIND, CLIENT_KIND] as const;
+export type KeycloakKind = (typeof KINDS)[number];
 
 /** Plural resource name of each kind, as used in API paths and RBAC rules. */
 export const PLURALS: Readonly<Record<KeycloakKind, string>> = {
@@ -43,9 +45,19 @@ export const SHORT_NAMES: Readonly<Record<KeycloakKind, string>> = {
 
 export const CATEGORY = "keycloak";
 
-/** Every `status.phase`: the state of the resource's lifecycle machine. */
-export const PHASES = ["Pending", "Provisioning", "Ready", "Degraded", "Failed", "Deleting"] as const;
-export type Phase = (typeof PHASES)[number];
+/** Every `status.phase` (the CRDs' enum): the state of the resource's lifecycle machine. */
+export type Phase = NonNullable<KeycloakRealmStatus["phase"]>;
+/** The phases at run time, in the schema's order; the check below fails to compile if one is missing. */
+export const PHASES = [
+  "Pending",
+  "Provisioning",
+  "Ready",
+  "Degraded",
+  "Failed",
+  "Deleting",
+] as const satisfies readonly Phase[];
+type UnlistedPhase = Exclude<Phase, (typeof PHASES)[number]>;
+export const everyPhaseListed: [UnlistedPhase] extends [never] ? true : UnlistedPhase = true;
 
 /** Condition types the operator sets: kstatus-compatible Ready/Reconciling/Stalled plus PolicyCompliant. */
 export const CONDITION_TYPES = ["Ready", "Reconciling", "Stalled", "PolicyCompliant"] as const;
@@ -53,8 +65,9 @@ export type ConditionType = (typeof CONDITION_TYPES)[number];
 
 /** A status condition (metav1.Condition shape). */
 export type Condition = NonNullable<KeycloakRealmStatus["conditions"]>[number];
+export type ConditionStatus = Condition["status"];
 
-/** Fields every kind's status has. */
+/** Fields every kind's status has, as stored (any of them may be missing). */
 export type CommonStatus = Pick<
   KeycloakRealmStatus,
   | "phase"

@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Option, type Command } from "commander";
-import type { KeycloakResource } from "../api/index.js";
+import { KINDS, type KeycloakResource } from "../api/index.js";
 import type { ResolvedRef } from "../api/refs.js";
 import { parseAllDocuments } from "yaml";
 import { rootLogger } from "../observability/logger.js";
@@ -51,7 +51,7 @@ const processIo: Io = {
 /** A problem with what the user gave us: reported on stderr with exit code 2. */
 export class BadInputError extends Error {}
 
-const kinds: readonly ResourceKind[] = ["KeycloakInstance", "KeycloakRealm", "KeycloakClient"];
+const kinds: readonly ResourceKind[] = KINDS;
 const operations: readonly Operation[] = ["create", "update", "delete"];
 const countKeys = ["realmsInNamespace", "clientsInNamespace", "clientsInRealm"] as const;
 

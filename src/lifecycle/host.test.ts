@@ -10,7 +10,7 @@ import {
 } from "./host.js";
 import { loadMachineFile, type LoadedMachine } from "./loader.js";
 import { initTransitions } from "./metrics.js";
-import type { LifecycleStatus } from "./types.js";
+import type { StoredStatus } from "./types.js";
 
 // The production chart with the fixture's numbers (fixtures/realm.json), not the tunable ones in
 // machines/realm.json: these tests count milliseconds and attempts.
@@ -68,7 +68,7 @@ function args(overrides: Partial<ReconcileArgs> & { effects: LifecycleEffects })
 }
 
 /** Drives a realm into Degraded with `failures` transient errors in a row. */
-async function degraded(machine: LoadedMachine, failures: number): Promise<LifecycleStatus> {
+async function degraded(machine: LoadedMachine, failures: number): Promise<StoredStatus> {
   const effects = spyEffects(() => Promise.reject(new TransientError("Keycloak answered 503")));
   let r = await reconcileLifecycle(machine, args({ effects }));
   for (let i = 1; i < failures; i++) {
@@ -81,7 +81,7 @@ async function degraded(machine: LoadedMachine, failures: number): Promise<Lifec
   return r.status;
 }
 
-const cond = (s: LifecycleStatus, type: string) => s.conditions.find((c) => c.type === type)!;
+const cond = (s: StoredStatus, type: string) => (s.conditions ?? []).find((c) => c.type === type)!;
 
 describe("reconcileLifecycle: policy guards", () => {
   it("Given an enforce-mode deny, When a new realm is reconciled, Then no side effect runs and it is Failed with the policy's message", async () => {
@@ -103,7 +103,7 @@ describe("reconcileLifecycle: policy guards", () => {
     const waiting = await degraded(machine, 1);
     const failed = (await reconcileLifecycle(machine, args({ effects: spyEffects(), facts: facts(DENY) })))
       .status;
-    const cases: Array<[LifecycleStatus, Date, number]> = [
+    const cases: Array<[StoredStatus, Date, number]> = [
       [ready, at(1), 1],
       [waiting, new Date(waiting.nextAttemptAt!), 1],
       [failed, at(1), 2],
@@ -291,7 +291,7 @@ describe("reconcileLifecycle: errors, retries and durable timers", () => {
 });
 
 describe("reconcileLifecycle: Failed re-checks", () => {
-  async function failedByPermanentError(machine: LoadedMachine): Promise<LifecycleStatus> {
+  async function failedByPermanentError(machine: LoadedMachine): Promise<StoredStatus> {
     const effects = spyEffects(() => Promise.reject(new PermanentError("invalid realm name")));
     return (await reconcileLifecycle(machine, args({ effects }))).status;
   }
@@ -388,7 +388,7 @@ describe("reconcileLifecycle: deletion", () => {
 });
 
 describe("reconcileLifecycle: a spec change while deleting", () => {
-  async function failedTeardown(machine: LoadedMachine, failures: number): Promise<LifecycleStatus> {
+  async function failedTeardown(machine: LoadedMachine, failures: number): Promise<StoredStatus> {
     const effects = spyEffects();
     effects.teardown.mockImplementation(() => Promise.reject(new TransientError("Keycloak unreachable")));
     let r = await reconcileLifecycle(
@@ -509,7 +509,7 @@ describe("reconcileLifecycle: blocked deletion", () => {
 describe("reconcileLifecycle: contract", () => {
   it("Given a sparse stored status (only a phase, as a user or an old version may leave it), When reconciled, Then it proceeds", async () => {
     const effects = spyEffects();
-    const sparse = { phase: "Ready" } as unknown as LifecycleStatus;
+    const sparse: StoredStatus = { phase: "Ready" };
     const r = await reconcileLifecycle(realm(), args({ effects, status: sparse }));
     expect(effects.provision).toHaveBeenCalledTimes(1);
     expect(r.status).toMatchObject({ phase: "Ready", attempts: 0, observedGeneration: 1 });

@@ -37,6 +37,7 @@ import type {
   LifecycleEvent,
   LifecyclePhase,
   LifecycleStatus,
+  StoredStatus,
   ProvisionResult,
   ReconcileFacts,
 } from "./types.js";
@@ -60,7 +61,7 @@ export interface LifecycleEffects {
 
 export interface ReconcileArgs {
   /** What is stored in the CR status (undefined for a new resource). */
-  status: LifecycleStatus | undefined;
+  status: StoredStatus | undefined;
   generation: number;
   /** metadata.deletionTimestamp is set. */
   deleting: boolean;
@@ -79,7 +80,8 @@ export interface LifecycleEventRecord {
 }
 
 export interface ReconcileOutcome {
-  status: LifecycleStatus;
+  /** The status to store: the machine's new one, or the stored one when nothing ran. */
+  status: LifecycleStatus | StoredStatus;
   /** Come back after this long (retry / re-check deadline); undefined: only on change. */
   requeueAfterMs?: number;
   /** Kubernetes Events to record on the resource. */
@@ -263,7 +265,7 @@ export async function reconcileLifecycle(
  * nothing, so a resync does not spam Events.
  */
 function eventsFor(
-  previous: LifecycleStatus | undefined,
+  previous: StoredStatus | undefined,
   status: LifecycleStatus,
   context: LifecycleContext,
   startPhase: LifecyclePhase,

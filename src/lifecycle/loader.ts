@@ -10,6 +10,7 @@
 // the checks a schema cannot express.
 import { readFileSync, readdirSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
+import { KINDS } from "../api/index.js";
 import type { ResourceKind } from "../policy/decision.js";
 import { ChartError, instantiateChart, type ChartFile, type KindParameters } from "./chart.js";
 import { compileRules, type CompiledRule, type RuleContract, type RuleVariables } from "../policy/rules.js";
@@ -102,7 +103,7 @@ export interface LoadedMachine {
   timerStates: ReadonlySet<string>;
 }
 
-const RESOURCE_KINDS: readonly ResourceKind[] = ["KeycloakInstance", "KeycloakRealm", "KeycloakClient"];
+const RESOURCE_KINDS: readonly ResourceKind[] = KINDS;
 
 const SAMPLES: RuleVariables[] = [];
 for (let attempts = 0; attempts <= 20; attempts++) {

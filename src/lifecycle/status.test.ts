@@ -135,8 +135,6 @@ describe("restoreFromStatus", () => {
 
   it("Given no status or a garbled phase, When restored, Then it starts from Pending", () => {
     expect(restoreFromStatus(undefined).phase).toBe("Pending");
-    expect(restoreFromStatus({ phase: "Bogus" as LifecyclePhase, attempts: 0, conditions: [] }).phase).toBe(
-      "Pending",
-    );
+    expect(restoreFromStatus({ phase: "Bogus", attempts: 0, conditions: [] }).phase).toBe("Pending");
   });
 });

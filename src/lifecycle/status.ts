@@ -11,6 +11,7 @@ import {
   type LifecycleContext,
   type LifecyclePhase,
   type LifecycleStatus,
+  type StoredStatus,
   type PolicyOutcome,
 } from "./types.js";
 
@@ -32,7 +33,7 @@ const CLEARABLE_FIELDS = ["nextAttemptAt", "lastError", "policyRevision"] as con
  */
 export function statusMergePatch(
   stored: Record<string, unknown> | undefined,
-  next: LifecycleStatus,
+  next: StoredStatus,
 ): Record<string, unknown> {
   const patch: Record<string, unknown> = { ...next };
   for (const field of CLEARABLE_FIELDS) {
@@ -69,7 +70,7 @@ export function resumedPhase(phase: LifecyclePhase): LifecyclePhase {
 
 /** Rebuilds the machine state and context from a stored status (undefined: a new resource). */
 
-export function restoreFromStatus(status: LifecycleStatus | undefined): {
+export function restoreFromStatus(status: StoredStatus | undefined): {
   phase: LifecyclePhase;
   context: LifecycleContext;
 } {
@@ -77,7 +78,8 @@ export function restoreFromStatus(status: LifecycleStatus | undefined): {
   if (!status || !isPhase(status.phase)) return { phase: "Pending", context };
   const ready = status.conditions?.find((c) => c.type === "Ready");
   const policy = status.conditions?.find((c) => c.type === "PolicyCompliant");
-  context.attempts = Number.isInteger(status.attempts) && status.attempts > 0 ? status.attempts : 0;
+  const attempts = status.attempts ?? 0;
+  context.attempts = Number.isInteger(attempts) && attempts > 0 ? attempts : 0;
   context.observedGeneration = status.observedGeneration;
   context.policyRevision = status.policyRevision;
   if (ready) {
@@ -151,7 +153,7 @@ export interface StatusInputs {
   generation: number;
   now: Date;
   nextAttemptAt: Date | undefined;
-  previous: LifecycleStatus | undefined;
+  previous: StoredStatus | undefined;
 }
 
 /** Builds the status to persist. */

@@ -1,22 +1,25 @@
 // Types shared by the lifecycle loader, the machine implementations, the host and the status
 // mapping. The status shape here is what the CRDs' `status` holds for every kind (kind-specific
 // facts such as a realm's issuer URL are added by the resource reconcilers).
+import {
+  CONDITION_TYPES,
+  PHASES as STATUS_PHASES,
+  type CommonStatus,
+  type Condition,
+  type ConditionStatus,
+  type ConditionType,
+  type Phase,
+} from "../api/index.js";
 import type { Decision } from "../policy/decision.js";
 
-/** The machine's states; `phase` in the CR status. */
-export const PHASES = [
-  "Pending",
-  "Provisioning",
-  "Ready",
-  "Degraded",
-  "Failed",
-  "Deleting",
-  "Deleted",
-] as const;
-export type LifecyclePhase = (typeof PHASES)[number];
+/**
+ * The machine's states: every status phase (src/api, from the CRDs), plus `Deleted`, the final
+ * state once the finalizer is released, which no status ever holds.
+ */
+export const PHASES = [...STATUS_PHASES, "Deleted"] as const;
+export type LifecyclePhase = Phase | "Deleted";
 
-export const CONDITION_TYPES = ["Ready", "Reconciling", "Stalled", "PolicyCompliant"] as const;
-export type ConditionType = (typeof CONDITION_TYPES)[number];
+export { CONDITION_TYPES, type Condition, type ConditionStatus, type ConditionType };
 /** The condition types by name, for code that reads a status (`CONDITION.Ready`). */
 export const CONDITION: Readonly<{ [T in ConditionType]: T }> = {
   Ready: "Ready",
@@ -25,32 +28,17 @@ export const CONDITION: Readonly<{ [T in ConditionType]: T }> = {
   PolicyCompliant: "PolicyCompliant",
 };
 
-export type ConditionStatus = "True" | "False" | "Unknown";
+/**
+ * The lifecycle part of a CR status as read back: what the machine restores from. Any field may be
+ * missing and the phase is checked before use (a status is writable by anyone with that right).
+ */
+export type StoredStatus = Omit<CommonStatus, "phase"> & { phase?: string };
 
-/** A Kubernetes condition (metav1.Condition). */
-export interface Condition {
-  type: string;
-  status: ConditionStatus;
-  /** CamelCase, machine-readable. */
-  reason: string;
-  message: string;
-  /** RFC 3339; changes only when `status` changes. */
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
-
-/** The lifecycle part of a CR status. */
-export interface LifecycleStatus {
+/** The lifecycle part of a CR status as the machine writes it: every field it owns is set. */
+export interface LifecycleStatus extends Omit<CommonStatus, "phase" | "attempts" | "conditions"> {
   phase: LifecyclePhase;
-  observedGeneration?: number;
   /** Consecutive failed attempts (provisioning or teardown) since the last success or new generation. */
   attempts: number;
-  /** RFC 3339 deadline of the next retry / re-check; the durable replacement for an in-memory timer. */
-  nextAttemptAt?: string;
-  /** Revision of the policy bundle that made the last decision. */
-  policyRevision?: string;
-  /** The last error (no secrets): what failed and what to do next; absent once it succeeds. */
-  lastError?: string;
   conditions: Condition[];
 }
 

@@ -56,7 +56,7 @@ function readiness(kind: string, key: string, obj: KeycloakResource | undefined)
       message: `${kind} ${key} does not exist; create it or fix the reference`,
     };
   }
-  const phase = (obj.status as { phase?: string } | undefined)?.phase;
+  const phase = obj.status?.phase;
   // The chart tags the usable phases: Degraded counts, as the dependency worked and hit a transient
   // error, so the dependent tries too and backs off on its own instead of dropping back to Pending.
   if (!phaseHasTag(phase, "usableDependency") || obj.metadata.deletionTimestamp) {

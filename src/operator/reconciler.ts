@@ -15,7 +15,6 @@ import { ConflictError, patchStatus, type CustomObjectRef } from "../kube/status
 import { reconcileLifecycle } from "../lifecycle/host.js";
 import { statusMergePatch } from "../lifecycle/status.js";
 import type { LoadedMachine } from "../lifecycle/loader.js";
-import type { LifecycleStatus } from "../lifecycle/types.js";
 import type { PolicyEngine } from "../policy/engine.js";
 import type { KindHandler, TeardownOutcome } from "./handler.js";
 
@@ -96,7 +95,7 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
     let extraStatus: Record<string, unknown> = {};
     let teardownWarning: TeardownOutcome["warning"];
     const outcome = await reconcileLifecycle(currentMachine(), {
-      status: obj.status as LifecycleStatus | undefined,
+      status: obj.status,
       generation: obj.metadata.generation ?? 1,
       deleting,
       now: new Date(),

@@ -2,6 +2,7 @@
 // See docs/policy-authoring.md ("The input document", "The decision contract"). The Rego
 // entrypoint `kpo/decision` returns a Decision.
 import type { LiveRole, PrivilegeFacts } from "./privilege.js";
+import type { KeycloakKind } from "../api/index.js";
 
 /** How a policy's violations are acted on (Gatekeeper / Kyverno vocabulary). */
 export type Enforcement = "enforce" | "warn" | "dryrun";
@@ -9,7 +10,7 @@ export type Enforcement = "enforce" | "warn" | "dryrun";
 /** What the operator is about to do with the resource. */
 export type Operation = "create" | "update" | "delete";
 
-export type ResourceKind = "KeycloakInstance" | "KeycloakRealm" | "KeycloakClient";
+export type ResourceKind = KeycloakKind;
 
 export interface Violation {
   /** Policy package that produced it, e.g. "authorization", "quota", "production". */

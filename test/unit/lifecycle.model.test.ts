@@ -13,7 +13,7 @@ import { BlockedError, PermanentError, TransientError } from "../../src/lifecycl
 import { reconcileLifecycle, type LifecycleEffects } from "../../src/lifecycle/host.js";
 import { loadMachines, type LoadedMachine } from "../../src/lifecycle/loader.js";
 import { initialContext } from "../../src/lifecycle/status.js";
-import type { LifecycleContext, LifecycleStatus, ReconcileFacts } from "../../src/lifecycle/types.js";
+import type { LifecycleContext, ReconcileFacts, StoredStatus } from "../../src/lifecycle/types.js";
 
 type ModelEvent = { type: string } & Partial<ReconcileFacts> & { output?: unknown; error?: unknown };
 type Path = StatePath<AnyMachineSnapshot, ModelEvent>;
@@ -185,7 +185,7 @@ async function replay(loaded: LoadedMachine, path: Path): Promise<void> {
     steps.push({ event: done as ModelEvent, state: next as AnyMachineSnapshot });
   }
   const clock = new SimulatedClock();
-  let status: LifecycleStatus | undefined;
+  let status: StoredStatus | undefined;
   let deleting = false;
   let facts: ReconcileFacts = {
     generation: 1,
@@ -217,7 +217,9 @@ async function replay(loaded: LoadedMachine, path: Path): Promise<void> {
         dependency: event.dependency!,
       };
     }
-    const blocked = status?.conditions.some((c) => c.type === "Ready" && c.reason === "DeletionBlocked");
+    const blocked = (status?.conditions ?? []).some(
+      (c) => c.type === "Ready" && c.reason === "DeletionBlocked",
+    );
     if (event.type === "RETRY_DUE" && blocked) {
       // A blocked teardown has no deadline: the next reconcile tries it again.
       expect(status?.nextAttemptAt, "a blocked teardown arms no timer").toBeUndefined();
