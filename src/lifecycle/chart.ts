@@ -1,8 +1,8 @@
 // One statechart for every kind. machines/lifecycle.chart.json holds the shape every kind shares —
 // the states, the guard chain dependency → policy → provision written once as named steps and
 // chains, the error handling, the timers — and machines/<kind>.json holds what differs: the
-// machine id, what the kind waits for, the descriptions, its JSON-Logic rules and the optional
-// branches it has. `instantiateChart` joins the two into the plain machine document
+// machine id, what the kind waits for, the descriptions, the constants of the shared JSON-Logic
+// rules (a base delay, a number of attempts) and the optional branches it has. `instantiateChart` joins the two into the plain machine document
 // (MachineFile) that the loader validates and XState runs, so nothing downstream knows there were
 // two files.
 import type { ResourceKind } from "../policy/decision.js";
@@ -18,11 +18,18 @@ export type ChartTransitionJson =
 /** The shared chart file (machines/lifecycle.chart.json). */
 export interface ChartFile {
   $comment?: string | string[];
+  /** The rules every kind shares; `{"const": name}` in a rule's logic is the kind's constant. */
+  rules: Record<string, ChartRule>;
   delays: MachineFile["delays"];
   errorReasons?: string[];
   steps: Record<string, TransitionJson & { $comment?: string }>;
   chains: Record<string, Array<string | ({ use: string } & Partial<TransitionJson>)>>;
   machine: Omit<MachineConfigJson, "id">;
+}
+
+export interface ChartRule {
+  description?: string;
+  logic: unknown;
 }
 
 /** One kind's parameters (machines/<kind>.json). */
@@ -38,7 +45,10 @@ export interface KindParameters {
   branches: string[];
   /** State descriptions; a state the kind does not describe keeps the chart's. */
   descriptions?: Record<string, string>;
-  rules: Record<string, unknown>;
+  /** The values the chart's rules name with `{"const": name}`; every one must be used. */
+  constants?: Record<string, number>;
+  /** Rules this kind writes itself instead of the chart's (same name), e.g. a fixed delay. */
+  rules?: Record<string, unknown>;
 }
 
 /** A reference the chart or the parameters get wrong; `path` is a JSON path in `file`. */
@@ -130,6 +140,64 @@ function chartBranches(value: unknown, found = new Set<string>()): Set<string> {
   return found;
 }
 
+const CONST_KEY = "const";
+
+/** The constant names a rule's logic reads, in order of first use. */
+function constantsOf(logic: unknown, found: string[] = []): string[] {
+  if (Array.isArray(logic)) logic.forEach((item) => constantsOf(item, found));
+  else if (isObject(logic)) {
+    const name = logic[CONST_KEY];
+    if (Object.keys(logic).length === 1 && typeof name === "string") {
+      if (!found.includes(name)) found.push(name);
+    } else Object.values(logic).forEach((v) => constantsOf(v, found));
+  }
+  return found;
+}
+
+/** The chart's rules with this kind's constants in place of `{"const": name}`, and its own rules. */
+function kindRules(chart: ChartFile, params: KindParameters): Record<string, unknown> {
+  const constants = params.constants ?? {};
+  const own = params.rules ?? {};
+  const fill = (logic: unknown, path: string): unknown => {
+    if (Array.isArray(logic)) return logic.map((item, i) => fill(item, `${path}[${i}]`));
+    if (!isObject(logic)) return logic;
+    const name = logic[CONST_KEY];
+    if (Object.keys(logic).length === 1 && CONST_KEY in logic) {
+      const value = typeof name === "string" ? constants[name] : undefined;
+      if (value === undefined)
+        throw new ChartError(
+          "parameters",
+          `$.constants.${String(name)}`,
+          `the chart's rule at ${path} needs the constant ${JSON.stringify(name)}; add it to "constants".`,
+        );
+      return value;
+    }
+    return Object.fromEntries(Object.entries(logic).map(([k, v]) => [k, fill(v, `${path}.${k}`)]));
+  };
+  const known = new Set(Object.values(chart.rules).flatMap((rule) => constantsOf(rule.logic)));
+  for (const name of Object.keys(constants)) {
+    if (!known.has(name))
+      throw new ChartError(
+        "parameters",
+        `$.constants.${name}`,
+        `no rule of the chart uses the constant ${JSON.stringify(name)}; ` +
+          `the constants it reads: ${[...known].join(", ") || "none"}.`,
+      );
+  }
+  const rules: Record<string, unknown> = {};
+  for (const [name, rule] of Object.entries(chart.rules)) {
+    if (name in own) continue;
+    const logic = fill(rule.logic, `$.rules.${name}.logic`);
+    const values = constantsOf(rule.logic).map((n) => `${n} = ${String(constants[n])}`);
+    const description =
+      rule.description === undefined || values.length === 0
+        ? rule.description
+        : `${rule.description.replace(/\.$/, "")} (${values.join(", ")}).`;
+    rules[name] = { ...(description !== undefined ? { description } : {}), logic };
+  }
+  return { ...rules, ...own };
+}
+
 /** The machine document for one kind: the chart with the kind's parameters filled in. */
 export function instantiateChart(chart: ChartFile, params: KindParameters): MachineFile {
   const known = chartBranches(chart.machine);
@@ -182,7 +250,7 @@ export function instantiateChart(chart: ChartFile, params: KindParameters): Mach
   const doc: MachineFile = {
     kind: params.kind,
     dependency: params.dependency,
-    rules: params.rules,
+    rules: kindRules(chart, params),
     delays: chart.delays,
     machine,
   };

@@ -187,6 +187,36 @@ describe("one chart for every kind", () => {
     expect(blocked("KeycloakClient")).toBe(false);
   });
 
+  it("Given the shared rules, When a kind is loaded, Then its constants fill them and the description shows the values", () => {
+    const realm = loadWith(chartOf(), paramsOf("realm"));
+    const { retryDelayMs, retriesExhausted } = realm.rules;
+    // 5 s base doubling: attempt 3 is 20 s, times the jitter factor 0.75 at random 0.5.
+    expect(retryDelayMs?.evaluate({ attempts: 3, random: 0.5 })).toBe(15_000);
+    expect(retryDelayMs?.evaluate({ attempts: 20, random: 0.5 })).toBe(225_000);
+    expect(retriesExhausted?.evaluate({ attempts: 5 })).toBe(false);
+    expect(retriesExhausted?.evaluate({ attempts: 6 })).toBe(true);
+    expect(JSON.stringify(realm.definition.rules.retryDelayMs)).toContain(
+      "(retryMaxDelayMs = 300000, retryBaseDelayMs = 5000)",
+    );
+  });
+
+  it("Given a kind's own rule, When loaded, Then it replaces the chart's and that rule's constants may stay", () => {
+    const params = { ...paramsOf("client"), rules: { retryDelayMs: { logic: 42 } } };
+    expect(loadWith(chartOf(), params).rules.retryDelayMs?.evaluate({ attempts: 1, random: 0 })).toBe(42);
+  });
+
+  it("Given a missing or a misspelled constant, Then the kind's file and the constant are named", () => {
+    const constants = paramsOf("realm").constants as Record<string, number>;
+    const { maxAttempts: _dropped, ...rest } = constants;
+    expect(() => loadWith(chartOf(), { ...paramsOf("realm"), constants: rest })).toThrow(
+      /machines\/kind\.json: \$\.constants\.maxAttempts: the chart's rule at \$\.rules\.retriesExhausted\.logic.* needs the constant "maxAttempts"/,
+    );
+    const typo = { ...constants, maxAttempt: 3 };
+    expect(() => loadWith(chartOf(), { ...paramsOf("realm"), constants: typo })).toThrow(
+      /\$\.constants\.maxAttempt: no rule of the chart uses the constant "maxAttempt"/,
+    );
+  });
+
   it("Given a parameter file naming a branch the chart lacks, Then the message names it and the chart's branches", () => {
     const params = { ...paramsOf("realm"), branches: ["blockedTeardwn"] };
     expect(() => loadWith(chartOf(), params)).toThrow(

@@ -130,9 +130,10 @@ export const KIND_PARAMETERS_SCHEMA = {
     description: { type: "string" },
     branches: { type: "array", items: { type: "string" }, uniqueItems: true },
     descriptions: { type: "object", additionalProperties: { type: "string" } },
+    constants: { type: "object", additionalProperties: { type: "number", minimum: 0 } },
     rules: { type: "object" },
   },
-  required: ["kind", "chart", "id", "dependency", "branches", "rules"],
+  required: ["kind", "chart", "id", "dependency", "branches"],
   additionalProperties: false,
 } as const;
 const validateParameters = ajv.compile(KIND_PARAMETERS_SCHEMA);
@@ -152,6 +153,15 @@ export const CHART_FILE_SCHEMA = {
   properties: {
     $comment: { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
     errorReasons: { type: "array", items: { type: "string", minLength: 1 } },
+    rules: {
+      type: "object",
+      additionalProperties: {
+        type: "object",
+        properties: { description: { type: "string" }, logic: {} },
+        required: ["logic"],
+        additionalProperties: false,
+      },
+    },
     delays: { type: "object" },
     steps: { type: "object", additionalProperties: { type: "object" } },
     chains: { type: "object", additionalProperties: { type: "array", items: stepRef } },
@@ -161,7 +171,7 @@ export const CHART_FILE_SCHEMA = {
       required: ["states"],
     },
   },
-  required: ["delays", "steps", "chains", "machine"],
+  required: ["rules", "delays", "steps", "chains", "machine"],
   additionalProperties: false,
 } as const;
 const validateChart = ajv.compile(CHART_FILE_SCHEMA);

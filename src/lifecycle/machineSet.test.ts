@@ -42,7 +42,17 @@ async function metricValue(name: string, labels: Record<string, string> = {}): P
   return match?.value ?? 0;
 }
 
-type RealmFile = { rules: Record<string, { logic: unknown }>; [k: string]: unknown };
+const HOUR = 3_600_000;
+type RealmFile = {
+  constants: Record<string, unknown>;
+  rules?: Record<string, { logic: unknown }>;
+  [k: string]: unknown;
+};
+/** Base and cap an hour: the first retry (attempts 1, random 0.5) waits 0.75 h. */
+const retuneBackoff = (d: RealmFile) => {
+  d.constants.retryBaseDelayMs = HOUR;
+  d.constants.retryMaxDelayMs = HOUR;
+};
 function editRealm(dir: string, edit: (doc: RealmFile) => void): void {
   const path = join(dir, "realm.json");
   const doc = JSON.parse(readFileSync(path, "utf8")) as RealmFile;
@@ -50,7 +60,6 @@ function editRealm(dir: string, edit: (doc: RealmFile) => void): void {
   writeFileSync(path, JSON.stringify(doc, null, 2));
 }
 
-const HOUR = 3_600_000;
 const retryDelayMs = (s: MachineSet) =>
   s.get("KeycloakRealm").rules.retryDelayMs?.evaluate({ attempts: 1, random: 0.5 });
 
@@ -62,18 +71,18 @@ describe("createMachineSet", () => {
     expect(await metricValue("kpo_machines_loads_total", { result: "success" })).toBe(before);
   });
 
-  it("Given a changed retryDelayMs rule, when reloaded, then the next get() returns the new machine and the revision and counters follow", async () => {
+  it("Given retuned backoff constants, when reloaded, then the next get() returns the new machine and the revision and counters follow", async () => {
     const dir = copyOfMachines();
     const s = machineSet(dir);
     const oldMachine = s.get("KeycloakRealm");
     const oldRevision = s.revision;
     const loaded = await metricValue("kpo_machines_loads_total", { result: "success" });
-    editRealm(dir, (d) => (d.rules.retryDelayMs!.logic = HOUR));
+    editRealm(dir, retuneBackoff);
 
     expect(await s.reload()).toBe(true);
     expect(s.revision).not.toBe(oldRevision);
     expect(s.get("KeycloakRealm")).not.toBe(oldMachine);
-    expect(retryDelayMs(s)).toBe(HOUR);
+    expect(retryDelayMs(s)).toBe(0.75 * HOUR);
     expect(await metricValue("kpo_machines_loads_total", { result: "success" })).toBe(loaded + 1);
     expect(await metricValue("kpo_machines_info", { revision: s.revision })).toBe(1);
     expect(await metricValue("kpo_machines_info", { revision: oldRevision })).toBe(0);
@@ -86,7 +95,7 @@ describe("createMachineSet", () => {
     const good = s.get("KeycloakRealm");
     const revision = s.revision;
     const refused = await metricValue("kpo_machines_loads_total", { result: "failure" });
-    editRealm(dir, (d) => (d.rules.retryDelayMs!.logic = { noSuchOperator: [1] }));
+    editRealm(dir, (d) => (d.rules = { retryDelayMs: { logic: { noSuchOperator: [1] } } }));
 
     expect(await s.reload()).toBe(false);
     expect(s.get("KeycloakRealm")).toBe(good);
@@ -100,8 +109,8 @@ describe("createMachineSet", () => {
     expect(await s.reload()).toBe(false);
     expect(await metricValue("kpo_machines_loads_total", { result: "failure" })).toBe(refused + 1);
 
-    // Fixed: swapped in.
-    editRealm(dir, (d) => (d.rules.retryDelayMs!.logic = HOUR));
+    // Fixed (a kind's own rule replaces the chart's): swapped in.
+    editRealm(dir, (d) => (d.rules = { retryDelayMs: { logic: HOUR } }));
     expect(await s.reload()).toBe(true);
     expect(retryDelayMs(s)).toBe(HOUR);
   });

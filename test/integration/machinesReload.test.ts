@@ -57,7 +57,7 @@ describe("Lifecycle machines hot-reloaded from --machines", () => {
     if (machinesDir) rmSync(machinesDir, { recursive: true, force: true });
   });
 
-  it("given a realm whose teardown backs off, when its retryDelayMs rule becomes 60 minutes, then the next retry is scheduled an hour away; a broken file after that is refused and the new rule keeps running", async () => {
+  it("given a realm whose teardown backs off, when its backoff constants are retuned to 60 minutes, then the next retry is scheduled an hour away; a broken file after that is refused and the new rule keeps running", async () => {
     expect(await loads("success")).toBe(1);
     const startRevision = await activeRevision();
     await deleteRealmOnUnreachableKeycloak(kc, resources, team, "unreachable", "stuck");
@@ -68,10 +68,10 @@ describe("Lifecycle machines hot-reloaded from --machines", () => {
     // The shipped rule: 5 s doubling per attempt, capped at 5 minutes.
     expect(msUntilNextAttempt(first)).toBeLessThan(5 * 60_000);
 
-    const doc = JSON.parse(readFileSync(realmFile(), "utf8")) as {
-      rules: Record<string, { logic: unknown }>;
-    };
-    doc.rules.retryDelayMs = { ...doc.rules.retryDelayMs, logic: HOUR_MS };
+    // Base and cap an hour: every retry waits between 30 and 60 minutes (the jitter factor).
+    const doc = JSON.parse(readFileSync(realmFile(), "utf8")) as { constants: Record<string, number> };
+    doc.constants.retryBaseDelayMs = HOUR_MS;
+    doc.constants.retryMaxDelayMs = HOUR_MS;
     writeFileSync(realmFile(), JSON.stringify(doc, null, 2));
     await waitFor("the rewritten machines swapped in", async () => (await loads("success")) === 2, 30_000);
     const newRevision = await activeRevision();
