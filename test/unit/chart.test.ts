@@ -258,6 +258,7 @@ describe("Helm chart: monitoring and network policy", () => {
     "src/policy/metrics.ts",
     "src/keycloak/metrics.ts",
     "src/lifecycle/metrics.ts",
+    "src/lifecycle/machineSet.ts",
   ]
     .map((f) => readFileSync(path.join(repoRoot, f), "utf8"))
     .join("\n");
@@ -267,13 +268,14 @@ describe("Helm chart: monitoring and network policy", () => {
       (m[1] ?? "").replace(/_bucket$/, ""),
     );
 
-  it("given the PrometheusRule, then it alerts on errors, stalls, an open circuit, bundle failures and no leader", () => {
+  it("given the PrometheusRule, then it alerts on errors, stalls, an open circuit, bundle and machine load failures and no leader", () => {
     const rule = find(objects, "PrometheusRule", FULLNAME) as unknown as {
       spec: { groups: { rules: { alert: string; expr: string }[] }[] };
     };
     const alerts = Object.fromEntries(rule.spec.groups.flatMap((g) => g.rules).map((r) => [r.alert, r.expr]));
     expect(Object.keys(alerts).sort()).toEqual([
       "KpoKeycloakCircuitOpen",
+      "KpoMachinesLoadFailures",
       "KpoNoLeader",
       "KpoOperatorDown",
       "KpoPolicyBundleLoadFailures",
@@ -284,6 +286,8 @@ describe("Helm chart: monitoring and network policy", () => {
     expect(alerts.KpoPolicyBundleLoadFailures).toContain('result="failure"');
     // The label value the alert filters on is one the operator really sets.
     expect(sources).toContain('policyBundleLoadsTotal.inc({ result: "failure" }');
+    expect(alerts.KpoMachinesLoadFailures).toContain('result="failure"');
+    expect(sources).toContain('machinesLoadsTotal.inc({ result: "failure" }');
     expect(alerts.KpoNoLeader).toMatch(/^sum\(leader_election_master_status\{[^}]*\}\) == 0$/);
     for (const expr of Object.values(alerts))
       for (const name of metricNames(expr)) expect(sources, `metric ${name}`).toContain(`"${name}"`);
