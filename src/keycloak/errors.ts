@@ -54,37 +54,35 @@ function hintFor(status: number): string {
 /** The request never got an HTTP answer: connection refused/reset, DNS, TLS, or our own timeout. */
 export class KeycloakUnreachableError extends Error {
   override readonly name = "KeycloakUnreachableError";
-  readonly context: RequestContext;
-  readonly reason: string;
 
-  constructor(context: RequestContext, reason: string) {
+  constructor(
+    readonly context: RequestContext,
+    readonly reason: string,
+  ) {
     super(
       `Keycloak instance ${context.instance} could not be reached for ${context.method} (${context.what}): ${reason}. ` +
         "Check that Keycloak is running and its URL and TLS settings in the KeycloakInstance; the operator will retry with backoff",
     );
-    this.context = context;
-    this.reason = reason;
   }
 }
 
 /** The circuit breaker of an instance is open: the request was not sent. */
 export class CircuitOpenError extends Error {
   override readonly name = "CircuitOpenError";
-  readonly instance: string;
-  /**
-   * The earliest time the breaker lets a probe through (epoch ms). Nothing is scheduled for it: the
-   * first request after it, usually some resource's retry, is the probe.
-   */
-  readonly retryAt: number;
 
-  constructor(instance: string, retryAt: number) {
+  /**
+   * `retryAt`: the earliest time the breaker lets a probe through (epoch ms). Nothing is scheduled
+   * for it: the first request after it, usually some resource's retry, is the probe.
+   */
+  constructor(
+    readonly instance: string,
+    readonly retryAt: number,
+  ) {
     super(
       `Requests to Keycloak instance ${instance} are paused after repeated failures (circuit open) ` +
         `until ${new Date(retryAt).toISOString()}; the first request after that tests Keycloak again, ` +
         "and this resource retries with backoff",
     );
-    this.instance = instance;
-    this.retryAt = retryAt;
   }
 }
 

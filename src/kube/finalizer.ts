@@ -167,33 +167,18 @@ async function updateFinalizers(
  * Add the finalizer if missing. Returns the object as stored (unchanged if it was there), or
  * undefined if the object no longer exists. Refuses to add one to an object being deleted.
  */
-export async function ensureFinalizer(
+export const ensureFinalizer = (
   api: CustomObjectsApi,
   ref: CustomObjectRef,
   finalizer = FINALIZER,
   maxAttempts = 5,
-): Promise<ObjectWithMeta | undefined> {
-  return updateFinalizers(
-    api,
-    ref,
-    (current) => addFinalizerPatch(current, finalizer),
-    "adding",
-    maxAttempts,
-  );
-}
+) => updateFinalizers(api, ref, (current) => addFinalizerPatch(current, finalizer), "adding", maxAttempts);
 
 /** Remove the finalizer (after cleanup). Returns the stored object, or undefined if it is gone. */
-export async function removeFinalizer(
+export const removeFinalizer = (
   api: CustomObjectsApi,
   ref: CustomObjectRef,
   finalizer = FINALIZER,
   maxAttempts = 5,
-): Promise<ObjectWithMeta | undefined> {
-  return updateFinalizers(
-    api,
-    ref,
-    (current) => removeFinalizerPatch(current, finalizer),
-    "removing",
-    maxAttempts,
-  );
-}
+) =>
+  updateFinalizers(api, ref, (current) => removeFinalizerPatch(current, finalizer), "removing", maxAttempts);

@@ -24,6 +24,7 @@ import {
   REQUIRED_RULES,
   type LifecycleMachine,
 } from "./implementations.js";
+import { errorMessage } from "./errors.js";
 import { installedMachinesDir } from "./paths.js";
 import { LIFECYCLE_TAGS } from "./phases.js";
 import { chartSchemaProblem, machineSchemaProblem, parametersSchemaProblem } from "./machineSchema.js";
@@ -319,7 +320,7 @@ export function loadMachineDefinition(doc: unknown, file: string): LoadedMachine
   try {
     rules = compileRules(def.rules, RULE_CONTRACTS, file);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     throw new MachineDefinitionError(file, "$.rules", message.replace(`${file}: `, ""));
   }
   const delays: Record<string, (context: LifecycleContext, random: number) => number> = {};
@@ -343,7 +344,7 @@ export function loadMachineDefinition(doc: unknown, file: string): LoadedMachine
     throw new MachineDefinitionError(
       file,
       "$.machine",
-      `XState rejected the machine: ${error instanceof Error ? error.message : String(error)}`,
+      `XState rejected the machine: ${errorMessage(error)}`,
     );
   }
   return {
@@ -359,24 +360,18 @@ export function loadMachineDefinition(doc: unknown, file: string): LoadedMachine
 }
 
 function readJson(path: string, displayName: string): unknown {
+  const refused = (what: string, error: unknown) =>
+    new MachineDefinitionError(displayName, "$", `${what}: ${errorMessage(error)}`);
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new MachineDefinitionError(
-      displayName,
-      "$",
-      `cannot read the file: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw refused("cannot read the file", error);
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new MachineDefinitionError(
-      displayName,
-      "$",
-      `not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw refused("not valid JSON", error);
   }
 }
 

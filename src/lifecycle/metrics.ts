@@ -1,7 +1,7 @@
 // Lifecycle metrics: kpo_machine_transitions_total{kind,from,to}, one increment per state change a machine
 // makes, and the load counter and revision of the hot-reloaded machine set.
-import { Counter, Gauge } from "prom-client";
-import { registeredOnce } from "../observability/metrics.js";
+import { Counter } from "prom-client";
+import { registeredOnce, reloadMetrics } from "../observability/metrics.js";
 import { edgesOf } from "./diagram.js";
 import type { LoadedMachine } from "./loader.js";
 import { resumedPhase } from "./status.js";
@@ -37,26 +37,10 @@ export function initTransitions(machines: Iterable<LoadedMachine>): void {
 }
 
 /** Machine set load attempts at start-up and on every changed --machines directory. */
-export const machinesLoadsTotal = registeredOnce(
-  "kpo_machines_loads_total",
-  () =>
-    new Counter({
-      name: "kpo_machines_loads_total",
-      help: "Lifecycle machine set load attempts: success (swapped in) or failure (refused, the last good machines keep running)",
-      labelNames: ["result"] as const,
-    }),
+export const { loadsTotal: machinesLoadsTotal, info: machinesInfo } = reloadMetrics(
+  {
+    name: "kpo_machines_loads_total",
+    help: "Lifecycle machine set load attempts: success (swapped in) or failure (refused, the last good machines keep running)",
+  },
+  { name: "kpo_machines_info", help: "The active lifecycle machine set revision (value 1)" },
 );
-
-export const machinesInfo = registeredOnce(
-  "kpo_machines_info",
-  () =>
-    new Gauge({
-      name: "kpo_machines_info",
-      help: "The active lifecycle machine set revision (value 1)",
-      labelNames: ["revision"] as const,
-    }),
-);
-
-// Pre-initialise the load counters at zero so an alert on failures has a series from the start.
-machinesLoadsTotal.inc({ result: "success" }, 0);
-machinesLoadsTotal.inc({ result: "failure" }, 0);

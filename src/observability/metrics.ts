@@ -15,6 +15,27 @@ export function registeredOnce<T>(name: string, create: () => T): T {
   return (register.getSingleMetric(name) as T | undefined) ?? create();
 }
 
+/**
+ * The metrics of a set the operator hot-reloads (the policy bundle, the lifecycle machines): load
+ * attempts by result, pre-initialised at zero so an alert on failures has a series from the start,
+ * and the revision in force (value 1).
+ */
+export function reloadMetrics(
+  loads: { name: string; help: string },
+  info: { name: string; help: string },
+): { loadsTotal: Counter<"result">; info: Gauge<"revision"> } {
+  const loadsTotal = registeredOnce(
+    loads.name,
+    () => new Counter({ ...loads, labelNames: ["result"] as const }),
+  );
+  loadsTotal.inc({ result: "success" }, 0);
+  loadsTotal.inc({ result: "failure" }, 0);
+  return {
+    loadsTotal,
+    info: registeredOnce(info.name, () => new Gauge({ ...info, labelNames: ["revision"] as const })),
+  };
+}
+
 let defaultMetricsStarted = false;
 
 /** Process and Node.js runtime metrics (CPU, memory, event loop lag, GC). Idempotent. */

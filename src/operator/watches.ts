@@ -10,7 +10,7 @@
 //   (spec.roleGrants), and the policy bundle itself (every resource);
 // - a credentials Secret edited or deleted by hand is restored by its client's reconcile.
 import type { V1Namespace, V1Secret } from "@kubernetes/client-node";
-import type { KeycloakClient, KeycloakInstance, KeycloakRealm, KeycloakResource } from "../api/index.js";
+import type { KeycloakClient, KeycloakRealm, KeycloakResource } from "../api/index.js";
 import { instanceRefOf, realmRefOf } from "../api/refs.js";
 import type { InformerEvent } from "../kube/informers.js";
 import { formatKey, isKeyOf, keyOf, objectKeyOf, sameKey, type ObjectKey } from "../kube/objectKey.js";
@@ -48,7 +48,7 @@ export function specOrMetaChanged(event: InformerEvent<KeycloakResource>): boole
 
 /** Did what a dependent waits for change: its phase, or anything its own reconcile would see? */
 export function phaseChanged(event: InformerEvent<KeycloakResource>): boolean {
-  const phase = (o: KeycloakResource | undefined) => (o?.status as { phase?: string } | undefined)?.phase;
+  const phase = (o: KeycloakResource | undefined) => o?.status?.phase;
   return event.type !== "update" || phase(event.old) !== phase(event.object) || specOrMetaChanged(event);
 }
 
@@ -70,53 +70,64 @@ const own = (kind: string) => (event: InformerEvent<KeycloakResource>) =>
 
 export function operatorWatches(s: WatchSources): OperatorWatches {
   const keys = (objects: readonly KeycloakResource[]): ObjectKey[] => objects.map(keyOf);
-  const all = <T extends KeycloakResource>(cache: { list(namespace?: string): T[] }) => ({
-    inNamespace: (event: InformerEvent<V1Namespace>) => keys(cache.list(event.object.metadata?.name ?? "")),
-    everything: () => keys(cache.list()),
-  });
   const namespaceReason = (event: InformerEvent<V1Namespace>) =>
     `its namespace's labels or annotations ${event.type === "update" ? "changed" : happened(event)}`;
   const policyReason = (revision: string) => `the policy bundle changed (revision ${revision})`;
-  const instances = all(s.instances);
-  const realms = all(s.realms);
-  const clients = all(s.clients);
+
+  /** What every kind watches: itself, its namespace's labels and annotations, the policy bundle. */
+  const basics = <T extends KeycloakResource>(
+    kind: T["kind"],
+    source: EventSource<InformerEvent<T>> & { list(namespace?: string): T[] },
+  ): BoundWatch[] => [
+    watch<InformerEvent<T>>({
+      source,
+      predicate: specOrMetaChanged,
+      map: (e) => [keyOf(e.object)],
+      reason: own(kind),
+    }),
+    watch({
+      source: s.namespaces,
+      predicate: namespaceLabelsChanged,
+      map: (e) => keys(source.list(e.object.metadata?.name ?? "")),
+      reason: namespaceReason,
+    }),
+    watch({ source: s.policy, map: () => keys(source.list()), reason: policyReason }),
+  ];
+  /** A dependent waits for what it references: re-check it when that changes phase. */
+  const dependencyChanged = <D extends KeycloakResource>(
+    kind: D["kind"],
+    source: EventSource<InformerEvent<D>>,
+    dependents: (dependency: D) => readonly KeycloakResource[],
+  ) =>
+    watch<InformerEvent<D>>({
+      source,
+      predicate: phaseChanged,
+      map: (e) => keys(dependents(e.object)),
+      reason: (e) => `its ${kind} ${formatKey(keyOf(e.object))} ${happened(e)}`,
+    });
+  /** A deletion that waits for its referrers: re-check it when one goes. */
+  const referrerDeleted = <R extends KeycloakResource>(
+    kind: R["kind"],
+    source: EventSource<InformerEvent<R>>,
+    referenced: (referrer: R) => ObjectKey,
+  ) =>
+    watch<InformerEvent<R>>({
+      source,
+      predicate: isDelete,
+      map: (e) => [referenced(e.object)],
+      reason: (e) => `its ${kind} ${formatKey(keyOf(e.object))} was deleted`,
+    });
 
   return {
     instance: [
-      watch<InformerEvent<KeycloakInstance>>({
-        source: s.instances,
-        predicate: specOrMetaChanged,
-        map: (e) => [keyOf(e.object)],
-        reason: own("KeycloakInstance"),
-      }),
-      // An instance whose deletion waits for the realms that reference it is re-checked when one goes.
-      watch<InformerEvent<KeycloakRealm>>({
-        source: s.realms,
-        predicate: isDelete,
-        map: (e) => [instanceRefOf(e.object)],
-        reason: (e) => `its KeycloakRealm ${formatKey(keyOf(e.object))} was deleted`,
-      }),
-      watch({
-        source: s.namespaces,
-        predicate: namespaceLabelsChanged,
-        map: instances.inNamespace,
-        reason: namespaceReason,
-      }),
-      watch({ source: s.policy, map: instances.everything, reason: policyReason }),
+      ...basics("KeycloakInstance", s.instances),
+      referrerDeleted("KeycloakRealm", s.realms, instanceRefOf),
     ],
     realm: [
-      watch<InformerEvent<KeycloakRealm>>({
-        source: s.realms,
-        predicate: specOrMetaChanged,
-        map: (e) => [keyOf(e.object)],
-        reason: own("KeycloakRealm"),
-      }),
-      watch<InformerEvent<KeycloakInstance>>({
-        source: s.instances,
-        predicate: phaseChanged,
-        map: (e) => keys(s.realms.list().filter((r) => isKeyOf(instanceRefOf(r), e.object))),
-        reason: (e) => `its KeycloakInstance ${formatKey(keyOf(e.object))} ${happened(e)}`,
-      }),
+      ...basics("KeycloakRealm", s.realms),
+      dependencyChanged("KeycloakInstance", s.instances, (i) =>
+        s.realms.list().filter((r) => isKeyOf(instanceRefOf(r), i)),
+      ),
       // A realm that is gone or going may unblock the quota of its namespace's other realms.
       watch<InformerEvent<KeycloakRealm>>({
         source: s.realms,
@@ -124,28 +135,10 @@ export function operatorWatches(s: WatchSources): OperatorWatches {
         map: (e) => keys(s.realms.list(e.object.metadata.namespace)),
         reason: (e) => `KeycloakRealm ${formatKey(keyOf(e.object))} in its namespace was deleted (quota)`,
       }),
-      // A realm waiting for its clients to go (deletionPolicy Delete) is re-checked when one goes.
-      watch<InformerEvent<KeycloakClient>>({
-        source: s.clients,
-        predicate: isDelete,
-        map: (e) => [realmRefOf(e.object)],
-        reason: (e) => `its KeycloakClient ${formatKey(keyOf(e.object))} was deleted`,
-      }),
-      watch({
-        source: s.namespaces,
-        predicate: namespaceLabelsChanged,
-        map: realms.inNamespace,
-        reason: namespaceReason,
-      }),
-      watch({ source: s.policy, map: realms.everything, reason: policyReason }),
+      referrerDeleted("KeycloakClient", s.clients, realmRefOf),
     ],
     client: [
-      watch<InformerEvent<KeycloakClient>>({
-        source: s.clients,
-        predicate: specOrMetaChanged,
-        map: (e) => [keyOf(e.object)],
-        reason: own("KeycloakClient"),
-      }),
+      ...basics("KeycloakClient", s.clients),
       // Clients naming this client's roles are decided on its spec.roleGrants: re-decide them.
       watch<InformerEvent<KeycloakClient>>({
         source: s.clients,
@@ -162,18 +155,9 @@ export function operatorWatches(s: WatchSources): OperatorWatches {
         },
         reason: (e) => `KeycloakClient ${formatKey(keyOf(e.object))}, whose roles it names, ${happened(e)}`,
       }),
-      watch<InformerEvent<KeycloakRealm>>({
-        source: s.realms,
-        predicate: phaseChanged,
-        map: (e) => keys(s.clients.list().filter((c) => isKeyOf(realmRefOf(c), e.object))),
-        reason: (e) => `its KeycloakRealm ${formatKey(keyOf(e.object))} ${happened(e)}`,
-      }),
-      watch({
-        source: s.namespaces,
-        predicate: namespaceLabelsChanged,
-        map: clients.inNamespace,
-        reason: namespaceReason,
-      }),
+      dependencyChanged("KeycloakRealm", s.realms, (r) =>
+        s.clients.list().filter((c) => isKeyOf(realmRefOf(c), r)),
+      ),
       // A relist replays every Secret unchanged, which needs no reconcile.
       watch<InformerEvent<V1Secret>>({
         source: s.credentialSecrets,
@@ -185,7 +169,6 @@ export function operatorWatches(s: WatchSources): OperatorWatches {
         },
         reason: (e) => `its credentials Secret ${formatKey(keyOf(e.object))} ${happened(e)}`,
       }),
-      watch({ source: s.policy, map: clients.everything, reason: policyReason }),
     ],
   };
 }

@@ -1,6 +1,6 @@
 // Policy metrics on prom-client's default registry (served by /metrics with the rest).
-import { Counter, Gauge, Histogram } from "prom-client";
-import { registeredOnce as once } from "../observability/metrics.js";
+import { Counter, Histogram } from "prom-client";
+import { registeredOnce as once, reloadMetrics } from "../observability/metrics.js";
 
 /**
  * One increment per violation ({policy, result: "violation", enforcement}) and one per decision
@@ -27,26 +27,10 @@ export const policyEvaluationSeconds = once(
     }),
 );
 
-export const policyBundleLoadsTotal = once(
-  "kpo_policy_bundle_loads_total",
-  () =>
-    new Counter({
-      name: "kpo_policy_bundle_loads_total",
-      help: "Policy bundle load attempts: success (swapped in) or failure (refused, the last good bundle keeps serving)",
-      labelNames: ["result"] as const,
-    }),
+export const { loadsTotal: policyBundleLoadsTotal, info: policyBundleInfo } = reloadMetrics(
+  {
+    name: "kpo_policy_bundle_loads_total",
+    help: "Policy bundle load attempts: success (swapped in) or failure (refused, the last good bundle keeps serving)",
+  },
+  { name: "kpo_policy_bundle_info", help: "The active policy bundle revision (value 1)" },
 );
-
-export const policyBundleInfo = once(
-  "kpo_policy_bundle_info",
-  () =>
-    new Gauge({
-      name: "kpo_policy_bundle_info",
-      help: "The active policy bundle revision (value 1)",
-      labelNames: ["revision"] as const,
-    }),
-);
-
-// Pre-initialise the load counters at zero so an alert on failures has a series from the start.
-policyBundleLoadsTotal.inc({ result: "success" }, 0);
-policyBundleLoadsTotal.inc({ result: "failure" }, 0);

@@ -259,6 +259,7 @@ describe("Helm chart: monitoring and network policy", () => {
     "src/keycloak/metrics.ts",
     "src/lifecycle/metrics.ts",
     "src/lifecycle/machineSet.ts",
+    "src/policy/engine.ts",
   ]
     .map((f) => readFileSync(path.join(repoRoot, f), "utf8"))
     .join("\n");
