@@ -788,7 +788,7 @@ export interface KeycloakRealmSpec {
       };
     }[];
     /**
-     * Roles this scope lets into tokens of clients that use it (role scope mappings). They grant no role: a token carries a role only when its user (or service account) holds it and the client's scope (full scope allowed, its own mappings or a linked scope's) admits it. The listed parts are managed exactly: realmRoles when present, and each listed client's roles.
+     * Roles this scope lets into tokens of clients that use it (role scope mappings). They grant no role: a token carries a role only when its user (or service account) holds it and the client's scope (full scope allowed, its own mappings or a linked scope's) admits it. A scope with scope mappings is also applied only for users holding at least one of its roles. The listed parts are managed exactly: realmRoles when present, and each listed client's roles.
      */
     scopeMappings?: {
       /**
