@@ -178,6 +178,14 @@ describe("syncClientScopes", () => {
     expect(realm.scopes.get(realm.idOf("by-hand"))?.attributes).toEqual({});
   });
 
+  it("Given a scope of the operator's that leaves spec.clientScopes but stays a realm default, When synced, Then it fails before any write and the scope stays", async () => {
+    const realm = new FakeRealm();
+    await sync(realm, { scopes: [tier], defaultScopes: ["tier"] });
+    const result = sync(realm, { scopes: [], defaultScopes: ["tier"] });
+    await expect(result).rejects.toThrow(/removed from spec.clientScopes and is deleted/);
+    expect(realm.linkedNames("default")).toEqual(["tier"]);
+  });
+
   it("Given a realm default naming a scope that exists nowhere, When synced, Then it fails before any write", async () => {
     const realm = new FakeRealm();
     const result = sync(realm, { scopes: [tier], defaultScopes: ["tier", "missing"] });

@@ -96,7 +96,7 @@ export async function syncClientScopes(
   const links: [LinkKind, string[]][] = [];
   if (desired.defaultScopes) links.push(["default", desired.defaultScopes]);
   if (desired.optionalScopes) links.push(["optional", desired.optionalScopes]);
-  await validate(session, desired, links);
+  await validate(session, desired, links, owner);
   for (const [kind, wanted] of links) await syncLinks(session, kind, wanted, "unlink only");
   if (desired.scopes) await syncScopes(session, desired.scopes, owner, adopt);
   for (const [kind, wanted] of links) await syncLinks(session, kind, wanted, "link");
@@ -117,17 +117,25 @@ async function validate(
   session: SyncSession,
   desired: DesiredClientScopes,
   links: [LinkKind, string[]][],
+  owner: Owner,
 ): Promise<void> {
   const realm = session.realm;
   if (links.length > 0) {
     const existing = await listScopes(session);
-    const created = new Set((desired.scopes ?? []).map((s) => s.name));
+    const listed = new Set((desired.scopes ?? []).map((s) => s.name));
+    // A scope of ours that left spec.clientScopes is deleted by this sync: it cannot stay linked.
+    const deleted = (name: string) =>
+      desired.scopes !== undefined &&
+      !listed.has(name) &&
+      itemOwnership(existing.get(name)?.attributes, owner) === "ours";
     for (const [kind, names] of links) {
       for (const name of names) {
-        if (existing.has(name) || created.has(name)) continue;
+        if (listed.has(name) || (existing.has(name) && !deleted(name))) continue;
         throw new MissingReferenceError(
-          `spec.${kind}ClientScopes names client scope "${name}", which does not exist in realm "${realm}"; ` +
-            "add it to spec.clientScopes or remove it from the list",
+          existing.has(name)
+            ? `spec.${kind}ClientScopes names client scope "${name}", which was removed from spec.clientScopes and is deleted; remove it from spec.${kind}ClientScopes too`
+            : `spec.${kind}ClientScopes names client scope "${name}", which does not exist in realm "${realm}"; ` +
+                "add it to spec.clientScopes or remove it from the list",
         );
       }
     }
