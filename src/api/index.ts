@@ -118,6 +118,7 @@ export type RealmLeafGroup = NonNullable<RealmSubGroup["subGroups"]>[number];
 export type ClientTokens = NonNullable<KeycloakClientSpec["tokens"]>;
 export type ClientRole = NonNullable<KeycloakClientSpec["roles"]>[number];
 export type ProtocolMapper = NonNullable<KeycloakClientSpec["protocolMappers"]>[number];
+export type RealmClientScope = NonNullable<KeycloakRealmSpec["clientScopes"]>[number];
 export type ServiceAccountRoles = NonNullable<KeycloakClientSpec["serviceAccount"]>;
 export type ClientSecretSpec = NonNullable<KeycloakClientSpec["secret"]>;
 /** Composite roles of a realm or client role: realm role names and client roles keyed by client ID. */

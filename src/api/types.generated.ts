@@ -721,6 +721,108 @@ export interface KeycloakRealmSpec {
     };
   };
   /**
+   * Client scopes of the realm managed by this resource: named bundles of protocol mappers and role scope mappings that clients link (a KeycloakClient's defaultClientScopes / optionalClientScopes, or this realm's defaults). Scopes created in Keycloak by other means are left alone, and Keycloak's built-in scopes (profile, email, roles, ...) are never changed: the authorization policy refuses their names. A scope the operator created and that is no longer listed is deleted.
+   *
+   * @maxItems 128
+   */
+  clientScopes?: {
+    /**
+     * Name of the scope, which is also the OAuth scope value clients request: printable ASCII without spaces, quotes or backslashes.
+     */
+    name: string;
+    /**
+     * Description of the scope, shown in the admin console.
+     */
+    description?: string;
+    /**
+     * Protocol of the scope and of all its protocol mappers. Immutable: a scope's mappers belong to one protocol.
+     */
+    protocol?: "openid-connect" | "saml";
+    /**
+     * Whether the scope's name appears in the access token's "scope" claim (attribute include.in.token.scope). Keycloak's default is true.
+     */
+    includeInTokenScope?: boolean;
+    /**
+     * Whether the scope is listed on the consent screen of clients that require consent (attribute display.on.consent.screen). Keycloak's default is true.
+     */
+    displayOnConsentScreen?: boolean;
+    /**
+     * Text shown for the scope on the consent screen (attribute consent.screen.text).
+     */
+    consentScreenText?: string;
+    /**
+     * Position of the scope in the admin console's lists (attribute gui.order).
+     */
+    guiOrder?: number;
+    /**
+     * Other scope attributes as strings, e.g. {"is.dynamic.scope": "false"}. The typed fields above take precedence; keys under kpo.dev/ are the operator's own.
+     */
+    attributes?: {
+      /**
+       * An attribute value.
+       */
+      [k: string]: string;
+    };
+    /**
+     * Protocol mappers of the scope, which add claims (OIDC) or attributes (SAML) to the tokens of every client using the scope. Exactly these mappers (by name) when listed. Checked by the authorization policy like a client's own mappers.
+     *
+     * @maxItems 64
+     */
+    protocolMappers?: {
+      /**
+       * Name of the mapper, unique within the scope.
+       */
+      name: string;
+      /**
+       * Mapper type, e.g. oidc-hardcoded-claim-mapper, oidc-audience-mapper or saml-user-attribute-mapper.
+       */
+      protocolMapper: string;
+      /**
+       * Mapper settings as strings, e.g. {"claim.name": "tier", "claim.value": "gold", "access.token.claim": "true"}.
+       */
+      config?: {
+        /**
+         * A setting value.
+         */
+        [k: string]: string;
+      };
+    }[];
+    /**
+     * Roles this scope lets into tokens of clients that use it (role scope mappings). They grant no role: a token carries a role only when its user (or service account) holds it and the client's scope (full scope allowed, its own mappings or a linked scope's) admits it. A scope with scope mappings is also applied only for users holding at least one of its roles. The listed parts are managed exactly: realmRoles when present, and each listed client's roles.
+     */
+    scopeMappings?: {
+      /**
+       * Names of realm roles.
+       *
+       * @maxItems 64
+       */
+      realmRoles?: string[];
+      /**
+       * Client roles, keyed by client ID.
+       */
+      clientRoles?: {
+        /**
+         * Names of roles of that client.
+         *
+         * @maxItems 64
+         */
+        [k: string]: string[];
+      };
+    };
+  }[];
+  /**
+   * Client scopes (by name: the realm's own or Keycloak's built-in ones) that Keycloak links as default scopes to every client created in the realm afterwards. Only the listed links are added; links the operator added and that are no longer listed are removed, other links are left alone.
+   *
+   * @maxItems 64
+   */
+  defaultClientScopes?: string[];
+  /**
+   * Client scopes (by name) that Keycloak links as optional scopes (requested with the "scope" parameter) to every client created in the realm afterwards. Managed like defaultClientScopes.
+   *
+   * @maxItems 64
+   */
+  optionalClientScopes?: string[];
+  /**
    * Which namespaces may take over (spec.adopt) which existing clients that no resource owns. Adoption needs an entry naming both the namespace and the client; without one, spec.adopt is refused by the authorization policy. Keycloak's own objects can never be adopted.
    *
    * @maxItems 64

@@ -7,7 +7,7 @@ import type ProtocolMapperRepresentation from "@keycloak/keycloak-admin-client/l
 import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
 import { indexByName, markedItems, syncCollection, type Collection } from "./collection.js";
 import type { KeycloakConnection } from "./connection.js";
-import { changedFields, isSubsetEqual } from "./diff.js";
+import { changedFields } from "./diff.js";
 import { KeycloakApiError, MissingReferenceError, OwnershipError } from "./errors.js";
 import { attributeValue, checkOwnership, isOwnedBy, ownerAttributes, type Owner } from "./ownership.js";
 import type { SyncOptions, SyncResult } from "./realmSync.js";
@@ -19,6 +19,7 @@ import {
   roleMappingsOf,
   syncRoleComposites,
 } from "./roleReferences.js";
+import { protocolMapperCollection } from "./protocolMappers.js";
 import { SyncSession } from "./session.js";
 
 export type { ClientRepresentation, ProtocolMapperRepresentation };
@@ -227,24 +228,15 @@ function protocolMappers(
   existing: ProtocolMapperRepresentation[],
 ): Collection<ProtocolMapperRepresentation, ProtocolMapperRepresentation> {
   const realm = session.realm;
-  const withProtocol = (m: ProtocolMapperRepresentation) => ({ protocol: "openid-connect", ...m });
-  return {
-    describe: (name) => `protocol mapper "${name}" of client "${clientId}"`,
-    field: (name) => `protocolMapper:${name}`,
-    nameOf: (mapper) => mapper.name ?? "",
-    list: () => Promise.resolve(indexByName(existing.filter((m) => m.id))),
-    create: (mapper) => (kc) => kc.clients.addProtocolMapper({ realm, id }, withProtocol(mapper)),
-    update: (mapper, actual) => {
-      const mapperId = actual.id ?? "";
-      const rep = withProtocol(mapper);
-      if (isSubsetEqual(rep, actual)) return undefined;
-      return (kc) => kc.clients.updateProtocolMapper({ realm, id, mapperId }, { ...rep, id: mapperId });
-    },
-    remove: (_, actual) => {
-      const mapperId = actual.id ?? "";
-      return (kc) => kc.clients.delProtocolMapper({ realm, id, mapperId });
-    },
-  };
+  return protocolMapperCollection({
+    describe: `client "${clientId}"`,
+    fieldPrefix: "",
+    protocol: "openid-connect",
+    existing,
+    add: (rep) => (kc) => kc.clients.addProtocolMapper({ realm, id }, rep),
+    update: (mapperId, rep) => (kc) => kc.clients.updateProtocolMapper({ realm, id, mapperId }, rep),
+    remove: (mapperId) => (kc) => kc.clients.delProtocolMapper({ realm, id, mapperId }),
+  });
 }
 
 /** Exactly the listed default (or optional) client scopes, by name: realm scopes linked to the client. */

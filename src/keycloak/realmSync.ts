@@ -5,6 +5,7 @@
 import type GroupRepresentation from "@keycloak/keycloak-admin-client/lib/defs/groupRepresentation.js";
 import type RealmRepresentation from "@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js";
 import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
+import { syncClientScopes, type DesiredClientScopes } from "./clientScopes.js";
 import { indexByName, markedItems, syncCollection, type Collection } from "./collection.js";
 import type { KeycloakConnection } from "./connection.js";
 import { changedFields, isSubsetEqual } from "./diff.js";
@@ -51,6 +52,8 @@ export interface DesiredRealm {
    * not managed.
    */
   defaultRoles?: { realm?: string[]; client?: Record<string, string[]> };
+  /** The realm's client scopes and its default/optional scope links (src/keycloak/clientScopes.ts). */
+  clientScopes?: DesiredClientScopes;
 }
 
 export interface SyncOptions {
@@ -98,6 +101,7 @@ export async function syncRealm(
     await syncGroupRoleMappings(session, placed);
   }
   if (desired.defaultRoles) await syncDefaultRoles(session, desired.defaultRoles);
+  if (desired.clientScopes) await syncClientScopes(session, desired.clientScopes, ownerWithKind, adopt);
   return { created, writes: session.writes, changedFields: session.changed };
 }
 

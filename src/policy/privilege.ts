@@ -196,6 +196,67 @@ export function hardcodedRoles(setting: string): RoleName[] {
   return [{ client: setting.slice(0, dot), name: setting.slice(dot + 1) }, { name: setting }];
 }
 
+/** Mapper types that put a role into every token (OIDC) or assertion (SAML) they apply to. */
+const hardcodedRoleMappers = new Set(["oidc-hardcoded-role-mapper", "saml-hardcode-role-mapper"]);
+
+interface ScopeSpec {
+  name?: string;
+  protocolMappers?: unknown;
+}
+
+/**
+ * A client scope's hardcoded role mappers reach every client that uses the scope: a realm's scope
+ * is a grant to every client of the realm that links it (or gets it as a realm default).
+ */
+function rootsOfScope(scope: ScopeSpec, field: string, grantee: string): Root[] {
+  const roots: Root[] = [];
+  for (const mapper of arrayOfObjects<{ name?: string; protocolMapper?: string; config?: unknown }>(
+    scope.protocolMappers,
+  )) {
+    if (!hardcodedRoleMappers.has(String(mapper.protocolMapper))) continue;
+    const setting = objectOf(mapper.config).role;
+    if (typeof setting !== "string" || setting === "") continue;
+    roots.push({
+      field: `${field}.protocolMappers[${String(mapper.name ?? "")}]`,
+      grantee,
+      roles: hardcodedRoles(setting),
+    });
+  }
+  return roots;
+}
+
+function rootsOfRealmScopes(spec: Record<string, unknown>): Root[] {
+  return arrayOfObjects<ScopeSpec>(spec.clientScopes).flatMap((scope) => {
+    const name = String(scope.name ?? "");
+    return rootsOfScope(
+      scope,
+      `spec.clientScopes[${name}]`,
+      `every token of a client using client scope ${name} (hardcoded role)`,
+    );
+  });
+}
+
+/**
+ * The realm's scopes a KeycloakClient links: what they hardcode lands in the client's tokens, so it
+ * counts as the client's grant too, decided for the client's own namespace.
+ */
+function rootsOfLinkedScopes(input: PolicyInput): Root[] {
+  if (input.kind !== "KeycloakClient") return [];
+  const spec = objectOf(input.resource.spec);
+  const realmScopes = arrayOfObjects<ScopeSpec>(objectOf(input.target?.realm?.spec).clientScopes);
+  const roots: Root[] = [];
+  for (const list of ["defaultClientScopes", "optionalClientScopes"]) {
+    for (const name of arrayOf(spec[list])) {
+      const scope = realmScopes.find((s) => s.name === name);
+      if (scope)
+        roots.push(
+          ...rootsOfScope(scope, `spec.${list}[${name}]`, `every token of the client (client scope ${name})`),
+        );
+    }
+  }
+  return roots;
+}
+
 interface Root {
   field: string;
   grantee: string;
@@ -224,6 +285,7 @@ function rootsOfRealm(spec: Record<string, unknown>): Root[] {
     }
   };
   visit(arrayOfObjects<GroupSpec>(spec.groups), "");
+  roots.push(...rootsOfRealmScopes(spec));
   const defaults = rolesOf(spec.defaultRoles as RoleSetSpec | undefined);
   if (defaults.length > 0)
     roots.push({
@@ -274,7 +336,7 @@ export function privilegeFacts(input: PolicyInput, live: LiveRole[] = []): Privi
     input.kind === "KeycloakRealm"
       ? rootsOfRealm(spec)
       : input.kind === "KeycloakClient"
-        ? rootsOfClient(spec, clientIdOf(input))
+        ? [...rootsOfClient(spec, clientIdOf(input)), ...rootsOfLinkedScopes(input)]
         : [];
   const graph = desiredGraph(input, live);
   const grants = roots.map(({ field, grantee, roles, excludeRoot }) => {

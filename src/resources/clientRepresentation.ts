@@ -62,8 +62,11 @@ export function clientSettings(spec: KeycloakClientSpec): ClientRepresentation &
   };
 }
 
+/** A protocol mapper of a client or (with the scope's protocol) of a client scope. */
+export type ProtocolMapperSpec = Omit<ProtocolMapper, "protocol"> & { protocol?: string };
+
 /** A protocol mapper; config values are strings in Keycloak. */
-export function protocolMapperRepresentation(mapper: ProtocolMapper): ProtocolMapperRepresentation {
+export function protocolMapperRepresentation(mapper: ProtocolMapperSpec): ProtocolMapperRepresentation {
   return {
     name: mapper.name,
     protocol: mapper.protocol ?? "openid-connect",
