@@ -22,6 +22,7 @@ import {
 } from "./roleReferences.js";
 import { writeOnlySecretHash } from "./secretHash.js";
 import { SyncSession, realmLifecycleTimeoutMs } from "./session.js";
+import { syncUserFederation, type DesiredLdapProvider } from "./userFederation.js";
 
 export type { GroupRepresentation, RealmRepresentation, RoleRepresentation };
 
@@ -51,6 +52,8 @@ export interface DesiredRealm {
    * not managed.
    */
   defaultRoles?: { realm?: string[]; client?: Record<string, string[]> };
+  /** LDAP user federation providers and their mappers (src/keycloak/userFederation.ts). Undefined: not managed. */
+  ldapProviders?: DesiredLdapProvider[];
 }
 
 export interface SyncOptions {
@@ -98,6 +101,7 @@ export async function syncRealm(
     await syncGroupRoleMappings(session, placed);
   }
   if (desired.defaultRoles) await syncDefaultRoles(session, desired.defaultRoles);
+  if (desired.ldapProviders) await syncUserFederation(session, desired.ldapProviders, ownerWithKind, adopt);
   return { created, writes: session.writes, changedFields: session.changed };
 }
 

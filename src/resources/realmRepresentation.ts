@@ -16,6 +16,7 @@ import type {
 } from "../api/index.js";
 import type { DesiredRealm, SmtpServer } from "../keycloak/realmSync.js";
 import { noSecrets, secretValue, smtpPasswordReference, type ResolvedSecrets } from "./secretReferences.js";
+import { desiredLdapProviders } from "./userFederationRepresentation.js";
 
 /** Copies the entries whose value is not undefined, so absent spec fields stay absent. */
 export function definedOnly<T extends object>(value: T): Partial<T> {
@@ -139,5 +140,6 @@ export function desiredRealm(spec: KeycloakRealmSpec, secrets: ResolvedSecrets =
     groups: spec.groups?.map(groupRepresentation),
     smtpServer: smtpServer(spec, secrets),
     defaultRoles: roleComposites(spec.defaultRoles),
+    ldapProviders: desiredLdapProviders(spec, secrets),
   }) as DesiredRealm;
 }
