@@ -228,10 +228,15 @@ function groupRolesByPath(spec: Record<string, unknown>): Map<string, RoleName[]
  * - `role-ldap-mapper` gives the role named by each directory group the user is in. Mapping into a
  *   client (`use.realm.roles.mapping` false, `client.id`) reaches any role of that client, so it is
  *   `<client>/*`: a privileged client such as realm-management is denied whatever the directory
- *   holds. Mapping into realm roles reaches every realm role the spec defines, composites included;
+ *   holds. Mapping into realm roles reaches every realm role the spec defines, composites included,
+ *   and `*`. The last check before writing (src/operator/privilegeCheck.ts) expands `*` to every live
+ *   role of its client or realm, so a hand-made composite reached that way is seen too;
  * - `hardcoded-ldap-group-mapper` puts everyone in its `group`, and `group-ldap-mapper` in any group
  *   under its `groups.path` the directory names: both reach the roles those spec groups map.
  */
+/** The role name standing for any role of its client (or of the realm). */
+export const anyRole = "*";
+
 function rootsOfLdapMappers(spec: Record<string, unknown>): Root[] {
   const roots: Root[] = [];
   const groupRoles = groupRolesByPath(spec);
@@ -251,8 +256,8 @@ function rootsOfLdapMappers(spec: Record<string, unknown>): Root[] {
         const client = setting("client.id");
         roles =
           setting("use.realm.roles.mapping") === "false" && client
-            ? [{ client, name: "*" }]
-            : [...realmRoles, { name: "*" }];
+            ? [{ client, name: anyRole }]
+            : [...realmRoles, { name: anyRole }];
       } else if (mapper.type === "hardcoded-ldap-group-mapper") {
         roles = groupRoles.get(setting("group") ?? "") ?? [];
       } else if (mapper.type === "group-ldap-mapper") {

@@ -294,4 +294,45 @@ describe("Given a real OpenLDAP directory and a realm that federates it through 
     expect(await federationSnapshot()).toEqual(before);
     expect((await login("bob", "bob-password")).roles).not.toContain("realm-admin");
   });
+
+  it("When the tenant maps LDAP groups to realm roles and a role made by hand holds realm-admin, Then the last check before writing refuses it and Keycloak is unchanged", async () => {
+    await kcAdmin.roles.create({ realm, name: "ops-by-hand" });
+    const ops = await kcAdmin.roles.findOneByName({ realm, name: "ops-by-hand" });
+    const [rm] = await kcAdmin.clients.find({ realm, clientId: "realm-management" });
+    const realmAdmin = await kcAdmin.clients.findRole({ realm, id: rm?.id ?? "", roleName: "realm-admin" });
+    await kcAdmin.roles.createComposite({ realm, roleId: ops?.id ?? "" }, [realmAdmin ?? {}]);
+    const before = await federationSnapshot();
+    await tenant.patchSpec(REALMS, team, "corp", {
+      userFederation: {
+        ldap: [
+          provider([
+            groupMapper(),
+            {
+              name: "ldap-roles",
+              type: "role-ldap-mapper",
+              config: {
+                "roles.dn": ldap.groupsDn,
+                "role.name.ldap.attribute": "cn",
+                "role.object.classes": "groupOfNames",
+                "membership.ldap.attribute": "member",
+                mode: "READ_ONLY",
+              },
+            },
+          ]),
+        ],
+      },
+    });
+    const refused = await tenant.waitForStatus(
+      REALMS,
+      team,
+      "corp",
+      (o) => o.status?.phase === "Failed" && condition(o, "PolicyCompliant")?.status === "False",
+    );
+    const message = condition(refused, "PolicyCompliant")?.message ?? "";
+    expect(message).toContain(
+      'spec.userFederation.ldap[corp].mappers[ldap-roles] gives users of LDAP provider "corp"',
+    );
+    expect(message).toContain("* → ops-by-hand → realm-management/realm-admin");
+    expect(await federationSnapshot()).toEqual(before);
+  });
 });
