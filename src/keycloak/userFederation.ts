@@ -23,7 +23,7 @@ import { createHash } from "node:crypto";
 import { TransientError } from "../lifecycle/errors.js";
 import { indexByName, syncCollection, type Collection } from "./collection.js";
 import { isSubsetEqual } from "./diff.js";
-import { KeycloakApiError, OwnershipError } from "./errors.js";
+import { KeycloakApiError, MissingReferenceError, OwnershipError } from "./errors.js";
 import { attributeValue, type Owner } from "./ownership.js";
 import { writeOnlySecretHash } from "./secretHash.js";
 import type { SyncSession } from "./session.js";
@@ -131,6 +131,7 @@ export async function syncUserFederation(
   for (const provider of desired) {
     const actual = existing.get(provider.name);
     if (actual) checkExisting(provider.name, actual);
+    for (const mapper of provider.mappers) await checkMapperReferences(session, provider.name, mapper);
     if (providerNeedsWrite(provider, actual)) await testConnection(session, provider);
   }
 
@@ -218,6 +219,29 @@ async function forgetRemovedHashes(
     `forget the bind credential hashes of deleted LDAP providers in realm "${realm}"`,
     (kc) => kc.realms.update({ realm }, { attributes }),
   );
+}
+
+/**
+ * A hardcoded role mapper's role must exist, read as Keycloak reads it: `clientId.role` when the part
+ * before the last dot names a client, else a realm role.
+ */
+async function checkMapperReferences(
+  session: SyncSession,
+  providerName: string,
+  mapper: DesiredLdapMapper,
+): Promise<void> {
+  if (mapper.type !== "hardcoded-ldap-role-mapper") return;
+  const usedBy = `Mapper "${mapper.name}" of LDAP provider "${providerName}" (config.role)`;
+  const setting = mapper.config.role ?? "";
+  if (setting === "") {
+    throw new MissingReferenceError(
+      `${usedBy} names no role; set config.role to a realm role or clientId.role`,
+    );
+  }
+  const dot = setting.lastIndexOf(".");
+  const client = dot > 0 ? await session.client(setting.slice(0, dot)) : null;
+  if (client) await session.clientRoleRef(setting.slice(0, dot), setting.slice(dot + 1), usedBy);
+  else await session.realmRoleRef(setting, usedBy);
 }
 
 /**

@@ -335,4 +335,24 @@ describe("Given a real OpenLDAP directory and a realm that federates it through 
     expect(message).toContain("* → ops-by-hand → realm-management/realm-admin");
     expect(await federationSnapshot()).toEqual(before);
   });
+
+  it("When a hardcoded LDAP role mapper names a role that does not exist, Then the realm says so and nothing of the federation is written", async () => {
+    const before = await federationSnapshot();
+    await tenant.patchSpec(REALMS, team, "corp", {
+      userFederation: {
+        ldap: [
+          provider([
+            groupMapper(),
+            { name: "everyone", type: "hardcoded-ldap-role-mapper", config: { role: "no-such-role" } },
+          ]),
+        ],
+      },
+    });
+    const failed = await tenant.waitForStatus(REALMS, team, "corp", (o) => o.status?.phase === "Failed");
+    expect(condition(failed, "PolicyCompliant")?.status).toBe("True");
+    expect(condition(failed, "Ready")?.message).toContain(
+      'Mapper "everyone" of LDAP provider "corp" (config.role) refers to realm role "no-such-role"',
+    );
+    expect(await federationSnapshot()).toEqual(before);
+  });
 });
