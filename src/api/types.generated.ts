@@ -657,6 +657,9 @@ export interface KeycloakRealmSpec {
          * The mapper's settings as Keycloak names them, e.g. {"ldap.attribute": "mail", "user.model.attribute": "email"} or {"role": "developer"}; values are strings.
          */
         config?: {
+          /**
+           * The value of one setting.
+           */
           [k: string]: string;
         };
       }[];
