@@ -3,6 +3,7 @@
 #
 #   scripts/tools.sh            build/fetch what is missing, print where everything is
 #   scripts/tools.sh --env      print shell assignments (KPO_KUBE_APISERVER=... ) for other scripts
+#   scripts/tools.sh --debian   install only the pinned Debian packages (apt-get)
 #
 # Cache: ${KPO_CACHE_DIR:-$HOME/.cache/kpo}. Each tool lands in tools/<name>-<version>/ and is only
 # rebuilt when its pinned version changes, so a warm run takes seconds.
@@ -129,6 +130,27 @@ prepare_keycloak() {
   rm -rf "$dest" && mv "$dest.tmp" "$dest"
 }
 
+# Debian packages at their pinned version, installed with apt-get only when a different version (or
+# none) is there. The package's own configuration is skipped (no system-wide slapd database or
+# service): the test environment runs a private slapd with a config of its own (src/testenv/ldap.ts).
+install_debian_packages() {
+  local v=$SLAPD_DEBIAN_VERSION pkg missing=()
+  for pkg in slapd ldap-utils; do
+    [ "$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)" = "$v" ] || missing+=("$pkg=$v")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { log "installing ${missing[*]} needs root (or sudo)"; exit 1; }
+    sudo=(sudo)
+  fi
+  log "installing Debian packages ${missing[*]}"
+  echo "slapd slapd/no_configuration boolean true" | "${sudo[@]}" debconf-set-selections
+  local apt_get=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q)
+  apt-cache show "${missing[0]}" >/dev/null 2>&1 || "${apt_get[@]}" update >/dev/null
+  timed "apt-get install" "${apt_get[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
+}
+
 print_env() {
   cat <<ENV
 KPO_KUBE_APISERVER=$tools_dir/kube-apiserver-$KUBERNETES_VERSION/bin/kube-apiserver
@@ -136,14 +158,20 @@ KPO_ETCD=$tools_dir/etcd-$ETCD_VERSION/bin/etcd
 KPO_OPA=$tools_dir/opa-$OPA_VERSION/bin/opa
 KPO_HELM=$tools_dir/helm-$HELM_VERSION/bin/helm
 KPO_KEYCLOAK_HOME=$tools_dir/keycloak-$KEYCLOAK_VERSION-optimized
+KPO_SLAPD=/usr/sbin/slapd
+KPO_SLAPADD=/usr/sbin/slapadd
+KPO_LDAPMODIFY=/usr/bin/ldapmodify
+KPO_LDAPWHOAMI=/usr/bin/ldapwhoami
 ENV
 }
 
 main() {
   if [ "${1:-}" = "--env" ]; then print_env; return; fi
+  if [ "${1:-}" = "--debian" ]; then install_debian_packages; return; fi
   local start=$SECONDS
   command -v go >/dev/null || { log "go is required (see README)"; exit 1; }
   command -v mvn >/dev/null || { log "mvn is required (see README)"; exit 1; }
+  install_debian_packages
   build_go_tool opa "$OPA_VERSION" "github.com/open-policy-agent/opa@$OPA_VERSION" \
     github.com/open-policy-agent/opa "-X github.com/open-policy-agent/opa/v1/version.Version=${OPA_VERSION#v}"
   build_go_tool helm "$HELM_VERSION" "helm.sh/helm/v3@$HELM_VERSION" helm.sh/helm/v3/cmd/helm \

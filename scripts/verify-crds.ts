@@ -178,6 +178,171 @@ const cases: RuleCase[] = [
     rejectedWith: "mutually exclusive",
   },
   {
+    name: "LDAP provider accepted",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: {
+      spec: {
+        userFederation: {
+          ldap: [
+            {
+              name: "corp",
+              connectionUrl: "ldaps://ldap.example",
+              usersDn: "ou=people,dc=example",
+              bindDn: "cn=kc,dc=example",
+              bindCredentialRef: { name: "ldap-bind" },
+              mappers: [
+                { name: "devs", type: "group-ldap-mapper", config: { "groups.dn": "ou=groups,dc=example" } },
+              ],
+            },
+          ],
+        },
+      },
+    },
+  },
+  {
+    name: "LDAP bindDn needs bindCredentialRef",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: {
+      spec: {
+        userFederation: {
+          ldap: [
+            {
+              name: "corp",
+              connectionUrl: "ldaps://ldap.example",
+              usersDn: "ou=people,dc=example",
+              bindDn: "cn=kc,dc=example",
+            },
+          ],
+        },
+      },
+    },
+    rejectedWith: "bindDn and bindCredentialRef go together",
+  },
+  {
+    name: "LDAP UNSYNCED needs import",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: {
+      spec: {
+        userFederation: {
+          ldap: [
+            {
+              name: "corp",
+              connectionUrl: "ldaps://ldap.example",
+              usersDn: "ou=people,dc=example",
+              editMode: "UNSYNCED",
+              importEnabled: false,
+            },
+          ],
+        },
+      },
+    },
+    rejectedWith: "editMode UNSYNCED",
+  },
+  {
+    name: "LDAP syncRegistrations needs WRITABLE",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: {
+      spec: {
+        userFederation: {
+          ldap: [
+            {
+              name: "corp",
+              connectionUrl: "ldaps://ldap.example",
+              usersDn: "ou=people,dc=example",
+              syncRegistrations: true,
+            },
+          ],
+        },
+      },
+    },
+    rejectedWith: "syncRegistrations writes new users to the directory",
+  },
+  {
+    name: "LDAP startTls on ldaps",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: {
+      spec: {
+        userFederation: {
+          ldap: [
+            {
+              name: "corp",
+              connectionUrl: "ldaps://ldap.example",
+              usersDn: "ou=people,dc=example",
+              startTls: true,
+            },
+          ],
+        },
+      },
+    },
+    rejectedWith: "startTls upgrades a plain ldap:// connection",
+  },
+  {
+    name: "LDAP search filter in parentheses",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: {
+      spec: {
+        userFederation: {
+          ldap: [
+            {
+              name: "corp",
+              connectionUrl: "ldaps://ldap.example",
+              usersDn: "ou=people,dc=example",
+              customUserSearchFilter: "objectClass=person",
+            },
+          ],
+        },
+      },
+    },
+    rejectedWith: "customUserSearchFilter must be an LDAP filter in parentheses",
+  },
+  {
+    name: "LDAP connectionUrl scheme",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: {
+      spec: {
+        userFederation: {
+          ldap: [{ name: "corp", connectionUrl: "http://ldap.example", usersDn: "ou=people,dc=example" }],
+        },
+      },
+    },
+    rejectedWith: "spec.userFederation.ldap[0].connectionUrl in body should match",
+  },
+  {
+    name: "LDAP mapper type",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: {
+      spec: {
+        userFederation: {
+          ldap: [
+            {
+              name: "corp",
+              connectionUrl: "ldaps://ldap.example",
+              usersDn: "ou=people,dc=example",
+              mappers: [{ name: "x", type: "script-mapper" }],
+            },
+          ],
+        },
+      },
+    },
+    rejectedWith: 'Unsupported value: "script-mapper"',
+  },
+  {
     name: "selector values for Exists",
     kind: "KeycloakRealm",
     namespace: "identity",

@@ -511,6 +511,161 @@ export interface KeycloakRealmSpec {
     };
   };
   /**
+   * Users kept in an external directory and federated into the realm. Only the providers and mappers listed here are managed; the default mappers Keycloak adds to a new provider are left alone unless listed by name.
+   */
+  userFederation?: {
+    /**
+     * LDAP or Active Directory user federation providers, by name. A provider this resource created and no longer lists is deleted (with the users it imported).
+     *
+     * @maxItems 8
+     */
+    ldap?: {
+      /**
+       * Name of the provider in Keycloak (shown on the login page's user storage list).
+       */
+      name: string;
+      /**
+       * Directory product. Decides the defaults of the attribute settings below (e.g. Active Directory names users by cn and identifies them by objectGUID).
+       */
+      vendor?: "other" | "ad" | "rhds" | "tivoli" | "edirectory";
+      /**
+       * Whether users of this provider can log in.
+       */
+      enabled?: boolean;
+      /**
+       * Order in which providers are asked for a user (lowest first).
+       */
+      priority?: number;
+      /**
+       * URL of the directory, ldap://host[:port] or ldaps://host[:port]; several URLs may be separated by spaces for fail-over. Production namespaces require ldaps:// or startTls.
+       */
+      connectionUrl: string;
+      /**
+       * Encrypt an ldap:// connection with StartTLS (connection pooling is then off).
+       */
+      startTls?: boolean;
+      /**
+       * Time allowed to open a connection, in milliseconds.
+       */
+      connectionTimeoutMs?: number;
+      /**
+       * Time allowed for one LDAP operation, in milliseconds.
+       */
+      readTimeoutMs?: number;
+      /**
+       * DN of the account Keycloak binds as, e.g. cn=keycloak,ou=services,dc=example,dc=org.
+       */
+      bindDn?: string;
+      /**
+       * A Secret in the realm's namespace holding the bind password. Keycloak never returns it; a change of the Secret is detected through a keyed hash and applied.
+       */
+      bindCredentialRef?: {
+        /**
+         * Name of the Secret, in the KeycloakRealm's namespace.
+         */
+        name: string;
+        /**
+         * Key in the Secret that holds the password.
+         */
+        key?: string;
+      };
+      /**
+       * DN under which the users are, e.g. ou=people,dc=example,dc=org.
+       */
+      usersDn: string;
+      /**
+       * LDAP attribute mapped to the Keycloak username (vendor default uid; cn for ad).
+       */
+      usernameLDAPAttribute?: string;
+      /**
+       * LDAP attribute used as the RDN of user entries (vendor default uid; cn for ad).
+       */
+      rdnLDAPAttribute?: string;
+      /**
+       * LDAP attribute that identifies a user for good (vendor default entryUUID; objectGUID for ad, nsuniqueid for rhds, uniqueidentifier for tivoli, guid for edirectory).
+       */
+      uuidLDAPAttribute?: string;
+      /**
+       * Object classes of user entries (vendor default inetOrgPerson, organizationalPerson; person, organizationalPerson, user for ad). New users get all of them; searches require all.
+       *
+       * @minItems 1
+       * @maxItems 16
+       */
+      userObjectClasses?: string[];
+      /**
+       * An extra LDAP filter users must match, in parentheses, e.g. (memberOf=cn=sso,ou=groups,dc=example,dc=org).
+       */
+      customUserSearchFilter?: string;
+      /**
+       * Search only directly under usersDn (one) or the whole subtree (subtree).
+       */
+      searchScope?: "one" | "subtree";
+      /**
+       * READ_ONLY: users cannot change LDAP data through Keycloak; WRITABLE: changes are written to the directory; UNSYNCED: changes stay in Keycloak's imported copy.
+       */
+      editMode?: "READ_ONLY" | "WRITABLE" | "UNSYNCED";
+      /**
+       * Import users into Keycloak's database on first login or sync (else they are read from LDAP each time).
+       */
+      importEnabled?: boolean;
+      /**
+       * Create users who register in Keycloak in the directory too (requires editMode WRITABLE).
+       */
+      syncRegistrations?: boolean;
+      /**
+       * Whether the directory supports paged search results.
+       */
+      pagination?: boolean;
+      /**
+       * Treat e-mail addresses from the directory as verified.
+       */
+      trustEmail?: boolean;
+      /**
+       * Import all users every this many seconds; unset disables the periodic full sync.
+       */
+      periodicFullSyncSeconds?: number;
+      /**
+       * Import changed and new users every this many seconds; unset disables it.
+       */
+      periodicChangedUsersSyncSeconds?: number;
+      /**
+       * LDAP mappers of this provider, by name. Listing one of the default mappers Keycloak creates (username, email, first name, …) manages it; a mapper this resource created and no longer lists is deleted; others are left alone. Mappers that give roles or groups are grants: the authorization policy checks them like any other grant.
+       *
+       * @maxItems 32
+       */
+      mappers?: {
+        /**
+         * Name of the mapper.
+         */
+        name: string;
+        /**
+         * Keycloak's mapper type (providerId), e.g. user-attribute-ldap-mapper (an LDAP attribute to a user attribute), group-ldap-mapper (LDAP groups to Keycloak groups), role-ldap-mapper (LDAP groups to roles), hardcoded-ldap-role-mapper (one role for every user of the provider).
+         */
+        type:
+          | "user-attribute-ldap-mapper"
+          | "full-name-ldap-mapper"
+          | "group-ldap-mapper"
+          | "role-ldap-mapper"
+          | "hardcoded-ldap-role-mapper"
+          | "hardcoded-ldap-group-mapper"
+          | "hardcoded-ldap-attribute-mapper"
+          | "hardcoded-attribute-mapper"
+          | "certificate-ldap-mapper"
+          | "msad-user-account-control-mapper"
+          | "msad-lds-user-account-control-mapper";
+        /**
+         * The mapper's settings as Keycloak names them, e.g. {"ldap.attribute": "mail", "user.model.attribute": "email"} or {"role": "developer"}; values are strings.
+         */
+        config?: {
+          /**
+           * The value of one setting.
+           */
+          [k: string]: string;
+        };
+      }[];
+    }[];
+  };
+  /**
    * Themes of the realm's pages; a theme left out is not managed.
    */
   themes?: {

@@ -23,6 +23,7 @@ import {
 } from "./roleReferences.js";
 import { writeOnlySecretHash } from "./secretHash.js";
 import { SyncSession, realmLifecycleTimeoutMs } from "./session.js";
+import { syncUserFederation, type DesiredLdapProvider } from "./userFederation.js";
 
 export type { GroupRepresentation, RealmRepresentation, RoleRepresentation };
 
@@ -54,6 +55,8 @@ export interface DesiredRealm {
   defaultRoles?: { realm?: string[]; client?: Record<string, string[]> };
   /** The realm's client scopes and its default/optional scope links (src/keycloak/clientScopes.ts). */
   clientScopes?: DesiredClientScopes;
+  /** LDAP user federation providers and their mappers (src/keycloak/userFederation.ts). Undefined: not managed. */
+  ldapProviders?: DesiredLdapProvider[];
 }
 
 export interface SyncOptions {
@@ -102,6 +105,7 @@ export async function syncRealm(
   }
   if (desired.defaultRoles) await syncDefaultRoles(session, desired.defaultRoles);
   if (desired.clientScopes) await syncClientScopes(session, desired.clientScopes, ownerWithKind, adopt);
+  if (desired.ldapProviders) await syncUserFederation(session, desired.ldapProviders, ownerWithKind, adopt);
   return { created, writes: session.writes, changedFields: session.changed };
 }
 

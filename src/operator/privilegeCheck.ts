@@ -11,7 +11,7 @@ import { SyncSession } from "../keycloak/session.js";
 import { PolicyDeniedError } from "../lifecycle/errors.js";
 import { isDenied } from "../lifecycle/status.js";
 import type { DecideFn, PolicyInput } from "../policy/decision.js";
-import { roleKeyOf, rolesToRead, type LiveRole, type RoleName } from "../policy/privilege.js";
+import { anyRole, roleKeyOf, rolesToRead, type LiveRole, type RoleName } from "../policy/privilege.js";
 
 /** Bounds the reads for a pathological graph; the closure itself is bounded in privilege.ts. */
 const MAX_ROUNDS = 32;
@@ -25,6 +25,7 @@ class LiveRoleReader {
   }
 
   async composites(role: RoleName): Promise<RoleName[]> {
+    if (role.name === anyRole) return this.#everyRole(role.client);
     const rep = await this.#representation(role);
     if (!rep?.id || !rep.composite) return [];
     const id = rep.id;
@@ -41,6 +42,17 @@ class LiveRoleReader {
       else out.push({ name: c.name });
     }
     return out;
+  }
+
+  /**
+   * `*` (any role of a client, or of the realm: what an LDAP role mapper reaches, since the directory
+   * names the roles) has every live role of its container as its composites, so the closure follows
+   * each of them, hand-made composites included.
+   */
+  async #everyRole(client: string | undefined): Promise<RoleName[]> {
+    const session = this.#session;
+    const roles = client === undefined ? await session.realmRoles() : await session.clientRoles(client);
+    return [...roles.keys()].map((name) => (client === undefined ? { name } : { client, name }));
   }
 
   async #representation(role: RoleName): Promise<RoleRepresentation | undefined> {

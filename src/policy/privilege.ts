@@ -257,6 +257,85 @@ function rootsOfLinkedScopes(input: PolicyInput): Root[] {
   return roots;
 }
 
+interface LdapMapperSpec {
+  name?: string;
+  type?: string;
+  config?: unknown;
+}
+
+interface LdapProviderSpec {
+  name?: string;
+  mappers?: unknown;
+}
+
+/** The spec's groups by path (`/ops`, `/ops/oncall`) with the roles each maps. */
+function groupRolesByPath(spec: Record<string, unknown>): Map<string, RoleName[]> {
+  const byPath = new Map<string, RoleName[]>();
+  const visit = (groups: GroupSpec[], parent: string) => {
+    for (const group of groups) {
+      const path = `${parent}/${String(group.name ?? "")}`;
+      byPath.set(path, rolesOf({ realm: group.realmRoles, client: group.clientRoles }));
+      visit(arrayOfObjects<GroupSpec>(group.subGroups), path);
+    }
+  };
+  visit(arrayOfObjects<GroupSpec>(spec.groups), "");
+  return byPath;
+}
+
+/**
+ * LDAP mappers are grants to every user the directory holds, and whoever writes the directory (often
+ * the tenant itself) decides who those users are and which groups they are in:
+ * - `hardcoded-ldap-role-mapper` gives its `role` (read like a hardcoded token role) to all of them;
+ * - `role-ldap-mapper` gives the role named by each directory group the user is in. Mapping into a
+ *   client (`use.realm.roles.mapping` false, `client.id`) reaches any role of that client, so it is
+ *   `<client>/*`: a privileged client such as realm-management is denied whatever the directory
+ *   holds. Mapping into realm roles reaches every realm role the spec defines, composites included,
+ *   and `*`. The last check before writing (src/operator/privilegeCheck.ts) expands `*` to every live
+ *   role of its client or realm, so a hand-made composite reached that way is seen too;
+ * - `hardcoded-ldap-group-mapper` puts everyone in its `group`, and `group-ldap-mapper` in any group
+ *   under its `groups.path` the directory names: both reach the roles those spec groups map.
+ */
+/** The role name standing for any role of its client (or of the realm). */
+export const anyRole = "*";
+
+function rootsOfLdapMappers(spec: Record<string, unknown>): Root[] {
+  const roots: Root[] = [];
+  const groupRoles = groupRolesByPath(spec);
+  const realmRoles = arrayOfObjects<RoleSpec>(spec.roles)
+    .filter((r) => typeof r.name === "string")
+    .map((r) => ({ name: String(r.name) }));
+  for (const provider of arrayOfObjects<LdapProviderSpec>(objectOf(spec.userFederation).ldap)) {
+    const providerName = String(provider.name ?? "");
+    for (const mapper of arrayOfObjects<LdapMapperSpec>(provider.mappers)) {
+      const config = objectOf(mapper.config);
+      const setting = (key: string) => (typeof config[key] === "string" ? config[key] : undefined);
+      let roles: RoleName[] = [];
+      if (mapper.type === "hardcoded-ldap-role-mapper") {
+        const role = setting("role");
+        if (role) roles = hardcodedRoles(role);
+      } else if (mapper.type === "role-ldap-mapper") {
+        const client = setting("client.id");
+        roles =
+          setting("use.realm.roles.mapping") === "false" && client
+            ? [{ client, name: anyRole }]
+            : [...realmRoles, { name: anyRole }];
+      } else if (mapper.type === "hardcoded-ldap-group-mapper") {
+        roles = groupRoles.get(setting("group") ?? "") ?? [];
+      } else if (mapper.type === "group-ldap-mapper") {
+        const under = (setting("groups.path") ?? "/").replace(/\/+$/, "");
+        for (const [path, mapped] of groupRoles) if (path.startsWith(`${under}/`)) roles.push(...mapped);
+      }
+      if (roles.length === 0) continue;
+      roots.push({
+        field: `spec.userFederation.ldap[${providerName}].mappers[${String(mapper.name ?? "")}]`,
+        grantee: `users of LDAP provider "${providerName}" (${String(mapper.type)})`,
+        roles,
+      });
+    }
+  }
+  return roots;
+}
+
 interface Root {
   field: string;
   grantee: string;
@@ -286,6 +365,7 @@ function rootsOfRealm(spec: Record<string, unknown>): Root[] {
   };
   visit(arrayOfObjects<GroupSpec>(spec.groups), "");
   roots.push(...rootsOfRealmScopes(spec));
+  roots.push(...rootsOfLdapMappers(spec));
   const defaults = rolesOf(spec.defaultRoles as RoleSetSpec | undefined);
   if (defaults.length > 0)
     roots.push({

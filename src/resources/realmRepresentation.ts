@@ -17,6 +17,7 @@ import type {
 import type { DesiredRealm, SmtpServer } from "../keycloak/realmSync.js";
 import { desiredClientScopes } from "./clientScopeRepresentation.js";
 import { noSecrets, secretValue, smtpPasswordReference, type ResolvedSecrets } from "./secretReferences.js";
+import { desiredLdapProviders } from "./userFederationRepresentation.js";
 
 /** Copies the entries whose value is not undefined, so absent spec fields stay absent. */
 export function definedOnly<T extends object>(value: T): Partial<T> {
@@ -141,5 +142,6 @@ export function desiredRealm(spec: KeycloakRealmSpec, secrets: ResolvedSecrets =
     smtpServer: smtpServer(spec, secrets),
     defaultRoles: roleComposites(spec.defaultRoles),
     clientScopes: desiredClientScopes(spec),
+    ldapProviders: desiredLdapProviders(spec, secrets),
   }) as DesiredRealm;
 }

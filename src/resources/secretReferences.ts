@@ -3,7 +3,7 @@
 // by the same path, so a new secret-bearing field is one entry in the list and one `secretValue`
 // call, never another parameter threaded through. Values are never logged or stored in status;
 // messages name the path, the Secret and the key.
-import type { KeycloakRealmSpec } from "../api/index.js";
+import type { KeycloakRealmSpec, RealmLdapProvider } from "../api/index.js";
 
 export interface SecretReference {
   /** The spec path that names the Secret: `spec.smtp.passwordSecretRef`. */
@@ -29,9 +29,22 @@ export function secretReference(
 export const smtpPasswordReference = (spec: KeycloakRealmSpec) =>
   secretReference("spec.smtp.passwordSecretRef", spec.smtp?.passwordSecretRef, "password");
 
+/** `spec.userFederation.ldap[corp]`: the path messages and Secret references use. */
+export const ldapProviderPath = (name: string) => `spec.userFederation.ldap[${name}]`;
+
+export const ldapBindCredentialReference = (provider: RealmLdapProvider) =>
+  secretReference(
+    `${ldapProviderPath(provider.name)}.bindCredentialRef`,
+    provider.bindCredentialRef,
+    "password",
+  );
+
 /** Every Secret a KeycloakRealm spec references. */
 export function realmSecretReferences(spec: KeycloakRealmSpec): SecretReference[] {
-  return [...smtpPasswordReference(spec)];
+  return [
+    ...smtpPasswordReference(spec),
+    ...(spec.userFederation?.ldap ?? []).flatMap(ldapBindCredentialReference),
+  ];
 }
 
 /**

@@ -11,6 +11,11 @@ export interface ToolPaths {
   KPO_OPA: string;
   KPO_HELM: string;
   KPO_KEYCLOAK_HOME: string;
+  /** OpenLDAP from Debian's slapd and ldap-utils packages (src/testenv/ldap.ts). */
+  KPO_SLAPD: string;
+  KPO_SLAPADD: string;
+  KPO_LDAPMODIFY: string;
+  KPO_LDAPWHOAMI: string;
 }
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -34,6 +39,10 @@ export function toolPaths(): ToolPaths {
     "KPO_OPA",
     "KPO_HELM",
     "KPO_KEYCLOAK_HOME",
+    "KPO_SLAPD",
+    "KPO_SLAPADD",
+    "KPO_LDAPMODIFY",
+    "KPO_LDAPWHOAMI",
   ];
   const resolved = {} as ToolPaths;
   for (const key of keys) {
