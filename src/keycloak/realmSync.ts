@@ -9,6 +9,7 @@ import { indexByName, markedItems, syncCollection, type Collection } from "./col
 import type { KeycloakConnection } from "./connection.js";
 import { changedFields, isSubsetEqual } from "./diff.js";
 import { KeycloakApiError, MissingReferenceError, OwnershipError } from "./errors.js";
+import { prepareIdentityProviders, type DesiredIdentityProviders } from "./identityProviders.js";
 import { attributeValue, checkOwnership, isOwnedBy, ownerAttributes, type Owner } from "./ownership.js";
 import {
   compositesOf,
@@ -51,6 +52,8 @@ export interface DesiredRealm {
    * not managed.
    */
   defaultRoles?: { realm?: string[]; client?: Record<string, string[]> };
+  /** Identity providers and their mappers (identityProviders.ts); undefined: neither is managed. */
+  identityProviders?: DesiredIdentityProviders;
 }
 
 export interface SyncOptions {
@@ -89,6 +92,14 @@ export async function syncRealm(
   const session = new SyncSession(conn, realmName, owner.namespace);
   const ownerWithKind: Owner = { kind: "KeycloakRealm", ...owner };
   const adopt = options.adopt ?? false;
+  // Checked before the first write: a mapper naming a missing identity provider writes nothing.
+  const identityProviders = await prepareIdentityProviders(
+    session,
+    desired.identityProviders,
+    groupPaths(desired.groups ?? []),
+    ownerWithKind,
+    adopt,
+  );
   const created = await syncRealmSettings(session, desired, ownerWithKind, adopt);
   const items = markedItems(ownerWithKind, adopt);
   if (desired.roles) await syncRoles(session, desired.roles, items);
@@ -98,6 +109,7 @@ export async function syncRealm(
     await syncGroupRoleMappings(session, placed);
   }
   if (desired.defaultRoles) await syncDefaultRoles(session, desired.defaultRoles);
+  await identityProviders.sync();
   return { created, writes: session.writes, changedFields: session.changed };
 }
 
@@ -268,6 +280,17 @@ async function syncRoles(session: SyncSession, desired: RoleRepresentation[], it
     ref: (name) => session.realmRoleRef(name, `Role "${name}"`),
     describe: (name) => `role "${name}" in realm "${realm}"`,
   });
+}
+
+/** Every path the desired groups declare (`/a`, `/a/b`). */
+function groupPaths(groups: GroupRepresentation[], parent = ""): Set<string> {
+  const paths = new Set<string>();
+  for (const group of groups) {
+    const path = `${parent}/${group.name ?? ""}`;
+    paths.add(path);
+    for (const sub of groupPaths(group.subGroups ?? [], path)) paths.add(sub);
+  }
+  return paths;
 }
 
 interface PlacedGroup {

@@ -29,9 +29,22 @@ export function secretReference(
 export const smtpPasswordReference = (spec: KeycloakRealmSpec) =>
   secretReference("spec.smtp.passwordSecretRef", spec.smtp?.passwordSecretRef, "password");
 
+/** The client secret of one identity provider, when it names one. */
+export const identityProviderSecretReference = (
+  idp: NonNullable<KeycloakRealmSpec["identityProviders"]>[number],
+) =>
+  secretReference(
+    `spec.identityProviders[${idp.alias}].clientSecretRef`,
+    idp.clientSecretRef,
+    "client-secret",
+  );
+
 /** Every Secret a KeycloakRealm spec references. */
 export function realmSecretReferences(spec: KeycloakRealmSpec): SecretReference[] {
-  return [...smtpPasswordReference(spec)];
+  return [
+    ...smtpPasswordReference(spec),
+    ...(spec.identityProviders ?? []).flatMap(identityProviderSecretReference),
+  ];
 }
 
 /**
