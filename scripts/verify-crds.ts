@@ -177,6 +177,7 @@ const cases: RuleCase[] = [
     patch: { spec: { smtp: { host: "h", from: "a@b.c", ssl: true, starttls: true } } },
     rejectedWith: "mutually exclusive",
   },
+  ...identityProviderCases(),
   {
     name: "LDAP provider accepted",
     kind: "KeycloakRealm",
@@ -512,6 +513,129 @@ const cases: RuleCase[] = [
     rejectedWith: "spec.external.url",
   },
 ];
+
+/** The identity provider rules, each tried on the quickstart realm (and the providerId one on the production realm's). */
+function identityProviderCases(): RuleCase[] {
+  const oidc = {
+    alias: "corp",
+    providerId: "oidc",
+    config: {
+      authorizationUrl: "https://id.example/auth",
+      tokenUrl: "https://id.example/token",
+      clientId: "apps",
+    },
+  };
+  const saml = {
+    alias: "adfs",
+    providerId: "saml",
+    config: { singleSignOnServiceUrl: "https://adfs.example/sso" },
+  };
+  const github = {
+    alias: "gh",
+    providerId: "github",
+    clientSecretRef: { name: "gh" },
+    config: { clientId: "app" },
+  };
+  const on = (name: string, idp: Record<string, unknown>, rejectedWith?: string): RuleCase => ({
+    name: `identity providers: ${name}`,
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: { spec: { identityProviders: [idp] } },
+    ...(rejectedWith !== undefined ? { rejectedWith } : {}),
+  });
+  const mapper = (extra: Record<string, unknown>) => ({
+    identityProviderAlias: "corp",
+    name: "m",
+    identityProviderMapper: "oidc-hardcoded-role-idp-mapper",
+    config: { role: "partner" },
+    ...extra,
+  });
+  return [
+    on("a complete oidc, saml and social provider are accepted", oidc),
+    on("saml accepted", saml),
+    on("social accepted", github),
+    on(
+      "oidc needs its endpoints and clientId",
+      { ...oidc, config: { clientId: "apps" } },
+      "needs config.authorizationUrl",
+    ),
+    on(
+      "saml needs its SSO URL",
+      { ...saml, config: { entityId: "x" } },
+      "needs config.singleSignOnServiceUrl",
+    ),
+    on(
+      "social needs clientId and a secret",
+      { ...github, clientSecretRef: undefined },
+      "a social identity provider",
+    ),
+    on(
+      "no client secret for saml",
+      { ...saml, clientSecretRef: { name: "s" } },
+      "clientSecretRef is for OIDC",
+    ),
+    on(
+      "no SAML fields on oidc",
+      { ...oidc, config: { ...oidc.config, wantAssertionsSigned: true } },
+      "marked (SAML)",
+    ),
+    on("no OIDC fields on saml", { ...saml, config: { ...saml.config, pkceEnabled: true } }, "marked (OIDC)"),
+    on(
+      "no endpoints on social",
+      { ...github, config: { clientId: "a", tokenUrl: "https://x/t" } },
+      "fixed endpoints",
+    ),
+    on(
+      "no clientSecret in extraConfig",
+      { ...oidc, extraConfig: { clientSecret: "x" } },
+      "may not set clientSecret",
+    ),
+    on(
+      "no typed key in extraConfig",
+      { ...oidc, extraConfig: { tokenUrl: "x" } },
+      "may not set clientSecret",
+    ),
+    on(
+      "no kpo.dev/ key in extraConfig",
+      { ...oidc, extraConfig: { "kpo.dev/owner-uid": "x" } },
+      "kpo.dev/ are the operator's own",
+    ),
+    {
+      name: "identity providers: mapper syncMode is a field, not config",
+      kind: "KeycloakRealm",
+      namespace: "identity",
+      object: "apps",
+      patch: { spec: { identityProviderMappers: [mapper({ config: { syncMode: "FORCE" } })] } },
+      rejectedWith: "set the mapper's syncMode field",
+    },
+    {
+      name: "identity providers: only Keycloak's mapper types",
+      kind: "KeycloakRealm",
+      namespace: "identity",
+      object: "apps",
+      patch: {
+        spec: { identityProviderMappers: [mapper({ identityProviderMapper: "hardcoded-role-idp-mapper" })] },
+      },
+      rejectedWith: "Unsupported value",
+    },
+    {
+      name: "identity providers: providerId is immutable",
+      kind: "KeycloakRealm",
+      namespace: "payments",
+      object: "payments",
+      patch: {
+        spec: {
+          identityProviders: [
+            { ...oidc, providerId: "keycloak-oidc", clientSecretRef: { name: "payments-corp-idp" } },
+          ],
+          identityProviderMappers: [],
+        },
+      },
+      rejectedWith: "providerId of an identity provider cannot change",
+    },
+  ];
+}
 
 /** Defaults the API server must have filled in on objects the examples created. */
 const expectedDefaults: {

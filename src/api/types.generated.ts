@@ -666,6 +666,295 @@ export interface KeycloakRealmSpec {
     }[];
   };
   /**
+   * Identity providers users of this realm can log in with (another OIDC or SAML server, or a social provider), keyed by alias. Only identity providers this resource created are changed or deleted; one created by hand keeps its alias and is left alone. The client secret comes only from a Secret (clientSecretRef).
+   *
+   * @maxItems 32
+   */
+  identityProviders?: {
+    /**
+     * Name of the identity provider in the realm, part of its redirect URI (/realms/<realm>/broker/<alias>/endpoint). Letters, digits, '.', '_' and '-'.
+     */
+    alias: string;
+    /**
+     * Kind of identity provider: oidc (any OpenID Connect server), keycloak-oidc (another Keycloak), saml, or one of the social providers Keycloak ships. Cannot change: remove the identity provider and add it back instead (users' links to it are lost).
+     */
+    providerId:
+      | "oidc"
+      | "keycloak-oidc"
+      | "saml"
+      | "google"
+      | "github"
+      | "gitlab"
+      | "microsoft"
+      | "facebook"
+      | "linkedin-openid-connect"
+      | "bitbucket"
+      | "instagram"
+      | "openshift-v4"
+      | "paypal"
+      | "stackoverflow"
+      | "twitter";
+    /**
+     * Name shown on the login page's button.
+     */
+    displayName?: string;
+    /**
+     * Whether users can log in with it. Keycloak's default is true.
+     */
+    enabled?: boolean;
+    /**
+     * Trust the email address the provider sends as verified. Only for a provider that verifies email addresses itself: with it, a new brokered user can be linked to an existing user of the same email.
+     */
+    trustEmail?: boolean;
+    /**
+     * Keep the provider's tokens after login (for the application to read).
+     */
+    storeToken?: boolean;
+    /**
+     * Users can only link an existing account to it, not log in with it.
+     */
+    linkOnly?: boolean;
+    /**
+     * Hide its button on the login page (it is still reachable with the kc_idp_hint parameter).
+     */
+    hideOnLogin?: boolean;
+    /**
+     * Authentication flow run the first time a user logs in through it; Keycloak's "first broker login" when unset.
+     */
+    firstBrokerLoginFlowAlias?: string;
+    /**
+     * Authentication flow run after every login through it (e.g. an extra OTP step).
+     */
+    postBrokerLoginFlowAlias?: string;
+    /**
+     * How user data from the provider is applied: IMPORT only on the first login, FORCE on every login, LEGACY as Keycloak did before sync modes.
+     */
+    syncMode?: "IMPORT" | "LEGACY" | "FORCE";
+    /**
+     * A Secret in the realm's namespace holding the client secret the realm presents to the provider (OIDC and social providers). Keycloak never returns it, so the operator compares a keyed hash of it and writes it only when the Secret's value changes.
+     */
+    clientSecretRef?: {
+      /**
+       * Name of the Secret, in the KeycloakRealm's namespace.
+       */
+      name: string;
+      /**
+       * Key in the Secret that holds the client secret.
+       */
+      key?: string;
+    };
+    /**
+     * The provider's settings. Fields marked (OIDC) are for oidc and keycloak-oidc (clientId and defaultScope also for social providers), fields marked (SAML) for saml. Anything else goes in extraConfig.
+     */
+    config?: {
+      /**
+       * (OIDC) The provider's authorization endpoint, where users are sent to log in.
+       */
+      authorizationUrl?: string;
+      /**
+       * (OIDC) The provider's token endpoint, called by Keycloak to redeem the code.
+       */
+      tokenUrl?: string;
+      /**
+       * (OIDC) The provider's userinfo endpoint.
+       */
+      userInfoUrl?: string;
+      /**
+       * (OIDC) Where the provider publishes its signing keys (with useJwksUrl).
+       */
+      jwksUrl?: string;
+      /**
+       * (OIDC) The issuer the provider's tokens must name (their iss claim).
+       */
+      issuer?: string;
+      /**
+       * (OIDC) The provider's end-session endpoint, called on logout.
+       */
+      logoutUrl?: string;
+      /**
+       * (OIDC, social) The client ID the realm is registered with at the provider.
+       */
+      clientId?: string;
+      /**
+       * (OIDC) How the realm authenticates to the provider's token endpoint.
+       */
+      clientAuthMethod?:
+        "client_secret_post" | "client_secret_basic" | "client_secret_jwt" | "private_key_jwt";
+      /**
+       * (OIDC, social) Scopes requested, space-separated, e.g. "openid email profile".
+       */
+      defaultScope?: string;
+      /**
+       * (OIDC, SAML) Check the signature of the provider's tokens or SAML responses.
+       */
+      validateSignature?: boolean;
+      /**
+       * (OIDC) Fetch the signing keys from jwksUrl (instead of a fixed public key).
+       */
+      useJwksUrl?: boolean;
+      /**
+       * (OIDC) Use PKCE in the authorization request.
+       */
+      pkceEnabled?: boolean;
+      /**
+       * (OIDC) PKCE method, with pkceEnabled.
+       */
+      pkceMethod?: "S256" | "plain";
+      /**
+       * (OIDC) The provider supports back-channel logout.
+       */
+      backchannelSupported?: boolean;
+      /**
+       * (OIDC) Do not call userInfoUrl; take user data from the ID token only.
+       */
+      disableUserInfo?: boolean;
+      /**
+       * (OIDC) The prompt parameter sent to the provider.
+       */
+      prompt?: "none" | "consent" | "login" | "select_account";
+      /**
+       * (SAML) The provider's single sign-on service URL, where requests are sent.
+       */
+      singleSignOnServiceUrl?: string;
+      /**
+       * (SAML) The provider's single logout service URL.
+       */
+      singleLogoutServiceUrl?: string;
+      /**
+       * (SAML) The entity ID the realm uses as service provider; the realm's URL when unset.
+       */
+      entityId?: string;
+      /**
+       * (SAML) The provider's entity ID, which its assertions must name as issuer.
+       */
+      idpEntityId?: string;
+      /**
+       * (SAML) The NameID format requested.
+       */
+      nameIDPolicyFormat?:
+        | "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+        | "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+        | "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+        | "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+        | "urn:oasis:names:tc:SAML:2.0:nameid-format:kerberos"
+        | "urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName"
+        | "urn:oasis:names:tc:SAML:1.1:nameid-format:WindowsDomainQualifiedName"
+        | "urn:oasis:names:tc:SAML:2.0:nameid-format:entity";
+      /**
+       * (SAML) What identifies the user in an assertion.
+       */
+      principalType?: "SUBJECT" | "ATTRIBUTE" | "FRIENDLY_ATTRIBUTE";
+      /**
+       * (SAML) The attribute that identifies the user (principalType ATTRIBUTE or FRIENDLY_ATTRIBUTE).
+       */
+      principalAttribute?: string;
+      /**
+       * (SAML) Require signed assertions.
+       */
+      wantAssertionsSigned?: boolean;
+      /**
+       * (SAML) Require encrypted assertions.
+       */
+      wantAssertionsEncrypted?: boolean;
+      /**
+       * (SAML) Sign the authentication requests sent to the provider.
+       */
+      wantAuthnRequestsSigned?: boolean;
+      /**
+       * (SAML) The provider's signing certificate(s), base64 DER or PEM, comma-separated when several, used with validateSignature.
+       */
+      signingCertificate?: string;
+      /**
+       * (SAML) Algorithm for the signatures the realm makes.
+       */
+      signatureAlgorithm?:
+        "RSA_SHA1" | "RSA_SHA256" | "RSA_SHA256_MGF1" | "RSA_SHA512" | "RSA_SHA512_MGF1" | "DSA_SHA1";
+      /**
+       * (SAML) The provider answers with HTTP-POST binding.
+       */
+      postBindingResponse?: boolean;
+      /**
+       * (SAML) Send authentication requests with HTTP-POST binding.
+       */
+      postBindingAuthnRequest?: boolean;
+      /**
+       * (SAML) Send logout requests with HTTP-POST binding.
+       */
+      postBindingLogout?: boolean;
+      /**
+       * (SAML) Ask the provider to authenticate the user again even with a session.
+       */
+      forceAuthn?: boolean;
+    };
+    /**
+     * Further provider settings, as Keycloak names them (e.g. {"hostedDomain": "example.com"} for google), as strings. Not for the settings config and the fields above own, nor clientSecret (use clientSecretRef).
+     */
+    extraConfig?: {
+      /**
+       * A setting value.
+       */
+      [k: string]: string;
+    };
+  }[];
+  /**
+   * Mappers that import data into users who log in through an identity provider (roles, groups, attributes), keyed by identity provider alias and name. A mapper may name an identity provider of spec.identityProviders or one already in Keycloak. Role and group mappers grant roles to every user the provider sends, so the authorization policy checks them like any grant. Only mappers this resource created are changed or deleted.
+   *
+   * @maxItems 128
+   */
+  identityProviderMappers?: {
+    /**
+     * Alias of the identity provider the mapper belongs to.
+     */
+    identityProviderAlias: string;
+    /**
+     * Name of the mapper, unique within its identity provider.
+     */
+    name: string;
+    /**
+     * Mapper type, as Keycloak names it. Role mappers (oidc-hardcoded-role-idp-mapper, which serves every provider type, oidc-role-idp-mapper, oidc-advanced-role-idp-mapper, keycloak-oidc-role-to-role-idp-mapper, saml-role-idp-mapper, saml-advanced-role-idp-mapper) take config.role ("role" or "clientId.role"); group mappers (oidc-hardcoded-group-idp-mapper, oidc-advanced-group-idp-mapper, saml-advanced-group-idp-mapper) take config.group, a path of spec.groups.
+     */
+    identityProviderMapper:
+      | "oidc-hardcoded-role-idp-mapper"
+      | "oidc-role-idp-mapper"
+      | "oidc-advanced-role-idp-mapper"
+      | "keycloak-oidc-role-to-role-idp-mapper"
+      | "saml-role-idp-mapper"
+      | "saml-advanced-role-idp-mapper"
+      | "oidc-hardcoded-group-idp-mapper"
+      | "oidc-advanced-group-idp-mapper"
+      | "saml-advanced-group-idp-mapper"
+      | "hardcoded-attribute-idp-mapper"
+      | "hardcoded-user-session-attribute-idp-mapper"
+      | "oidc-user-attribute-idp-mapper"
+      | "oidc-username-idp-mapper"
+      | "saml-user-attribute-idp-mapper"
+      | "saml-username-idp-mapper"
+      | "saml-xpath-attribute-idp-mapper"
+      | "oidc-user-session-note-idp-mapper"
+      | "facebook-user-attribute-mapper"
+      | "github-user-attribute-mapper"
+      | "google-user-attribute-mapper"
+      | "instagram-user-attribute-mapper"
+      | "linkedin-user-attribute-mapper"
+      | "microsoft-user-attribute-mapper"
+      | "openshift-v4-user-attribute-mapper"
+      | "paypal-user-attribute-mapper"
+      | "stackoverflow-user-attribute-mapper";
+    /**
+     * When the mapper applies: INHERIT (the identity provider's syncMode), IMPORT (first login), FORCE (every login) or LEGACY.
+     */
+    syncMode?: "INHERIT" | "IMPORT" | "LEGACY" | "FORCE";
+    /**
+     * Mapper settings as strings, e.g. {"role": "partner"} or {"claim": "department", "user.attribute": "department"}.
+     */
+    config?: {
+      /**
+       * A setting value.
+       */
+      [k: string]: string;
+    };
+  }[];
+  /**
    * Themes of the realm's pages; a theme left out is not managed.
    */
   themes?: {

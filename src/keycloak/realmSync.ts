@@ -10,6 +10,7 @@ import { indexByName, markedItems, syncCollection, type Collection } from "./col
 import type { KeycloakConnection } from "./connection.js";
 import { changedFields, isSubsetEqual } from "./diff.js";
 import { KeycloakApiError, MissingReferenceError, OwnershipError } from "./errors.js";
+import { prepareIdentityProviders, type DesiredIdentityProviders } from "./identityProviders.js";
 import { attributeValue, checkOwnership, isOwnedBy, ownerAttributes, type Owner } from "./ownership.js";
 import {
   compositesOf,
@@ -57,6 +58,8 @@ export interface DesiredRealm {
   clientScopes?: DesiredClientScopes;
   /** LDAP user federation providers and their mappers (src/keycloak/userFederation.ts). Undefined: not managed. */
   ldapProviders?: DesiredLdapProvider[];
+  /** Identity providers and their mappers (identityProviders.ts); undefined: neither is managed. */
+  identityProviders?: DesiredIdentityProviders;
 }
 
 export interface SyncOptions {
@@ -95,6 +98,14 @@ export async function syncRealm(
   const session = new SyncSession(conn, realmName, owner.namespace);
   const ownerWithKind: Owner = { kind: "KeycloakRealm", ...owner };
   const adopt = options.adopt ?? false;
+  // Checked before the first write: a mapper naming a missing identity provider writes nothing.
+  const identityProviders = await prepareIdentityProviders(
+    session,
+    desired.identityProviders,
+    groupPaths(desired.groups ?? []),
+    ownerWithKind,
+    adopt,
+  );
   const created = await syncRealmSettings(session, desired, ownerWithKind, adopt);
   const items = markedItems(ownerWithKind, adopt);
   if (desired.roles) await syncRoles(session, desired.roles, items);
@@ -106,6 +117,7 @@ export async function syncRealm(
   if (desired.defaultRoles) await syncDefaultRoles(session, desired.defaultRoles);
   if (desired.clientScopes) await syncClientScopes(session, desired.clientScopes, ownerWithKind, adopt);
   if (desired.ldapProviders) await syncUserFederation(session, desired.ldapProviders, ownerWithKind, adopt);
+  await identityProviders.sync();
   return { created, writes: session.writes, changedFields: session.changed };
 }
 
@@ -276,6 +288,17 @@ async function syncRoles(session: SyncSession, desired: RoleRepresentation[], it
     ref: (name) => session.realmRoleRef(name, `Role "${name}"`),
     describe: (name) => `role "${name}" in realm "${realm}"`,
   });
+}
+
+/** Every path the desired groups declare (`/a`, `/a/b`). */
+function groupPaths(groups: GroupRepresentation[], parent = ""): Set<string> {
+  const paths = new Set<string>();
+  for (const group of groups) {
+    const path = `${parent}/${group.name ?? ""}`;
+    paths.add(path);
+    for (const sub of groupPaths(group.subGroups ?? [], path)) paths.add(sub);
+  }
+  return paths;
 }
 
 interface PlacedGroup {

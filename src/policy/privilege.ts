@@ -12,6 +12,7 @@
 // role's composites, Keycloak's live roles say what it has now (`keycloakRoles`, read by the operator
 // right before it writes, src/operator/privilegeFacts.ts). Without live roles (an offline
 // `kpo policy eval`, the guard run from the caches) the closure covers what the specs say.
+import { groupMapperTypes, roleMapperTypes } from "../keycloak/identityProviderMapperTypes.js";
 import type { PolicyInput } from "./decision.js";
 
 /** A realm role (`client` absent) or a role of the client with that clientId. */
@@ -373,6 +374,50 @@ function rootsOfRealm(spec: Record<string, unknown>): Root[] {
       grantee: "every user (the realm's default roles)",
       roles: defaults,
     });
+  roots.push(...rootsOfIdentityProviderMappers(spec));
+  return roots;
+}
+
+/**
+ * An identity provider mapper is a grant to every user the provider sends: a role mapper grants its
+ * role (a condition on a claim is no limit, since whoever runs the provider writes the claims), a
+ * group mapper the roles of the group and of its parents, as spec.groups declares them (the sync
+ * refuses a group mapper naming a group the spec does not declare).
+ */
+function rootsOfIdentityProviderMappers(spec: Record<string, unknown>): Root[] {
+  const groupRoles = new Map<string, RoleName[]>();
+  const visit = (groups: GroupSpec[], parent: string, inherited: RoleName[]) => {
+    for (const group of groups) {
+      const path = `${parent}/${String(group.name ?? "")}`;
+      const roles = [...inherited, ...rolesOf({ realm: group.realmRoles, client: group.clientRoles })];
+      groupRoles.set(path, roles);
+      visit(arrayOfObjects<GroupSpec>(group.subGroups), path, roles);
+    }
+  };
+  visit(arrayOfObjects<GroupSpec>(spec.groups), "", []);
+  const roots: Root[] = [];
+  for (const mapper of arrayOfObjects<{
+    name?: string;
+    identityProviderAlias?: string;
+    identityProviderMapper?: string;
+    config?: unknown;
+  }>(spec.identityProviderMappers)) {
+    const alias = String(mapper.identityProviderAlias ?? "");
+    const config = objectOf(mapper.config);
+    const type = String(mapper.identityProviderMapper ?? "");
+    const roles =
+      roleMapperTypes.has(type) && typeof config.role === "string" && config.role !== ""
+        ? hardcodedRoles(config.role)
+        : groupMapperTypes.has(type) && typeof config.group === "string"
+          ? (groupRoles.get(config.group) ?? [])
+          : [];
+    if (roles.length === 0) continue;
+    roots.push({
+      field: `spec.identityProviderMappers[${alias}/${String(mapper.name ?? "")}]`,
+      grantee: `users brokered by identity provider "${alias}"`,
+      roles,
+    });
+  }
   return roots;
 }
 

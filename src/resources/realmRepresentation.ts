@@ -16,6 +16,7 @@ import type {
 } from "../api/index.js";
 import type { DesiredRealm, SmtpServer } from "../keycloak/realmSync.js";
 import { desiredClientScopes } from "./clientScopeRepresentation.js";
+import { desiredIdentityProviders } from "./identityProviderRepresentation.js";
 import { noSecrets, secretValue, smtpPasswordReference, type ResolvedSecrets } from "./secretReferences.js";
 import { desiredLdapProviders } from "./userFederationRepresentation.js";
 
@@ -143,5 +144,6 @@ export function desiredRealm(spec: KeycloakRealmSpec, secrets: ResolvedSecrets =
     defaultRoles: roleComposites(spec.defaultRoles),
     clientScopes: desiredClientScopes(spec),
     ldapProviders: desiredLdapProviders(spec, secrets),
+    identityProviders: desiredIdentityProviders(spec, secrets),
   }) as DesiredRealm;
 }

@@ -39,11 +39,22 @@ export const ldapBindCredentialReference = (provider: RealmLdapProvider) =>
     "password",
   );
 
+/** The client secret of one identity provider, when it names one. */
+export const identityProviderSecretReference = (
+  idp: NonNullable<KeycloakRealmSpec["identityProviders"]>[number],
+) =>
+  secretReference(
+    `spec.identityProviders[${idp.alias}].clientSecretRef`,
+    idp.clientSecretRef,
+    "client-secret",
+  );
+
 /** Every Secret a KeycloakRealm spec references. */
 export function realmSecretReferences(spec: KeycloakRealmSpec): SecretReference[] {
   return [
     ...smtpPasswordReference(spec),
     ...(spec.userFederation?.ldap ?? []).flatMap(ldapBindCredentialReference),
+    ...(spec.identityProviders ?? []).flatMap(identityProviderSecretReference),
   ];
 }
 

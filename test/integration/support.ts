@@ -168,6 +168,57 @@ export function condition(o: KpoObject, type: string) {
   return o.status?.conditions?.find((c) => c.type === type);
 }
 
+/**
+ * The tenant's own Kubernetes identity: a ServiceAccount token bound to a Role with only the rights
+ * the docs give a tenant (its own KeycloakRealms and KeycloakClients, read its Secrets).
+ */
+export async function tenantKubeConfig(admin: k8s.KubeConfig, namespace: string): Promise<k8s.KubeConfig> {
+  const core = admin.makeApiClient(k8s.CoreV1Api);
+  const rbac = admin.makeApiClient(k8s.RbacAuthorizationV1Api);
+  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: "tenant" } } });
+  await rbac.createNamespacedRole({
+    namespace,
+    body: {
+      metadata: { name: "tenant" },
+      rules: [
+        {
+          apiGroups: ["keycloak.kpo.dev"],
+          resources: ["keycloakrealms", "keycloakclients"],
+          verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
+        },
+        { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list"] },
+      ],
+    },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: "tenant" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "tenant" },
+      subjects: [{ kind: "ServiceAccount", name: "tenant", namespace }],
+    },
+  });
+  const token = (
+    await core.createNamespacedServiceAccountToken({
+      name: "tenant",
+      namespace,
+      body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    })
+  ).status?.token;
+  if (!token) throw new Error("TokenRequest returned no token");
+  const cluster = admin.getCurrentCluster();
+  if (!cluster) throw new Error("the admin kubeconfig has no current cluster");
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ ...cluster, name: "test" }],
+    users: [{ name: "tenant", token }],
+    contexts: [{ name: "tenant", cluster: "test", user: "tenant" }],
+    currentContext: "tenant",
+  });
+  writeFileSync(path.join(inject("testEnvDir"), `kubeconfig-tenant-${namespace}.yaml`), kc.exportConfig());
+  return kc;
+}
+
 export async function adminClient(): Promise<KcAdminClient> {
   const { url, adminUsername, adminPassword } = inject("keycloak");
   const admin = new KcAdminClient({ baseUrl: url, realmName: "master" });
@@ -363,55 +414,4 @@ export async function ensureTestCrd(
     if (!(err instanceof k8s.ApiException && err.code === 409)) throw err;
   }
   await waitForEstablished(kc, [`${plural}.${group}`]);
-}
-
-/**
- * The tenant's own Kubernetes identity: a ServiceAccount token bound to a Role with only the rights
- * the docs give a tenant (its own KeycloakRealms and KeycloakClients, read its Secrets).
- */
-export async function tenantKubeConfig(admin: k8s.KubeConfig, namespace: string): Promise<k8s.KubeConfig> {
-  const core = admin.makeApiClient(k8s.CoreV1Api);
-  const rbac = admin.makeApiClient(k8s.RbacAuthorizationV1Api);
-  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: "tenant" } } });
-  await rbac.createNamespacedRole({
-    namespace,
-    body: {
-      metadata: { name: "tenant" },
-      rules: [
-        {
-          apiGroups: ["keycloak.kpo.dev"],
-          resources: ["keycloakrealms", "keycloakclients"],
-          verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
-        },
-        { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list"] },
-      ],
-    },
-  });
-  await rbac.createNamespacedRoleBinding({
-    namespace,
-    body: {
-      metadata: { name: "tenant" },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "tenant" },
-      subjects: [{ kind: "ServiceAccount", name: "tenant", namespace }],
-    },
-  });
-  const token = (
-    await core.createNamespacedServiceAccountToken({
-      name: "tenant",
-      namespace,
-      body: { spec: { audiences: [], expirationSeconds: 3600 } },
-    })
-  ).status?.token;
-  if (!token) throw new Error("TokenRequest returned no token");
-  const cluster = admin.getCurrentCluster();
-  if (!cluster) throw new Error("the admin kubeconfig has no current cluster");
-  const kc = new k8s.KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ ...cluster, name: "test" }],
-    users: [{ name: "tenant", token }],
-    contexts: [{ name: "tenant", cluster: "test", user: "tenant" }],
-    currentContext: "tenant",
-  });
-  writeFileSync(path.join(inject("testEnvDir"), `kubeconfig-tenant-${namespace}.yaml`), kc.exportConfig());
-  return kc;
 }

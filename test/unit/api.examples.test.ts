@@ -11,6 +11,7 @@ import {
   type NamespaceGrants,
 } from "../../src/api/index.js";
 import { createResourceValidator } from "../../src/api/validate.js";
+import { realmSecretReferences } from "../../src/resources/secretReferences.js";
 import {
   allExampleFiles as allFiles,
   examplesDir,
@@ -118,8 +119,8 @@ describe("examples", () => {
             granted(instance as Manifest, grants, ns, labelsOf(set, ns)),
             `realm ${ns}/${resource.metadata.name} granted`,
           ).toBe(true);
-          const smtpRef = resource.spec.smtp?.passwordSecretRef;
-          if (smtpRef) expect(secretKeys(set, smtpRef.name, ns)).toContain(smtpRef.key ?? "password");
+          for (const ref of realmSecretReferences(resource.spec))
+            expect(secretKeys(set, ref.name, ns), ref.field).toContain(ref.key);
         }
         if (resource.kind === "KeycloakClient") {
           const ref = realmRefOf(resource);

@@ -128,6 +128,25 @@ const cases: [string, PolicyInput, PolicyInput][] = [
     mk("KeycloakRealm", { ...goodRealm, passwordPolicy: "length(11)" }, { labels: prod }),
   ],
   [
+    "IdentityProviderEndpointNotHttps",
+    mk(
+      "KeycloakRealm",
+      {
+        ...goodRealm,
+        identityProviders: [{ alias: "corp", config: { tokenUrl: "https://id.example/token" } }],
+      },
+      { labels: prod },
+    ),
+    mk(
+      "KeycloakRealm",
+      {
+        ...goodRealm,
+        identityProviders: [{ alias: "corp", config: { tokenUrl: "http://id.example/token" } }],
+      },
+      { labels: prod },
+    ),
+  ],
+  [
     "ClientRedirectUriWildcard",
     mk("KeycloakClient", goodClient, { labels: prod }),
     mk("KeycloakClient", { ...goodClient, redirectUris: ["https://a.example.com/*"] }, { labels: prod }),
