@@ -15,6 +15,13 @@ import type {
   RoleComposites,
 } from "../api/index.js";
 import type { DesiredRealm, SmtpServer } from "../keycloak/realmSync.js";
+import {
+  eventsConfig,
+  groupedRealmSettings,
+  localizationTexts,
+  settingAttributes,
+  type RealmSettings,
+} from "./realmSettingGroups.js";
 import { noSecrets, secretValue, smtpPasswordReference, type ResolvedSecrets } from "./secretReferences.js";
 
 /** Copies the entries whose value is not undefined, so absent spec fields stay absent. */
@@ -22,8 +29,11 @@ export function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** Realm settings: every top-level scalar of the spec plus the flattened tokens, brute force and themes. */
-export function realmSettings(spec: KeycloakRealmSpec): RealmRepresentation & { realm: string } {
+/**
+ * Realm settings: every top-level scalar of the spec plus the flattened tokens, brute force, themes
+ * and the grouped settings of realmSettingGroups.ts; free-form attributes (merged by the sync).
+ */
+export function realmSettings(spec: KeycloakRealmSpec): RealmSettings & { realm: string } {
   const tokens = spec.tokens ?? {};
   const brute = spec.bruteForceProtection ?? {};
   const themes = spec.themes ?? {};
@@ -66,8 +76,16 @@ export function realmSettings(spec: KeycloakRealmSpec): RealmRepresentation & { 
       accountTheme: themes.account,
       adminTheme: themes.admin,
       emailTheme: themes.email,
+      attributes: realmAttributes(spec),
     }),
+    ...definedOnly(groupedRealmSettings(spec)),
   };
+}
+
+/** spec.attributes with the settings Keycloak keeps as attributes; undefined when there are none. */
+function realmAttributes(spec: KeycloakRealmSpec): Record<string, string> | undefined {
+  const attributes = { ...spec.attributes, ...settingAttributes(spec) };
+  return Object.keys(attributes).length === 0 ? undefined : attributes;
 }
 
 /**
@@ -139,5 +157,8 @@ export function desiredRealm(spec: KeycloakRealmSpec, secrets: ResolvedSecrets =
     groups: spec.groups?.map(groupRepresentation),
     smtpServer: smtpServer(spec, secrets),
     defaultRoles: roleComposites(spec.defaultRoles),
+    events: eventsConfig(spec),
+    localizationTexts: localizationTexts(spec),
+    defaultGroups: spec.defaultGroups === undefined ? undefined : [...spec.defaultGroups],
   }) as DesiredRealm;
 }

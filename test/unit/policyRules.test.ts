@@ -51,6 +51,7 @@ const goodRealm = {
   sslRequired: "external",
   bruteForceProtection: { enabled: true },
   passwordPolicy: "length(12)",
+  events: { enabled: true, expirationSeconds: 2592000, adminEventsEnabled: true },
 };
 const goodClient = { redirectUris: ["https://a.example.com/cb"], publicClient: true, pkceMethod: "S256" };
 const goodInstance = {
@@ -126,6 +127,30 @@ const cases: [string, PolicyInput, PolicyInput][] = [
     "RealmPasswordTooShort",
     mk("KeycloakRealm", { ...goodRealm, passwordPolicy: "length(20) and length(12)" }, { labels: prod }),
     mk("KeycloakRealm", { ...goodRealm, passwordPolicy: "length(11)" }, { labels: prod }),
+  ],
+  [
+    "RealmEventsDisabled",
+    mk("KeycloakRealm", goodRealm, { labels: prod }),
+    mk("KeycloakRealm", { ...goodRealm, events: { enabled: true, expirationSeconds: 60 } }, { labels: prod }),
+  ],
+  [
+    "RealmEventsNeverExpire",
+    mk("KeycloakRealm", goodRealm, { labels: prod }),
+    mk(
+      "KeycloakRealm",
+      { ...goodRealm, events: { ...goodRealm.events, expirationSeconds: 0 } },
+      { labels: prod },
+    ),
+  ],
+  [
+    "DefaultGroupNotDefined",
+    mk("KeycloakRealm", { groups: [{ name: "staff" }], defaultGroups: ["/staff"] }),
+    mk("KeycloakRealm", { groups: [{ name: "staff" }], defaultGroups: ["/staff/x"] }),
+  ],
+  [
+    "AdminPermissionsNotAllowed",
+    mk("KeycloakRealm", { adminPermissionsEnabled: false }),
+    mk("KeycloakRealm", { adminPermissionsEnabled: true }),
   ],
   [
     "ClientRedirectUriWildcard",
