@@ -549,14 +549,6 @@ export interface KeycloakRealmSpec {
      * Lifespan of action links a user requests (e.g. forgot password, verify email).
      */
     actionTokenGeneratedByUserLifespanSeconds?: number;
-    /**
-     * Lifespan of OAuth 2.0 device codes and user codes.
-     */
-    oauth2DeviceCodeLifespanSeconds?: number;
-    /**
-     * Minimum time a device client waits between token polls.
-     */
-    oauth2DevicePollingIntervalSeconds?: number;
   };
   /**
    * Mail server the realm sends email through (verification, password reset). Managed as a whole: the password comes from a Secret and never appears in the resource or its status.
@@ -993,6 +985,156 @@ export interface KeycloakRealmSpec {
         };
       }[];
     }[];
+  }[];
+  /**
+   * The realm's declarative user profile: which attributes users have, who may see and edit them, and how they are validated. Attributes and groups are managed by name: a listed one replaces Keycloak's definition of the same name; one this resource added and no longer lists is removed (the operator marks its own with the annotation kpo.dev/owner-uid); others, such as Keycloak's username and email, are left alone. Written only when the result differs.
+   */
+  userProfile?: {
+    /**
+     * What happens to user attributes the profile does not define: DISABLED (dropped), ENABLED (kept, editable by users and admins), ADMIN_VIEW or ADMIN_EDIT (only admins see or edit them).
+     */
+    unmanagedAttributePolicy?: "DISABLED" | "ENABLED" | "ADMIN_VIEW" | "ADMIN_EDIT";
+    /**
+     * Attribute definitions, by name.
+     *
+     * @maxItems 64
+     */
+    attributes?: {
+      /**
+       * The attribute's name, e.g. phoneNumber.
+       */
+      name: string;
+      /**
+       * Label shown in forms; may be a message key such as ${phoneNumber}.
+       */
+      displayName?: string;
+      /**
+       * Name of the attribute group it is shown in.
+       */
+      group?: string;
+      /**
+       * Whether the attribute holds several values.
+       */
+      multivalued?: boolean;
+      /**
+       * Hints for the themes, e.g. inputType: html5-tel.
+       */
+      annotations?: {
+        /**
+         * Annotation value.
+         */
+        [k: string]: string;
+      };
+      /**
+       * Validators by name with their settings, e.g. {length: {min: 3, max: 64}, pattern: {pattern: "^[0-9+ ]+$"}}.
+       */
+      validations?: {
+        /**
+         * Settings of one validator as strings, e.g. {min: "3"} (validators whose settings are lists, such as options, are not supported).
+         */
+        [k: string]: {
+          /**
+           * One setting.
+           */
+          [k: string]: string;
+        };
+      };
+      /**
+       * Who may view and edit the attribute (user, admin).
+       */
+      permissions?: {
+        /**
+         * Roles that may see it.
+         *
+         * @maxItems 2
+         */
+        view?: ("user" | "admin")[];
+        /**
+         * Roles that may change it.
+         *
+         * @maxItems 2
+         */
+        edit?: ("user" | "admin")[];
+      };
+    }[];
+    /**
+     * Attribute groups (sections of the forms), by name.
+     *
+     * @maxItems 32
+     */
+    groups?: {
+      /**
+       * The group's name.
+       */
+      name: string;
+      /**
+       * Heading shown above the group's attributes.
+       */
+      displayHeader?: string;
+      /**
+       * Text shown under the heading.
+       */
+      displayDescription?: string;
+    }[];
+  };
+  /**
+   * Organizations of the realm (needs spec.organizationsEnabled: true). Managed by name: the operator creates, updates and deletes its own; an organization of the same name made by other means is left alone and reported. Members are not managed.
+   *
+   * @maxItems 64
+   */
+  organizations?: {
+    /**
+     * Name of the organization.
+     */
+    name: string;
+    /**
+     * Alias used in tokens and URLs; Keycloak derives it from the name when unset. Fixed once the organization exists.
+     */
+    alias?: string;
+    /**
+     * Whether members can log in through the organization.
+     */
+    enabled?: boolean;
+    /**
+     * Description of the organization.
+     */
+    description?: string;
+    /**
+     * Where members land after accepting an invitation or registering.
+     */
+    redirectUrl?: string;
+    /**
+     * Internet domains of the organization (managed exactly).
+     *
+     * @maxItems 32
+     */
+    domains?: {
+      /**
+       * The domain, e.g. example.com.
+       */
+      name: string;
+      /**
+       * Whether the domain is marked as verified (lets an identity provider redirect by email domain).
+       */
+      verified?: boolean;
+    }[];
+    /**
+     * Free-form attributes; merged, keys under kpo.dev/ cannot be set.
+     */
+    attributes?: {
+      /**
+       * Values of the attribute.
+       *
+       * @maxItems 16
+       */
+      [k: string]: string[];
+    };
+    /**
+     * Aliases of the realm's identity providers linked to the organization (managed exactly). Each must exist in the realm; otherwise the sync stops with an error before changing any organization.
+     *
+     * @maxItems 16
+     */
+    identityProviders?: string[];
   }[];
   /**
    * Namespaces allowed to create KeycloakClients in this realm, by name and/or by label. A namespace is granted if it is listed or matches the selector; the realm's own namespace is always granted. Enforced by the authorization policy before any client is created.

@@ -12,6 +12,8 @@ import { changedFields, isSubsetEqual } from "./diff.js";
 import { KeycloakApiError, MissingReferenceError, OwnershipError } from "./errors.js";
 import { syncEventsConfig, type EventsConfig } from "./events.js";
 import { syncLocalizationTexts, type LocalizationTexts } from "./localization.js";
+import { syncOrganizations, type DesiredOrganization } from "./organizations.js";
+import { syncUserProfile, type DesiredUserProfile } from "./userProfile.js";
 import { attributeValue, checkOwnership, isOwnedBy, ownerAttributes, type Owner } from "./ownership.js";
 import {
   compositesOf,
@@ -60,6 +62,10 @@ export interface DesiredRealm {
   localizationTexts?: LocalizationTexts;
   /** Paths of groups of `groups` every new user joins (defaultGroups.ts). Undefined: not managed. */
   defaultGroups?: string[];
+  /** User profile attribute and group definitions, merged by name (userProfile.ts). */
+  userProfile?: DesiredUserProfile;
+  /** Organizations by name, with domains and linked identity providers (organizations.ts). */
+  organizations?: DesiredOrganization[];
 }
 
 export interface SyncOptions {
@@ -109,6 +115,7 @@ export async function syncRealm(
   const created = await syncRealmSettings(session, desired, ownerWithKind, adopt);
   if (desired.events) await syncEventsConfig(session, desired.events);
   if (desired.localizationTexts) await syncLocalizationTexts(session, desired.localizationTexts);
+  if (desired.userProfile) await syncUserProfile(session, desired.userProfile, ownerWithKind);
   const items = markedItems(ownerWithKind, adopt);
   if (desired.roles) await syncRoles(session, desired.roles, items);
   const placed: PlacedGroup[] = [];
@@ -117,6 +124,7 @@ export async function syncRealm(
     await syncGroupRoleMappings(session, placed);
   }
   if (desired.defaultGroups) await syncDefaultGroups(session, desired.defaultGroups, placed, ownerWithKind);
+  if (desired.organizations) await syncOrganizations(session, desired.organizations, ownerWithKind, adopt);
   if (desired.defaultRoles) await syncDefaultRoles(session, desired.defaultRoles);
   return { created, writes: session.writes, changedFields: session.changed };
 }

@@ -19,7 +19,8 @@ import {
   eventsConfig,
   groupedRealmSettings,
   localizationTexts,
-  settingAttributes,
+  organizations,
+  userProfile,
   type RealmSettings,
 } from "./realmSettingGroups.js";
 import { noSecrets, secretValue, smtpPasswordReference, type ResolvedSecrets } from "./secretReferences.js";
@@ -76,16 +77,10 @@ export function realmSettings(spec: KeycloakRealmSpec): RealmSettings & { realm:
       accountTheme: themes.account,
       adminTheme: themes.admin,
       emailTheme: themes.email,
-      attributes: realmAttributes(spec),
+      attributes: spec.attributes === undefined ? undefined : { ...spec.attributes },
     }),
     ...definedOnly(groupedRealmSettings(spec)),
   };
-}
-
-/** spec.attributes with the settings Keycloak keeps as attributes; undefined when there are none. */
-function realmAttributes(spec: KeycloakRealmSpec): Record<string, string> | undefined {
-  const attributes = { ...spec.attributes, ...settingAttributes(spec) };
-  return Object.keys(attributes).length === 0 ? undefined : attributes;
 }
 
 /**
@@ -160,5 +155,7 @@ export function desiredRealm(spec: KeycloakRealmSpec, secrets: ResolvedSecrets =
     events: eventsConfig(spec),
     localizationTexts: localizationTexts(spec),
     defaultGroups: spec.defaultGroups === undefined ? undefined : [...spec.defaultGroups],
+    userProfile: userProfile(spec),
+    organizations: organizations(spec),
   }) as DesiredRealm;
 }

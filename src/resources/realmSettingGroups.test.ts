@@ -20,7 +20,7 @@ describe("grouped realm settings", () => {
       webAuthnPolicy: { rpEntityName: "Apps", createTimeoutSeconds: 30, extraOrigins: ["https://a"] },
       webAuthnPasswordlessPolicy: { requireResidentKey: "Yes" },
       securityHeaders: { xFrameOptions: "DENY" },
-      tokens: { clientSessionIdleTimeoutSeconds: 600, oauth2DevicePollingIntervalSeconds: 5 },
+      tokens: { clientSessionIdleTimeoutSeconds: 600 },
       localization: {
         internationalizationEnabled: true,
         supportedLocales: ["en", "de"],
@@ -32,7 +32,7 @@ describe("grouped realm settings", () => {
       displayNameHtml: "<b>Apps</b>",
       defaultSignatureAlgorithm: "ES256",
       bruteForceStrategy: "LINEAR",
-      attributes: { "team/x": "1", oauth2DevicePollingInterval: "5" },
+      attributes: { "team/x": "1" },
       otpPolicyType: "hotp",
       otpPolicyDigits: 8,
       otpPolicyPeriod: 30,

@@ -1,11 +1,15 @@
 // The grouped realm settings of a KeycloakRealm spec (OTP, WebAuthn, security headers, the further
-// lifespans, localization, events) → Keycloak's flat RealmRepresentation fields. Pure, like the rest
+// lifespans, localization, events) → Keycloak's flat RealmRepresentation fields, and the settings
+// with endpoints of their own (events, texts, user profile, organizations) → what their syncs take. Pure, like the rest
 // of src/resources: a setting the spec leaves out is absent from the result, so Keycloak's value is
 // left alone. The spec groups them for people (`spec.otpPolicy.digits`); Keycloak's wire format
 // prefixes them (`otpPolicyDigits`), and speaks of some in seconds without saying so.
 import type { RealmEventsConfigRepresentation } from "@keycloak/keycloak-admin-client/lib/defs/realmEventsConfigRepresentation.js";
 import type RealmRepresentation from "@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js";
+import type { UserProfileAttribute } from "@keycloak/keycloak-admin-client/lib/defs/userProfileMetadata.js";
 import type { KeycloakRealmSpec } from "../api/index.js";
+import type { DesiredOrganization } from "../keycloak/organizations.js";
+import type { DesiredUserProfile } from "../keycloak/userProfile.js";
 
 type WebAuthnSpec = NonNullable<KeycloakRealmSpec["webAuthnPolicy"]>;
 
@@ -112,19 +116,6 @@ export function groupedRealmSettings(spec: KeycloakRealmSpec): Record<string, un
   };
 }
 
-/**
- * Settings Keycloak's realm update reads only from realm attributes (its admin console writes them
- * there too), although the representation shows them as fields of their own.
- */
-export function settingAttributes(spec: KeycloakRealmSpec): Record<string, string> {
-  const tokens = spec.tokens ?? {};
-  const entries = Object.entries({
-    oauth2DeviceCodeLifespan: tokens.oauth2DeviceCodeLifespanSeconds,
-    oauth2DevicePollingInterval: tokens.oauth2DevicePollingIntervalSeconds,
-  }).filter((e): e is [string, number] => e[1] !== undefined);
-  return Object.fromEntries(entries.map(([k, v]) => [k, String(v)]));
-}
-
 /** The events configuration the spec manages, or undefined when it manages none of it. */
 export function eventsConfig(spec: KeycloakRealmSpec): RealmEventsConfigRepresentation | undefined {
   const events = spec.events;
@@ -150,5 +141,36 @@ export function localizationTexts(
   if (texts === undefined) return undefined;
   return Object.fromEntries(
     Object.entries(texts).map(([locale, byKey]) => [locale, { ...(byKey as Record<string, string>) }]),
+  );
+}
+
+/** The user profile definitions the spec manages (copied), or undefined. */
+export function userProfile(spec: KeycloakRealmSpec): DesiredUserProfile | undefined {
+  const profile = spec.userProfile;
+  if (profile === undefined) return undefined;
+  return Object.fromEntries(
+    Object.entries({
+      unmanagedAttributePolicy: profile.unmanagedAttributePolicy,
+      attributes: profile.attributes?.map((a) => structuredClone(a) as UserProfileAttribute),
+      groups: profile.groups?.map((g) => ({ ...g })),
+    }).filter(([, v]) => v !== undefined),
+  );
+}
+
+/** The organizations the spec lists (copied), or undefined when it manages none. */
+export function organizations(spec: KeycloakRealmSpec): DesiredOrganization[] | undefined {
+  return spec.organizations?.map(
+    (o) =>
+      Object.fromEntries(
+        Object.entries({
+          ...o,
+          domains: o.domains?.map((d) => ({ ...d })),
+          attributes:
+            o.attributes === undefined
+              ? undefined
+              : Object.fromEntries(Object.entries(o.attributes).map(([k, v]) => [k, [...v]])),
+          identityProviders: o.identityProviders === undefined ? undefined : [...o.identityProviders],
+        }).filter(([, v]) => v !== undefined),
+      ) as unknown as DesiredOrganization,
   );
 }

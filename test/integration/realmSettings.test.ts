@@ -10,6 +10,8 @@ import { MissingReferenceError } from "../../src/keycloak/errors.js";
 import { deleteRealm, syncRealm } from "../../src/keycloak/realmSync.js";
 import type { Owner } from "../../src/keycloak/ownership.js";
 import { desiredRealm } from "../../src/resources/realmRepresentation.js";
+import type OrganizationRepresentation from "@keycloak/keycloak-admin-client/lib/defs/organizationRepresentation.js";
+import type { UserProfileConfig } from "@keycloak/keycloak-admin-client/lib/defs/userProfileMetadata.js";
 
 const env = inject("keycloak");
 
@@ -49,8 +51,6 @@ const spec: KeycloakRealmSpec = {
     accessCodeLifespanUserActionSeconds: 120,
     actionTokenGeneratedByAdminLifespanSeconds: 86400,
     actionTokenGeneratedByUserLifespanSeconds: 600,
-    oauth2DeviceCodeLifespanSeconds: 300,
-    oauth2DevicePollingIntervalSeconds: 7,
   },
   otpPolicy: {
     type: "totp",
@@ -99,6 +99,29 @@ const spec: KeycloakRealmSpec = {
     texts: { de: { loginTitle: "Anmelden bei Shop", doLogIn: "Einloggen" }, en: { loginTitle: "Shop" } },
   },
   groups: [{ name: "staff", subGroups: [{ name: "readers" }] }, { name: "partners" }],
+  userProfile: {
+    unmanagedAttributePolicy: "ADMIN_VIEW",
+    attributes: [
+      {
+        name: "phoneNumber",
+        displayName: "Phone number",
+        permissions: { view: ["admin", "user"], edit: ["admin", "user"] },
+        validations: { length: { min: "3", max: "32" } },
+        annotations: { inputType: "html5-tel" },
+      },
+    ],
+  },
+  organizationsEnabled: true,
+  organizations: [
+    {
+      name: "Acme",
+      alias: "acme",
+      description: "A customer",
+      redirectUrl: "https://acme.example.com/",
+      domains: [{ name: "acme.example.com", verified: true }],
+      attributes: { tier: ["gold"] },
+    },
+  ],
   defaultGroups: ["/staff/readers", "/partners"],
 };
 
@@ -137,8 +160,6 @@ describe("Given a real Keycloak and a realm spec setting events, localization, O
       accessCodeLifespanUserAction: 120,
       actionTokenGeneratedByAdminLifespan: 86400,
       actionTokenGeneratedByUserLifespan: 600,
-      oauth2DeviceCodeLifespan: 300,
-      oauth2DevicePollingInterval: 7,
       otpPolicyType: "totp",
       otpPolicyAlgorithm: "HmacSHA256",
       otpPolicyDigits: 8,
@@ -195,6 +216,32 @@ describe("Given a real Keycloak and a realm spec setting events, localization, O
       kc.realms.getDefaultGroups({ realm: realmName }),
     );
     expect(defaults.map((g) => g.path).sort()).toEqual(["/partners", "/staff/readers"]);
+
+    const profile = await read<UserProfileConfig>((kc) => kc.users.getProfile({ realm: realmName }));
+    expect(profile.unmanagedAttributePolicy).toBe("ADMIN_VIEW");
+    expect(profile.attributes?.find((a) => a.name === "phoneNumber")).toMatchObject({
+      displayName: "Phone number",
+      validations: { length: { min: "3", max: "32" } },
+      annotations: { inputType: "html5-tel", "kpo.dev/owner-uid": owner.uid },
+    });
+    // Keycloak's own attributes are still there.
+    expect(profile.attributes?.map((a) => a.name)).toEqual(expect.arrayContaining(["username", "email"]));
+
+    const [acme] = await read<OrganizationRepresentation[]>((kc) =>
+      kc.organizations.find({ realm: realmName, search: "Acme", exact: true }),
+    );
+    expect(acme).toMatchObject({
+      name: "Acme",
+      alias: "acme",
+      description: "A customer",
+      redirectUrl: "https://acme.example.com/",
+      domains: [{ name: "acme.example.com", verified: true }],
+    });
+    const full = await read<OrganizationRepresentation>((kc) =>
+      kc.organizations.findOne({ realm: realmName, id: acme?.id ?? "" }),
+    );
+    expect(full.attributes?.tier).toEqual(["gold"]);
+    expect(full.attributes?.["kpo.dev/owner-uid"]).toEqual([owner.uid]);
   });
 
   it("When the same spec is synced again, Then it makes zero writes", async () => {
@@ -285,5 +332,24 @@ describe("Given a real Keycloak and a realm spec setting events, localization, O
     expect(conn.stats.writes - before).toBe(0);
     const realm = await read<{ displayName?: string }>((kc) => kc.realms.findOne({ realm: realmName }));
     expect(realm.displayName).toBeUndefined();
+  });
+
+  it("When an organization links an identity provider the realm lacks, Then the sync stops before changing any organization", async () => {
+    const bad: KeycloakRealmSpec = {
+      ...spec,
+      defaultGroups: ["/partners"],
+      localization: { ...spec.localization, texts: { de: { loginTitle: "Anmelden bei Shop" } } },
+      organizations: [
+        { name: "Acme", description: "Not written", identityProviders: ["no-such-idp"] },
+        { name: "Beta", domains: [{ name: "beta.example.com" }] },
+      ],
+    };
+    await expect(syncRealm(conn, desiredRealm(bad), owner)).rejects.toThrow(
+      /identity providers that do not exist in realm .*"no-such-idp" \(organization "Acme"\)/,
+    );
+    const orgs = await read<OrganizationRepresentation[]>((kc) =>
+      kc.organizations.find({ realm: realmName }),
+    );
+    expect(orgs.map((o) => [o.name, o.description])).toEqual([["Acme", "A customer"]]);
   });
 });
