@@ -58,6 +58,7 @@ test_every_grant_kind_is_checked if {
 		grant("spec.groups[/admins]", "group /admins", [reach("realm-management", "realm-admin", ["realm-management/realm-admin"])]),
 		grant("spec.groups[/a/b]", "group /a/b", [realm_reach("x", ["x"]), reach("realm-management", "impersonation", ["x", "realm-management/impersonation"])]),
 		grant("spec.defaultRoles", "every user (the realm's default roles)", [reach("realm-management", "view-users", ["realm-management/view-users"])]),
+		grant("spec.defaultGroups[/staff]", "every new user (default group /staff)", [realm_reach("x", ["x"]), reach("realm-management", "manage-users", ["x", "realm-management/manage-users"])]),
 		grant("spec.roles[svc].composites", "role web/svc", [realm_reach("manage-clients", ["web/svc", "manage-clients"])]),
 		grant("spec.protocolMappers[r]", "every token of the client (hardcoded role)", [reach("realm-management", "realm-admin", ["realm-management/realm-admin"])]),
 	] {

@@ -4,7 +4,7 @@ import data.kpo.policy.production
 
 prod := {"kpo.dev/environment": "production"}
 
-good_realm := {"sslRequired": "external", "bruteForceProtection": {"enabled": true}, "passwordPolicy": "length(12) and digits(1)"}
+good_realm := {"sslRequired": "external", "bruteForceProtection": {"enabled": true}, "passwordPolicy": "length(12) and digits(1)", "events": {"enabled": true, "expirationSeconds": 2592000, "adminEventsEnabled": true}}
 
 good_client := {"redirectUris": ["https://shop.example.com/callback", "http://localhost:8080/cb", "http://127.0.0.1/cb"], "publicClient": true, "pkceMethod": "S256"}
 

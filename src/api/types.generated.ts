@@ -367,6 +367,56 @@ export interface KeycloakRealmSpec {
    */
   duplicateEmailsAllowed?: boolean;
   /**
+   * Name shown on the login pages as HTML (Keycloak renders it unescaped in its themes), e.g. "<b>Shop</b> SSO". Takes precedence over displayName where a theme shows it.
+   */
+  displayNameHtml?: string;
+  /**
+   * Whether users can change their own username in the account console.
+   */
+  editUsernameAllowed?: boolean;
+  /**
+   * Whether the email address is the username (users register and log in with it).
+   */
+  registrationEmailAsUsername?: boolean;
+  /**
+   * Whether users can manage access to their resources (UMA) in the account console; needs clients with authorization services to have an effect.
+   */
+  userManagedAccessAllowed?: boolean;
+  /**
+   * Whether the realm's organizations feature is on. Required by spec.organizations.
+   */
+  organizationsEnabled?: boolean;
+  /**
+   * Fine-grained admin permissions: permissions defined in the realm can then give users administration power over users, groups and clients. Refused by the authorization policy unless the security team allows every admin role ("*") for this namespace in data.kpo.authorization.allowedAdminRoles.
+   */
+  adminPermissionsEnabled?: boolean;
+  /**
+   * Algorithm the realm signs tokens with unless a client says otherwise.
+   */
+  defaultSignatureAlgorithm?:
+    | "RS256"
+    | "RS384"
+    | "RS512"
+    | "PS256"
+    | "PS384"
+    | "PS512"
+    | "ES256"
+    | "ES384"
+    | "ES512"
+    | "EdDSA"
+    | "HS256"
+    | "HS384"
+    | "HS512";
+  /**
+   * Free-form realm attributes. Merged into the realm's attributes: the listed keys are set, others (Keycloak's own, set by people) are kept; a key removed from this map is left in Keycloak. Keys under kpo.dev/ are the operator's own bookkeeping and cannot be set.
+   */
+  attributes?: {
+    /**
+     * Attribute value.
+     */
+    [k: string]: string;
+  };
+  /**
    * Temporary or permanent lockout of accounts after repeated login failures.
    */
   bruteForceProtection?: {
@@ -378,6 +428,10 @@ export interface KeycloakRealmSpec {
      * Lock the account permanently (until an admin unlocks it) instead of temporarily.
      */
     permanentLockout?: boolean;
+    /**
+     * How temporary lockouts grow: MULTIPLE (the wait grows each time failureFactor failures accumulate again) or LINEAR (it grows with every failure beyond failureFactor).
+     */
+    strategy?: "MULTIPLE" | "LINEAR";
     /**
      * Temporary lockouts before a permanent one (with permanentLockout); 0 means none.
      */
@@ -455,6 +509,46 @@ export interface KeycloakRealmSpec {
      * How often a refresh token may be reused (with revokeRefreshToken).
      */
     refreshTokenMaxReuse?: number;
+    /**
+     * Idle time after which a remember-me login session expires; 0 uses ssoSessionIdleTimeoutSeconds.
+     */
+    ssoSessionIdleTimeoutRememberMeSeconds?: number;
+    /**
+     * Longest a remember-me login session lasts; 0 uses ssoSessionMaxLifespanSeconds.
+     */
+    ssoSessionMaxLifespanRememberMeSeconds?: number;
+    /**
+     * Idle time after which a client session expires; 0 uses the login session idle timeout.
+     */
+    clientSessionIdleTimeoutSeconds?: number;
+    /**
+     * Longest a client session lasts; 0 uses the login session max lifespan.
+     */
+    clientSessionMaxLifespanSeconds?: number;
+    /**
+     * Idle time after which an offline client session expires; 0 uses the offline session idle timeout.
+     */
+    clientOfflineSessionIdleTimeoutSeconds?: number;
+    /**
+     * Longest an offline client session lasts; 0 uses the offline session max lifespan.
+     */
+    clientOfflineSessionMaxLifespanSeconds?: number;
+    /**
+     * Time a user has to complete a login (the login action code).
+     */
+    accessCodeLifespanLoginSeconds?: number;
+    /**
+     * Time a user has to complete a required action such as updating a password.
+     */
+    accessCodeLifespanUserActionSeconds?: number;
+    /**
+     * Lifespan of action links an administrator sends (e.g. execute-actions email).
+     */
+    actionTokenGeneratedByAdminLifespanSeconds?: number;
+    /**
+     * Lifespan of action links a user requests (e.g. forgot password, verify email).
+     */
+    actionTokenGeneratedByUserLifespanSeconds?: number;
   };
   /**
    * Mail server the realm sends email through (verification, password reset). Managed as a whole: the password comes from a Secret and never appears in the resource or its status.
@@ -976,6 +1070,246 @@ export interface KeycloakRealmSpec {
     email?: string;
   };
   /**
+   * One-time password (OTP) settings used when users set up an authenticator app. A setting left out is not managed.
+   */
+  otpPolicy?: {
+    /**
+     * Time-based (totp) or counter-based (hotp) one-time passwords.
+     */
+    type?: "totp" | "hotp";
+    /**
+     * HMAC algorithm of the codes.
+     */
+    algorithm?: "HmacSHA1" | "HmacSHA256" | "HmacSHA512";
+    /**
+     * Length of a code.
+     */
+    digits?: 6 | 8;
+    /**
+     * How long a time-based code is valid.
+     */
+    periodSeconds?: number;
+    /**
+     * Starting counter of counter-based (hotp) codes.
+     */
+    initialCounter?: number;
+    /**
+     * Codes before and after the current one that are still accepted (clock skew, counter drift).
+     */
+    lookAheadWindow?: number;
+    /**
+     * Whether a code may be used more than once within its validity.
+     */
+    codeReusable?: boolean;
+  };
+  /**
+   * WebAuthn settings for security keys used as a second factor. A setting left out is not managed.
+   */
+  webAuthnPolicy?: {
+    /**
+     * Relying party name shown by the authenticator, e.g. the product name.
+     */
+    rpEntityName?: string;
+    /**
+     * Signature algorithms the realm accepts from authenticators, in order of preference.
+     *
+     * @minItems 1
+     * @maxItems 8
+     */
+    signatureAlgorithms?: ("ES256" | "ES384" | "ES512" | "RS256" | "RS384" | "RS512" | "RS1" | "Ed25519")[];
+    /**
+     * Relying party ID: the domain the credentials are bound to (the Keycloak host name or a parent domain of it). Empty uses the host name Keycloak is reached at.
+     */
+    rpId?: string;
+    /**
+     * Whether and how the realm asks authenticators for an attestation statement.
+     */
+    attestationConveyancePreference?: "not specified" | "none" | "indirect" | "direct";
+    /**
+     * Which authenticators may register (built into the device, or roaming such as a key).
+     */
+    authenticatorAttachment?: "not specified" | "platform" | "cross-platform";
+    /**
+     * Whether the credential must be stored on the authenticator (discoverable).
+     */
+    requireResidentKey?: "not specified" | "Yes" | "No";
+    /**
+     * Whether the authenticator must verify the user (PIN, biometrics).
+     */
+    userVerificationRequirement?: "not specified" | "required" | "preferred" | "discouraged";
+    /**
+     * Time a registration may take; 0 means the browser's default.
+     */
+    createTimeoutSeconds?: number;
+    /**
+     * Refuse registering an authenticator the user has already registered.
+     */
+    avoidSameAuthenticatorRegister?: boolean;
+    /**
+     * Further origins allowed to register and use credentials (e.g. an Android or iOS app's origin), besides Keycloak's own.
+     *
+     * @maxItems 32
+     */
+    extraOrigins?: string[];
+  };
+  /**
+   * WebAuthn settings for passwordless login (passkeys). A setting left out is not managed.
+   */
+  webAuthnPasswordlessPolicy?: {
+    /**
+     * Relying party name shown by the authenticator, e.g. the product name.
+     */
+    rpEntityName?: string;
+    /**
+     * Signature algorithms the realm accepts from authenticators, in order of preference.
+     *
+     * @minItems 1
+     * @maxItems 8
+     */
+    signatureAlgorithms?: ("ES256" | "ES384" | "ES512" | "RS256" | "RS384" | "RS512" | "RS1" | "Ed25519")[];
+    /**
+     * Relying party ID: the domain the credentials are bound to (the Keycloak host name or a parent domain of it). Empty uses the host name Keycloak is reached at.
+     */
+    rpId?: string;
+    /**
+     * Whether and how the realm asks authenticators for an attestation statement.
+     */
+    attestationConveyancePreference?: "not specified" | "none" | "indirect" | "direct";
+    /**
+     * Which authenticators may register (built into the device, or roaming such as a key).
+     */
+    authenticatorAttachment?: "not specified" | "platform" | "cross-platform";
+    /**
+     * Whether the credential must be stored on the authenticator (discoverable).
+     */
+    requireResidentKey?: "not specified" | "Yes" | "No";
+    /**
+     * Whether the authenticator must verify the user (PIN, biometrics).
+     */
+    userVerificationRequirement?: "not specified" | "required" | "preferred" | "discouraged";
+    /**
+     * Time a registration may take; 0 means the browser's default.
+     */
+    createTimeoutSeconds?: number;
+    /**
+     * Refuse registering an authenticator the user has already registered.
+     */
+    avoidSameAuthenticatorRegister?: boolean;
+    /**
+     * Further origins allowed to register and use credentials (e.g. an Android or iOS app's origin), besides Keycloak's own.
+     *
+     * @maxItems 32
+     */
+    extraOrigins?: string[];
+  };
+  /**
+   * HTTP security headers Keycloak sends with its pages. A header left out is not managed; an empty string makes Keycloak omit the header.
+   */
+  securityHeaders?: {
+    /**
+     * Content-Security-Policy, e.g. "frame-src 'self'; frame-ancestors 'self'; object-src 'none';".
+     */
+    contentSecurityPolicy?: string;
+    /**
+     * Content-Security-Policy-Report-Only.
+     */
+    contentSecurityPolicyReportOnly?: string;
+    /**
+     * X-Frame-Options, e.g. SAMEORIGIN or DENY.
+     */
+    xFrameOptions?: string;
+    /**
+     * X-Content-Type-Options, e.g. nosniff.
+     */
+    xContentTypeOptions?: string;
+    /**
+     * X-Robots-Tag, e.g. none.
+     */
+    xRobotsTag?: string;
+    /**
+     * Strict-Transport-Security, e.g. "max-age=31536000; includeSubDomains".
+     */
+    strictTransportSecurity?: string;
+    /**
+     * Referrer-Policy, e.g. no-referrer.
+     */
+    referrerPolicy?: string;
+  };
+  /**
+   * Which user and admin events the realm records (Keycloak's events configuration, written only when it differs). A setting left out is not managed.
+   */
+  events?: {
+    /**
+     * Whether user events (logins, errors, …) are stored.
+     */
+    enabled?: boolean;
+    /**
+     * How long stored user events are kept; 0 keeps them forever.
+     */
+    expirationSeconds?: number;
+    /**
+     * Event listeners that receive every event, e.g. jboss-logging. The list is managed exactly: listeners not in it are removed.
+     *
+     * @maxItems 16
+     */
+    listeners?: string[];
+    /**
+     * User event types stored (e.g. LOGIN, LOGIN_ERROR); Keycloak's defaults when left out.
+     *
+     * @minItems 1
+     * @maxItems 256
+     */
+    enabledTypes?: string[];
+    /**
+     * Whether admin events (changes made through the admin API) are stored.
+     */
+    adminEventsEnabled?: boolean;
+    /**
+     * Whether admin events include the representation that was sent.
+     */
+    adminEventsDetailsEnabled?: boolean;
+  };
+  /**
+   * Languages of the realm's pages and its own translated texts.
+   */
+  localization?: {
+    /**
+     * Whether users can choose among the supported locales.
+     */
+    internationalizationEnabled?: boolean;
+    /**
+     * Locales offered to users, e.g. [en, de, fr].
+     *
+     * @minItems 1
+     * @maxItems 64
+     */
+    supportedLocales?: string[];
+    /**
+     * Locale used when the user's choice is unknown.
+     */
+    defaultLocale?: string;
+    /**
+     * The realm's own message texts per locale (overriding the theme's), keyed by message key, e.g. {de: {loginTitle: "Anmelden"}}. Only the listed keys are managed; a key the operator set and that is no longer listed is removed; texts set by other means are left alone.
+     */
+    texts?: {
+      /**
+       * Message texts of one locale, by message key.
+       */
+      [k: string]: {
+        /**
+         * The text (may contain Keycloak's message placeholders such as {0}).
+         */
+        [k: string]: string;
+      };
+    };
+  };
+  /**
+   * Groups every new user joins, by path (e.g. /staff or /staff/readers). Each must be a group of spec.groups: joining it grants its role mappings (and its parent groups') to every new user, so the authorization policy checks them like spec.defaultRoles. A default group that is one of this resource's own groups and no longer listed stops being a default group; other default groups are left alone.
+   *
+   * @maxItems 32
+   */
+  defaultGroups?: string[];
+  /**
    * Realm roles managed by this resource. Roles created in Keycloak by other means are left alone.
    *
    * @maxItems 256
@@ -1095,6 +1429,156 @@ export interface KeycloakRealmSpec {
         };
       }[];
     }[];
+  }[];
+  /**
+   * The realm's declarative user profile: which attributes users have, who may see and edit them, and how they are validated. Attributes and groups are managed by name: a listed one replaces Keycloak's definition of the same name; one this resource added and no longer lists is removed (the operator marks its own with the annotation kpo.dev/owner-uid); others, such as Keycloak's username and email, are left alone. Written only when the result differs.
+   */
+  userProfile?: {
+    /**
+     * What happens to user attributes the profile does not define: DISABLED (dropped), ENABLED (kept, editable by users and admins), ADMIN_VIEW or ADMIN_EDIT (only admins see or edit them).
+     */
+    unmanagedAttributePolicy?: "DISABLED" | "ENABLED" | "ADMIN_VIEW" | "ADMIN_EDIT";
+    /**
+     * Attribute definitions, by name.
+     *
+     * @maxItems 64
+     */
+    attributes?: {
+      /**
+       * The attribute's name, e.g. phoneNumber.
+       */
+      name: string;
+      /**
+       * Label shown in forms; may be a message key such as ${phoneNumber}.
+       */
+      displayName?: string;
+      /**
+       * Name of the attribute group it is shown in.
+       */
+      group?: string;
+      /**
+       * Whether the attribute holds several values.
+       */
+      multivalued?: boolean;
+      /**
+       * Hints for the themes, e.g. inputType: html5-tel.
+       */
+      annotations?: {
+        /**
+         * Annotation value.
+         */
+        [k: string]: string;
+      };
+      /**
+       * Validators by name with their settings, e.g. {length: {min: 3, max: 64}, pattern: {pattern: "^[0-9+ ]+$"}}.
+       */
+      validations?: {
+        /**
+         * Settings of one validator as strings, e.g. {min: "3"} (validators whose settings are lists, such as options, are not supported).
+         */
+        [k: string]: {
+          /**
+           * One setting.
+           */
+          [k: string]: string;
+        };
+      };
+      /**
+       * Who may view and edit the attribute (user, admin).
+       */
+      permissions?: {
+        /**
+         * Roles that may see it.
+         *
+         * @maxItems 2
+         */
+        view?: ("user" | "admin")[];
+        /**
+         * Roles that may change it.
+         *
+         * @maxItems 2
+         */
+        edit?: ("user" | "admin")[];
+      };
+    }[];
+    /**
+     * Attribute groups (sections of the forms), by name.
+     *
+     * @maxItems 32
+     */
+    groups?: {
+      /**
+       * The group's name.
+       */
+      name: string;
+      /**
+       * Heading shown above the group's attributes.
+       */
+      displayHeader?: string;
+      /**
+       * Text shown under the heading.
+       */
+      displayDescription?: string;
+    }[];
+  };
+  /**
+   * Organizations of the realm (needs spec.organizationsEnabled: true). Managed by name: the operator creates, updates and deletes its own; an organization of the same name made by other means is left alone and reported. Members are not managed.
+   *
+   * @maxItems 64
+   */
+  organizations?: {
+    /**
+     * Name of the organization.
+     */
+    name: string;
+    /**
+     * Alias used in tokens and URLs; Keycloak derives it from the name when unset. Fixed once the organization exists.
+     */
+    alias?: string;
+    /**
+     * Whether members can log in through the organization.
+     */
+    enabled?: boolean;
+    /**
+     * Description of the organization.
+     */
+    description?: string;
+    /**
+     * Where members land after accepting an invitation or registering.
+     */
+    redirectUrl?: string;
+    /**
+     * Internet domains of the organization (managed exactly).
+     *
+     * @maxItems 32
+     */
+    domains?: {
+      /**
+       * The domain, e.g. example.com.
+       */
+      name: string;
+      /**
+       * Whether the domain is marked as verified (lets an identity provider redirect by email domain).
+       */
+      verified?: boolean;
+    }[];
+    /**
+     * Free-form attributes; merged, keys under kpo.dev/ cannot be set.
+     */
+    attributes?: {
+      /**
+       * Values of the attribute.
+       *
+       * @maxItems 16
+       */
+      [k: string]: string[];
+    };
+    /**
+     * Aliases of the realm's identity providers linked to the organization (managed exactly). Each must exist in the realm; otherwise the sync stops with an error before changing any organization.
+     *
+     * @maxItems 16
+     */
+    identityProviders?: string[];
   }[];
   /**
    * Namespaces allowed to create KeycloakClients in this realm, by name and/or by label. A namespace is granted if it is listed or matches the selector; the realm's own namespace is always granted. Enforced by the authorization policy before any client is created.

@@ -76,6 +76,7 @@ describe("kpo policy eval", () => {
         "RealmSslNotRequired",
         "RealmBruteForceProtectionDisabled",
         "RealmPasswordTooShort",
+        "RealmEventsDisabled",
       ]),
     );
   });

@@ -8,9 +8,14 @@ import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/ro
 import { syncClientScopes, type DesiredClientScopes } from "./clientScopes.js";
 import { indexByName, markedItems, syncCollection, type Collection } from "./collection.js";
 import type { KeycloakConnection } from "./connection.js";
+import { checkDefaultGroups, syncDefaultGroups } from "./defaultGroups.js";
 import { changedFields, isSubsetEqual } from "./diff.js";
 import { KeycloakApiError, MissingReferenceError, OwnershipError } from "./errors.js";
 import { prepareIdentityProviders, type DesiredIdentityProviders } from "./identityProviders.js";
+import { syncEventsConfig, type EventsConfig } from "./events.js";
+import { syncLocalizationTexts, type LocalizationTexts } from "./localization.js";
+import { syncOrganizations, type DesiredOrganization } from "./organizations.js";
+import { syncUserProfile, type DesiredUserProfile } from "./userProfile.js";
 import { attributeValue, checkOwnership, isOwnedBy, ownerAttributes, type Owner } from "./ownership.js";
 import {
   compositesOf,
@@ -60,6 +65,16 @@ export interface DesiredRealm {
   ldapProviders?: DesiredLdapProvider[];
   /** Identity providers and their mappers (identityProviders.ts); undefined: neither is managed. */
   identityProviders?: DesiredIdentityProviders;
+  /** The events configuration fields to manage (events.ts). Undefined: not managed. */
+  events?: EventsConfig;
+  /** The realm's own texts by locale and key (localization.ts). Undefined: not managed. */
+  localizationTexts?: LocalizationTexts;
+  /** Paths of groups of `groups` every new user joins (defaultGroups.ts). Undefined: not managed. */
+  defaultGroups?: string[];
+  /** User profile attribute and group definitions, merged by name (userProfile.ts). */
+  userProfile?: DesiredUserProfile;
+  /** Organizations by name, with domains and linked identity providers (organizations.ts). */
+  organizations?: DesiredOrganization[];
 }
 
 export interface SyncOptions {
@@ -88,6 +103,12 @@ export function smtpPasswordHash(password: string, owner: Owner): string {
 
 const realmSkip = new Set(["realm", "smtpServer", "id"]);
 
+/**
+ * Maps Keycloak replaces as a whole on update; sent merged with what is there. A realm created with
+ * a partial one would lack Keycloak's defaults for the rest, so they are set after the create.
+ */
+const mergedMaps = new Set(["browserSecurityHeaders"]);
+
 export async function syncRealm(
   conn: KeycloakConnection,
   desired: DesiredRealm,
@@ -106,14 +127,21 @@ export async function syncRealm(
     ownerWithKind,
     adopt,
   );
+  // Refused before the first write: a default group must be one the spec defines.
+  if (desired.defaultGroups) checkDefaultGroups(realmName, desired.defaultGroups, desired.groups);
   const created = await syncRealmSettings(session, desired, ownerWithKind, adopt);
+  if (desired.events) await syncEventsConfig(session, desired.events);
+  if (desired.localizationTexts) await syncLocalizationTexts(session, desired.localizationTexts);
+  if (desired.userProfile) await syncUserProfile(session, desired.userProfile, ownerWithKind);
   const items = markedItems(ownerWithKind, adopt);
   if (desired.roles) await syncRoles(session, desired.roles, items);
+  const placed: PlacedGroup[] = [];
   if (desired.groups) {
-    const placed: PlacedGroup[] = [];
     await syncGroupLevel(session, { path: "", knownEmpty: false }, desired.groups, items, placed);
     await syncGroupRoleMappings(session, placed);
   }
+  if (desired.defaultGroups) await syncDefaultGroups(session, desired.defaultGroups, placed, ownerWithKind);
+  if (desired.organizations) await syncOrganizations(session, desired.organizations, ownerWithKind, adopt);
   if (desired.defaultRoles) await syncDefaultRoles(session, desired.defaultRoles);
   if (desired.clientScopes) await syncClientScopes(session, desired.clientScopes, ownerWithKind, adopt);
   if (desired.ldapProviders) await syncUserFederation(session, desired.ldapProviders, ownerWithKind, adopt);
@@ -184,11 +212,13 @@ async function syncRealmSettings(
 ): Promise<boolean> {
   const name = session.realm;
   const description = `Realm "${name}" on Keycloak instance ${session.conn.instance}`;
-  const actual = await session.read(`read realm "${name}"`, (kc) => kc.realms.findOne({ realm: name }));
+  const readRealm = () => session.read(`read realm "${name}"`, (kc) => kc.realms.findOne({ realm: name }));
+  let actual = await readRealm();
   const attributes = desiredAttributes(desired, owner);
 
   if (!actual) {
     const rep: RealmRepresentation = { ...desired.realm, attributes };
+    for (const field of mergedMaps) delete (rep as Record<string, unknown>)[field];
     if (desired.smtpServer) rep.smtpServer = desired.smtpServer;
     await session.create(
       "realm",
@@ -196,10 +226,28 @@ async function syncRealmSettings(
       (kc) => kc.realms.create(rep),
       realmLifecycleTimeoutMs,
     );
+    const merged = [...mergedMaps].some(
+      (f) => (desired.realm as unknown as Record<string, unknown>)[f] !== undefined,
+    );
+    if (!merged) return true;
+    actual = await readRealm();
+    if (!actual) return true;
+    await updateRealmSettings(session, desired, actual, attributes);
     return true;
   }
 
   checkOwnership(description, actual.attributes, owner, adopt);
+  await updateRealmSettings(session, desired, actual, attributes);
+  return false;
+}
+
+async function updateRealmSettings(
+  session: SyncSession,
+  desired: DesiredRealm,
+  actual: RealmRepresentation,
+  attributes: Record<string, string>,
+): Promise<void> {
+  const name = session.realm;
   const want: Record<string, unknown> = { ...desired.realm, attributes };
   // The SMTP password hash is compared as part of smtpServer, not as an attribute of its own.
   const changed = changedFields(want, actual as Record<string, unknown>, realmSkip).filter(
@@ -207,7 +255,7 @@ async function syncRealmSettings(
   );
   const smtpChanged =
     desired.smtpServer !== undefined && !smtpMatches(desired.smtpServer, actual, attributes);
-  if (changed.length === 0 && !smtpChanged) return false;
+  if (changed.length === 0 && !smtpChanged) return;
 
   // Only the differing fields are sent. Keycloak replaces the whole attribute map when
   // `attributes` is present, so it is sent merged with what is there.
@@ -215,6 +263,11 @@ async function syncRealmSettings(
   for (const field of changed) {
     if (field.startsWith("attributes.")) {
       update.attributes = { ...(actual.attributes as Record<string, unknown> | undefined), ...attributes };
+    } else if (mergedMaps.has(field)) {
+      update[field] = {
+        ...((actual as Record<string, unknown>)[field] as object | undefined),
+        ...(want[field] as object),
+      };
     } else {
       update[field] = want[field];
     }
@@ -228,7 +281,6 @@ async function syncRealmSettings(
   await session.write("PUT", fields[0] ?? "realm", `update realm "${name}" (${fields.join(", ")})`, (kc) =>
     kc.realms.update({ realm: name }, update as RealmRepresentation),
   );
-  return false;
 }
 
 function smtpMatches(

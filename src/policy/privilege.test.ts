@@ -134,6 +134,32 @@ describe("privilegeFacts", () => {
     expect(privilegeFacts(input).realm).toBe("shop");
   });
 
+  it("Given default groups, then each is a grant to every new user of the group's roles and its parents'", () => {
+    const input = realmWith({
+      roles: [{ name: "ops", composites: { client: { "realm-management": ["realm-admin"] } } }],
+      groups: [
+        {
+          name: "a",
+          realmRoles: ["ops"],
+          subGroups: [{ name: "b", clientRoles: { broker: ["read-token"] } }],
+        },
+        { name: "plain" },
+      ],
+      defaultGroups: ["/a/b", "/plain", "/missing"],
+    });
+    const grant = privilegeFacts(input).grants.find((g) => g.field === "spec.defaultGroups[/a/b]");
+    expect(grant?.grantee).toBe("every new user (default group /a/b)");
+    expect(grant?.reaches.map((r) => r.path)).toEqual([
+      ["ops"],
+      ["broker/read-token"],
+      ["ops", "realm-management/realm-admin"],
+    ]);
+    // A group without roles, and a path the spec does not define, confer nothing.
+    expect(privilegeFacts(input).grants.filter((g) => g.field.startsWith("spec.defaultGroups"))).toHaveLength(
+      1,
+    );
+  });
+
   it("Given client IDs with ':' and '/', then roles stay distinct", () => {
     const input = clientWith({
       serviceAccount: { clientRoles: { "https://a/b": ["x"], "https://a": ["b/x"] } },

@@ -367,6 +367,7 @@ function rootsOfRealm(spec: Record<string, unknown>): Root[] {
   visit(arrayOfObjects<GroupSpec>(spec.groups), "");
   roots.push(...rootsOfRealmScopes(spec));
   roots.push(...rootsOfLdapMappers(spec));
+  roots.push(...defaultGroupRoots(spec));
   const defaults = rolesOf(spec.defaultRoles as RoleSetSpec | undefined);
   if (defaults.length > 0)
     roots.push({
@@ -417,6 +418,35 @@ function rootsOfIdentityProviderMappers(spec: Record<string, unknown>): Root[] {
       grantee: `users brokered by identity provider "${alias}"`,
       roles,
     });
+  }
+  return roots;
+}
+
+/**
+ * A default group is joined by every new user, who then holds the group's role mappings and its
+ * parent groups' (Keycloak's members inherit their ancestors' roles). A path the spec does not
+ * define confers nothing here; the sync and the authorization policy refuse it.
+ */
+function defaultGroupRoots(spec: Record<string, unknown>): Root[] {
+  const rolesByPath = new Map<string, RoleName[]>();
+  const visit = (groups: GroupSpec[], parent: string, inherited: RoleName[]) => {
+    for (const group of groups) {
+      const path = `${parent}/${String(group.name ?? "")}`;
+      const roles = [...inherited, ...rolesOf({ realm: group.realmRoles, client: group.clientRoles })];
+      rolesByPath.set(path, roles);
+      visit(arrayOfObjects<GroupSpec>(group.subGroups), path, roles);
+    }
+  };
+  visit(arrayOfObjects<GroupSpec>(spec.groups), "", []);
+  const roots: Root[] = [];
+  for (const path of arrayOf(spec.defaultGroups)) {
+    const roles = rolesByPath.get(path) ?? [];
+    if (roles.length > 0)
+      roots.push({
+        field: `spec.defaultGroups[${path}]`,
+        grantee: `every new user (default group ${path})`,
+        roles,
+      });
   }
   return roots;
 }

@@ -17,6 +17,14 @@ import type {
 import type { DesiredRealm, SmtpServer } from "../keycloak/realmSync.js";
 import { desiredClientScopes } from "./clientScopeRepresentation.js";
 import { desiredIdentityProviders } from "./identityProviderRepresentation.js";
+import {
+  eventsConfig,
+  groupedRealmSettings,
+  localizationTexts,
+  organizations,
+  userProfile,
+  type RealmSettings,
+} from "./realmSettingGroups.js";
 import { noSecrets, secretValue, smtpPasswordReference, type ResolvedSecrets } from "./secretReferences.js";
 import { desiredLdapProviders } from "./userFederationRepresentation.js";
 
@@ -25,8 +33,11 @@ export function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** Realm settings: every top-level scalar of the spec plus the flattened tokens, brute force and themes. */
-export function realmSettings(spec: KeycloakRealmSpec): RealmRepresentation & { realm: string } {
+/**
+ * Realm settings: every top-level scalar of the spec plus the flattened tokens, brute force, themes
+ * and the grouped settings of realmSettingGroups.ts; free-form attributes (merged by the sync).
+ */
+export function realmSettings(spec: KeycloakRealmSpec): RealmSettings & { realm: string } {
   const tokens = spec.tokens ?? {};
   const brute = spec.bruteForceProtection ?? {};
   const themes = spec.themes ?? {};
@@ -69,7 +80,9 @@ export function realmSettings(spec: KeycloakRealmSpec): RealmRepresentation & { 
       accountTheme: themes.account,
       adminTheme: themes.admin,
       emailTheme: themes.email,
+      attributes: spec.attributes === undefined ? undefined : { ...spec.attributes },
     }),
+    ...definedOnly(groupedRealmSettings(spec)),
   };
 }
 
@@ -145,5 +158,10 @@ export function desiredRealm(spec: KeycloakRealmSpec, secrets: ResolvedSecrets =
     clientScopes: desiredClientScopes(spec),
     ldapProviders: desiredLdapProviders(spec, secrets),
     identityProviders: desiredIdentityProviders(spec, secrets),
+    events: eventsConfig(spec),
+    localizationTexts: localizationTexts(spec),
+    defaultGroups: spec.defaultGroups === undefined ? undefined : [...spec.defaultGroups],
+    userProfile: userProfile(spec),
+    organizations: organizations(spec),
   }) as DesiredRealm;
 }

@@ -310,6 +310,35 @@ describe("as an attacker in a tenant namespace", () => {
     expect(after.groups).not.toContain("team");
   });
 
+  it("cannot make every new user join a group made by hand that holds admin roles (spec.defaultGroups)", async () => {
+    await kcAdmin.groups.create({ realm: labRealm, name: "admins-by-hand" });
+    const [byHand] = await kcAdmin.groups.find({ realm: labRealm, search: "admins-by-hand", exact: true });
+    const [rm] = await kcAdmin.clients.find({ realm: labRealm, clientId: "realm-management" });
+    const realmAdmin = await kcAdmin.clients.findRole({
+      realm: labRealm,
+      id: rm?.id ?? "",
+      roleName: "realm-admin",
+    });
+    await kcAdmin.groups.addClientRoleMappings({
+      realm: labRealm,
+      id: byHand?.id ?? "",
+      clientUniqueId: rm?.id ?? "",
+      roles: [{ id: realmAdmin?.id ?? "", name: "realm-admin" }],
+    });
+    const before = await snapshot(labRealm);
+    await attacker.patchSpec(REALMS, evil, "lab", {
+      groups: [{ name: "staff" }],
+      defaultGroups: ["/admins-by-hand"],
+    });
+    const message = await policyMessage(REALMS, "lab");
+    expect(message).toContain(
+      'spec.defaultGroups names "/admins-by-hand", which is not a group of spec.groups',
+    );
+    expect(await snapshot(labRealm)).toEqual(before);
+    expect(await kcAdmin.realms.getDefaultGroups({ realm: labRealm })).toEqual([]);
+    await expectNoAdminPower();
+  });
+
   it("cannot grant its service account admin roles, directly or through a role made by hand", async () => {
     const [probe] = await kcAdmin.clients.find({ realm: appsRealm, clientId: "probe" });
     const sa = await kcAdmin.clients.getServiceAccountUser({ realm: appsRealm, id: probe?.id ?? "" });

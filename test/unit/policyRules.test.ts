@@ -51,6 +51,7 @@ const goodRealm = {
   sslRequired: "external",
   bruteForceProtection: { enabled: true },
   passwordPolicy: "length(12)",
+  events: { enabled: true, expirationSeconds: 2592000, adminEventsEnabled: true },
 };
 const goodClient = { redirectUris: ["https://a.example.com/cb"], publicClient: true, pkceMethod: "S256" };
 const goodInstance = {
@@ -145,6 +146,30 @@ const cases: [string, PolicyInput, PolicyInput][] = [
       },
       { labels: prod },
     ),
+  ],
+  [
+    "RealmEventsDisabled",
+    mk("KeycloakRealm", goodRealm, { labels: prod }),
+    mk("KeycloakRealm", { ...goodRealm, events: { enabled: true, expirationSeconds: 60 } }, { labels: prod }),
+  ],
+  [
+    "RealmEventsNeverExpire",
+    mk("KeycloakRealm", goodRealm, { labels: prod }),
+    mk(
+      "KeycloakRealm",
+      { ...goodRealm, events: { ...goodRealm.events, expirationSeconds: 0 } },
+      { labels: prod },
+    ),
+  ],
+  [
+    "DefaultGroupNotDefined",
+    mk("KeycloakRealm", { groups: [{ name: "staff" }], defaultGroups: ["/staff"] }),
+    mk("KeycloakRealm", { groups: [{ name: "staff" }], defaultGroups: ["/staff/x"] }),
+  ],
+  [
+    "AdminPermissionsNotAllowed",
+    mk("KeycloakRealm", { adminPermissionsEnabled: false }),
+    mk("KeycloakRealm", { adminPermissionsEnabled: true }),
   ],
   [
     "ClientRedirectUriWildcard",

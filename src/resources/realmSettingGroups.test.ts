@@ -1,0 +1,119 @@
+import { describe, expect, it } from "vitest";
+import type { KeycloakRealmSpec } from "../api/index.js";
+import { checkDefaultGroups, groupPaths } from "../keycloak/defaultGroups.js";
+import { MissingReferenceError } from "../keycloak/errors.js";
+import { eventsConfigChanges } from "../keycloak/events.js";
+import { desiredRealm } from "./realmRepresentation.js";
+import { eventsConfig, localizationTexts } from "./realmSettingGroups.js";
+
+const minimal: KeycloakRealmSpec = { instanceRef: { name: "main" }, realmName: "apps" };
+
+describe("grouped realm settings", () => {
+  it("Given OTP, WebAuthn, headers, lifespans and localization, when mapped, then each lands on Keycloak's flat field", () => {
+    const realm = desiredRealm({
+      ...minimal,
+      displayNameHtml: "<b>Apps</b>",
+      defaultSignatureAlgorithm: "ES256",
+      bruteForceProtection: { strategy: "LINEAR" },
+      attributes: { "team/x": "1" },
+      otpPolicy: { type: "hotp", digits: 8, periodSeconds: 30, initialCounter: 3 },
+      webAuthnPolicy: { rpEntityName: "Apps", createTimeoutSeconds: 30, extraOrigins: ["https://a"] },
+      webAuthnPasswordlessPolicy: { requireResidentKey: "Yes" },
+      securityHeaders: { xFrameOptions: "DENY" },
+      tokens: { clientSessionIdleTimeoutSeconds: 600 },
+      localization: {
+        internationalizationEnabled: true,
+        supportedLocales: ["en", "de"],
+        defaultLocale: "en",
+      },
+    }).realm;
+    expect(realm).toEqual({
+      realm: "apps",
+      displayNameHtml: "<b>Apps</b>",
+      defaultSignatureAlgorithm: "ES256",
+      bruteForceStrategy: "LINEAR",
+      attributes: { "team/x": "1" },
+      otpPolicyType: "hotp",
+      otpPolicyDigits: 8,
+      otpPolicyPeriod: 30,
+      otpPolicyInitialCounter: 3,
+      webAuthnPolicyRpEntityName: "Apps",
+      webAuthnPolicyCreateTimeout: 30,
+      webAuthnPolicyExtraOrigins: ["https://a"],
+      webAuthnPolicyPasswordlessRequireResidentKey: "Yes",
+      browserSecurityHeaders: { xFrameOptions: "DENY" },
+      clientSessionIdleTimeout: 600,
+      internationalizationEnabled: true,
+      supportedLocales: ["en", "de"],
+      defaultLocale: "en",
+    });
+  });
+
+  it("Given empty groups of settings, when mapped, then nothing is managed", () => {
+    const spec = { ...minimal, otpPolicy: {}, securityHeaders: {}, events: {}, localization: {} };
+    expect(desiredRealm(spec)).toEqual({ realm: { realm: "apps" } });
+  });
+
+  it("Given events and texts, when mapped, then they are the events configuration and the per-locale texts", () => {
+    const spec: KeycloakRealmSpec = {
+      ...minimal,
+      events: {
+        enabled: true,
+        expirationSeconds: 60,
+        listeners: ["jboss-logging"],
+        adminEventsEnabled: false,
+      },
+      localization: { texts: { de: { loginTitle: "Anmelden" } } },
+      defaultGroups: ["/a"],
+    };
+    expect(eventsConfig(spec)).toEqual({
+      eventsEnabled: true,
+      eventsExpiration: 60,
+      eventsListeners: ["jboss-logging"],
+      adminEventsEnabled: false,
+    });
+    expect(localizationTexts(spec)).toEqual({ de: { loginTitle: "Anmelden" } });
+    expect(desiredRealm(spec).defaultGroups).toEqual(["/a"]);
+  });
+});
+
+describe("events configuration diff", () => {
+  it("Given Keycloak's configuration, when only unmanaged fields differ, then nothing changes", () => {
+    const actual = {
+      eventsEnabled: true,
+      eventsListeners: ["jboss-logging", "email"],
+      enabledEventTypes: ["LOGIN"],
+    };
+    expect(eventsConfigChanges({ eventsEnabled: true }, actual)).toEqual([]);
+    expect(eventsConfigChanges({ eventsListeners: ["email", "jboss-logging"] }, actual)).toEqual([]);
+  });
+
+  it("Given Keycloak leaving out an expiration of 0 and false flags, when 0 and false are desired, then nothing changes", () => {
+    expect(eventsConfigChanges({ eventsExpiration: 0, adminEventsEnabled: false }, {})).toEqual([]);
+  });
+
+  it("Given a differing flag and list, when compared, then both are named", () => {
+    expect(
+      eventsConfigChanges(
+        { eventsEnabled: true, eventsListeners: ["a"] },
+        { eventsEnabled: false, eventsListeners: [] },
+      ),
+    ).toEqual(["events.eventsEnabled", "events.eventsListeners"]);
+  });
+});
+
+describe("default groups", () => {
+  const groups = [{ name: "a", subGroups: [{ name: "b", subGroups: [{ name: "c" }] }] }, { name: "d" }];
+
+  it("Given nested groups, when their paths are listed, then every level is there", () => {
+    expect(groupPaths(groups)).toEqual(["/a", "/a/b", "/a/b/c", "/d"]);
+  });
+
+  it("Given a default group the spec does not define, when checked, then a MissingReferenceError names it and the fix", () => {
+    expect(() => checkDefaultGroups("apps", ["/a/b/c", "/d"], groups)).not.toThrow();
+    expect(() => checkDefaultGroups("apps", ["/a/x"], groups)).toThrow(MissingReferenceError);
+    expect(() => checkDefaultGroups("apps", ["/a/x"], undefined)).toThrow(
+      /names "\/a\/x", which is not a group of spec.groups; add it to spec.groups/,
+    );
+  });
+});
