@@ -15,6 +15,7 @@ import type {
   RoleComposites,
 } from "../api/index.js";
 import type { DesiredRealm, SmtpServer } from "../keycloak/realmSync.js";
+import { desiredAuthentication } from "./authenticationFlowRepresentation.js";
 import { noSecrets, secretValue, smtpPasswordReference, type ResolvedSecrets } from "./secretReferences.js";
 
 /** Copies the entries whose value is not undefined, so absent spec fields stay absent. */
@@ -139,5 +140,6 @@ export function desiredRealm(spec: KeycloakRealmSpec, secrets: ResolvedSecrets =
     groups: spec.groups?.map(groupRepresentation),
     smtpServer: smtpServer(spec, secrets),
     defaultRoles: roleComposites(spec.defaultRoles),
+    authentication: desiredAuthentication(spec),
   }) as DesiredRealm;
 }
