@@ -5,6 +5,8 @@
 import type GroupRepresentation from "@keycloak/keycloak-admin-client/lib/defs/groupRepresentation.js";
 import type RealmRepresentation from "@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js";
 import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
+import type { DesiredAuthentication } from "../resources/authenticationFlowRepresentation.js";
+import { prepareAuthentication } from "./authenticationFlows.js";
 import { indexByName, markedItems, syncCollection, type Collection } from "./collection.js";
 import type { KeycloakConnection } from "./connection.js";
 import { changedFields, isSubsetEqual } from "./diff.js";
@@ -51,6 +53,8 @@ export interface DesiredRealm {
    * not managed.
    */
   defaultRoles?: { realm?: string[]; client?: Record<string, string[]> };
+  /** Authentication flows, flow bindings and required actions (src/keycloak/authenticationFlows.ts). */
+  authentication?: DesiredAuthentication;
 }
 
 export interface SyncOptions {
@@ -89,6 +93,10 @@ export async function syncRealm(
   const session = new SyncSession(conn, realmName, owner.namespace);
   const ownerWithKind: Owner = { kind: "KeycloakRealm", ...owner };
   const adopt = options.adopt ?? false;
+  // Checked before the first write: a flow or binding that cannot be made leaves the realm untouched.
+  const authentication =
+    desired.authentication &&
+    (await prepareAuthentication(session, desired.authentication, ownerWithKind, adopt));
   const created = await syncRealmSettings(session, desired, ownerWithKind, adopt);
   const items = markedItems(ownerWithKind, adopt);
   if (desired.roles) await syncRoles(session, desired.roles, items);
@@ -98,6 +106,7 @@ export async function syncRealm(
     await syncGroupRoleMappings(session, placed);
   }
   if (desired.defaultRoles) await syncDefaultRoles(session, desired.defaultRoles);
+  await authentication?.apply();
   return { created, writes: session.writes, changedFields: session.changed };
 }
 
