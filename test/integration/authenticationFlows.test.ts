@@ -5,7 +5,7 @@
 // and the policies.
 import { randomUUID } from "node:crypto";
 import type AuthenticationExecutionInfoRepresentation from "@keycloak/keycloak-admin-client/lib/defs/authenticationExecutionInfoRepresentation.js";
-import type * as k8s from "@kubernetes/client-node";
+import * as k8s from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { KeycloakRealmSpec } from "../../src/api/index.js";
 import { ownedFlowsAttribute } from "../../src/keycloak/authenticationFlows.js";
@@ -298,11 +298,48 @@ describe("Given a real Keycloak and a realm with custom flows, bindings and requ
   });
 });
 
+/** A tenant's own identity: a ServiceAccount token that may only edit kpo resources in its namespace. */
+async function tenantResources(admin: k8s.KubeConfig, namespace: string): Promise<Resources> {
+  const core = admin.makeApiClient(k8s.CoreV1Api);
+  const rbac = admin.makeApiClient(k8s.RbacAuthorizationV1Api);
+  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: "tenant" } } });
+  const rules = [
+    { apiGroups: ["keycloak.kpo.dev"], resources: ["keycloakrealms"], verbs: ["get", "create", "patch"] },
+  ];
+  await rbac.createNamespacedRole({ namespace, body: { metadata: { name: "tenant" }, rules } });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: "tenant" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "tenant" },
+      subjects: [{ kind: "ServiceAccount", name: "tenant", namespace }],
+    },
+  });
+  const token = (
+    await core.createNamespacedServiceAccountToken({
+      name: "tenant",
+      namespace,
+      body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    })
+  ).status?.token;
+  const cluster = admin.getCurrentCluster();
+  if (!token || !cluster) throw new Error("no tenant token or cluster");
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ ...cluster, name: "test" }],
+    users: [{ name: "tenant", token }],
+    contexts: [{ name: "tenant", cluster: "test", user: "tenant" }],
+    currentContext: "tenant",
+  });
+  return new Resources(kc);
+}
+
 describe("Given the operator, a realm team's namespace and the CRDs", () => {
   let kc: k8s.KubeConfig;
   let resources: Resources;
   let operator: OperatorProcess;
   let team: string;
+  let attacker: Resources;
   let conn: KeycloakConnection;
   const operatorRealm = `kpo-flows-op-${suffix}`;
   const scriptRealm = `kpo-flows-script-${suffix}`;
@@ -324,6 +361,7 @@ describe("Given the operator, a realm team's namespace and the CRDs", () => {
       extraArgs: ["--resync-period-ms", "3000", "--leader-election-namespace", team],
     });
     await createInstance(kc, resources, team, "main", { namespaces: [team] });
+    attacker = await tenantResources(kc, team);
   });
   afterAll(async () => {
     await operator?.stop();
@@ -367,8 +405,8 @@ describe("Given the operator, a realm team's namespace and the CRDs", () => {
     expect(realm?.browserFlow).toBe("corp browser");
   });
 
-  it("When a realm names a built-in flow, Then the API server refuses it with a message saying what to do", async () => {
-    const attempt = resources.create(
+  it("When a tenant names a built-in flow with its own token, Then the API server refuses it with a message saying what to do", async () => {
+    const attempt = attacker.create(
       "keycloakrealms",
       team,
       realmObject("builtin", {
@@ -379,10 +417,14 @@ describe("Given the operator, a realm team's namespace and the CRDs", () => {
     await expect(attempt).rejects.toThrow(
       /names one of Keycloak's built-in flows, which are never edited in place/,
     );
+    const realm = await conn.call({ method: "GET", what: "test read" }, (c) =>
+      c.realms.findOne({ realm: `kpo-flows-builtin-${suffix}` }),
+    );
+    expect(realm).toBeFalsy();
   });
 
-  it("When a realm's flow runs a script authenticator, Then the policy refuses it and Keycloak never sees the realm", async () => {
-    await resources.create(
+  it("When a tenant's realm flow runs a script authenticator, Then the policy refuses it and Keycloak never sees the realm", async () => {
+    await attacker.create(
       "keycloakrealms",
       team,
       realmObject("scripted", {
@@ -395,7 +437,7 @@ describe("Given the operator, a realm team's namespace and the CRDs", () => {
         ],
       }),
     );
-    const denied = await resources.waitForStatus(
+    const denied = await attacker.waitForStatus(
       "keycloakrealms",
       team,
       "scripted",
