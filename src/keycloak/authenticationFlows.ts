@@ -224,7 +224,8 @@ export async function prepareAuthentication(
   const flows = desired.flows;
   if (flows && existing) checkFlows(session, flows, existing, recorded, adopt);
   if (desired.bindings) checkBindings(session, desired.bindings, flows ?? [], existing);
-  if (flows && existing) await checkPrunable(session, flows, existing, recorded, desired.bindings ?? {});
+  if (flows && existing)
+    await checkPrunable(session, { flows, existing, recorded, bindings: desired.bindings ?? {}, rep });
   const requiredActions = desired.requiredActions
     ? await prepareRequiredActions(session, desired.requiredActions, Boolean(rep))
     : undefined;
@@ -334,15 +335,21 @@ function checkBindings(
  */
 async function checkPrunable(
   session: SyncSession,
-  flows: readonly DesiredFlow[],
-  existing: ReadonlyMap<string, FlowRepresentation>,
-  recorded: readonly string[],
-  bindings: Partial<Record<FlowBindingField, string>>,
+  state: {
+    flows: readonly DesiredFlow[];
+    existing: ReadonlyMap<string, FlowRepresentation>;
+    recorded: readonly string[];
+    bindings: Partial<Record<FlowBindingField, string>>;
+    /** The realm as read by the caller. */
+    rep: RealmRepresentation | undefined;
+  },
 ): Promise<void> {
   const realm = session.realm;
+  const { flows, existing, recorded, bindings } = state;
   const leaving = recorded.filter((alias) => !flows.some((f) => f.alias === alias) && existing.has(alias));
   if (leaving.length === 0) return;
-  const rep = ((await readRealm(session)) ?? {}) as Record<string, unknown>;
+  // Not every binding field is in the admin client's RealmRepresentation type (firstBrokerLoginFlow).
+  const rep = (state.rep ?? {}) as Record<string, unknown>;
   const clients = await session.read(`list clients of realm "${realm}"`, (kc) => kc.clients.find({ realm }));
   for (const alias of leaving) {
     const id = existing.get(alias)?.id;

@@ -296,6 +296,32 @@ describe("Given a real Keycloak and a realm with custom flows, bindings and requ
       /spec\.authenticationFlowBindingOverrides\.browser names flow "nowhere", which does not exist/,
     );
   });
+
+  it("When a flow a client still overrides with leaves the spec, Then the sync names the client and changes nothing; once the client moves, the flow is deleted", async () => {
+    const spec = realmSpec();
+    spec.authenticationFlows = spec.authenticationFlows?.filter((f) => f.alias !== "corp direct grant");
+    await expect(syncRealm(conn, desiredRealm(spec), owner)).rejects.toThrow(
+      /client\(s\) "cli" of realm "[^"]+" still override their login with it/,
+    );
+    const aliases = async () =>
+      (
+        await read<{ alias?: string }[]>((kc) => kc.authenticationManagement.getFlows({ realm: realmName }))
+      ).map((f) => f.alias);
+    expect(await aliases()).toContain("corp direct grant");
+
+    const moved = { ...clientSpec, authenticationFlowBindingOverrides: { directGrant: "direct grant" } };
+    await syncClient(conn, realmName, desiredClient(moved), clientOwner);
+    const result = await syncRealm(conn, desiredRealm(spec), owner);
+    expect(result.changedFields).toEqual(["authenticationFlow:corp direct grant", "authenticationFlows"]);
+    expect(await aliases()).not.toContain("corp direct grant");
+    const realm = await read<{ attributes?: Record<string, string> }>((kc) =>
+      kc.realms.findOne({ realm: realmName }),
+    );
+    expect(JSON.parse(realm.attributes?.[ownedFlowsAttribute] ?? "{}")).toEqual({
+      owner: owner.uid,
+      flows: ["corp browser"],
+    });
+  });
 });
 
 /** A tenant's own identity: a ServiceAccount token that may only edit kpo resources in its namespace. */
