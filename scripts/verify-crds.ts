@@ -60,6 +60,96 @@ const cases: RuleCase[] = [
     rejectedWith: "spec.instanceRef is immutable",
   },
   {
+    name: "a flow with a sub-flow, bindings and required actions",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: {
+      spec: {
+        authenticationFlows: [
+          { alias: "corp browser", executions: [{ subFlow: "corp forms", requirement: "ALTERNATIVE" }] },
+          {
+            alias: "corp forms",
+            executions: [
+              {
+                authenticator: "auth-otp-form",
+                requirement: "REQUIRED",
+                config: { alias: "otp", config: { a: "b" } },
+              },
+            ],
+          },
+        ],
+        flowBindings: { browser: "corp browser" },
+        requiredActions: [{ alias: "CONFIGURE_TOTP", enabled: true, priority: 10 }],
+      },
+    },
+  },
+  {
+    name: "a sub-flow that is not in the list",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: {
+      spec: {
+        authenticationFlows: [{ alias: "a", executions: [{ subFlow: "b", requirement: "REQUIRED" }] }],
+      },
+    },
+    rejectedWith: "must be the alias of another entry of spec.authenticationFlows",
+  },
+  {
+    name: "a flow entering itself",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: {
+      spec: {
+        authenticationFlows: [{ alias: "a", executions: [{ subFlow: "a", requirement: "REQUIRED" }] }],
+      },
+    },
+    rejectedWith: "a flow cannot be its own sub-flow",
+  },
+  {
+    name: "a built-in flow's alias",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: { spec: { authenticationFlows: [{ alias: "direct grant", executions: [] }] } },
+    rejectedWith: "names one of Keycloak's built-in flows",
+  },
+  {
+    name: "an execution with both an authenticator and a sub-flow",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: {
+      spec: {
+        authenticationFlows: [
+          {
+            alias: "a",
+            executions: [{ authenticator: "auth-cookie", subFlow: "b", requirement: "REQUIRED" }],
+          },
+          { alias: "b", executions: [] },
+        ],
+      },
+    },
+    rejectedWith: "exactly one of authenticator and subFlow",
+  },
+  {
+    name: "a config on a sub-flow step",
+    kind: "KeycloakRealm",
+    namespace: "identity",
+    object: "apps",
+    patch: {
+      spec: {
+        authenticationFlows: [
+          { alias: "a", executions: [{ subFlow: "b", requirement: "REQUIRED", config: { alias: "c" } }] },
+          { alias: "b", executions: [] },
+        ],
+      },
+    },
+    rejectedWith: "config applies to an authenticator",
+  },
+  {
     name: "other realm settings change",
     kind: "KeycloakRealm",
     namespace: "identity",

@@ -1310,6 +1310,127 @@ export interface KeycloakRealmSpec {
    */
   defaultGroups?: string[];
   /**
+   * Authentication flows this resource creates and manages, top-level flows and their sub-flows alike, each by its alias. An execution either runs an authenticator or enters a sub-flow named by `subFlow`, the alias of another entry of this list; an entry no execution names is a top-level flow, one an execution names is that execution's sub-flow (named by exactly one execution, nested at most 5 levels, no cycles). Keycloak's built-in flows are never edited: copy one under a new alias instead. Flows created in Keycloak by other means are left alone unless spec.adopt is set; flows this resource created and that are no longer listed are deleted.
+   *
+   * @maxItems 32
+   */
+  authenticationFlows?: {
+    /**
+     * Name of the flow, unique in the realm (Keycloak's own flows' names are refused).
+     */
+    alias: string;
+    /**
+     * Description of the flow.
+     */
+    description?: string;
+    /**
+     * basic-flow (users: browser, direct grant, registration, …), client-flow (client authentication; top-level only) or form-flow (a sub-flow of form actions, as in registration).
+     */
+    providerId?: "basic-flow" | "client-flow" | "form-flow";
+    /**
+     * The steps of the flow, in the order Keycloak runs them.
+     *
+     * @maxItems 16
+     */
+    executions: {
+      /**
+       * Provider id of the authenticator, e.g. auth-cookie, auth-username-password-form, auth-otp-form, conditional-user-configured, direct-grant-validate-username. Script authenticators (script-*) are refused by the authorization policy.
+       */
+      authenticator?: string;
+      /**
+       * Alias of the entry of spec.authenticationFlows this step enters.
+       */
+      subFlow?: string;
+      /**
+       * REQUIRED, ALTERNATIVE (one alternative of the level must succeed), CONDITIONAL (a sub-flow run when its condition authenticators pass) or DISABLED.
+       */
+      requirement: "REQUIRED" | "ALTERNATIVE" | "CONDITIONAL" | "DISABLED";
+      /**
+       * The authenticator's configuration, managed as a whole when present (left alone when absent).
+       */
+      config?: {
+        /**
+         * Name of the configuration, unique in the realm.
+         */
+        alias: string;
+        /**
+         * Settings of the authenticator (strings, as Keycloak keeps them).
+         */
+        config?: {
+          /**
+           * A setting's value.
+           */
+          [k: string]: string;
+        };
+      };
+    }[];
+  }[];
+  /**
+   * Which flow the realm uses for each purpose, by alias: a flow of spec.authenticationFlows or one that exists in the realm (Keycloak's built-in ones included). A binding left out is not managed. A binding naming an unknown flow fails the sync before anything is written.
+   */
+  flowBindings?: {
+    /**
+     * Flow for browser logins (realm browserFlow).
+     */
+    browser?: string;
+    /**
+     * Flow for self-registration (realm registrationFlow).
+     */
+    registration?: string;
+    /**
+     * Flow for the resource owner password grant (realm directGrantFlow).
+     */
+    directGrant?: string;
+    /**
+     * Flow for forgotten passwords (realm resetCredentialsFlow).
+     */
+    resetCredentials?: string;
+    /**
+     * Flow that authenticates clients; a client-flow (realm clientAuthenticationFlow).
+     */
+    clientAuthentication?: string;
+    /**
+     * Flow for the docker registry protocol (realm dockerAuthenticationFlow).
+     */
+    dockerAuthentication?: string;
+    /**
+     * Flow run on a user's first login through an identity provider (realm firstBrokerLoginFlow).
+     */
+    firstBrokerLogin?: string;
+  };
+  /**
+   * Required actions managed by this resource, by alias: listed ones are registered if needed (an action is registered under its provider id, so the alias is the provider id) and updated; unlisted ones are left alone (never deleted).
+   *
+   * @maxItems 64
+   */
+  requiredActions?: {
+    /**
+     * Alias of the required action, e.g. CONFIGURE_TOTP, UPDATE_PASSWORD, VERIFY_EMAIL, TERMS_AND_CONDITIONS, webauthn-register, delete_account.
+     */
+    alias: string;
+    /**
+     * Whether the action can be required of users.
+     */
+    enabled?: boolean;
+    /**
+     * Whether every new user gets this action.
+     */
+    defaultAction?: boolean;
+    /**
+     * Order among the required actions (lower runs first).
+     */
+    priority?: number;
+    /**
+     * Settings of the action (strings), managed as a whole when present.
+     */
+    config?: {
+      /**
+       * A setting's value.
+       */
+      [k: string]: string;
+    };
+  }[];
+  /**
    * Realm roles managed by this resource. Roles created in Keycloak by other means are left alone.
    *
    * @maxItems 256
@@ -1945,6 +2066,19 @@ export interface KeycloakClientSpec {
    * Ask users to consent before granting the client access.
    */
   consentRequired?: boolean;
+  /**
+   * Flows of the realm this client uses instead of the realm's own bindings, by alias. Any top-level basic-flow of the client's realm may be named (flows are the realm owners' to define); an unknown alias fails the sync before the client is written. An override left out is not managed.
+   */
+  authenticationFlowBindingOverrides?: {
+    /**
+     * Flow for browser logins to this client.
+     */
+    browser?: string;
+    /**
+     * Flow for the resource owner password grant of this client.
+     */
+    directGrant?: string;
+  };
   /**
    * Per-client overrides of the realm's token and session lifespans, in seconds.
    */

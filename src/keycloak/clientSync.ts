@@ -5,6 +5,7 @@ import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/
 import type ClientScopeRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientScopeRepresentation.js";
 import type ProtocolMapperRepresentation from "@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js";
 import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
+import { resolveFlowOverrides } from "./authenticationFlows.js";
 import { indexByName, markedItems, syncCollection, type Collection } from "./collection.js";
 import type { KeycloakConnection } from "./connection.js";
 import { changedFields } from "./diff.js";
@@ -49,6 +50,8 @@ export interface DesiredClient {
   defaultClientScopes?: string[];
   /** Exactly these optional client scopes (by name) when present. */
   optionalClientScopes?: string[];
+  /** Flow overrides by Keycloak key (`browser`, `direct_grant`) → flow alias, resolved to ids on sync. */
+  authenticationFlowBindingOverrides?: Record<string, string>;
 }
 
 /** Client attribute listing the service-account roles the operator granted (sorted JSON keys). */
@@ -70,14 +73,25 @@ function describeClient(conn: KeycloakConnection, realm: string, clientId: strin
 export async function syncClient(
   conn: KeycloakConnection,
   realmName: string,
-  desired: DesiredClient,
+  spec: DesiredClient,
   owner: Owner,
   options: SyncOptions = {},
 ): Promise<SyncResult> {
   const session = new SyncSession(conn, realmName, owner.namespace);
   const clientOwner: Owner = { kind: "KeycloakClient", ...owner };
-  const clientId = desired.client.clientId;
+  const clientId = spec.client.clientId;
   const adopt = options.adopt ?? false;
+  // Flow aliases become the ids Keycloak stores, before the first write (an unknown one stops here).
+  const overrides = spec.authenticationFlowBindingOverrides;
+  const desired: DesiredClient = overrides
+    ? {
+        ...spec,
+        client: {
+          ...spec.client,
+          authenticationFlowBindingOverrides: await resolveFlowOverrides(session, clientId, overrides),
+        },
+      }
+    : spec;
   const { id, actual } = await syncClientSettings(session, desired, clientOwner, adopt);
   const client = { id, clientId };
   if (desired.roles) await syncClientRoles(session, client, desired.roles, markedItems(clientOwner, adopt));

@@ -6,6 +6,8 @@ import type GroupRepresentation from "@keycloak/keycloak-admin-client/lib/defs/g
 import type RealmRepresentation from "@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js";
 import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
 import { syncClientScopes, type DesiredClientScopes } from "./clientScopes.js";
+import type { DesiredAuthentication } from "../resources/authenticationFlowRepresentation.js";
+import { prepareAuthentication } from "./authenticationFlows.js";
 import { indexByName, markedItems, syncCollection, type Collection } from "./collection.js";
 import type { KeycloakConnection } from "./connection.js";
 import { checkDefaultGroups, syncDefaultGroups } from "./defaultGroups.js";
@@ -75,6 +77,8 @@ export interface DesiredRealm {
   userProfile?: DesiredUserProfile;
   /** Organizations by name, with domains and linked identity providers (organizations.ts). */
   organizations?: DesiredOrganization[];
+  /** Authentication flows, flow bindings and required actions (src/keycloak/authenticationFlows.ts). */
+  authentication?: DesiredAuthentication;
 }
 
 export interface SyncOptions {
@@ -129,6 +133,10 @@ export async function syncRealm(
   );
   // Refused before the first write: a default group must be one the spec defines.
   if (desired.defaultGroups) checkDefaultGroups(realmName, desired.defaultGroups, desired.groups);
+  // Checked before the first write: a flow or binding that cannot be made leaves the realm untouched.
+  const authentication =
+    desired.authentication &&
+    (await prepareAuthentication(session, desired.authentication, ownerWithKind, adopt));
   const created = await syncRealmSettings(session, desired, ownerWithKind, adopt);
   if (desired.events) await syncEventsConfig(session, desired.events);
   if (desired.localizationTexts) await syncLocalizationTexts(session, desired.localizationTexts);
@@ -141,11 +149,13 @@ export async function syncRealm(
     await syncGroupRoleMappings(session, placed);
   }
   if (desired.defaultGroups) await syncDefaultGroups(session, desired.defaultGroups, placed, ownerWithKind);
-  if (desired.organizations) await syncOrganizations(session, desired.organizations, ownerWithKind, adopt);
   if (desired.defaultRoles) await syncDefaultRoles(session, desired.defaultRoles);
+  await authentication?.apply();
   if (desired.clientScopes) await syncClientScopes(session, desired.clientScopes, ownerWithKind, adopt);
   if (desired.ldapProviders) await syncUserFederation(session, desired.ldapProviders, ownerWithKind, adopt);
   await identityProviders.sync();
+  // After the identity providers: an organization may link one this sync creates.
+  if (desired.organizations) await syncOrganizations(session, desired.organizations, ownerWithKind, adopt);
   return { created, writes: session.writes, changedFields: session.changed };
 }
 

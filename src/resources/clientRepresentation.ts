@@ -6,6 +6,7 @@ import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/
 import type ProtocolMapperRepresentation from "@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js";
 import type { KeycloakClientSpec, ProtocolMapper, ServiceAccountRoles } from "../api/index.js";
 import type { DesiredClient, RoleSet } from "../keycloak/clientSync.js";
+import { clientFlowOverrides } from "./authenticationFlowRepresentation.js";
 import { definedOnly, roleRepresentation } from "./realmRepresentation.js";
 
 /** Client attributes Keycloak uses for settings that have no field of their own. */
@@ -99,5 +100,7 @@ export function desiredClient(spec: KeycloakClientSpec): DesiredClient {
     defaultClientScopes: spec.defaultClientScopes === undefined ? undefined : [...spec.defaultClientScopes],
     optionalClientScopes:
       spec.optionalClientScopes === undefined ? undefined : [...spec.optionalClientScopes],
+    authenticationFlowBindingOverrides:
+      spec.authenticationFlowBindingOverrides && clientFlowOverrides(spec.authenticationFlowBindingOverrides),
   }) as DesiredClient;
 }

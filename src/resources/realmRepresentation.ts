@@ -25,6 +25,7 @@ import {
   userProfile,
   type RealmSettings,
 } from "./realmSettingGroups.js";
+import { desiredAuthentication } from "./authenticationFlowRepresentation.js";
 import { noSecrets, secretValue, smtpPasswordReference, type ResolvedSecrets } from "./secretReferences.js";
 import { desiredLdapProviders } from "./userFederationRepresentation.js";
 
@@ -163,5 +164,6 @@ export function desiredRealm(spec: KeycloakRealmSpec, secrets: ResolvedSecrets =
     defaultGroups: spec.defaultGroups === undefined ? undefined : [...spec.defaultGroups],
     userProfile: userProfile(spec),
     organizations: organizations(spec),
+    authentication: desiredAuthentication(spec),
   }) as DesiredRealm;
 }
