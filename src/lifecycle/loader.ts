@@ -102,7 +102,12 @@ export interface LoadedMachine {
   timerStates: ReadonlySet<string>;
 }
 
-const RESOURCE_KINDS: readonly ResourceKind[] = ["KeycloakInstance", "KeycloakRealm", "KeycloakClient"];
+const RESOURCE_KINDS: readonly ResourceKind[] = [
+  "KeycloakInstance",
+  "KeycloakRealm",
+  "KeycloakClient",
+  "KeycloakUser",
+];
 
 const SAMPLES: RuleVariables[] = [];
 for (let attempts = 0; attempts <= 20; attempts++) {

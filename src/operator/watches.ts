@@ -3,14 +3,20 @@
 // else; startOperator only starts them. The rules behind the table:
 // - an object's own spec or metadata change (not our status writes) reconciles it;
 // - a dependent is re-checked when what it waits for changes phase (instance → its realms,
-//   realm → its clients), and a deletion that waits for referrers is re-checked when one goes
+//   realm → its clients and users), and a deletion that waits for referrers is re-checked when one goes
 //   (realm → its instance, client → its realm);
 // - policy facts that live elsewhere re-decide what reads them: a namespace's labels and
 //   annotations, a quota shared by a namespace's realms, a client's roles named by other clients
 //   (spec.roleGrants), and the policy bundle itself (every resource);
 // - a credentials Secret edited or deleted by hand is restored by its client's reconcile.
 import type { V1Namespace, V1Secret } from "@kubernetes/client-node";
-import type { KeycloakClient, KeycloakInstance, KeycloakRealm, KeycloakResource } from "../api/index.js";
+import type {
+  KeycloakClient,
+  KeycloakInstance,
+  KeycloakRealm,
+  KeycloakResource,
+  KeycloakUser,
+} from "../api/index.js";
 import { instanceRefOf, realmRefOf } from "../api/refs.js";
 import type { InformerEvent } from "../kube/informers.js";
 import { formatKey, isKeyOf, keyOf, objectKeyOf, sameKey, type ObjectKey } from "../kube/objectKey.js";
@@ -29,6 +35,7 @@ export interface OperatorWatches {
   instance: BoundWatch[];
   realm: BoundWatch[];
   client: BoundWatch[];
+  user: BoundWatch[];
 }
 
 /** Does this update matter to the object's own reconcile? Status-only writes (ours) do not. */
@@ -80,6 +87,7 @@ export function operatorWatches(s: WatchSources): OperatorWatches {
   const instances = all(s.instances);
   const realms = all(s.realms);
   const clients = all(s.clients);
+  const users = all(s.users);
 
   return {
     instance: [
@@ -186,6 +194,28 @@ export function operatorWatches(s: WatchSources): OperatorWatches {
         reason: (e) => `its credentials Secret ${formatKey(keyOf(e.object))} ${happened(e)}`,
       }),
       watch({ source: s.policy, map: clients.everything, reason: policyReason }),
+    ],
+    user: [
+      watch<InformerEvent<KeycloakUser>>({
+        source: s.users,
+        predicate: specOrMetaChanged,
+        map: (e) => [keyOf(e.object)],
+        reason: own("KeycloakUser"),
+      }),
+      // Its realm's phase, spec.userGrants and groups (whose roles members receive) decide it.
+      watch<InformerEvent<KeycloakRealm>>({
+        source: s.realms,
+        predicate: phaseChanged,
+        map: (e) => keys(s.users.list().filter((u) => isKeyOf(realmRefOf(u), e.object))),
+        reason: (e) => `its KeycloakRealm ${formatKey(keyOf(e.object))} ${happened(e)}`,
+      }),
+      watch({
+        source: s.namespaces,
+        predicate: namespaceLabelsChanged,
+        map: users.inNamespace,
+        reason: namespaceReason,
+      }),
+      watch({ source: s.policy, map: users.everything, reason: policyReason }),
     ],
   };
 }

@@ -1,7 +1,7 @@
 // The policy decision contract shared by the policy engine, the lifecycle machines and the CLI.
 // See docs/policy-authoring.md ("The input document", "The decision contract"). The Rego
 // entrypoint `kpo/decision` returns a Decision.
-import type { LiveRole, PrivilegeFacts } from "./privilege.js";
+import type { LiveGroup, LiveRole, PrivilegeFacts } from "./privilege.js";
 
 /** How a policy's violations are acted on (Gatekeeper / Kyverno vocabulary). */
 export type Enforcement = "enforce" | "warn" | "dryrun";
@@ -9,7 +9,7 @@ export type Enforcement = "enforce" | "warn" | "dryrun";
 /** What the operator is about to do with the resource. */
 export type Operation = "create" | "update" | "delete";
 
-export type ResourceKind = "KeycloakInstance" | "KeycloakRealm" | "KeycloakClient";
+export type ResourceKind = "KeycloakInstance" | "KeycloakRealm" | "KeycloakClient" | "KeycloakUser";
 
 export interface Violation {
   /** Policy package that produced it, e.g. "authorization", "quota", "production". */
@@ -50,7 +50,7 @@ export interface PolicyInput {
     spec: Record<string, unknown>;
   };
   namespace: NamespaceFacts;
-  /** The objects the resource points at: the instance of a realm, the realm (and its instance) of a client. */
+  /** The objects the resource points at: the instance of a realm, the realm (and its instance) of a client or user. */
   target: {
     instance?: { metadata: { name: string; namespace: string }; spec: Record<string, unknown> };
     realm?: { metadata: { name: string; namespace: string }; spec: Record<string, unknown> };
@@ -69,6 +69,7 @@ export interface PolicyInput {
     realmsInNamespace?: number;
     clientsInNamespace?: number;
     clientsInRealm?: number;
+    usersInNamespace?: number;
   };
   environment: Record<string, unknown>;
   /**
@@ -81,6 +82,11 @@ export interface PolicyInput {
    * before it writes (src/operator/privilegeCheck.ts). The engine folds them into `privilege`.
    */
   keycloakRoles?: LiveRole[];
+  /**
+   * For a user: the live role mappings of the groups its spec makes it a member of (and their
+   * parents, whose roles members inherit), read like keycloakRoles. The engine folds them in too.
+   */
+  keycloakGroups?: LiveGroup[];
   /**
    * Derived by the engine, never by callers: every grant the spec makes and each role it confers,
    * composites expanded (src/policy/privilege.ts).

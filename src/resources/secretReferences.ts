@@ -3,7 +3,7 @@
 // by the same path, so a new secret-bearing field is one entry in the list and one `secretValue`
 // call, never another parameter threaded through. Values are never logged or stored in status;
 // messages name the path, the Secret and the key.
-import type { KeycloakRealmSpec } from "../api/index.js";
+import type { KeycloakRealmSpec, KeycloakUserSpec } from "../api/index.js";
 
 export interface SecretReference {
   /** The spec path that names the Secret: `spec.smtp.passwordSecretRef`. */
@@ -32,6 +32,18 @@ export const smtpPasswordReference = (spec: KeycloakRealmSpec) =>
 /** Every Secret a KeycloakRealm spec references. */
 export function realmSecretReferences(spec: KeycloakRealmSpec): SecretReference[] {
   return [...smtpPasswordReference(spec)];
+}
+
+/**
+ * The Secret a KeycloakUser is created with. Listed like every other reference, but the handler
+ * resolves it only while the password has not been set: it is read once, at creation.
+ */
+export const initialPasswordReference = (spec: KeycloakUserSpec) =>
+  secretReference("spec.initialPasswordSecretRef", spec.initialPasswordSecretRef, "password");
+
+/** Every Secret a KeycloakUser spec references. */
+export function userSecretReferences(spec: KeycloakUserSpec): SecretReference[] {
+  return [...initialPasswordReference(spec)];
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   clientPolicyInput,
   instancePolicyInput,
   realmPolicyInput,
+  userPolicyInput,
   type Caches,
 } from "../../src/operator/facts.js";
 import type { PolicyInput } from "../../src/policy/decision.js";
@@ -18,6 +19,7 @@ import { examplesDir, exampleSets, loadExamples, type Manifest } from "./example
 function operatorInput(caches: Caches, obj: KeycloakResource): PolicyInput {
   if (obj.kind === "KeycloakInstance") return instancePolicyInput(caches, obj);
   if (obj.kind === "KeycloakRealm") return realmPolicyInput(caches, obj);
+  if (obj.kind === "KeycloakUser") return userPolicyInput(caches, obj);
   return clientPolicyInput(caches, obj);
 }
 
