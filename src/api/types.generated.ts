@@ -1347,7 +1347,7 @@ export interface KeycloakUserSpec {
     key?: string;
   };
   /**
-   * The user must change the initial password at the first login.
+   * The user must change the initial password at the first login (false when unset).
    */
   initialPasswordTemporary?: boolean;
   /**

@@ -46,7 +46,7 @@ describe("policy input: CLI and operator", () => {
 
   it("Given the example sets, when their objects are listed, then every kind is among them", () => {
     expect(new Set(cases.map(([, , , obj]) => obj.kind))).toEqual(
-      new Set(["KeycloakInstance", "KeycloakRealm", "KeycloakClient"]),
+      new Set(["KeycloakInstance", "KeycloakRealm", "KeycloakClient", "KeycloakUser"]),
     );
   });
 
