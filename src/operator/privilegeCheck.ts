@@ -92,8 +92,9 @@ export async function liveRolesOf(
 const groupPage = 10_000;
 
 /**
- * The live role mappings of every group a user's spec makes it a member of, and of their parents.
- * A group that does not exist (yet) maps nothing; the sync reports it missing.
+ * The live role mappings of every group a user's spec makes it a member of, of the realm's default
+ * groups (every new user joins them), and of all their parents. A group that does not exist (yet)
+ * maps nothing; the sync reports it missing.
  */
 export async function liveGroupsOf(
   conn: KeycloakConnection,
@@ -102,13 +103,19 @@ export async function liveGroupsOf(
   input: PolicyInput,
 ): Promise<LiveGroup[]> {
   if (input.kind !== "KeycloakUser") return [];
-  const paths = userGroupPaths(input.resource.spec);
-  if (paths.length === 0) return [];
   const session = new SyncSession(conn, realmName, namespace);
   const realm = realmName;
   const ids = new Map<string, string>();
   const out: LiveGroup[] = [];
   try {
+    // A new user joins the realm's default groups (and so inherits their parents' roles) at once.
+    const defaults = await session.read(`read the default groups of realm "${realm}"`, (kc) =>
+      kc.realms.getDefaultGroups({ realm }),
+    );
+    const defaultPaths = new Set(defaults.flatMap((g) => (g.path ? [g.path] : [])));
+    const paths = [
+      ...new Set([...userGroupPaths(input.resource.spec), ...userGroupPaths({ groups: [...defaultPaths] })]),
+    ].sort();
     for (const path of paths) {
       const parent = path.slice(0, path.lastIndexOf("/"));
       const name = path.slice(path.lastIndexOf("/") + 1);
@@ -130,7 +137,8 @@ export async function liveGroupsOf(
       const clients = (mappings.clientMappings ?? {}) as Record<string, { mappings?: { name?: string }[] }>;
       for (const [client, entry] of Object.entries(clients))
         for (const r of entry.mappings ?? []) if (r.name) roles.push({ client, name: r.name });
-      if (roles.length > 0) out.push({ path, roles });
+      if (roles.length > 0 || defaultPaths.has(path))
+        out.push({ path, roles, ...(defaultPaths.has(path) ? { isDefault: true } : {}) });
     }
   } catch (err) {
     // A realm that does not exist yet has no groups beyond what its spec declares.

@@ -47,6 +47,8 @@ export interface LiveRole {
 export interface LiveGroup {
   path: string;
   roles: RoleName[];
+  /** One of the realm's default groups, which Keycloak makes every new user a member of. */
+  isDefault?: boolean;
 }
 
 export interface PrivilegeFacts {
@@ -313,14 +315,21 @@ function rootsOfUser(spec: Record<string, unknown>, realmSpec: unknown, liveGrou
   if (clientRoles.length > 0) roots.push({ field: "spec.clientRoles", grantee: who, roles: clientRoles });
   const declared = specGroupRoles(realmSpec);
   const live = new Map(liveGroups.map((g) => [g.path, g.roles]));
-  for (const path of [...new Set(arrayOf(spec.groups))].sort()) {
-    for (const group of groupLineage(path)) {
-      const roles = [...(declared.get(group) ?? []), ...(live.get(group) ?? [])];
-      if (roles.length === 0) continue;
-      const via = group === path ? `group ${path}` : `group ${path}, which inherits the roles of ${group}`;
-      roots.push({ field: `spec.groups[${path}]`, grantee: `${who} (member of ${via})`, roles });
+  const memberships = (paths: string[], field: (path: string) => string, kind: string) => {
+    for (const path of [...new Set(paths)].sort()) {
+      for (const group of groupLineage(path)) {
+        const roles = [...(declared.get(group) ?? []), ...(live.get(group) ?? [])];
+        if (roles.length === 0) continue;
+        const via =
+          group === path ? `${kind} ${path}` : `${kind} ${path}, which inherits the roles of ${group}`;
+        roots.push({ field: field(path), grantee: `${who} (member of ${via})`, roles });
+      }
     }
-  }
+  };
+  memberships(arrayOf(spec.groups), (path) => `spec.groups[${path}]`, "group");
+  // Keycloak makes a new user a member of the realm's default groups before any sync runs.
+  const defaults = liveGroups.filter((g) => g.isDefault).map((g) => g.path);
+  memberships(defaults, () => "spec.username (a new user joins the realm's default groups)", "default group");
   return roots;
 }
 

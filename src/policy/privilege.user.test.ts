@@ -92,6 +92,24 @@ describe("privilegeFacts of a KeycloakUser", () => {
     ]);
   });
 
+  it("Given a default group of the realm (which every new user joins), then its roles are grants of any user", () => {
+    const live: LiveGroup[] = [
+      { path: "/everyone", roles: [], isDefault: true },
+      {
+        path: "/everyone/ops",
+        roles: [{ client: "realm-management", name: "manage-users" }],
+        isDefault: true,
+      },
+    ];
+    expect(grants(userWith({}), live)).toEqual([
+      {
+        field: "spec.username (a new user joins the realm's default groups)",
+        grantee: "user bot (member of default group /everyone/ops)",
+        roles: ["realm-management/manage-users"],
+      },
+    ]);
+  });
+
   it("Given live group mappings in the input, then rolesToRead asks for the composites of the roles they reach", () => {
     const input = {
       ...userWith({ groups: ["/ops"] }),

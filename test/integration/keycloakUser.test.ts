@@ -6,6 +6,7 @@
 // the tenant's own ServiceAccount token, every way to reach more than the grant gives is tried —
 // realm-admin directly, through a composite made by hand, through a group mapped by hand, taking
 // over a hand-made user, a realm without a user grant — and each is refused with Keycloak unchanged.
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import * as k8s from "@kubernetes/client-node";
 import type KcAdminClient from "@keycloak/keycloak-admin-client";
@@ -259,10 +260,13 @@ describe("KeycloakUser", () => {
       expect((await passwordGrant(laterPassword)).status).toBe(401);
     });
 
-    it("When its status and events are read, Then no password appears in them", async () => {
+    it("When its status, events and the operator's log are read, Then no password appears in them", async () => {
       const current = await tenant.get(USERS, team, "bot");
       const events = await admin.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace: team });
-      const text = JSON.stringify(current.status) + JSON.stringify(events.items);
+      const text =
+        JSON.stringify(current.status) +
+        JSON.stringify(events.items) +
+        readFileSync(operator.logFile, "utf8");
       expect(events.items.length).toBeGreaterThan(0);
       expect(text).not.toContain(initialPassword);
       expect(text).not.toContain(laterPassword);
@@ -336,6 +340,24 @@ describe("KeycloakUser", () => {
       expect(text).toContain("spec.userGrants.namespaces");
       const found = await kcAdmin.users.find({ realm: closedRealm, username: "evil-closed", exact: true });
       expect(found).toEqual([]);
+    });
+
+    it("Given a default group of the realm mapped to realm-admin by hand, When a user without groups is applied, Then it is denied and not created", async () => {
+      const group = await kcAdmin.groups.create({ realm, name: "everyone-by-hand" });
+      const [rm] = await kcAdmin.clients.find({ realm, clientId: "realm-management" });
+      const realmAdmin = await kcAdmin.clients.findRole({ realm, id: rm?.id ?? "", roleName: "realm-admin" });
+      await kcAdmin.groups.addClientRoleMappings({
+        realm,
+        id: group.id,
+        clientUniqueId: rm?.id ?? "",
+        roles: [{ id: realmAdmin?.id ?? "", name: "realm-admin" }],
+      });
+      await kcAdmin.realms.addDefaultGroup({ realm, id: group.id });
+      await tenant.create(USERS, team, userCr("evil-default", {}));
+      const { text } = await refusal("evil-default");
+      expect(text).toContain("member of default group /everyone-by-hand");
+      expect(text).toContain("realm-management/realm-admin");
+      expect(await usersNamed("evil-default")).toEqual([]);
     });
 
     it("Given a service-account username, When applied, Then the API server refuses it", async () => {
