@@ -6,6 +6,7 @@
 // changed. The initial password goes into the create request itself, so a user never exists
 // without it, and it is never sent again: a later change of the Secret does not reset a password
 // the user may have changed since.
+import type KeycloakAdminClient from "@keycloak/keycloak-admin-client";
 import type FederatedIdentityRepresentation from "@keycloak/keycloak-admin-client/lib/defs/federatedIdentityRepresentation.js";
 import type GroupRepresentation from "@keycloak/keycloak-admin-client/lib/defs/groupRepresentation.js";
 import type UserRepresentation from "@keycloak/keycloak-admin-client/lib/defs/userRepresentation.js";
@@ -378,14 +379,14 @@ function identityLinks(
   username: string,
 ): Collection<IdentityLink, FederatedIdentityRepresentation> {
   const realm = session.realm;
-  const add = (link: IdentityLink) => (kc: Parameters<Parameters<SyncSession["read"]>[1]>[0]) =>
+  const add = (link: IdentityLink) => (kc: KeycloakAdminClient) =>
     kc.users.addToFederatedIdentity({
       realm,
       id,
       federatedIdentityId: link.identityProvider,
       federatedIdentity: link,
     });
-  const del = (federatedIdentityId: string) => (kc: Parameters<Parameters<SyncSession["read"]>[1]>[0]) =>
+  const del = (federatedIdentityId: string) => (kc: KeycloakAdminClient) =>
     kc.users.delFromFederatedIdentity({ realm, id, federatedIdentityId });
   return {
     describe: (alias) => `link of user "${username}" to identity provider "${alias}"`,

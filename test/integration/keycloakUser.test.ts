@@ -1,11 +1,12 @@
 // KeycloakUser end to end: the real operator process, kube-apiserver and Keycloak. A tenant
-// namespace granted by the realm's spec.userGrants creates a user with attributes, groups, a role
-// and an initial password; the user logs in with it (direct grant), a resync writes nothing, a
-// membership removed by hand comes back, a later change of the password Secret does not reset the
-// password, the password appears in no status or event, and deletion removes the user. Then, with
-// the tenant's own ServiceAccount token, every way to reach more than the grant gives is tried —
-// realm-admin directly, through a composite made by hand, through a group mapped by hand, taking
-// over a hand-made user, a realm without a user grant — and each is refused with Keycloak unchanged.
+// namespace granted by the realm's spec.userGrants creates a user with attributes, groups, a role,
+// an identity-provider link and an initial password; the user logs in with it (direct grant), a
+// resync writes nothing, a membership removed by hand comes back, a later change of the password
+// Secret does not reset the password, the password appears in no status, event or operator log,
+// and deletion removes the user. Then, with the tenant's own ServiceAccount token, every way to
+// reach more than the grant gives is tried — realm-admin directly, through a composite made by
+// hand, through a group or a default group mapped by hand, taking over a hand-made user, a realm
+// without a user grant — and each is refused with Keycloak unchanged.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import * as k8s from "@kubernetes/client-node";
@@ -143,6 +144,13 @@ describe("KeycloakUser", () => {
       roles: [{ id: realmAdmin?.id ?? "", name: "realm-admin" }],
     });
     await kcAdmin.users.create({ realm, username: "handmade", enabled: true, firstName: "Hand" });
+    await kcAdmin.identityProviders.create({
+      realm,
+      alias: "gh",
+      providerId: "github",
+      enabled: true,
+      config: { clientId: "kpo-test", clientSecret: "not-a-real-secret" },
+    });
     await kcAdmin.clients.create({
       realm,
       clientId: "cli",
@@ -172,6 +180,7 @@ describe("KeycloakUser", () => {
         attributes: { team: ["a"] },
         groups: ["/staff", "/crew"],
         realmRoles: ["viewer"],
+        federatedIdentities: [{ identityProvider: "gh", userId: "4242", userName: "bot-at-gh" }],
         initialPasswordSecretRef: { name: "bot-password" },
       }),
     );
@@ -216,6 +225,8 @@ describe("KeycloakUser", () => {
       expect(groups.map((g) => g.path).sort()).toEqual(["/crew", "/staff"]);
       const roles = await kcAdmin.users.listRealmRoleMappings({ realm, id: user?.id ?? "" });
       expect(roles.map((r) => r.name)).toContain("viewer");
+      const links = await kcAdmin.users.listFederatedIdentities({ realm, id: user?.id ?? "" });
+      expect(links).toEqual([{ identityProvider: "gh", userId: "4242", userName: "bot-at-gh" }]);
     });
 
     it("When the user logs in with the initial password (direct grant), Then Keycloak issues a token", async () => {
