@@ -1,5 +1,5 @@
-# Who may use what: realms on instances, clients in realms, Secrets only from the object's own
-# namespace, and no realm-admin power for a client's service account unless data allows it.
+# Who may use what: realms on instances, clients and users in realms, Secrets only from the object's
+# own namespace, and no realm-admin power through any grant a spec makes unless data allows it.
 package kpo.policy.authorization
 
 import data.kpo.lib
@@ -71,9 +71,15 @@ violations contains v if {
 	}
 }
 
+# Clients and users live in a realm: the realm's spec.clientGrants or spec.userGrants (one shape,
+# one meaning) must admit the object's namespace. One rule for both, parameterised by the kind.
+realm_member := {"grants": "clientGrants", "noun": "clients", "code": "ClientNamespaceNotGranted"} if input.kind == "KeycloakClient"
+
+realm_member := {"grants": "userGrants", "noun": "users", "code": "UserNamespaceNotGranted"} if input.kind == "KeycloakUser"
+
 violations contains v if {
 	lib.governed_operation
-	input.kind == "KeycloakClient"
+	grants := realm_member.grants
 	not input.target.realm
 	v := {
 		"code": "RealmNotFound",
@@ -83,27 +89,35 @@ violations contains v if {
 			lib.str(ref_text(lib.field(lib.spec, "realmRef", {}))),
 			" does not name a known KeycloakRealm, so namespace \"",
 			lib.str(input.namespace.name),
-			"\" cannot be checked against its spec.clientGrants. Fix spec.realmRef (name and namespace) or create the realm first.",
+			"\" cannot be checked against its spec.",
+			grants,
+			". Fix spec.realmRef (name and namespace) or create the realm first.",
 		]),
 	}
 }
 
 violations contains v if {
 	lib.governed_operation
-	input.kind == "KeycloakClient"
+	grants := realm_member.grants
 	realm := input.target.realm
-	not lib.namespace_granted(realm, lib.field(lib.field(realm, "spec", {}), "clientGrants", {}), input.namespace)
+	not lib.namespace_granted(realm, lib.field(lib.field(realm, "spec", {}), grants, {}), input.namespace)
 	v := {
-		"code": "ClientNamespaceNotGranted",
+		"code": realm_member.code,
 		"message": concat("", [
 			lib.subject,
 			": namespace \"",
 			lib.str(input.namespace.name),
-			"\" may not create clients in KeycloakRealm ",
+			"\" may not create ",
+			realm_member.noun,
+			" in KeycloakRealm ",
 			lib.str(lib.ref(realm)),
 			" (spec.realmRef). Ask its owners to add \"",
 			lib.str(input.namespace.name),
-			"\" to spec.clientGrants.namespaces of that realm, or to set a spec.clientGrants.namespaceSelector that matches this namespace's labels.",
+			"\" to spec.",
+			grants,
+			".namespaces of that realm, or to set a spec.",
+			grants,
+			".namespaceSelector that matches this namespace's labels.",
 		]),
 	}
 }
@@ -205,7 +219,7 @@ else := []
 
 privilege_realm := input.privilege.realm if is_string(input.privilege.realm)
 
-else := lib.field(lib.field(input.target.realm, "spec", {}), "realmName", "") if input.kind == "KeycloakClient"
+else := lib.field(lib.field(input.target.realm, "spec", {}), "realmName", "") if realm_member
 
 else := lib.field(lib.spec, "realmName", "")
 

@@ -32,7 +32,7 @@ input_violations contains v if {
 	v := {
 		"policy": "input",
 		"code": "MalformedPolicyInput",
-		"message": "The policy input lacks kind (KeycloakInstance, KeycloakRealm or KeycloakClient), operation (create, update or delete), namespace.name or resource.metadata.{name,namespace}; the operator must build it as src/policy/decision.ts PolicyInput describes.",
+		"message": "The policy input lacks kind (KeycloakInstance, KeycloakRealm, KeycloakClient or KeycloakUser), operation (create, update or delete), namespace.name or resource.metadata.{name,namespace}; the operator must build it as src/policy/decision.ts PolicyInput describes.",
 		"enforcement": "enforce",
 	}
 }
@@ -43,6 +43,8 @@ known_kind("KeycloakInstance")
 known_kind("KeycloakRealm")
 
 known_kind("KeycloakClient")
+
+known_kind("KeycloakUser")
 
 known_operation("create")
 

@@ -7,8 +7,8 @@ import { fileURLToPath } from "node:url";
 import { loadYaml, type V1CustomResourceDefinition } from "@kubernetes/client-node";
 import { parse } from "yaml";
 
-/** The kinds of the API, in dependency order (an instance before its realms, a realm before its clients). */
-export const CRD_KINDS = ["KeycloakInstance", "KeycloakRealm", "KeycloakClient"] as const;
+/** The kinds of the API, in dependency order (an instance before its realms, a realm before its clients and users). */
+export const CRD_KINDS = ["KeycloakInstance", "KeycloakRealm", "KeycloakClient", "KeycloakUser"] as const;
 export type CrdKind = (typeof CRD_KINDS)[number];
 
 /** File name of each kind's manifest in crds/ (kubebuilder naming: <group>_<plural>.yaml). */
@@ -16,6 +16,7 @@ export const CRD_FILES: Readonly<Record<CrdKind, string>> = {
   KeycloakInstance: "keycloak.kpo.dev_keycloakinstances.yaml",
   KeycloakRealm: "keycloak.kpo.dev_keycloakrealms.yaml",
   KeycloakClient: "keycloak.kpo.dev_keycloakclients.yaml",
+  KeycloakUser: "keycloak.kpo.dev_keycloakusers.yaml",
 };
 
 /** A CEL rule as written in `x-kubernetes-validations`. */

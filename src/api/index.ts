@@ -9,6 +9,8 @@ import type {
   KeycloakInstanceStatus,
   KeycloakRealmSpec,
   KeycloakRealmStatus,
+  KeycloakUserSpec,
+  KeycloakUserStatus,
 } from "./types.generated.js";
 
 export type * from "./types.generated.js";
@@ -20,13 +22,15 @@ export const API_VERSION = `${GROUP}/${VERSION}` as const;
 export const INSTANCE_KIND = "KeycloakInstance";
 export const REALM_KIND = "KeycloakRealm";
 export const CLIENT_KIND = "KeycloakClient";
+export const USER_KIND = "KeycloakUser";
 
 export const INSTANCE_PLURAL = "keycloakinstances";
 export const REALM_PLURAL = "keycloakrealms";
 export const CLIENT_PLURAL = "keycloakclients";
+export const USER_PLURAL = "keycloakusers";
 
 /** Every kind the operator manages, in dependency order (an instance before its realms, …). */
-export const KINDS = [INSTANCE_KIND, REALM_KIND, CLIENT_KIND] as const;
+export const KINDS = [INSTANCE_KIND, REALM_KIND, CLIENT_KIND, USER_KIND] as const;
 export type KeycloakKind = (typeof KINDS)[number];
 
 /** Plural resource name of each kind, as used in API paths and RBAC rules. */
@@ -34,6 +38,7 @@ export const PLURALS: Readonly<Record<KeycloakKind, string>> = {
   KeycloakInstance: INSTANCE_PLURAL,
   KeycloakRealm: REALM_PLURAL,
   KeycloakClient: CLIENT_PLURAL,
+  KeycloakUser: USER_PLURAL,
 };
 
 /** Short names for `kubectl get` (also listed by `kubectl get keycloak`, the category). */
@@ -41,6 +46,7 @@ export const SHORT_NAMES: Readonly<Record<KeycloakKind, string>> = {
   KeycloakInstance: "kci",
   KeycloakRealm: "kcr",
   KeycloakClient: "kcc",
+  KeycloakUser: "kcu",
 };
 
 export const CATEGORY = "keycloak";
@@ -95,13 +101,14 @@ export type KeycloakInstance = KeycloakObject<
 >;
 export type KeycloakRealm = KeycloakObject<"KeycloakRealm", KeycloakRealmSpec, KeycloakRealmStatus>;
 export type KeycloakClient = KeycloakObject<"KeycloakClient", KeycloakClientSpec, KeycloakClientStatus>;
-export type KeycloakResource = KeycloakInstance | KeycloakRealm | KeycloakClient;
+export type KeycloakUser = KeycloakObject<"KeycloakUser", KeycloakUserSpec, KeycloakUserStatus>;
+export type KeycloakResource = KeycloakInstance | KeycloakRealm | KeycloakClient | KeycloakUser;
 
 // Names for nested shapes, derived from the generated types so they cannot drift from the schema.
 export type ExternalInstance = NonNullable<KeycloakInstanceSpec["external"]>;
 export type ManagedInstance = NonNullable<KeycloakInstanceSpec["managed"]>;
 export type DatabaseVendor = ManagedInstance["database"]["vendor"];
-/** Namespaces allowed to use an instance (realmGrants) or a realm (clientGrants). */
+/** Namespaces allowed to use an instance (realmGrants) or a realm (clientGrants, userGrants). */
 export type NamespaceGrants = NonNullable<KeycloakInstanceSpec["realmGrants"]>;
 export type InstanceRef = KeycloakRealmSpec["instanceRef"];
 export type RealmRef = KeycloakClientSpec["realmRef"];

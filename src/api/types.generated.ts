@@ -1706,13 +1706,59 @@ export interface KeycloakRealmSpec {
    */
   clientGrants?: {
     /**
-     * Names of namespaces allowed to create clients in this realm.
+     * Names of the granted namespaces.
      *
      * @maxItems 256
      */
     namespaces?: string[];
     /**
-     * Namespaces whose labels match are allowed to create clients in this realm.
+     * Namespaces whose labels match are granted.
+     */
+    namespaceSelector?: {
+      /**
+       * Label key/value pairs a namespace must all carry. A selector with neither matchLabels nor matchExpressions matches every namespace.
+       */
+      matchLabels?: {
+        /**
+         * Label value.
+         */
+        [k: string]: string;
+      };
+      /**
+       * Label requirements a namespace must all meet (as in a Kubernetes label selector).
+       *
+       * @maxItems 16
+       */
+      matchExpressions?: {
+        /**
+         * The label key.
+         */
+        key: string;
+        /**
+         * How the label's value is compared with values.
+         */
+        operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+        /**
+         * Label values for In and NotIn.
+         *
+         * @maxItems 64
+         */
+        values?: string[];
+      }[];
+    };
+  };
+  /**
+   * Namespaces allowed to create KeycloakUsers in this realm, by name and/or by label, in the same shape and with the same meaning as spec.clientGrants: a namespace is granted if it is listed or matches the selector; the realm's own namespace is always granted. Enforced by the authorization policy before any user is created.
+   */
+  userGrants?: {
+    /**
+     * Names of the granted namespaces.
+     *
+     * @maxItems 256
+     */
+    namespaces?: string[];
+    /**
+     * Namespaces whose labels match are granted.
      */
     namespaceSelector?: {
       /**
@@ -1872,7 +1918,7 @@ export interface KeycloakRealmSpec {
    */
   optionalClientScopes?: string[];
   /**
-   * Which namespaces may take over (spec.adopt) which existing clients that no resource owns. Adoption needs an entry naming both the namespace and the client; without one, spec.adopt is refused by the authorization policy. Keycloak's own objects can never be adopted.
+   * Which namespaces may take over (spec.adopt) which existing clients and users that no resource owns. Adoption needs an entry naming both the namespace and the client (or username); without one, spec.adopt is refused by the authorization policy. Keycloak's own objects can never be adopted.
    *
    * @maxItems 64
    */
@@ -1890,7 +1936,14 @@ export interface KeycloakRealmSpec {
      * @minItems 1
      * @maxItems 256
      */
-    clientIds: string[];
+    clientIds?: string[];
+    /**
+     * Usernames (a KeycloakUser's spec.username) they may adopt.
+     *
+     * @minItems 1
+     * @maxItems 256
+     */
+    usernames?: string[];
   }[];
   /**
    * What happens to the realm in Keycloak when this resource is deleted: Retain keeps it, Delete removes it with all its users and clients.
@@ -2361,4 +2414,204 @@ export interface KeycloakClientStatus {
    * Name of the Secret holding the client's credentials.
    */
   secretName?: string;
+}
+
+/**
+ * Desired state of the user.
+ */
+export interface KeycloakUserSpec {
+  /**
+   * The KeycloakRealm to create the user in. Its namespace must be granted by the realm's spec.userGrants. Immutable.
+   */
+  realmRef: {
+    /**
+     * Name of the KeycloakRealm resource (not the realm's name in Keycloak).
+     */
+    name: string;
+    /**
+     * Namespace of the KeycloakRealm; defaults to the user's own namespace.
+     */
+    namespace?: string;
+  };
+  /**
+   * Username in Keycloak, unique within the realm. Lower case, as Keycloak stores it. Names starting with service-account- are Keycloak's service-account users and are refused. At least 3 characters (Keycloak's default user profile). Immutable.
+   */
+  username: string;
+  /**
+   * Email address of the user.
+   */
+  email?: string;
+  /**
+   * Whether the email address counts as verified.
+   */
+  emailVerified?: boolean;
+  /**
+   * First name of the user.
+   */
+  firstName?: string;
+  /**
+   * Last name of the user.
+   */
+  lastName?: string;
+  /**
+   * Whether the user can log in.
+   */
+  enabled?: boolean;
+  /**
+   * User attributes (each a list of values). Only the listed attributes are managed; others are left alone. Keys under kpo.dev/ are the operator's own and are refused.
+   */
+  attributes?: {
+    /**
+     * Values of the attribute.
+     *
+     * @maxItems 32
+     */
+    [k: string]: string[];
+  };
+  /**
+   * Paths of the realm's groups the user is a member of (/parent/child). Exactly these memberships when present. Each group's roles are granted to the user, so the policies check them like the user's own roles.
+   *
+   * @maxItems 64
+   */
+  groups?: string[];
+  /**
+   * Realm roles mapped to the user directly. Roles the operator mapped and that are no longer listed are removed; roles mapped by someone else are left alone.
+   *
+   * @maxItems 64
+   */
+  realmRoles?: string[];
+  /**
+   * Client roles mapped to the user directly, keyed by client ID.
+   */
+  clientRoles?: {
+    /**
+     * Names of roles of that client.
+     *
+     * @maxItems 64
+     */
+    [k: string]: string[];
+  };
+  /**
+   * Actions the user must complete at the next login (VERIFY_EMAIL, UPDATE_PASSWORD, UPDATE_PROFILE, CONFIGURE_TOTP, TERMS_AND_CONDITIONS, ...). Exactly these when present.
+   *
+   * @maxItems 16
+   */
+  requiredActions?: string[];
+  /**
+   * A Secret in the user's namespace holding the password the user is created with. It is read and set once, when the operator creates the user, and never again: a later change of the Secret does not change the password. Never written to status, events or logs.
+   */
+  initialPasswordSecretRef?: {
+    /**
+     * Name of the Secret.
+     */
+    name: string;
+    /**
+     * Key in the Secret holding the password.
+     */
+    key?: string;
+  };
+  /**
+   * The user must change the initial password at the first login (false when unset).
+   */
+  initialPasswordTemporary?: boolean;
+  /**
+   * Links to the user's accounts at the realm's identity providers. Exactly these links when present.
+   *
+   * @maxItems 16
+   */
+  federatedIdentities?: {
+    /**
+     * Alias of the realm's identity provider.
+     */
+    identityProvider: string;
+    /**
+     * The user's id at the identity provider.
+     */
+    userId: string;
+    /**
+     * The user's name at the identity provider.
+     */
+    userName: string;
+  }[];
+  /**
+   * What happens to the user in Keycloak when this resource is deleted: Retain keeps it, Delete removes it (only a user this resource created or adopted).
+   */
+  deletionPolicy?: "Delete" | "Retain";
+  /**
+   * Take over a user with the same username that already exists in the realm and is not owned by another resource. Needs an adoption grant on the realm (spec.adoptionGrants, usernames).
+   */
+  adopt?: boolean;
+}
+
+/**
+ * Observed state of the user, written by the operator.
+ */
+export interface KeycloakUserStatus {
+  /**
+   * Lifecycle phase (the state of the resource's machine): Pending (waiting, e.g. denied by policy or a dependency not Ready), Provisioning, Ready, Degraded (transient error, retrying), Failed (needs a change to the resource), Deleting.
+   */
+  phase?: "Pending" | "Provisioning" | "Ready" | "Degraded" | "Failed" | "Deleting";
+  /**
+   * Standard conditions: Ready, Reconciling, Stalled (kstatus), PolicyCompliant.
+   *
+   * @maxItems 16
+   */
+  conditions?: {
+    /**
+     * Type of the condition in CamelCase, e.g. Ready.
+     */
+    type: string;
+    /**
+     * Status of the condition.
+     */
+    status: "True" | "False" | "Unknown";
+    /**
+     * metadata.generation the condition was computed from.
+     */
+    observedGeneration?: number;
+    /**
+     * When the condition last changed status.
+     */
+    lastTransitionTime: string;
+    /**
+     * Machine-readable CamelCase reason for the last transition.
+     */
+    reason: string;
+    /**
+     * Human-readable details, e.g. the policy's own message.
+     */
+    message: string;
+  }[];
+  /**
+   * metadata.generation the status was computed from.
+   */
+  observedGeneration?: number;
+  /**
+   * Consecutive failed attempts since the last success; reset to 0 when Ready.
+   */
+  attempts?: number;
+  /**
+   * When the operator will try again (retry or re-check); survives operator restarts.
+   */
+  nextAttemptAt?: string;
+  /**
+   * Revision of the policy bundle that made the last decision.
+   */
+  policyRevision?: string;
+  /**
+   * The last error, without secrets, saying what failed and what to do next.
+   */
+  lastError?: string;
+  /**
+   * Username in Keycloak that this resource manages.
+   */
+  username?: string;
+  /**
+   * Keycloak's id of the user.
+   */
+  userId?: string;
+  /**
+   * Whether the operator set the initial password when it created the user (never the password itself). It is not set again.
+   */
+  passwordInitialized?: boolean;
 }

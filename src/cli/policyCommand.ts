@@ -133,7 +133,12 @@ function asResource(doc: Doc, namespace: string, what: string): KeycloakResource
   if (typeof name !== "string" || name === "") throw new BadInputError(`${what} has no metadata.name`);
   const ownNamespace = doc.metadata?.namespace;
   const spec = isRecord(doc.spec) ? doc.spec : {};
-  const ref = doc.kind === "KeycloakRealm" ? "instanceRef" : doc.kind === "KeycloakClient" ? "realmRef" : "";
+  const ref =
+    doc.kind === "KeycloakRealm"
+      ? "instanceRef"
+      : doc.kind === "KeycloakClient" || doc.kind === "KeycloakUser"
+        ? "realmRef"
+        : "";
   if (ref !== "" && !(isRecord(spec[ref]) && typeof spec[ref].name === "string")) {
     throw new BadInputError(`${what} has no spec.${ref}.name; the CRD requires it`);
   }
@@ -174,6 +179,7 @@ function documentLookup(
     realm: (ref) => byRef(ofKind("KeycloakRealm"), ref),
     realms: (namespace) => inNamespace(ofKind("KeycloakRealm"), namespace),
     clients: (namespace) => inNamespace(ofKind("KeycloakClient"), namespace),
+    users: (namespace) => inNamespace(ofKind("KeycloakUser"), namespace),
     namespace(name) {
       const doc = docs.find((d) => d.kind === "Namespace" && d.metadata?.name === name);
       const flags = name === resourceNamespace;
@@ -201,7 +207,7 @@ export function policyInputFromDocuments(docs: Doc[], opts: Omit<PolicyEvalOptio
   const [first, ...rest] = docs;
   if (!first)
     throw new BadInputError(
-      "the file holds no document; put the KeycloakInstance, KeycloakRealm or KeycloakClient first",
+      "the file holds no document; put the KeycloakInstance, KeycloakRealm, KeycloakClient or KeycloakUser first",
     );
   const kind = first.kind;
   if (typeof kind !== "string" || !(kinds as readonly string[]).includes(kind)) {
@@ -339,7 +345,7 @@ export function registerPolicyCommands(program: Command): void {
   policy
     .command("eval")
     .description(
-      "Evaluate a KeycloakInstance, KeycloakRealm or KeycloakClient against the policies, offline, as the operator would.\n" +
+      "Evaluate a KeycloakInstance, KeycloakRealm, KeycloakClient or KeycloakUser against the policies, offline, as the operator would.\n" +
         "The file's first document is the resource; further documents (or --target files) may hold the instance/realm it\n" +
         "references and its Namespace. Exit code: 0 allowed, 1 denied, 2 bad input.",
     )

@@ -2,7 +2,7 @@
 // when it is not Ready, the message that says why.
 import type { Command } from "commander";
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
-import { CLIENT_PLURAL, GROUP, INSTANCE_PLURAL, REALM_PLURAL, VERSION } from "../api/index.js";
+import { CLIENT_PLURAL, GROUP, INSTANCE_PLURAL, REALM_PLURAL, USER_PLURAL, VERSION } from "../api/index.js";
 import { loadKubeConfig } from "../kube/config.js";
 import { CONDITION } from "../lifecycle/types.js";
 
@@ -40,6 +40,7 @@ export async function statusRows(kubeConfig: KubeConfig, namespace?: string): Pr
     ["KeycloakInstance", INSTANCE_PLURAL],
     ["KeycloakRealm", REALM_PLURAL],
     ["KeycloakClient", CLIENT_PLURAL],
+    ["KeycloakUser", USER_PLURAL],
   ] as const) {
     const list = (
       namespace

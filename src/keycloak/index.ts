@@ -1,5 +1,5 @@
 // The Keycloak layer: one connection per KeycloakInstance (limits, breaker, token, metrics) and
-// diff-based sync of realms and clients with ownership checks.
+// diff-based sync of realms, clients and users with ownership checks.
 export { KeycloakConnection } from "./connection.js";
 export type {
   AdminCredentials,
@@ -28,3 +28,5 @@ export { syncClient, getClientSecret, rotateClientSecret, deleteClient } from ".
 export type { DesiredClient, RoleSet } from "./clientSync.js";
 export { realmEndpoints, computeRealmEndpoints } from "./endpoints.js";
 export type { RealmEndpoints } from "./endpoints.js";
+export { syncUser, deleteUser } from "./userSync.js";
+export type { DesiredUser, UserSyncResult } from "./userSync.js";

@@ -36,7 +36,12 @@ function rejection(doc: unknown): string {
 describe("loadMachines", () => {
   it("Given the repository's machine files, When loaded, Then one validated machine per kind comes back", () => {
     const machines = loadMachines();
-    expect([...machines.keys()].sort()).toEqual(["KeycloakClient", "KeycloakInstance", "KeycloakRealm"]);
+    expect([...machines.keys()].sort()).toEqual([
+      "KeycloakClient",
+      "KeycloakInstance",
+      "KeycloakRealm",
+      "KeycloakUser",
+    ]);
     for (const m of machines.values())
       expect([...m.timerStates].sort()).toEqual(["Degraded", "Deleting", "Failed"]);
   });
@@ -171,7 +176,12 @@ describe("one chart for every kind", () => {
     const machines = [...loadMachines().values()];
     const names = machines.map((m) => Object.keys(m.definition.machine.states).join(","));
     expect(new Set(names).size).toBe(1);
-    expect(machines.map((m) => m.definition.machine.id).sort()).toEqual(["client", "instance", "realm"]);
+    expect(machines.map((m) => m.definition.machine.id).sort()).toEqual([
+      "client",
+      "instance",
+      "realm",
+      "user",
+    ]);
     const realm = machines.find((m) => m.kind === "KeycloakRealm") as LoadedMachine;
     expect(realm.definition.machine.states.Pending?.description).toContain("realm");
   });

@@ -2,7 +2,13 @@
 // synchronous and pure: the policy input document (built by src/policy/input.ts, the same builder
 // `kpo policy eval` uses, over these caches) and whether a dependency is Ready.
 import type { V1Namespace } from "@kubernetes/client-node";
-import type { KeycloakClient, KeycloakInstance, KeycloakRealm, KeycloakResource } from "../api/index.js";
+import type {
+  KeycloakClient,
+  KeycloakInstance,
+  KeycloakRealm,
+  KeycloakResource,
+  KeycloakUser,
+} from "../api/index.js";
 import { instanceRefOf, realmRefOf } from "../api/refs.js";
 import type { Informer } from "../kube/informers.js";
 import { formatKey } from "../kube/objectKey.js";
@@ -17,6 +23,7 @@ export interface Caches {
   instances: Informer<KeycloakInstance>;
   realms: Informer<KeycloakRealm>;
   clients: Informer<KeycloakClient>;
+  users: Informer<KeycloakUser>;
   namespaces: Informer<V1Namespace>;
 }
 
@@ -32,6 +39,7 @@ export function cacheLookup(caches: Caches): PolicyLookup {
     realm: (ref) => caches.realms.get(ref.namespace, ref.name),
     realms: (namespace) => caches.realms.list(namespace),
     clients: (namespace) => caches.clients.list(namespace),
+    users: (namespace) => caches.users.list(namespace),
     namespace: (name) => namespaceFacts(caches, name),
   };
 }
@@ -42,6 +50,10 @@ export function realmPolicyInput(caches: Caches, realm: KeycloakRealm): PolicyIn
 
 export function clientPolicyInput(caches: Caches, client: KeycloakClient): PolicyInput {
   return policyInputFor(cacheLookup(caches), client);
+}
+
+export function userPolicyInput(caches: Caches, user: KeycloakUser): PolicyInput {
+  return policyInputFor(cacheLookup(caches), user);
 }
 
 export function instancePolicyInput(caches: Caches, instance: KeycloakInstance): PolicyInput {
@@ -76,5 +88,10 @@ export function realmDependency(caches: Caches, realm: KeycloakRealm): Dependenc
 
 export function clientDependency(caches: Caches, client: KeycloakClient): DependencyFacts {
   const ref = realmRefOf(client);
+  return readiness("KeycloakRealm", formatKey(ref), caches.realms.get(ref.namespace, ref.name));
+}
+
+export function userDependency(caches: Caches, user: KeycloakUser): DependencyFacts {
+  const ref = realmRefOf(user);
   return readiness("KeycloakRealm", formatKey(ref), caches.realms.get(ref.namespace, ref.name));
 }

@@ -1,4 +1,4 @@
-// The operator process: caches (informers) for the three kinds, namespaces and the credentials
+// The operator process: caches (informers) for the four kinds, namespaces and the credentials
 // Secrets it writes; one controller per kind behind leader election; the policy engine and the
 // lifecycle machines; health and metrics. Informers only enqueue keys — every decision is made in
 // the reconcile of a key (level-based), so a missed event is repaired by the next one.
@@ -14,10 +14,12 @@ import {
   CLIENT_PLURAL,
   INSTANCE_PLURAL,
   REALM_PLURAL,
+  USER_PLURAL,
   type KeycloakClient,
   type KeycloakInstance,
   type KeycloakRealm,
   type KeycloakResource,
+  type KeycloakUser,
 } from "../api/index.js";
 import { loadKubeConfig } from "../kube/config.js";
 import { Controller } from "../kube/controller.js";
@@ -37,6 +39,7 @@ import { ConnectionPool } from "./connections.js";
 import type { Caches } from "./facts.js";
 import { instanceHandler } from "./instanceHandler.js";
 import { realmHandler } from "./realmHandler.js";
+import { userHandler } from "./userHandler.js";
 import { kindReconciler } from "./reconciler.js";
 import { operatorWatches } from "./watches.js";
 
@@ -80,6 +83,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     instances: informer<KeycloakInstance>(API_VERSION, INSTANCE_PLURAL, watchNamespaces),
     realms: informer<KeycloakRealm>(API_VERSION, REALM_PLURAL, watchNamespaces),
     clients: informer<KeycloakClient>(API_VERSION, CLIENT_PLURAL, watchNamespaces),
+    users: informer<KeycloakUser>(API_VERSION, USER_PLURAL, watchNamespaces),
     namespaces: informer<V1Namespace>("v1", "namespaces"),
   };
   const credentialSecrets = informer<V1Secret>("v1", "secrets", {
@@ -90,6 +94,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     caches.instances,
     caches.realms,
     caches.clients,
+    caches.users,
     caches.namespaces,
     credentialSecrets,
   ];
@@ -143,6 +148,12 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     caches.clients,
     clientHandler(caches, connections, core, objects, policy.decide),
   );
+  const users = controller<KeycloakUser>(
+    "KeycloakUser",
+    USER_PLURAL,
+    caches.users,
+    userHandler(caches, connections, core, policy.decide),
+  );
 
   // Change → keys: the watch table of each controller (./watches.ts) says what queues what, and why.
   const table = operatorWatches({ ...caches, credentialSecrets, policy });
@@ -150,6 +161,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     startWatches(instances, table.instance),
     startWatches(realms, table.realm),
     startWatches(clients, table.client),
+    startWatches(users, table.user),
   ];
   // The pool rebuilds a connection itself when URL, TLS or credentials change; it drops one only
   // when its instance is gone (dropping it on a phase change would reset its circuit breaker).
@@ -162,6 +174,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     for (const o of caches.instances.list()) instances.enqueue(keyOf(o), reason);
     for (const o of caches.realms.list()) realms.enqueue(keyOf(o), reason);
     for (const o of caches.clients.list()) clients.enqueue(keyOf(o), reason);
+    for (const o of caches.users.list()) users.enqueue(keyOf(o), reason);
   };
 
   startDefaultMetrics();
@@ -173,7 +186,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
   const address = await health.start();
   for (const i of allInformers) i.start();
 
-  const controllers = [instances, realms, clients];
+  const controllers = [instances, realms, clients, users];
   let resolveDone: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   let started = false;

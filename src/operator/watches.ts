@@ -3,7 +3,7 @@
 // else; startOperator only starts them. The rules behind the table:
 // - an object's own spec or metadata change (not our status writes) reconciles it;
 // - a dependent is re-checked when what it waits for changes phase (instance → its realms,
-//   realm → its clients), and a deletion that waits for referrers is re-checked when one goes
+//   realm → its clients and users), and a deletion that waits for referrers is re-checked when one goes
 //   (realm → its instance, client → its realm);
 // - policy facts that live elsewhere re-decide what reads them: a namespace's labels and
 //   annotations, a quota shared by a namespace's realms, a client's roles named by other clients
@@ -29,6 +29,7 @@ export interface OperatorWatches {
   instance: BoundWatch[];
   realm: BoundWatch[];
   client: BoundWatch[];
+  user: BoundWatch[];
 }
 
 /** Does this update matter to the object's own reconcile? Status-only writes (ours) do not. */
@@ -169,6 +170,13 @@ export function operatorWatches(s: WatchSources): OperatorWatches {
         },
         reason: (e) => `its credentials Secret ${formatKey(keyOf(e.object))} ${happened(e)}`,
       }),
+    ],
+    user: [
+      ...basics("KeycloakUser", s.users),
+      // Its realm's phase, spec.userGrants and groups (whose roles members receive) decide it.
+      dependencyChanged("KeycloakRealm", s.realms, (r) =>
+        s.users.list().filter((u) => isKeyOf(realmRefOf(u), r)),
+      ),
     ],
   };
 }

@@ -97,7 +97,7 @@ export function compactInput(input: PolicyInput): PolicyInput {
     counts: input.counts,
     environment: input.environment,
     namespaceRefs: namespaceRefs(input.resource.spec),
-    privilege: privilegeFacts(input, input.keycloakRoles ?? []),
+    privilege: privilegeFacts(input, input.keycloakRoles ?? [], input.keycloakGroups ?? []),
   };
 }
 

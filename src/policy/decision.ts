@@ -1,7 +1,7 @@
 // The policy decision contract shared by the policy engine, the lifecycle machines and the CLI.
 // See docs/policy-authoring.md ("The input document", "The decision contract"). The Rego
 // entrypoint `kpo/decision` returns a Decision.
-import type { LiveRole, PrivilegeFacts } from "./privilege.js";
+import type { LiveGroup, LiveRole, PrivilegeFacts } from "./privilege.js";
 import type { KeycloakKind } from "../api/index.js";
 
 /** How a policy's violations are acted on (Gatekeeper / Kyverno vocabulary). */
@@ -51,7 +51,7 @@ export interface PolicyInput {
     spec: Record<string, unknown>;
   };
   namespace: NamespaceFacts;
-  /** The objects the resource points at: the instance of a realm, the realm (and its instance) of a client. */
+  /** The objects the resource points at: the instance of a realm, the realm (and its instance) of a client or user. */
   target: {
     instance?: { metadata: { name: string; namespace: string }; spec: Record<string, unknown> };
     realm?: { metadata: { name: string; namespace: string }; spec: Record<string, unknown> };
@@ -70,6 +70,7 @@ export interface PolicyInput {
     realmsInNamespace?: number;
     clientsInNamespace?: number;
     clientsInRealm?: number;
+    usersInNamespace?: number;
   };
   environment: Record<string, unknown>;
   /**
@@ -82,6 +83,11 @@ export interface PolicyInput {
    * before it writes (src/operator/privilegeCheck.ts). The engine folds them into `privilege`.
    */
   keycloakRoles?: LiveRole[];
+  /**
+   * For a user: the live role mappings of the groups its spec makes it a member of (and their
+   * parents, whose roles members inherit), read like keycloakRoles. The engine folds them in too.
+   */
+  keycloakGroups?: LiveGroup[];
   /**
    * Derived by the engine, never by callers: every grant the spec makes and each role it confers,
    * composites expanded (src/policy/privilege.ts).

@@ -2,7 +2,13 @@
 // machine runs; `kpo policy eval` feeds it from the YAML documents on its command line. Both go
 // through the same code so that the offline answer is the operator's answer: what differs between
 // them is only where the objects come from, which is what `PolicyLookup` abstracts.
-import type { KeycloakClient, KeycloakInstance, KeycloakRealm, KeycloakResource } from "../api/index.js";
+import type {
+  KeycloakClient,
+  KeycloakInstance,
+  KeycloakRealm,
+  KeycloakResource,
+  KeycloakUser,
+} from "../api/index.js";
 import { instanceRefOf, realmRefOf, type ResolvedRef } from "../api/refs.js";
 import { objectKey, sameKey } from "../kube/objectKey.js";
 import { phaseHasTag } from "../lifecycle/phases.js";
@@ -18,6 +24,8 @@ export interface PolicyLookup {
   realms(namespace?: string): readonly KeycloakRealm[];
   /** Every known client, or those of one namespace. */
   clients(namespace?: string): readonly KeycloakClient[];
+  /** Every known user, or those of one namespace. */
+  users(namespace?: string): readonly KeycloakUser[];
   /** Labels and annotations of a namespace; empty when it is unknown. */
   namespace(name: string): NamespaceFacts;
 }
@@ -143,6 +151,33 @@ export function clientPolicyInput(lookup: PolicyLookup, client: KeycloakClient):
   };
 }
 
+/**
+ * A user is decided on its realm's spec.userGrants and on what its roles and groups confer (the
+ * realm spec says what roles its groups map; src/policy/privilege.ts rootsOfUser).
+ */
+export function userPolicyInput(lookup: PolicyLookup, user: KeycloakUser): PolicyInput {
+  const namespace = user.metadata.namespace ?? "";
+  const ref = realmRefOf(user);
+  const realm = lookup.realm(ref);
+  const instance = realm ? lookup.instance(instanceRefOf(realm)) : undefined;
+  const target: PolicyInput["target"] = {};
+  const realmTarget = asTarget(realm);
+  const instanceTarget = asTarget(instance);
+  if (realmTarget) target.realm = realmTarget;
+  if (instanceTarget) target.instance = instanceTarget;
+  return {
+    operation: operationOf(user),
+    kind: "KeycloakUser",
+    resource: asPolicyResource(user),
+    namespace: lookup.namespace(namespace),
+    target,
+    counts: {
+      usersInNamespace: lookup.users(namespace).filter((u) => createdBefore(u, user)).length,
+    },
+    environment: {},
+  };
+}
+
 export function instancePolicyInput(lookup: PolicyLookup, instance: KeycloakInstance): PolicyInput {
   return {
     operation: operationOf(instance),
@@ -155,7 +190,7 @@ export function instancePolicyInput(lookup: PolicyLookup, instance: KeycloakInst
   };
 }
 
-/** The input for any of the three kinds. */
+/** The input for any of the kinds. */
 export function policyInputFor(lookup: PolicyLookup, obj: KeycloakResource): PolicyInput {
   switch (obj.kind) {
     case "KeycloakInstance":
@@ -164,5 +199,7 @@ export function policyInputFor(lookup: PolicyLookup, obj: KeycloakResource): Pol
       return realmPolicyInput(lookup, obj);
     case "KeycloakClient":
       return clientPolicyInput(lookup, obj);
+    case "KeycloakUser":
+      return userPolicyInput(lookup, obj);
   }
 }

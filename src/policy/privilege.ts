@@ -1,6 +1,6 @@
 // Effective privilege: what each grant a spec makes confers once composite roles are expanded.
 //
-// A role granted to a service account, a group or the realm's default roles confers that role and,
+// A role granted to a service account, a group, a user or the realm's default roles confers that role and,
 // transitively, every composite of it, across realm and client roles. A rule that only looks at the
 // names granted directly is bypassed by a role "ops" whose composites include
 // realm-management/realm-admin, so the policies never look at names: the engine hands them, for every
@@ -42,6 +42,14 @@ export interface PrivilegeGrant {
 export interface LiveRole {
   role: RoleName;
   composites: RoleName[];
+}
+
+/** Live role mappings of a realm group, by path, as the operator read them. */
+export interface LiveGroup {
+  path: string;
+  roles: RoleName[];
+  /** One of the realm's default groups, which Keycloak makes every new user a member of. */
+  isDefault?: boolean;
 }
 
 export interface PrivilegeFacts {
@@ -484,15 +492,79 @@ function rootsOfClient(spec: Record<string, unknown>, clientId: string): Root[] 
   return roots;
 }
 
+/** `/a/b/c` → `/a`, `/a/b`, `/a/b/c`: a member of a group inherits the roles of its parents. */
+export function groupLineage(path: string): string[] {
+  const names = path.split("/").filter((n) => n !== "");
+  return names.map((_, i) => `/${names.slice(0, i + 1).join("/")}`);
+}
+
+/** Every group whose roles a user spec's memberships confer: each listed group and its parents. */
+export function userGroupPaths(spec: Record<string, unknown>): string[] {
+  return [...new Set(arrayOf(spec.groups).flatMap(groupLineage))].sort();
+}
+
+/** The roles the realm spec maps to each group, by path (subgroups included). */
+function specGroupRoles(realmSpec: unknown): Map<string, RoleName[]> {
+  const out = new Map<string, RoleName[]>();
+  const visit = (groups: GroupSpec[], parent: string) => {
+    for (const group of groups) {
+      const path = `${parent}/${String(group.name ?? "")}`;
+      out.set(path, rolesOf({ realm: group.realmRoles, client: group.clientRoles }));
+      visit(arrayOfObjects<GroupSpec>(group.subGroups), path);
+    }
+  };
+  visit(arrayOfObjects<GroupSpec>(objectOf(realmSpec).groups), "");
+  return out;
+}
+
+/**
+ * A user receives its direct realm and client roles and, through each group it is a member of, the
+ * roles of that group and of every parent group — both what the realm spec maps to them and what
+ * Keycloak maps now (`liveGroups`), since either may be the one that holds a privileged role.
+ */
+function rootsOfUser(spec: Record<string, unknown>, realmSpec: unknown, liveGroups: LiveGroup[]): Root[] {
+  const username = typeof spec.username === "string" ? spec.username : "";
+  const who = `user ${username}`;
+  const roots: Root[] = [];
+  const realmRoles = rolesOf({ realm: arrayOf(spec.realmRoles) });
+  if (realmRoles.length > 0) roots.push({ field: "spec.realmRoles", grantee: who, roles: realmRoles });
+  const clientRoles = rolesOf({ client: objectOf(spec.clientRoles) as RoleSetSpec["client"] });
+  if (clientRoles.length > 0) roots.push({ field: "spec.clientRoles", grantee: who, roles: clientRoles });
+  const declared = specGroupRoles(realmSpec);
+  const live = new Map(liveGroups.map((g) => [g.path, g.roles]));
+  const memberships = (paths: string[], field: (path: string) => string, kind: string) => {
+    for (const path of [...new Set(paths)].sort()) {
+      for (const group of groupLineage(path)) {
+        const roles = [...(declared.get(group) ?? []), ...(live.get(group) ?? [])];
+        if (roles.length === 0) continue;
+        const via =
+          group === path ? `${kind} ${path}` : `${kind} ${path}, which inherits the roles of ${group}`;
+        roots.push({ field: field(path), grantee: `${who} (member of ${via})`, roles });
+      }
+    }
+  };
+  memberships(arrayOf(spec.groups), (path) => `spec.groups[${path}]`, "group");
+  // Keycloak makes a new user a member of the realm's default groups before any sync runs.
+  const defaults = liveGroups.filter((g) => g.isDefault).map((g) => g.path);
+  memberships(defaults, () => "spec.username (a new user joins the realm's default groups)", "default group");
+  return roots;
+}
+
 /** Every grant the resource's spec makes, expanded. Instances make none. */
-export function privilegeFacts(input: PolicyInput, live: LiveRole[] = []): PrivilegeFacts {
+export function privilegeFacts(
+  input: PolicyInput,
+  live: LiveRole[] = [],
+  liveGroups: LiveGroup[] = [],
+): PrivilegeFacts {
   const spec = objectOf(input.resource?.spec);
   const roots =
     input.kind === "KeycloakRealm"
       ? rootsOfRealm(spec)
       : input.kind === "KeycloakClient"
         ? [...rootsOfClient(spec, clientIdOf(input)), ...rootsOfLinkedScopes(input)]
-        : [];
+        : input.kind === "KeycloakUser"
+          ? rootsOfUser(spec, input.target?.realm?.spec, liveGroups)
+          : [];
   const graph = desiredGraph(input, live);
   const grants = roots.map(({ field, grantee, roles, excludeRoot }) => {
     const reached = graph.reach(roles);
@@ -512,7 +584,7 @@ export function rolesToRead(
 ): RoleName[] {
   const graph = desiredGraph(input, []);
   const seen = new Map<string, RoleName>();
-  for (const grant of privilegeFacts(input, live).grants) {
+  for (const grant of privilegeFacts(input, live, input.keycloakGroups ?? []).grants) {
     for (const r of grant.reaches) {
       const role = r.client === undefined ? { name: r.name } : { client: r.client, name: r.name };
       const key = roleKeyOf(role);

@@ -3,7 +3,7 @@
 // by the same path, so a new secret-bearing field is one entry in the list and one `secretValue`
 // call, never another parameter threaded through. Values are never logged or stored in status;
 // messages name the path, the Secret and the key.
-import type { KeycloakRealmSpec, RealmLdapProvider } from "../api/index.js";
+import type { KeycloakRealmSpec, KeycloakUserSpec, RealmLdapProvider } from "../api/index.js";
 
 export interface SecretReference {
   /** The spec path that names the Secret: `spec.smtp.passwordSecretRef`. */
@@ -56,6 +56,18 @@ export function realmSecretReferences(spec: KeycloakRealmSpec): SecretReference[
     ...(spec.userFederation?.ldap ?? []).flatMap(ldapBindCredentialReference),
     ...(spec.identityProviders ?? []).flatMap(identityProviderSecretReference),
   ];
+}
+
+/**
+ * The Secret a KeycloakUser is created with. Listed like every other reference, but the handler
+ * resolves it only while the password has not been set: it is read once, at creation.
+ */
+export const initialPasswordReference = (spec: KeycloakUserSpec) =>
+  secretReference("spec.initialPasswordSecretRef", spec.initialPasswordSecretRef, "password");
+
+/** Every Secret a KeycloakUser spec references. */
+export function userSecretReferences(spec: KeycloakUserSpec): SecretReference[] {
+  return [...initialPasswordReference(spec)];
 }
 
 /**

@@ -140,39 +140,15 @@ export class Resources {
   }
 }
 
-/** Keycloak's answer to a client-credentials token request (a service account's login). */
-export function requestClientCredentialsToken(
-  tokenEndpoint: string,
-  clientId: string,
-  clientSecret: string,
-): Promise<Response> {
-  return fetch(tokenEndpoint, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: clientId,
-      client_secret: clientSecret,
-    }),
-  });
-}
-
-/** A value of a Secret, decoded. */
-export function secretValue(secret: k8s.V1Secret, key: string): string {
-  const value = secret.data?.[key];
-  if (value === undefined) throw new Error(`Secret ${secret.metadata?.name ?? ""} has no key ${key}`);
-  return Buffer.from(value, "base64").toString("utf8");
-}
-
-export function condition(o: KpoObject, type: string) {
-  return o.status?.conditions?.find((c) => c.type === type);
-}
-
 /**
- * The tenant's own Kubernetes identity: a ServiceAccount token bound to a Role with only the rights
- * the docs give a tenant (its own KeycloakRealms and KeycloakClients, read its Secrets).
+ * The tenant's own Kubernetes identity: a ServiceAccount token bound to the tenant Role only (by
+ * default: realms and clients in its namespace, reading its Secrets).
  */
-export async function tenantKubeConfig(admin: k8s.KubeConfig, namespace: string): Promise<k8s.KubeConfig> {
+export async function tenantKubeConfig(
+  admin: k8s.KubeConfig,
+  namespace: string,
+  access: { resources?: string[]; secretVerbs?: string[] } = {},
+): Promise<k8s.KubeConfig> {
   const core = admin.makeApiClient(k8s.CoreV1Api);
   const rbac = admin.makeApiClient(k8s.RbacAuthorizationV1Api);
   await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: "tenant" } } });
@@ -183,10 +159,10 @@ export async function tenantKubeConfig(admin: k8s.KubeConfig, namespace: string)
       rules: [
         {
           apiGroups: ["keycloak.kpo.dev"],
-          resources: ["keycloakrealms", "keycloakclients"],
+          resources: access.resources ?? ["keycloakrealms", "keycloakclients"],
           verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
         },
-        { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list"] },
+        { apiGroups: [""], resources: ["secrets"], verbs: access.secretVerbs ?? ["get", "list"] },
       ],
     },
   });
@@ -217,6 +193,34 @@ export async function tenantKubeConfig(admin: k8s.KubeConfig, namespace: string)
   });
   writeFileSync(path.join(inject("testEnvDir"), `kubeconfig-tenant-${namespace}.yaml`), kc.exportConfig());
   return kc;
+}
+
+/** Keycloak's answer to a client-credentials token request (a service account's login). */
+export function requestClientCredentialsToken(
+  tokenEndpoint: string,
+  clientId: string,
+  clientSecret: string,
+): Promise<Response> {
+  return fetch(tokenEndpoint, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: clientId,
+      client_secret: clientSecret,
+    }),
+  });
+}
+
+/** A value of a Secret, decoded. */
+export function secretValue(secret: k8s.V1Secret, key: string): string {
+  const value = secret.data?.[key];
+  if (value === undefined) throw new Error(`Secret ${secret.metadata?.name ?? ""} has no key ${key}`);
+  return Buffer.from(value, "base64").toString("utf8");
+}
+
+export function condition(o: KpoObject, type: string) {
+  return o.status?.conditions?.find((c) => c.type === type);
 }
 
 export async function adminClient(): Promise<KcAdminClient> {

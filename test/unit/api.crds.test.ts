@@ -156,7 +156,7 @@ describe("CRDs together", () => {
   it("Given all CRDs converted for client-node, when serialized back, then they equal the manifests", () => {
     const roundTrip = readCrdsForApiServer().map((crd) => parse(dumpYaml(crd)) as unknown);
     expect(isDeepStrictEqual(roundTrip, readCrds())).toBe(true);
-    expect(roundTrip).toHaveLength(3);
+    expect(roundTrip).toHaveLength(4);
   });
 
   it("Given the three kinds, when their common status fields are compared, then they are identical", () => {

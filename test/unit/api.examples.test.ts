@@ -181,10 +181,11 @@ describe("createResourceValidator", () => {
   });
 
   it("Given an unknown kind, when validated, then it says which kinds exist", () => {
-    expect(validate({ kind: "KeycloakUser" })).toEqual([
+    expect(validate({ kind: "KeycloakGroup" })).toEqual([
       {
         path: "/kind",
-        message: 'kind must be one of KeycloakInstance, KeycloakRealm, KeycloakClient, got "KeycloakUser"',
+        message:
+          'kind must be one of KeycloakInstance, KeycloakRealm, KeycloakClient, KeycloakUser, got "KeycloakGroup"',
       },
     ]);
   });

@@ -19,6 +19,7 @@ export function cachesOf(objects: readonly { kind?: string }[]): Caches {
     instances: cache("keycloakinstances", of("KeycloakInstance")),
     realms: cache("keycloakrealms", of("KeycloakRealm")),
     clients: cache("keycloakclients", of("KeycloakClient")),
+    users: cache("keycloakusers", of("KeycloakUser")),
     namespaces: cache<V1Namespace>("namespaces", of("Namespace")),
   };
 }

@@ -90,12 +90,17 @@ const rulesOf = (o: K8sObject) => (o as unknown as { rules: Rule[] }).rules;
 const NAMESPACED_RULES: Rule[] = [
   {
     apiGroups: ["keycloak.kpo.dev"],
-    resources: ["keycloakinstances", "keycloakrealms", "keycloakclients"],
+    resources: ["keycloakinstances", "keycloakrealms", "keycloakclients", "keycloakusers"],
     verbs: ["get", "list", "watch", "patch"],
   },
   {
     apiGroups: ["keycloak.kpo.dev"],
-    resources: ["keycloakinstances/status", "keycloakrealms/status", "keycloakclients/status"],
+    resources: [
+      "keycloakinstances/status",
+      "keycloakrealms/status",
+      "keycloakclients/status",
+      "keycloakusers/status",
+    ],
     verbs: ["get", "patch"],
   },
   { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch", "create", "patch", "delete"] },
@@ -388,6 +393,7 @@ describe("Helm chart: lifecycle machines from a ConfigMap", () => {
         "KeycloakClient",
         "KeycloakInstance",
         "KeycloakRealm",
+        "KeycloakUser",
       ]);
       const { volume, mount } = machinesVolume(objects);
       expect(volume?.configMap?.name).toBe(`${FULLNAME}-machines`);
@@ -501,7 +507,7 @@ describe("Helm chart: CRDs", () => {
       .sort();
     const chartCrds = readdirSync(path.join(chartDir, "crds")).sort();
     expect(chartCrds).toEqual(repoCrds);
-    expect(repoCrds).toHaveLength(3);
+    expect(repoCrds).toHaveLength(4);
     for (const file of repoCrds)
       expect(readFileSync(path.join(chartDir, "crds", file), "utf8"), file).toBe(
         readFileSync(path.join(repoRoot, "crds", file), "utf8"),

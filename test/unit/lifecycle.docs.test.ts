@@ -28,7 +28,7 @@ describe("docs/machines.md", () => {
 
   it("Given the machines, When rendered, Then every state and every transition target appears in a Mermaid diagram", () => {
     const rendered = renderMachinesMarkdown(loadMachines().values());
-    expect(rendered.match(/```mermaid\nstateDiagram-v2/g)).toHaveLength(3);
+    expect(rendered.match(/```mermaid\nstateDiagram-v2/g)).toHaveLength(4);
     for (const state of ["Pending", "Provisioning", "Ready", "Degraded", "Failed", "Deleting", "Deleted"]) {
       expect(rendered).toContain(`--> ${state}`);
     }

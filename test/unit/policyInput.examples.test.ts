@@ -9,6 +9,7 @@ import {
   clientPolicyInput,
   instancePolicyInput,
   realmPolicyInput,
+  userPolicyInput,
   type Caches,
 } from "../../src/operator/facts.js";
 import type { PolicyInput } from "../../src/policy/decision.js";
@@ -18,6 +19,7 @@ import { examplesDir, exampleSets, loadExamples, type Manifest } from "./example
 function operatorInput(caches: Caches, obj: KeycloakResource): PolicyInput {
   if (obj.kind === "KeycloakInstance") return instancePolicyInput(caches, obj);
   if (obj.kind === "KeycloakRealm") return realmPolicyInput(caches, obj);
+  if (obj.kind === "KeycloakUser") return userPolicyInput(caches, obj);
   return clientPolicyInput(caches, obj);
 }
 
@@ -44,7 +46,7 @@ describe("policy input: CLI and operator", () => {
 
   it("Given the example sets, when their objects are listed, then every kind is among them", () => {
     expect(new Set(cases.map(([, , , obj]) => obj.kind))).toEqual(
-      new Set(["KeycloakInstance", "KeycloakRealm", "KeycloakClient"]),
+      new Set(["KeycloakInstance", "KeycloakRealm", "KeycloakClient", "KeycloakUser"]),
     );
   });
 

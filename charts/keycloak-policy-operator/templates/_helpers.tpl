@@ -56,10 +56,10 @@ namespaces) or in a Role per watched namespace. docs/security.md explains each r
 */}}
 {{- define "kpo.namespacedRules" -}}
 - apiGroups: ["keycloak.kpo.dev"]
-  resources: ["keycloakinstances", "keycloakrealms", "keycloakclients"]
+  resources: ["keycloakinstances", "keycloakrealms", "keycloakclients", "keycloakusers"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["keycloak.kpo.dev"]
-  resources: ["keycloakinstances/status", "keycloakrealms/status", "keycloakclients/status"]
+  resources: ["keycloakinstances/status", "keycloakrealms/status", "keycloakclients/status", "keycloakusers/status"]
   verbs: ["get", "patch"]
 - apiGroups: [""]
   resources: ["secrets"]
