@@ -103,3 +103,13 @@ test_deletes_are_never_governed_by_privilege if {
 	)
 	codes(inp) == set()
 }
+
+test_saml_hardcoded_role_reaching_realm_admin_is_denied if {
+	inp := privileged_input("KeycloakClient", "shop", [grant("spec.protocolMappers[r]", "every SAML assertion of the client (hardcoded role)", [
+		realm_reach("ops", ["ops"]),
+		reach("realm-management", "realm-admin", ["ops", "realm-management/realm-admin"]),
+	])])
+	codes(inp) == {"PrivilegedRole"}
+	some m in messages(inp)
+	contains(m, "every SAML assertion of the client")
+}

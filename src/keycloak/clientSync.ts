@@ -1,10 +1,11 @@
 // Diff-based client sync, same rules as the realm sync: read, compare managed fields, write only
 // what differs, in a fixed order (client settings, client roles, protocol mappers, client scopes,
-// service-account roles). Plus the client secret operations the credentials Secret needs.
+// authorization services, service-account roles). Plus the client secret operations the credentials Secret needs.
 import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js";
 import type ClientScopeRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientScopeRepresentation.js";
 import type ProtocolMapperRepresentation from "@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js";
 import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
+import { syncAuthorization, type DesiredAuthorization } from "./authorizationServices.js";
 import { indexByName, markedItems, syncCollection, type Collection } from "./collection.js";
 import type { KeycloakConnection } from "./connection.js";
 import { changedFields, isSubsetEqual } from "./diff.js";
@@ -48,6 +49,8 @@ export interface DesiredClient {
   defaultClientScopes?: string[];
   /** Exactly these optional client scopes (by name) when present. */
   optionalClientScopes?: string[];
+  /** The client's resource server (Authorization Services), exactly as listed, when present. */
+  authorization?: DesiredAuthorization;
 }
 
 /** Client attribute listing the service-account roles the operator granted (sorted JSON keys). */
@@ -88,6 +91,7 @@ export async function syncClient(
     const scopes = desired[`${kind}ClientScopes`];
     if (scopes) await syncCollection(session, clientScopes(session, client, kind), scopes);
   }
+  if (desired.authorization) await syncAuthorization(session, client, desired.authorization, clientOwner);
   if (desired.serviceAccountRoles) {
     const attributes = (actual?.attributes ?? {}) as Record<string, unknown>;
     await syncServiceAccountRoles(session, client, desired.serviceAccountRoles, attributes, clientOwner);

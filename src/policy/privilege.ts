@@ -186,7 +186,8 @@ function realmNameOf(input: PolicyInput): string {
 }
 
 /**
- * `oidc-hardcoded-role-mapper` puts a role in every token of the client. Keycloak reads its `role`
+ * `oidc-hardcoded-role-mapper` puts a role in every token of the client (`saml-hardcode-role-mapper`
+ * in every assertion, with the same setting). Keycloak reads its `role`
  * setting as `clientId.role` when the part before the last dot names a client, else as a realm role;
  * both readings are returned, so neither can hide a privileged role.
  */
@@ -195,6 +196,12 @@ export function hardcodedRoles(setting: string): RoleName[] {
   if (dot <= 0) return [{ name: setting }];
   return [{ client: setting.slice(0, dot), name: setting.slice(dot + 1) }, { name: setting }];
 }
+
+/** Mapper types that put a fixed role in every token (OIDC) or assertion (SAML) of the client. */
+export const hardcodedRoleMappers: ReadonlySet<string> = new Set([
+  "oidc-hardcoded-role-mapper",
+  "saml-hardcode-role-mapper",
+]);
 
 interface Root {
   field: string;
@@ -255,12 +262,15 @@ function rootsOfClient(spec: Record<string, unknown>, clientId: string): Root[] 
   for (const mapper of arrayOfObjects<{ name?: string; protocolMapper?: string; config?: unknown }>(
     spec.protocolMappers,
   )) {
-    if (mapper.protocolMapper !== "oidc-hardcoded-role-mapper") continue;
+    if (!hardcodedRoleMappers.has(mapper.protocolMapper ?? "")) continue;
     const setting = objectOf(mapper.config).role;
     if (typeof setting !== "string" || setting === "") continue;
     roots.push({
       field: `spec.protocolMappers[${String(mapper.name ?? "")}]`,
-      grantee: "every token of the client (hardcoded role)",
+      grantee:
+        mapper.protocolMapper === "saml-hardcode-role-mapper"
+          ? "every SAML assertion of the client (hardcoded role)"
+          : "every token of the client (hardcoded role)",
       roles: hardcodedRoles(setting),
     });
   }
