@@ -113,6 +113,34 @@ describe("privilegeFacts", () => {
     expect(paths(input)[0]?.field).toBe("spec.protocolMappers[r]");
   });
 
+  it("Given a SAML hardcoded role mapper, then its role setting is a grant read like the OIDC one", () => {
+    const input = clientWith({
+      protocol: "saml",
+      protocolMappers: [
+        {
+          name: "admin",
+          protocol: "saml",
+          protocolMapper: "saml-hardcode-role-mapper",
+          config: { role: "realm-management.realm-admin" },
+        },
+      ],
+    });
+    const [grant] = privilegeFacts(input).grants;
+    expect(grant?.field).toBe("spec.protocolMappers[admin]");
+    expect(grant?.grantee).toBe("every SAML assertion of the client (hardcoded role)");
+    expect(grant?.reaches.map((r) => r.role)).toContain("realm-management/realm-admin");
+  });
+
+  it("Given an authorization role policy naming realm-admin, then it is no grant: a policy only checks", () => {
+    const input = clientWith({
+      serviceAccountsEnabled: true,
+      authorization: {
+        policies: [{ name: "admins", type: "role", roles: [{ role: "realm-management/realm-admin" }] }],
+      },
+    });
+    expect(privilegeFacts(input).grants).toEqual([]);
+  });
+
   it("Given a realm's groups (nested), default roles and role definitions, then each is a grant of its own", () => {
     const input = realmWith({
       roles: [{ name: "ops", composites: { client: { "realm-management": ["realm-admin"] } } }],
