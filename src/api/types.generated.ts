@@ -1425,9 +1425,15 @@ export interface KeycloakClientSpec {
     }[];
   };
   /**
-   * Roles granted to the client's service account (needs serviceAccountsEnabled).
+   * Roles and group memberships granted to the client's service account (needs serviceAccountsEnabled).
    */
   serviceAccount?: {
+    /**
+     * Groups (by path, e.g. /reporting) the service account is made a member of. A grant: the service account gets the roles mapped to each group and to its parent groups, which the authorization policy checks like service-account roles. Memberships this resource added and no longer lists are removed; others are left alone.
+     *
+     * @maxItems 64
+     */
+    groups?: string[];
     /**
      * Realm roles granted to the service account.
      *

@@ -16,7 +16,6 @@
 // Keycloak resolves; a name it cannot resolve is a 4xx with Keycloak's message. Order: settings,
 // scopes, resources, checking policies, aggregate policies, permissions — each step only refers to
 // what earlier steps made.
-import type GroupRepresentation from "@keycloak/keycloak-admin-client/lib/defs/groupRepresentation.js";
 import type PolicyRepresentation from "@keycloak/keycloak-admin-client/lib/defs/policyRepresentation.js";
 import type ResourceRepresentation from "@keycloak/keycloak-admin-client/lib/defs/resourceRepresentation.js";
 import type ResourceServerRepresentation from "@keycloak/keycloak-admin-client/lib/defs/resourceServerRepresentation.js";
@@ -32,6 +31,7 @@ import {
 } from "../resources/authorizationRepresentation.js";
 import { syncCollection, type AdminRequest, type Collection } from "./collection.js";
 import { MissingReferenceError, OwnershipError } from "./errors.js";
+import { findGroupByPath } from "./groupPaths.js";
 import { itemMarker, itemOwnership, type Owner } from "./ownership.js";
 import type { SyncSession } from "./session.js";
 
@@ -113,7 +113,7 @@ async function checkRealmReferences(
       if (!found) missing.push(`${where} names role "${role.id}"`);
     }
     for (const group of (policy.body.groups as { path: string }[] | undefined) ?? []) {
-      if (!(await groupExists(session, group.path))) missing.push(`${where} names group "${group.path}"`);
+      if (!(await findGroupByPath(session, group.path))) missing.push(`${where} names group "${group.path}"`);
     }
     for (const other of (policy.body.clients as string[] | undefined) ?? []) {
       if (other !== clientId && !(await session.client(other)))
@@ -131,17 +131,6 @@ async function checkRealmReferences(
     throw new MissingReferenceError(
       `Client "${clientId}" in realm "${realm}": ${missing.join("; ")}, which does not exist in the realm; create it or remove it from the policy`,
     );
-}
-
-async function groupExists(session: SyncSession, path: string): Promise<boolean> {
-  const realm = session.realm;
-  const name = path.split("/").pop() ?? "";
-  const found = await session.read(`find group "${path}" in realm "${realm}"`, (kc) =>
-    kc.groups.find({ realm, search: name, exact: true, briefRepresentation: true }),
-  );
-  const walk = (groups: GroupRepresentation[]): boolean =>
-    groups.some((g) => g.path === path || walk(g.subGroups ?? []));
-  return walk(found);
 }
 
 async function syncSettings(

@@ -1,6 +1,6 @@
 // Diff-based client sync, same rules as the realm sync: read, compare managed fields, write only
 // what differs, in a fixed order (client settings, client roles, protocol mappers, client scopes,
-// authorization services, service-account roles). Plus the client secret operations the credentials Secret needs.
+// authorization services, service-account roles and groups). Plus the client secret operations the credentials Secret needs.
 import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js";
 import type ClientScopeRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientScopeRepresentation.js";
 import type ProtocolMapperRepresentation from "@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js";
@@ -20,6 +20,7 @@ import {
   roleMappingsOf,
   syncRoleComposites,
 } from "./roleReferences.js";
+import { syncServiceAccountGroups } from "./serviceAccountGroups.js";
 import { SyncSession } from "./session.js";
 
 export type { ClientRepresentation, ProtocolMapperRepresentation };
@@ -49,6 +50,8 @@ export interface DesiredClient {
   defaultClientScopes?: string[];
   /** Exactly these optional client scopes (by name) when present. */
   optionalClientScopes?: string[];
+  /** Groups (by path) the service account is a member of; only memberships the operator added are removed. */
+  serviceAccountGroups?: string[];
   /** The client's resource server (Authorization Services), exactly as listed, when present. */
   authorization?: DesiredAuthorization;
 }
@@ -95,6 +98,10 @@ export async function syncClient(
   if (desired.serviceAccountRoles) {
     const attributes = (actual?.attributes ?? {}) as Record<string, unknown>;
     await syncServiceAccountRoles(session, client, desired.serviceAccountRoles, attributes, clientOwner);
+  }
+  if (desired.serviceAccountGroups) {
+    const attributes = (actual?.attributes ?? {}) as Record<string, unknown>;
+    await syncServiceAccountGroups(session, client, desired.serviceAccountGroups, attributes, clientOwner);
   }
   return { created: actual === undefined, writes: session.writes, changedFields: session.changed };
 }

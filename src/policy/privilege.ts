@@ -14,10 +14,25 @@
 // `kpo policy eval`, the guard run from the caches) the closure covers what the specs say.
 import type { PolicyInput } from "./decision.js";
 
-/** A realm role (`client` absent) or a role of the client with that clientId. */
+/**
+ * A realm role (`client` absent) or a role of the client with that clientId — or, with `group`, a
+ * realm group by path (`name`): a node of the graph whose edges are its role mappings and its
+ * parent group (a member of /a/b holds the roles of /a too). Group nodes are followed, never
+ * reported as reached roles.
+ */
 export interface RoleName {
   client?: string;
   name: string;
+  group?: true;
+}
+
+export function groupNode(path: string): RoleName {
+  return { name: path, group: true };
+}
+
+function parentGroup(node: RoleName): RoleName | undefined {
+  const slash = node.name.lastIndexOf("/");
+  return node.group && slash > 0 ? groupNode(node.name.slice(0, slash)) : undefined;
 }
 
 /** A role as policies see it: its parts and its display form (`ops`, `realm-management/realm-admin`). */
@@ -70,12 +85,16 @@ interface GroupSpec {
 const MAX_REACHED = 4096;
 
 export function displayRole(role: RoleName): string {
+  if (role.group) return `group ${role.name}`;
   return role.client === undefined ? role.name : `${role.client}/${role.name}`;
 }
 
 // JSON tuples as map keys: clientIds may contain ':' or '/' (URLs), role names may contain '/'.
+// Groups are triples, so no client or role name can collide with one.
 export function roleKeyOf(role: RoleName): string {
-  return JSON.stringify([role.client ?? null, role.name]);
+  return role.group
+    ? JSON.stringify(["group", role.name, null])
+    : JSON.stringify([role.client ?? null, role.name]);
 }
 
 function rolesOf(set: RoleSetSpec | undefined): RoleName[] {
@@ -112,7 +131,18 @@ export class RoleGraph {
   /** Keycloak's composites, for roles whose composites the spec does not manage. */
   addLive(role: RoleName, composites: RoleName[]): void {
     const key = roleKeyOf(role);
-    if (!this.#edges.has(key)) this.#edges.set(key, composites);
+    if (role.group) this.addGroupRoles(role, composites);
+    else if (!this.#edges.has(key)) this.#edges.set(key, composites);
+  }
+
+  /**
+   * A group's roles add up from every source (the realm spec, Keycloak): the spec may manage only
+   * some of a group's mappings, and a mapping the next realm sync would remove still counts until
+   * then. Groups are therefore never "desired": Keycloak's mappings are always read too.
+   */
+  addGroupRoles(group: RoleName, roles: RoleName[]): void {
+    const key = roleKeyOf(group);
+    this.#edges.set(key, [...(this.#edges.get(key) ?? []), ...roles]);
   }
 
   /** Does the spec say what this role's composites are? Then Keycloak's need not be read. */
@@ -121,11 +151,22 @@ export class RoleGraph {
   }
 
   composites(role: RoleName): RoleName[] {
-    return this.#edges.get(roleKeyOf(role)) ?? [];
+    const edges = this.#edges.get(roleKeyOf(role)) ?? [];
+    const parent = parentGroup(role);
+    return parent ? [...edges, parent] : edges;
   }
 
-  /** Every role reached from `roots` (roots included), each with its shortest path. */
+  /** Every role reached from `roots` (roots included), each with its shortest path; groups are passed through. */
   reach(roots: RoleName[]): ReachedRole[] {
+    return this.reachNodes(roots)
+      .filter((r) => !r.group)
+      .map(({ client, name, role, path }) =>
+        client === undefined ? { name, role, path } : { client, name, role, path },
+      );
+  }
+
+  /** Every node (roles and groups) reached from `roots`, roots included. */
+  reachNodes(roots: RoleName[]): (ReachedRole & { group?: true })[] {
     const seen = new Map<string, ReachedRole>();
     const queue: ReachedRole[] = [];
     for (const root of roots) {
@@ -145,9 +186,7 @@ export class RoleGraph {
         queue.push(reached);
       }
     }
-    return [...seen.values()].map(({ client, name, role, path }) =>
-      client === undefined ? { name, role, path } : { client, name, role, path },
-    );
+    return [...seen.values()];
   }
 }
 
@@ -159,6 +198,9 @@ function desiredGraph(input: PolicyInput, live: LiveRole[]): RoleGraph {
     if (typeof role.name === "string" && role.composites !== undefined)
       graph.setDesired({ name: role.name }, rolesOf(role.composites));
   }
+  forEachGroup(arrayOfObjects<GroupSpec>(objectOf(realmSpec).groups), "", (path, group) =>
+    graph.addGroupRoles(groupNode(path), rolesOf({ realm: group.realmRoles, client: group.clientRoles })),
+  );
   if (input.kind === "KeycloakClient") {
     const client = clientIdOf(input);
     for (const role of arrayOfObjects<RoleSpec>(input.resource.spec.roles)) {
@@ -168,6 +210,19 @@ function desiredGraph(input: PolicyInput, live: LiveRole[]): RoleGraph {
   }
   for (const { role, composites } of live) graph.addLive(role, composites);
   return graph;
+}
+
+/** Each group of a realm spec with its path, parents first. */
+function forEachGroup(
+  groups: GroupSpec[],
+  parent: string,
+  visit: (path: string, group: GroupSpec) => void,
+): void {
+  for (const group of groups) {
+    const path = `${parent}/${String(group.name ?? "")}`;
+    visit(path, group);
+    forEachGroup(arrayOfObjects<GroupSpec>(group.subGroups), path, visit);
+  }
 }
 
 function arrayOfObjects<T>(value: unknown): T[] {
@@ -250,6 +305,13 @@ function rootsOfClient(spec: Record<string, unknown>, clientId: string): Root[] 
   });
   if (saRoles.length > 0)
     roots.push({ field: "spec.serviceAccount", grantee: "the client's service account", roles: saRoles });
+  for (const path of arrayOf(sa.groups)) {
+    roots.push({
+      field: `spec.serviceAccount.groups[${path}]`,
+      grantee: `the client's service account (member of group ${path})`,
+      roles: [groupNode(path)],
+    });
+  }
   for (const role of arrayOfObjects<RoleSpec>(spec.roles)) {
     if (typeof role.name !== "string" || role.composites === undefined) continue;
     roots.push({
@@ -277,15 +339,16 @@ function rootsOfClient(spec: Record<string, unknown>, clientId: string): Root[] 
   return roots;
 }
 
+function rootsOf(input: PolicyInput): Root[] {
+  const spec = objectOf(input.resource?.spec);
+  if (input.kind === "KeycloakRealm") return rootsOfRealm(spec);
+  if (input.kind === "KeycloakClient") return rootsOfClient(spec, clientIdOf(input));
+  return [];
+}
+
 /** Every grant the resource's spec makes, expanded. Instances make none. */
 export function privilegeFacts(input: PolicyInput, live: LiveRole[] = []): PrivilegeFacts {
-  const spec = objectOf(input.resource?.spec);
-  const roots =
-    input.kind === "KeycloakRealm"
-      ? rootsOfRealm(spec)
-      : input.kind === "KeycloakClient"
-        ? rootsOfClient(spec, clientIdOf(input))
-        : [];
+  const roots = rootsOf(input);
   const graph = desiredGraph(input, live);
   const grants = roots.map(({ field, grantee, roles, excludeRoot }) => {
     const reached = graph.reach(roles);
@@ -303,13 +366,19 @@ export function rolesToRead(
   live: LiveRole[],
   alreadyRead: ReadonlySet<string>,
 ): RoleName[] {
-  const graph = desiredGraph(input, []);
+  const specGraph = desiredGraph(input, []);
+  const graph = desiredGraph(input, live);
   const seen = new Map<string, RoleName>();
-  for (const grant of privilegeFacts(input, live).grants) {
-    for (const r of grant.reaches) {
-      const role = r.client === undefined ? { name: r.name } : { client: r.client, name: r.name };
-      const key = roleKeyOf(role);
-      if (!alreadyRead.has(key) && !graph.isDesired(role)) seen.set(key, role);
+  for (const root of rootsOf(input)) {
+    // Groups too: their role mappings in Keycloak are read like a role's composites.
+    for (const r of graph.reachNodes(root.roles)) {
+      const node: RoleName = r.group
+        ? groupNode(r.name)
+        : r.client === undefined
+          ? { name: r.name }
+          : { client: r.client, name: r.name };
+      const key = roleKeyOf(node);
+      if (!alreadyRead.has(key) && !specGraph.isDesired(node)) seen.set(key, node);
     }
   }
   return [...seen.values()];

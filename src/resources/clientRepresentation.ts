@@ -122,6 +122,8 @@ export function desiredClient(spec: KeycloakClientSpec): DesiredClient {
     protocolMappers: spec.protocolMappers?.map(protocolMapperRepresentation),
     serviceAccountRoles:
       spec.serviceAccount === undefined ? undefined : serviceAccountRoleSet(spec.serviceAccount),
+    serviceAccountGroups:
+      spec.serviceAccount?.groups === undefined ? undefined : [...spec.serviceAccount.groups],
     defaultClientScopes: spec.defaultClientScopes === undefined ? undefined : [...spec.defaultClientScopes],
     optionalClientScopes:
       spec.optionalClientScopes === undefined ? undefined : [...spec.optionalClientScopes],
