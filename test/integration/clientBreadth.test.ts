@@ -3,7 +3,10 @@
 // login whose signatures are verified with xml-crypto), an OIDC client authenticating with signed
 // JWTs and free-form attributes, and Authorization Services whose policy evaluation permits a user
 // with the role and denies one without. A resync of each writes nothing; a permission deleted by
-// hand comes back. The API server refuses what the CRD's rules forbid.
+// hand comes back. The API server refuses what the CRD's rules forbid. And, as an attacker in a
+// tenant namespace with its own credentials only: making its service account a member of a group
+// that holds realm-admin (through the group's parent, mapped by hand in Keycloak) is refused, and
+// nothing changes.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as k8s from "@kubernetes/client-node";
@@ -22,7 +25,11 @@ import {
   installCrds,
   kubeConfig,
   Resources,
+  condition,
+  requestClientCredentialsToken,
+  secretValue,
   startOperatorProcess,
+  tenantKubeConfig,
   type KpoObject,
   type OperatorProcess,
 } from "./support.js";
@@ -401,5 +408,94 @@ describe("Given the operator, a realm with users, and SAML, JWT and authorizatio
       (err: unknown) => statusMessage(err),
     );
     expect(patched).toContain("spec.protocol is immutable");
+  });
+
+  it("When an attacker makes its service account a member of a subgroup of a group holding realm-admin, Then it is refused and nothing changes", async () => {
+    const evil = await createNamespace(admin, "evil");
+    await resources.patchSpec(REALMS, team, "apps", { clientGrants: { namespaces: [evil] } });
+    await resources.waitForStatus(REALMS, team, "apps", (o) => o.status?.phase === "Ready");
+    // A group made by hand in Keycloak (the realm's spec could never map realm-admin to it).
+    const { id: adminsId } = await kc.groups.create({ realm: realmName, name: "admins" });
+    const { id: readersId } = await kc.groups.createChildGroup(
+      { realm: realmName, id: adminsId },
+      { name: "readers" },
+    );
+    const [rm] = await kc.clients.find({ realm: realmName, clientId: "realm-management" });
+    const realmAdmin = await kc.clients.findRole({
+      realm: realmName,
+      id: rm?.id ?? "",
+      roleName: "realm-admin",
+    });
+    await kc.groups.addClientRoleMappings({
+      realm: realmName,
+      id: adminsId,
+      clientUniqueId: rm?.id ?? "",
+      roles: [{ id: realmAdmin?.id ?? "", name: "realm-admin" }],
+    });
+
+    // The attacker, with its own Kubernetes credentials only, and a working client of its own.
+    const tenant = await tenantKubeConfig(admin, evil);
+    const attacker = new Resources(tenant);
+    const attackerCore = tenant.makeApiClient(k8s.CoreV1Api);
+    await attacker.create(CLIENTS, evil, {
+      apiVersion: API,
+      kind: "KeycloakClient",
+      metadata: { name: "probe" },
+      spec: {
+        realmRef: { name: "apps", namespace: team },
+        clientId: `probe-${suffix}`,
+        publicClient: false,
+        serviceAccountsEnabled: true,
+        standardFlowEnabled: false,
+      },
+    });
+    await attacker.waitForStatus(CLIENTS, evil, "probe", (o) => o.status?.phase === "Ready");
+    const probeToken = async () => {
+      const secret = await attackerCore.readNamespacedSecret({ namespace: evil, name: "probe-credentials" });
+      const res = await requestClientCredentialsToken(
+        secretValue(secret, "token-endpoint"),
+        `probe-${suffix}`,
+        secretValue(secret, "client-secret"),
+      );
+      return ((await res.json()) as { access_token: string }).access_token;
+    };
+    const [probe] = await kc.clients.find({ realm: realmName, clientId: `probe-${suffix}` });
+    const sa = await kc.clients.getServiceAccountUser({ realm: realmName, id: probe?.id ?? "" });
+    const membership = async () => ({
+      groups: (await kc.users.listGroups({ realm: realmName, id: sa.id ?? "" })).map((g) => g.path),
+      admins: (await kc.groups.listMembers({ realm: realmName, id: adminsId })).map((u) => u.username),
+      readers: (await kc.groups.listMembers({ realm: realmName, id: readersId })).map((u) => u.username),
+      probe: (await kc.clients.findOne({ realm: realmName, id: probe?.id ?? "" }))?.attributes,
+    });
+    const before = await membership();
+    expect(before.groups).toEqual([]);
+
+    await attacker.patchSpec(CLIENTS, evil, "probe", { serviceAccount: { groups: ["/admins/readers"] } });
+    const refused = await attacker.waitForStatus(
+      CLIENTS,
+      evil,
+      "probe",
+      (o) => o.status?.phase === "Failed" && condition(o, "PolicyCompliant")?.status === "False",
+    );
+    const message = condition(refused, "PolicyCompliant")?.message ?? "";
+    expect(message).toContain("spec.serviceAccount.groups[/admins/readers]");
+    expect(message).toContain("group /admins/readers → group /admins → realm-management/realm-admin");
+    expect(await membership()).toEqual(before);
+    // The service account's own token still gets nowhere in the admin API.
+    const { url } = inject("keycloak");
+    for (const p of [`/admin/realms/${realmName}/users`, `/admin/realms/${realmName}/clients`]) {
+      const res = await fetch(`${url}${p}`, { headers: { authorization: `Bearer ${await probeToken()}` } });
+      expect([401, 403]).toContain(res.status);
+    }
+
+    // A harmless group is a membership like any other: added, then removed when the spec drops it.
+    const { id: staffId } = await kc.groups.create({ realm: realmName, name: "staff" });
+    await attacker.patchSpec(CLIENTS, evil, "probe", { serviceAccount: { groups: ["/staff"] } });
+    await attacker.waitForStatus(CLIENTS, evil, "probe", (o) => o.status?.phase === "Ready");
+    expect((await membership()).groups).toEqual(["/staff"]);
+    await attacker.patchSpec(CLIENTS, evil, "probe", { serviceAccount: { groups: [] } });
+    await attacker.waitForStatus(CLIENTS, evil, "probe", (o) => o.status?.phase === "Ready");
+    expect((await membership()).groups).toEqual([]);
+    expect((await kc.groups.listMembers({ realm: realmName, id: staffId })).length).toBe(0);
   });
 });

@@ -2,7 +2,7 @@
 // its own process (`kpo run`, exactly as a user would), namespaces per test, and polling.
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, writeFileSync } from "node:fs";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { inject } from "vitest";
@@ -363,4 +363,52 @@ export async function ensureTestCrd(
     if (!(err instanceof k8s.ApiException && err.code === 409)) throw err;
   }
   await waitForEstablished(kc, [`${plural}.${group}`]);
+}
+
+/** The tenant's own Kubernetes identity: a ServiceAccount token bound to the tenant Role only. */
+export async function tenantKubeConfig(admin: k8s.KubeConfig, namespace: string): Promise<k8s.KubeConfig> {
+  const core = admin.makeApiClient(k8s.CoreV1Api);
+  const rbac = admin.makeApiClient(k8s.RbacAuthorizationV1Api);
+  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: "tenant" } } });
+  await rbac.createNamespacedRole({
+    namespace,
+    body: {
+      metadata: { name: "tenant" },
+      rules: [
+        {
+          apiGroups: ["keycloak.kpo.dev"],
+          resources: ["keycloakrealms", "keycloakclients"],
+          verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
+        },
+        { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list"] },
+      ],
+    },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: "tenant" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "tenant" },
+      subjects: [{ kind: "ServiceAccount", name: "tenant", namespace }],
+    },
+  });
+  const token = (
+    await core.createNamespacedServiceAccountToken({
+      name: "tenant",
+      namespace,
+      body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    })
+  ).status?.token;
+  if (!token) throw new Error("TokenRequest returned no token");
+  const cluster = admin.getCurrentCluster();
+  if (!cluster) throw new Error("the admin kubeconfig has no current cluster");
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ ...cluster, name: "test" }],
+    users: [{ name: "tenant", token }],
+    contexts: [{ name: "tenant", cluster: "test", user: "tenant" }],
+    currentContext: "tenant",
+  });
+  writeFileSync(path.join(inject("testEnvDir"), `kubeconfig-tenant-${namespace}.yaml`), kc.exportConfig());
+  return kc;
 }

@@ -6,8 +6,7 @@
 // refused with a message that says what to fix, must leave Keycloak as it was, and the attacker's
 // own token must still get 401/403 from the admin API.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import path from "node:path";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as k8s from "@kubernetes/client-node";
 import type KcAdminClient from "@keycloak/keycloak-admin-client";
 import {
@@ -21,6 +20,7 @@ import {
   requestClientCredentialsToken,
   secretValue,
   startOperatorProcess,
+  tenantKubeConfig,
   waitFor,
   type KpoObject,
   type OperatorProcess,
@@ -31,54 +31,6 @@ const CLIENTS = "keycloakclients";
 const API = "keycloak.kpo.dev/v1alpha1";
 
 const decode = secretValue;
-
-/** The tenant's own Kubernetes identity: a ServiceAccount token bound to the tenant Role only. */
-async function tenantKubeConfig(admin: k8s.KubeConfig, namespace: string): Promise<k8s.KubeConfig> {
-  const core = admin.makeApiClient(k8s.CoreV1Api);
-  const rbac = admin.makeApiClient(k8s.RbacAuthorizationV1Api);
-  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: "tenant" } } });
-  await rbac.createNamespacedRole({
-    namespace,
-    body: {
-      metadata: { name: "tenant" },
-      rules: [
-        {
-          apiGroups: ["keycloak.kpo.dev"],
-          resources: ["keycloakrealms", "keycloakclients"],
-          verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
-        },
-        { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list"] },
-      ],
-    },
-  });
-  await rbac.createNamespacedRoleBinding({
-    namespace,
-    body: {
-      metadata: { name: "tenant" },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "tenant" },
-      subjects: [{ kind: "ServiceAccount", name: "tenant", namespace }],
-    },
-  });
-  const token = (
-    await core.createNamespacedServiceAccountToken({
-      name: "tenant",
-      namespace,
-      body: { spec: { audiences: [], expirationSeconds: 3600 } },
-    })
-  ).status?.token;
-  if (!token) throw new Error("TokenRequest returned no token");
-  const cluster = admin.getCurrentCluster();
-  if (!cluster) throw new Error("the admin kubeconfig has no current cluster");
-  const kc = new k8s.KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ ...cluster, name: "test" }],
-    users: [{ name: "tenant", token }],
-    contexts: [{ name: "tenant", cluster: "test", user: "tenant" }],
-    currentContext: "tenant",
-  });
-  writeFileSync(path.join(inject("testEnvDir"), `kubeconfig-tenant-${namespace}.yaml`), kc.exportConfig());
-  return kc;
-}
 
 async function clientCredentialsToken(tokenEndpoint: string, clientId: string, secret: string) {
   const res = await requestClientCredentialsToken(tokenEndpoint, clientId, secret);
