@@ -188,4 +188,10 @@ describe("desiredClient", () => {
       },
     });
   });
+
+  it("Given protocol openid-connect (the CRD's default), when mapped, then no protocol is sent, so Keycloak keeps its confidential default", () => {
+    expect(desiredClient({ ...minimal, protocol: "openid-connect" })).toEqual({
+      client: { clientId: "web" },
+    });
+  });
 });

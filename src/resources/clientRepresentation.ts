@@ -1,7 +1,8 @@
 // KeycloakClient spec → the client Keycloak should have (the DesiredClient the sync in src/keycloak
-// consumes), OIDC or SAML (spec.saml: samlClientRepresentation.ts). Pure: no I/O, no logging. Only what the spec sets appears in the result; a field the
-// spec leaves out is absent, so the sync leaves Keycloak's value alone. Settings Keycloak keeps as
-// client attributes (PKCE, post-logout URIs, token lifespans) become string attributes.
+// consumes), OIDC or SAML (spec.saml: samlClientRepresentation.ts). Pure: no I/O, no logging. Only
+// what the spec sets appears in the result; a field the spec leaves out is absent, so the sync
+// leaves Keycloak's value alone. Settings Keycloak keeps as client attributes (PKCE, post-logout
+// URIs, token lifespans, SAML settings) become string attributes.
 import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js";
 import type ProtocolMapperRepresentation from "@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js";
 import type { KeycloakClientSpec, ProtocolMapper, ServiceAccountRoles } from "../api/index.js";
@@ -64,7 +65,9 @@ export function clientSettings(spec: KeycloakClientSpec): ClientRepresentation &
     ...definedOnly<ClientRepresentation>({
       name: spec.name,
       description: spec.description,
-      protocol: spec.protocol,
+      // Only SAML is sent: openid-connect is Keycloak's default, and a create that names it
+      // explicitly makes Keycloak default the client to public (no secret) — observed on 26.5.
+      protocol: spec.protocol === "saml" ? "saml" : undefined,
       enabled: spec.enabled,
       publicClient: spec.publicClient,
       bearerOnly: spec.bearerOnly,

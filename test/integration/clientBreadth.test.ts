@@ -444,7 +444,6 @@ describe("Given the operator, a realm with users, and SAML, JWT and authorizatio
       spec: {
         realmRef: { name: "apps", namespace: team },
         clientId: `probe-${suffix}`,
-        publicClient: false,
         serviceAccountsEnabled: true,
         standardFlowEnabled: false,
       },
