@@ -236,6 +236,9 @@ else := "gives administration power over the realm"
 
 path_text(path) := concat("", ["granted directly: ", lib.str(path[0])]) if count(path) == 1
 
+# A group membership's path starts at the group ("group /ops → realm-management/realm-admin").
+else := concat(" → ", [lib.str(p) | some p in path]) if startswith(lib.str(path[0]), "group ")
+
 else := concat("", ["role ", concat(" → ", [lib.str(p) | some p in path])])
 
 reach_allowed(reached) if admin_role_allowed(reached.role)

@@ -104,3 +104,31 @@ test_deletes_are_never_governed_by_privilege if {
 	)
 	codes(inp) == set()
 }
+
+test_saml_hardcoded_role_reaching_realm_admin_is_denied if {
+	inp := privileged_input("KeycloakClient", "shop", [grant("spec.protocolMappers[r]", "every SAML assertion of the client (hardcoded role)", [
+		realm_reach("ops", ["ops"]),
+		reach("realm-management", "realm-admin", ["ops", "realm-management/realm-admin"]),
+	])])
+	codes(inp) == {"PrivilegedRole"}
+	some m in messages(inp)
+	contains(m, "every SAML assertion of the client")
+}
+
+test_service_account_group_membership_reaching_realm_admin_is_denied if {
+	inp := privileged_input("KeycloakClient", "shop", [grant("spec.serviceAccount.groups[/admins]", "the client's service account (member of group /admins)", [
+		reach("realm-management", "realm-admin", ["group /admins", "realm-management/realm-admin"]),
+	])])
+	codes(inp) == {"PrivilegedRole"}
+	some m in messages(inp)
+	contains(m, "spec.serviceAccount.groups[/admins] gives the client's service account (member of group /admins) \"realm-management/realm-admin\"")
+	contains(m, "(group /admins → realm-management/realm-admin)")
+}
+
+test_service_account_group_membership_with_harmless_roles_is_allowed if {
+	inp := privileged_input("KeycloakClient", "shop", [grant("spec.serviceAccount.groups[/a/b]", "the client's service account (member of group /a/b)", [
+		realm_reach("reporter", ["group /a/b", "reporter"]),
+		realm_reach("viewer", ["group /a/b", "group /a", "viewer"]),
+	])])
+	codes(inp) == set()
+}

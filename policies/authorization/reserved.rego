@@ -182,6 +182,18 @@ builtin_allowed_mapper("oidc-usersessionmodel-note-mapper")
 
 builtin_allowed_mapper("oidc-sha256-pairwise-sub-mapper")
 
+# SAML clients: attributes and role lists in the assertion; a hardcoded role follows the same rule
+# as the OIDC one.
+builtin_allowed_mapper("saml-role-list-mapper")
+
+builtin_allowed_mapper("saml-user-attribute-mapper")
+
+builtin_allowed_mapper("saml-user-property-mapper")
+
+builtin_allowed_mapper("saml-hardcode-attribute-mapper")
+
+builtin_allowed_mapper("saml-hardcode-role-mapper")
+
 allowed_mapper(type) if builtin_allowed_mapper(type)
 
 allowed_mapper(type) if type in object.get(data.kpo.authorization, "allowedProtocolMappers", [])
@@ -280,7 +292,7 @@ violations contains v if {
 	lib.governed_operation
 	input.kind == "KeycloakClient"
 	some mapper in protocol_mappers
-	lib.field(mapper, "protocolMapper", "") == "oidc-hardcoded-role-mapper"
+	hardcoded_role_mapper(lib.field(mapper, "protocolMapper", ""))
 	role := lib.str(lib.field(lib.field(mapper, "config", {}), "role", ""))
 	not own_client_role(role)
 	v := {
@@ -291,12 +303,16 @@ violations contains v if {
 			lib.str(lib.field(mapper, "name", "")),
 			"] puts role \"",
 			role,
-			"\" in every token, but a client may only hardcode its own roles (\"",
+			"\" in every token (or SAML assertion), but a client may only hardcode its own roles (\"",
 			lib.str(lib.field(lib.spec, "clientId", "")),
 			".<role>\" for a role in spec.roles). Grant other roles through the service account or groups, where policy checks them.",
 		]),
 	}
 }
+
+hardcoded_role_mapper("oidc-hardcoded-role-mapper")
+
+hardcoded_role_mapper("saml-hardcode-role-mapper")
 
 own_client_role(setting) if {
 	some role in lib.field(lib.spec, "roles", [])

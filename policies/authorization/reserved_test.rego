@@ -138,3 +138,14 @@ test_another_namespaces_client_roles_need_its_role_grant if {
 	not contains(v.message, "team-b")
 	contains(v.message, "spec.roleGrants")
 }
+
+test_saml_mappers_are_allowed_and_a_saml_hardcoded_role_only_of_the_clients_own_roles if {
+	every type in ["saml-role-list-mapper", "saml-user-attribute-mapper", "saml-hardcode-attribute-mapper"] {
+		codes(client_spec_input("team-a", mapper(type, {"attribute.name": "dept"}), realm)) == set()
+	}
+	own := object.union(mapper("saml-hardcode-role-mapper", {"role": "web.reader"}), {"roles": [{"name": "reader"}]})
+	codes(client_spec_input("team-a", own, realm)) == set()
+	codes(client_spec_input("team-a", mapper("saml-hardcode-role-mapper", {"role": "realm-management.realm-admin"}), realm)) == {"ForeignHardcodedRole"}
+	some v in authorization.violations with input as client_spec_input("team-a", mapper("saml-hardcode-role-mapper", {"role": "ops"}), realm)
+	contains(v.message, "spec.protocolMappers[m] puts role \"ops\" in every token (or SAML assertion)")
+}

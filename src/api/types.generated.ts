@@ -2133,6 +2133,160 @@ export interface KeycloakClientSpec {
     directGrant?: string;
   };
   /**
+   * The client's protocol: openid-connect (OIDC, the default) or saml. Immutable: Keycloak keeps different settings for each, so a client never changes protocol; create a new KeycloakClient.
+   */
+  protocol?: "openid-connect" | "saml";
+  /**
+   * How a confidential OIDC client authenticates to the token endpoint: client-secret (the secret in the credentials Secret), client-jwt (a JWT signed with the client's own key, verified with jwksUrl), client-secret-jwt (a JWT signed with the secret) or client-x509 (mutual TLS with a certificate whose subject is x509SubjectDn).
+   */
+  clientAuthenticatorType?: "client-secret" | "client-jwt" | "client-secret-jwt" | "client-x509";
+  /**
+   * URL of the client's JSON Web Key Set, used to verify the JWTs of a client-jwt client (Keycloak attribute jwks.url). Needs useJwksUrl: true.
+   */
+  jwksUrl?: string;
+  /**
+   * Verify the client's JWTs with the keys at jwksUrl (Keycloak attribute use.jwks.url).
+   */
+  useJwksUrl?: boolean;
+  /**
+   * Subject DN (a regular expression) the client certificate of a client-x509 client must have, e.g. "CN=orders, O=Example" (Keycloak attribute x509.subjectdn).
+   */
+  x509SubjectDn?: string;
+  /**
+   * Put every role of the user in the client's tokens (true, Keycloak's default) or only the roles the client's scope allows (false, recommended).
+   */
+  fullScopeAllowed?: boolean;
+  /**
+   * Log users out of the client through the browser (front channel) rather than by a direct call from Keycloak. Both protocols.
+   */
+  frontchannelLogout?: boolean;
+  /**
+   * URL Keycloak loads in the browser to log the user out of an OIDC client (needs frontchannelLogout: true; attribute frontchannel.logout.url).
+   */
+  frontchannelLogoutUrl?: string;
+  /**
+   * OIDC back-channel logout (Keycloak posts a logout token to the client).
+   */
+  backchannelLogout?: {
+    /**
+     * URL Keycloak posts the logout token to (attribute backchannel.logout.url).
+     */
+    url?: string;
+    /**
+     * Put the session id (sid) in the logout token (attribute backchannel.logout.session.required).
+     */
+    sessionRequired?: boolean;
+    /**
+     * Also revoke the client's offline tokens on logout (attribute backchannel.logout.revoke.offline.tokens).
+     */
+    revokeOfflineTokens?: boolean;
+  };
+  /**
+   * List the client in the user's account console even when the user has no session with it.
+   */
+  alwaysDisplayInConsole?: boolean;
+  /**
+   * Keycloak's surrogate authentication flag (kept for compatibility; rarely needed).
+   */
+  surrogateAuthRequired?: boolean;
+  /**
+   * Seconds within which cluster nodes of the client must re-register with Keycloak; -1 turns node registration off.
+   */
+  nodeReRegistrationTimeout?: number;
+  /**
+   * Further Keycloak client attributes, as strings, merged into the client's attributes (attributes not listed are left alone). Keys that a typed field of this spec sets, and keys under kpo.dev/, are refused: use the typed field.
+   */
+  attributes?: {
+    /**
+     * Attribute value.
+     */
+    [k: string]: string;
+  };
+  /**
+   * SAML settings of a client with protocol: saml (refused on an OIDC client). Each maps to a saml* attribute of the Keycloak client; a field left out is not managed.
+   */
+  saml?: {
+    /**
+     * Keycloak signs the SAML documents (responses) it sends (attribute saml.server.signature).
+     */
+    signDocuments?: boolean;
+    /**
+     * Keycloak signs the assertions inside its responses (attribute saml.assertion.signature).
+     */
+    signAssertions?: boolean;
+    /**
+     * Algorithm of Keycloak's signatures (attribute saml.signature.algorithm).
+     */
+    signatureAlgorithm?:
+      "RSA_SHA256" | "RSA_SHA256_MGF1" | "RSA_SHA512" | "RSA_SHA512_MGF1" | "RSA_SHA1" | "DSA_SHA1";
+    /**
+     * XML canonicalization method of signatures (attribute saml_signature_canonicalization_method); exclusive canonicalization is Keycloak's default.
+     */
+    canonicalization?:
+      | "http://www.w3.org/2001/10/xml-exc-c14n#"
+      | "http://www.w3.org/2001/10/xml-exc-c14n#WithComments"
+      | "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+      | "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments";
+    /**
+     * The service provider must sign its requests (attribute saml.client.signature); needs signingCertificate.
+     */
+    clientSignatureRequired?: boolean;
+    /**
+     * The service provider's signing certificate, PEM (-----BEGIN CERTIFICATE-----). Public: given inline; a private key is refused (attribute saml.signing.certificate).
+     */
+    signingCertificate?: string;
+    /**
+     * Encrypt assertions for the service provider (attribute saml.encrypt); needs encryptionCertificate.
+     */
+    encryptAssertions?: boolean;
+    /**
+     * The service provider's encryption certificate, PEM (attribute saml.encryption.certificate). A private key is refused.
+     */
+    encryptionCertificate?: string;
+    /**
+     * Name ID format of the subject (attribute saml_name_id_format).
+     */
+    nameIdFormat?: "username" | "email" | "transient" | "persistent";
+    /**
+     * Use nameIdFormat even when the request asks for another one (attribute saml_force_name_id_format).
+     */
+    forceNameIdFormat?: boolean;
+    /**
+     * Where Keycloak sends assertions, per binding.
+     */
+    assertionConsumerServiceUrls?: {
+      /**
+       * POST binding URL (attribute saml_assertion_consumer_url_post).
+       */
+      post?: string;
+      /**
+       * Redirect binding URL (attribute saml_assertion_consumer_url_redirect).
+       */
+      redirect?: string;
+    };
+    /**
+     * Where Keycloak sends logout requests, per binding.
+     */
+    singleLogoutServiceUrls?: {
+      /**
+       * POST binding URL (attribute saml_single_logout_service_url_post).
+       */
+      post?: string;
+      /**
+       * Redirect binding URL (attribute saml_single_logout_service_url_redirect).
+       */
+      redirect?: string;
+    };
+    /**
+     * Always answer with the POST binding (attribute saml.force.post.binding).
+     */
+    forcePostBinding?: boolean;
+    /**
+     * URL fragment for IdP-initiated login: /realms/<realm>/protocol/saml/clients/<name> (attribute saml_idp_initiated_sso_url_name).
+     */
+    idpInitiatedSsoUrlName?: string;
+  };
+  /**
    * Per-client overrides of the realm's token and session lifespans, in seconds.
    */
   tokens?: {
@@ -2180,11 +2334,11 @@ export interface KeycloakClientSpec {
      */
     name: string;
     /**
-     * Protocol of the mapper.
+     * Protocol of the mapper: openid-connect, or saml on a SAML client (e.g. saml-user-attribute-mapper, saml-role-list-mapper).
      */
-    protocol?: "openid-connect";
+    protocol?: "openid-connect" | "saml";
     /**
-     * Mapper type, e.g. oidc-usermodel-attribute-mapper or oidc-audience-mapper.
+     * Mapper type, e.g. oidc-usermodel-attribute-mapper, oidc-audience-mapper, or for SAML saml-user-attribute-mapper, saml-role-list-mapper, saml-hardcode-attribute-mapper, saml-hardcode-role-mapper.
      */
     protocolMapper: string;
     /**
@@ -2235,9 +2389,268 @@ export interface KeycloakClientSpec {
     };
   }[];
   /**
-   * Roles granted to the client's service account (needs serviceAccountsEnabled).
+   * Keycloak Authorization Services for this client (a resource server): resources, scopes, policies and the permissions that apply them. Needs a confidential OIDC client with serviceAccountsEnabled: true. The whole resource server belongs to this resource: when present, exactly the listed resources, scopes, policies and permissions exist (Keycloak's default resource, policy and permission are removed).
+   */
+  authorization?: {
+    /**
+     * ENFORCING denies a request no permission covers; PERMISSIVE allows it; DISABLED allows everything.
+     */
+    policyEnforcementMode?: "ENFORCING" | "PERMISSIVE" | "DISABLED";
+    /**
+     * How the permissions of a resource combine: UNANIMOUS (all must permit), AFFIRMATIVE (one is enough) or CONSENSUS (more permits than denies).
+     */
+    decisionStrategy?: "UNANIMOUS" | "AFFIRMATIVE" | "CONSENSUS";
+    /**
+     * Let the resource server manage its resources through the protection API.
+     */
+    allowRemoteResourceManagement?: boolean;
+    /**
+     * Authorization scopes (actions on resources, e.g. view, edit).
+     *
+     * @maxItems 256
+     */
+    scopes?: {
+      /**
+       * Name of the scope, unique within the client.
+       */
+      name: string;
+      /**
+       * Name shown to users.
+       */
+      displayName?: string;
+      /**
+       * Icon of the scope.
+       */
+      iconUri?: string;
+    }[];
+    /**
+     * Protected resources.
+     *
+     * @maxItems 256
+     */
+    resources?: {
+      /**
+       * Name of the resource, unique within the client.
+       */
+      name: string;
+      /**
+       * Name shown to users.
+       */
+      displayName?: string;
+      /**
+       * Type of the resource, e.g. urn:orders:resources:order.
+       */
+      type?: string;
+      /**
+       * URIs the resource covers.
+       *
+       * @maxItems 64
+       */
+      uris?: string[];
+      /**
+       * Names of scopes (in spec.authorization.scopes) the resource has.
+       *
+       * @maxItems 64
+       */
+      scopes?: string[];
+      /**
+       * The resource's owner may manage access to it (UMA).
+       */
+      ownerManagedAccess?: boolean;
+      /**
+       * Resource attributes (string lists). Keys under kpo.dev/ are the operator's.
+       */
+      attributes?: {
+        /**
+         * Attribute values.
+         *
+         * @maxItems 32
+         */
+        [k: string]: string[];
+      };
+    }[];
+    /**
+     * Policies, which check who the requester is (role, group, client, user), when (time) or combine other policies (aggregate). A policy only checks: naming a role or a user in a policy grants nothing. Policies that run code (js) are not available.
+     *
+     * @maxItems 256
+     */
+    policies?: {
+      /**
+       * Name of the policy, unique within the client (policies and permissions share names).
+       */
+      name: string;
+      /**
+       * Description of the policy.
+       */
+      description?: string;
+      /**
+       * What the policy checks. js (policies that run code) is deliberately not offered.
+       */
+      type: "role" | "group" | "client" | "user" | "time" | "aggregate";
+      /**
+       * POSITIVE (the default) keeps the result; NEGATIVE inverts it.
+       */
+      logic?: "POSITIVE" | "NEGATIVE";
+      /**
+       * How an aggregate policy combines its policies.
+       */
+      decisionStrategy?: "UNANIMOUS" | "AFFIRMATIVE" | "CONSENSUS";
+      /**
+       * Roles the requester must have (type role).
+       *
+       * @minItems 1
+       * @maxItems 64
+       */
+      roles?: {
+        /**
+         * A realm role name, or <clientId>/<role> for a client role.
+         */
+        role: string;
+        /**
+         * The requester must have this role (otherwise any listed role is enough).
+         */
+        required?: boolean;
+      }[];
+      /**
+       * Groups the requester must be a member of (type group).
+       *
+       * @minItems 1
+       * @maxItems 64
+       */
+      groups?: {
+        /**
+         * Path of the group, e.g. /staff/ops.
+         */
+        path: string;
+        /**
+         * Members of the group's subgroups count too.
+         */
+        extendChildren?: boolean;
+      }[];
+      /**
+       * Client IDs the request must come from (type client).
+       *
+       * @minItems 1
+       * @maxItems 64
+       */
+      clients?: string[];
+      /**
+       * Usernames the requester must be one of (type user).
+       *
+       * @minItems 1
+       * @maxItems 64
+       */
+      users?: string[];
+      /**
+       * When the policy permits (type time); every field set must hold. Dates are "yyyy-MM-dd HH:mm:ss" in the server's time zone.
+       */
+      time?: {
+        /**
+         * Not before this date.
+         */
+        notBefore?: string;
+        /**
+         * Not on or after this date.
+         */
+        notOnOrAfter?: string;
+        /**
+         * From this day of the month.
+         */
+        dayMonth?: number;
+        /**
+         * Up to this day of the month.
+         */
+        dayMonthEnd?: number;
+        /**
+         * From this month.
+         */
+        month?: number;
+        /**
+         * Up to this month.
+         */
+        monthEnd?: number;
+        /**
+         * From this hour.
+         */
+        hour?: number;
+        /**
+         * Up to this hour.
+         */
+        hourEnd?: number;
+        /**
+         * From this minute.
+         */
+        minute?: number;
+        /**
+         * Up to this minute.
+         */
+        minuteEnd?: number;
+      };
+      /**
+       * Names of the policies an aggregate policy combines.
+       *
+       * @minItems 1
+       * @maxItems 64
+       */
+      policies?: string[];
+    }[];
+    /**
+     * Permissions: which policies decide access to which resources (type resource) or scopes (type scope).
+     *
+     * @maxItems 256
+     */
+    permissions?: {
+      /**
+       * Name of the permission, unique within the client (policies and permissions share names).
+       */
+      name: string;
+      /**
+       * Description of the permission.
+       */
+      description?: string;
+      /**
+       * resource (access to whole resources) or scope (access to scopes of resources).
+       */
+      type: "resource" | "scope";
+      /**
+       * How the permission's policies combine.
+       */
+      decisionStrategy?: "UNANIMOUS" | "AFFIRMATIVE" | "CONSENSUS";
+      /**
+       * Names of resources (in spec.authorization.resources) the permission covers.
+       *
+       * @maxItems 64
+       */
+      resources?: string[];
+      /**
+       * Every resource of this type (resource permissions only).
+       */
+      resourceType?: string;
+      /**
+       * Names of scopes the permission covers (type scope).
+       *
+       * @maxItems 64
+       */
+      scopes?: string[];
+      /**
+       * Names of the policies (in spec.authorization.policies) that decide.
+       *
+       * @minItems 1
+       * @maxItems 64
+       */
+      policies: string[];
+    }[];
+  };
+  /**
+   * Roles and group memberships granted to the client's service account (needs serviceAccountsEnabled).
    */
   serviceAccount?: {
+    /**
+     * Groups (by path, e.g. /reporting) the service account is made a member of. A grant: the service account gets the roles mapped to each group and to its parent groups, which the authorization policy checks like service-account roles. Memberships this resource added and no longer lists are removed; others are left alone.
+     *
+     * @maxItems 64
+     */
+    groups?: string[];
     /**
      * Realm roles granted to the service account.
      *

@@ -1,11 +1,12 @@
 // Diff-based client sync, same rules as the realm sync: read, compare managed fields, write only
 // what differs, in a fixed order (client settings, client roles, protocol mappers, client scopes,
-// service-account roles). Plus the client secret operations the credentials Secret needs.
+// authorization services, service-account roles and groups). Plus the client secret operations the credentials Secret needs.
 import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js";
 import type ClientScopeRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientScopeRepresentation.js";
 import type ProtocolMapperRepresentation from "@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js";
 import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
 import { resolveFlowOverrides } from "./authenticationFlows.js";
+import { syncAuthorization, type DesiredAuthorization } from "./authorizationServices.js";
 import { indexByName, markedItems, syncCollection, type Collection } from "./collection.js";
 import type { KeycloakConnection } from "./connection.js";
 import { changedFields } from "./diff.js";
@@ -21,6 +22,7 @@ import {
   syncRoleComposites,
 } from "./roleReferences.js";
 import { protocolMapperCollection } from "./protocolMappers.js";
+import { syncServiceAccountGroups } from "./serviceAccountGroups.js";
 import { SyncSession } from "./session.js";
 
 export type { ClientRepresentation, ProtocolMapperRepresentation };
@@ -52,6 +54,10 @@ export interface DesiredClient {
   optionalClientScopes?: string[];
   /** Flow overrides by Keycloak key (`browser`, `direct_grant`) → flow alias, resolved to ids on sync. */
   authenticationFlowBindingOverrides?: Record<string, string>;
+  /** Groups (by path) the service account is a member of; only memberships the operator added are removed. */
+  serviceAccountGroups?: string[];
+  /** The client's resource server (Authorization Services), exactly as listed, when present. */
+  authorization?: DesiredAuthorization;
 }
 
 /** Client attribute listing the service-account roles the operator granted (sorted JSON keys). */
@@ -103,9 +109,14 @@ export async function syncClient(
     const scopes = desired[`${kind}ClientScopes`];
     if (scopes) await syncCollection(session, clientScopes(session, client, kind), scopes);
   }
+  if (desired.authorization) await syncAuthorization(session, client, desired.authorization, clientOwner);
   if (desired.serviceAccountRoles) {
     const attributes = (actual?.attributes ?? {}) as Record<string, unknown>;
     await syncServiceAccountRoles(session, client, desired.serviceAccountRoles, attributes, clientOwner);
+  }
+  if (desired.serviceAccountGroups) {
+    const attributes = (actual?.attributes ?? {}) as Record<string, unknown>;
+    await syncServiceAccountGroups(session, client, desired.serviceAccountGroups, attributes, clientOwner);
   }
   return { created: actual === undefined, writes: session.writes, changedFields: session.changed };
 }

@@ -32,8 +32,9 @@ export const CLIENT_LABEL = "keycloak.kpo.dev/client";
 /** The spec.secret.rotate value the Secret's current value answers to. */
 export const ROTATION_ANNOTATION = "keycloak.kpo.dev/rotation";
 
+/** Has a client secret to deliver: a confidential OIDC client (SAML clients sign instead). */
 function isConfidential(client: KeycloakClient): boolean {
-  return !client.spec.publicClient && !client.spec.bearerOnly;
+  return !client.spec.publicClient && !client.spec.bearerOnly && client.spec.protocol !== "saml";
 }
 
 export function clientHandler(

@@ -1,14 +1,16 @@
 // The last policy check before a realm or client is written: the guard decided from the caches,
 // which know the composites the specs declare but not the ones that exist only in Keycloak (a role
 // "ops" made by hand, with realm-admin in it). Right before its first write, provision reads the
-// live composites of every role the spec's grants reach, transitively, and asks the policies again
-// with them (input.keycloakRoles, folded into input.privilege by the engine). A user's groups are
-// read the same way: the live role mappings of every group it is to join, and of their parents
-// (input.keycloakGroups), whose roles then join the closure. Only reads happen before this check; a
-// denial throws PolicyDeniedError and nothing is written.
+// live composites of every role the spec's grants reach (and the role mappings of every group they
+// join), transitively, and asks the policies again with them (input.keycloakRoles, folded into
+// input.privilege by the engine). A user's groups are read the same way: the live role mappings of
+// every group it is to join, and of their parents (input.keycloakGroups), whose roles then join the
+// closure. Only reads happen before this check; a denial throws PolicyDeniedError and nothing is
+// written.
 import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
 import { KeycloakApiError } from "../keycloak/errors.js";
 import type { KeycloakConnection } from "../keycloak/connection.js";
+import { findGroupByPath } from "../keycloak/groupPaths.js";
 import { SyncSession } from "../keycloak/session.js";
 import { PolicyDeniedError } from "../lifecycle/errors.js";
 import { isDenied } from "../lifecycle/status.js";
@@ -35,6 +37,7 @@ class LiveRoleReader {
   }
 
   async composites(role: RoleName): Promise<RoleName[]> {
+    if (role.group) return this.#groupRoles(role.name);
     if (role.name === anyRole) return this.#everyRole(role.client);
     const rep = await this.#representation(role);
     if (!rep?.id || !rep.composite) return [];
@@ -63,6 +66,24 @@ class LiveRoleReader {
     const session = this.#session;
     const roles = client === undefined ? await session.realmRoles() : await session.clientRoles(client);
     return [...roles.keys()].map((name) => (client === undefined ? { name } : { client, name }));
+  }
+
+  /** The roles mapped to a group (its parent's are followed by the graph itself). */
+  async #groupRoles(path: string): Promise<RoleName[]> {
+    const session = this.#session;
+    const group = await findGroupByPath(session, path);
+    if (!group?.id) return [];
+    const id = group.id;
+    const mappings = await session.read(
+      `read role mappings of group "${path}" in realm "${session.realm}"`,
+      (kc) => kc.groups.listRoleMappings({ realm: session.realm, id }),
+    );
+    const out: RoleName[] = (mappings.realmMappings ?? []).flatMap((r) => (r.name ? [{ name: r.name }] : []));
+    for (const [clientId, client] of Object.entries(mappings.clientMappings ?? {})) {
+      const roles = (client as { mappings?: { name?: string }[] }).mappings ?? [];
+      for (const r of roles) if (r.name) out.push({ client: clientId, name: r.name });
+    }
+    return out;
   }
 
   async #representation(role: RoleName): Promise<RoleRepresentation | undefined> {

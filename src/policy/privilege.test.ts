@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { clientInput } from "../../test/unit/policyInputs.js";
 import type { PolicyInput } from "./decision.js";
-import { hardcodedRoles, privilegeFacts, roleKeyOf, rolesToRead, type LiveRole } from "./privilege.js";
+import {
+  groupNode,
+  hardcodedRoles,
+  privilegeFacts,
+  roleKeyOf,
+  rolesToRead,
+  type LiveRole,
+} from "./privilege.js";
 
 function clientWith(spec: Record<string, unknown>, realmSpec: Record<string, unknown> = {}): PolicyInput {
   const input = clientInput();
@@ -111,6 +118,69 @@ describe("privilegeFacts", () => {
       ],
     });
     expect(paths(input)[0]?.field).toBe("spec.protocolMappers[r]");
+  });
+
+  it("Given a SAML hardcoded role mapper, then its role setting is a grant read like the OIDC one", () => {
+    const input = clientWith({
+      protocol: "saml",
+      protocolMappers: [
+        {
+          name: "admin",
+          protocol: "saml",
+          protocolMapper: "saml-hardcode-role-mapper",
+          config: { role: "realm-management.realm-admin" },
+        },
+      ],
+    });
+    const [grant] = privilegeFacts(input).grants;
+    expect(grant?.field).toBe("spec.protocolMappers[admin]");
+    expect(grant?.grantee).toBe("every SAML assertion of the client (hardcoded role)");
+    expect(grant?.reaches.map((r) => r.role)).toContain("realm-management/realm-admin");
+  });
+
+  it("Given service-account groups, then each reaches its roles and its parents' roles, from the realm spec and from Keycloak", () => {
+    const input = clientWith(
+      { serviceAccountsEnabled: true, serviceAccount: { groups: ["/staff/ops"] } },
+      { groups: [{ name: "staff", realmRoles: ["reporter"], subGroups: [{ name: "ops" }] }] },
+    );
+    // Before Keycloak is read: the spec's roles of the parent group; the groups themselves are to be read.
+    expect(paths(input)).toEqual([
+      {
+        field: "spec.serviceAccount.groups[/staff/ops]",
+        paths: [["group /staff/ops", "group /staff", "reporter"]],
+      },
+    ]);
+    expect(rolesToRead(input, [], new Set()).map((r) => roleKeyOf(r))).toEqual(
+      expect.arrayContaining([roleKeyOf(groupNode("/staff/ops")), roleKeyOf(groupNode("/staff"))]),
+    );
+    // A mapping made by hand on the group, to a role with realm-admin inside: reached, with its path.
+    const live: LiveRole[] = [
+      { role: groupNode("/staff/ops"), composites: [{ name: "ops-by-hand" }] },
+      { role: { name: "ops-by-hand" }, composites: [{ client: "realm-management", name: "realm-admin" }] },
+    ];
+    const [grant] = privilegeFacts(input, live).grants;
+    expect(grant?.grantee).toBe("the client's service account (member of group /staff/ops)");
+    expect(grant?.reaches.map((r) => r.path)).toEqual([
+      ["group /staff/ops", "ops-by-hand"],
+      ["group /staff/ops", "ops-by-hand", "realm-management/realm-admin"],
+      ["group /staff/ops", "group /staff", "reporter"],
+    ]);
+    expect(grant?.reaches.every((r) => !("group" in r))).toBe(true);
+  });
+
+  it("Given a group and a client role with the same name, then their keys differ", () => {
+    expect(roleKeyOf(groupNode("/x"))).not.toBe(roleKeyOf({ name: "/x" }));
+    expect(roleKeyOf(groupNode("x"))).not.toBe(roleKeyOf({ client: "group", name: "x" }));
+  });
+
+  it("Given an authorization role policy naming realm-admin, then it is no grant: a policy only checks", () => {
+    const input = clientWith({
+      serviceAccountsEnabled: true,
+      authorization: {
+        policies: [{ name: "admins", type: "role", roles: [{ role: "realm-management/realm-admin" }] }],
+      },
+    });
+    expect(privilegeFacts(input).grants).toEqual([]);
   });
 
   it("Given a realm's groups (nested), default roles and role definitions, then each is a grant of its own", () => {

@@ -15,10 +15,25 @@
 import { groupMapperTypes, roleMapperTypes } from "../keycloak/identityProviderMapperTypes.js";
 import type { PolicyInput } from "./decision.js";
 
-/** A realm role (`client` absent) or a role of the client with that clientId. */
+/**
+ * A realm role (`client` absent) or a role of the client with that clientId — or, with `group`, a
+ * realm group by path (`name`): a node of the graph whose edges are its role mappings and its
+ * parent group (a member of /a/b holds the roles of /a too). Group nodes are followed, never
+ * reported as reached roles.
+ */
 export interface RoleName {
   client?: string;
   name: string;
+  group?: true;
+}
+
+export function groupNode(path: string): RoleName {
+  return { name: path, group: true };
+}
+
+function parentGroup(node: RoleName): RoleName | undefined {
+  const slash = node.name.lastIndexOf("/");
+  return node.group && slash > 0 ? groupNode(node.name.slice(0, slash)) : undefined;
 }
 
 /** A role as policies see it: its parts and its display form (`ops`, `realm-management/realm-admin`). */
@@ -79,12 +94,16 @@ interface GroupSpec {
 const MAX_REACHED = 4096;
 
 export function displayRole(role: RoleName): string {
+  if (role.group) return `group ${role.name}`;
   return role.client === undefined ? role.name : `${role.client}/${role.name}`;
 }
 
 // JSON tuples as map keys: clientIds may contain ':' or '/' (URLs), role names may contain '/'.
+// Groups are triples, so no client or role name can collide with one.
 export function roleKeyOf(role: RoleName): string {
-  return JSON.stringify([role.client ?? null, role.name]);
+  return role.group
+    ? JSON.stringify(["group", role.name, null])
+    : JSON.stringify([role.client ?? null, role.name]);
 }
 
 function rolesOf(set: RoleSetSpec | undefined): RoleName[] {
@@ -121,7 +140,18 @@ export class RoleGraph {
   /** Keycloak's composites, for roles whose composites the spec does not manage. */
   addLive(role: RoleName, composites: RoleName[]): void {
     const key = roleKeyOf(role);
-    if (!this.#edges.has(key)) this.#edges.set(key, composites);
+    if (role.group) this.addGroupRoles(role, composites);
+    else if (!this.#edges.has(key)) this.#edges.set(key, composites);
+  }
+
+  /**
+   * A group's roles add up from every source (the realm spec, Keycloak): the spec may manage only
+   * some of a group's mappings, and a mapping the next realm sync would remove still counts until
+   * then. Groups are therefore never "desired": Keycloak's mappings are always read too.
+   */
+  addGroupRoles(group: RoleName, roles: RoleName[]): void {
+    const key = roleKeyOf(group);
+    this.#edges.set(key, [...(this.#edges.get(key) ?? []), ...roles]);
   }
 
   /** Does the spec say what this role's composites are? Then Keycloak's need not be read. */
@@ -130,11 +160,22 @@ export class RoleGraph {
   }
 
   composites(role: RoleName): RoleName[] {
-    return this.#edges.get(roleKeyOf(role)) ?? [];
+    const edges = this.#edges.get(roleKeyOf(role)) ?? [];
+    const parent = parentGroup(role);
+    return parent ? [...edges, parent] : edges;
   }
 
-  /** Every role reached from `roots` (roots included), each with its shortest path. */
+  /** Every role reached from `roots` (roots included), each with its shortest path; groups are passed through. */
   reach(roots: RoleName[]): ReachedRole[] {
+    return this.reachNodes(roots)
+      .filter((r) => !r.group)
+      .map(({ client, name, role, path }) =>
+        client === undefined ? { name, role, path } : { client, name, role, path },
+      );
+  }
+
+  /** Every node (roles and groups) reached from `roots`, roots included. */
+  reachNodes(roots: RoleName[]): (ReachedRole & { group?: true })[] {
     const seen = new Map<string, ReachedRole>();
     const queue: ReachedRole[] = [];
     for (const root of roots) {
@@ -154,9 +195,7 @@ export class RoleGraph {
         queue.push(reached);
       }
     }
-    return [...seen.values()].map(({ client, name, role, path }) =>
-      client === undefined ? { name, role, path } : { client, name, role, path },
-    );
+    return [...seen.values()];
   }
 }
 
@@ -168,6 +207,9 @@ function desiredGraph(input: PolicyInput, live: LiveRole[]): RoleGraph {
     if (typeof role.name === "string" && role.composites !== undefined)
       graph.setDesired({ name: role.name }, rolesOf(role.composites));
   }
+  forEachGroup(arrayOfObjects<GroupSpec>(objectOf(realmSpec).groups), "", (path, group) =>
+    graph.addGroupRoles(groupNode(path), rolesOf({ realm: group.realmRoles, client: group.clientRoles })),
+  );
   if (input.kind === "KeycloakClient") {
     const client = clientIdOf(input);
     for (const role of arrayOfObjects<RoleSpec>(input.resource.spec.roles)) {
@@ -177,6 +219,19 @@ function desiredGraph(input: PolicyInput, live: LiveRole[]): RoleGraph {
   }
   for (const { role, composites } of live) graph.addLive(role, composites);
   return graph;
+}
+
+/** Each group of a realm spec with its path, parents first. */
+function forEachGroup(
+  groups: GroupSpec[],
+  parent: string,
+  visit: (path: string, group: GroupSpec) => void,
+): void {
+  for (const group of groups) {
+    const path = `${parent}/${String(group.name ?? "")}`;
+    visit(path, group);
+    forEachGroup(arrayOfObjects<GroupSpec>(group.subGroups), path, visit);
+  }
 }
 
 function arrayOfObjects<T>(value: unknown): T[] {
@@ -195,7 +250,8 @@ function realmNameOf(input: PolicyInput): string {
 }
 
 /**
- * `oidc-hardcoded-role-mapper` puts a role in every token of the client. Keycloak reads its `role`
+ * `oidc-hardcoded-role-mapper` puts a role in every token of the client (`saml-hardcode-role-mapper`
+ * in every assertion, with the same setting). Keycloak reads its `role`
  * setting as `clientId.role` when the part before the last dot names a client, else as a realm role;
  * both readings are returned, so neither can hide a privileged role.
  */
@@ -205,8 +261,11 @@ export function hardcodedRoles(setting: string): RoleName[] {
   return [{ client: setting.slice(0, dot), name: setting.slice(dot + 1) }, { name: setting }];
 }
 
-/** Mapper types that put a role into every token (OIDC) or assertion (SAML) they apply to. */
-const hardcodedRoleMappers = new Set(["oidc-hardcoded-role-mapper", "saml-hardcode-role-mapper"]);
+/** Mapper types that put a fixed role in every token (OIDC) or assertion (SAML) of the client. */
+export const hardcodedRoleMappers: ReadonlySet<string> = new Set([
+  "oidc-hardcoded-role-mapper",
+  "saml-hardcode-role-mapper",
+]);
 
 interface ScopeSpec {
   name?: string;
@@ -468,6 +527,13 @@ function rootsOfClient(spec: Record<string, unknown>, clientId: string): Root[] 
   });
   if (saRoles.length > 0)
     roots.push({ field: "spec.serviceAccount", grantee: "the client's service account", roles: saRoles });
+  for (const path of arrayOf(sa.groups)) {
+    roots.push({
+      field: `spec.serviceAccount.groups[${path}]`,
+      grantee: `the client's service account (member of group ${path})`,
+      roles: [groupNode(path)],
+    });
+  }
   for (const role of arrayOfObjects<RoleSpec>(spec.roles)) {
     if (typeof role.name !== "string" || role.composites === undefined) continue;
     roots.push({
@@ -480,12 +546,15 @@ function rootsOfClient(spec: Record<string, unknown>, clientId: string): Root[] 
   for (const mapper of arrayOfObjects<{ name?: string; protocolMapper?: string; config?: unknown }>(
     spec.protocolMappers,
   )) {
-    if (mapper.protocolMapper !== "oidc-hardcoded-role-mapper") continue;
+    if (!hardcodedRoleMappers.has(mapper.protocolMapper ?? "")) continue;
     const setting = objectOf(mapper.config).role;
     if (typeof setting !== "string" || setting === "") continue;
     roots.push({
       field: `spec.protocolMappers[${String(mapper.name ?? "")}]`,
-      grantee: "every token of the client (hardcoded role)",
+      grantee:
+        mapper.protocolMapper === "saml-hardcode-role-mapper"
+          ? "every SAML assertion of the client (hardcoded role)"
+          : "every token of the client (hardcoded role)",
       roles: hardcodedRoles(setting),
     });
   }
@@ -503,20 +572,6 @@ export function userGroupPaths(spec: Record<string, unknown>): string[] {
   return [...new Set(arrayOf(spec.groups).flatMap(groupLineage))].sort();
 }
 
-/** The roles the realm spec maps to each group, by path (subgroups included). */
-function specGroupRoles(realmSpec: unknown): Map<string, RoleName[]> {
-  const out = new Map<string, RoleName[]>();
-  const visit = (groups: GroupSpec[], parent: string) => {
-    for (const group of groups) {
-      const path = `${parent}/${String(group.name ?? "")}`;
-      out.set(path, rolesOf({ realm: group.realmRoles, client: group.clientRoles }));
-      visit(arrayOfObjects<GroupSpec>(group.subGroups), path);
-    }
-  };
-  visit(arrayOfObjects<GroupSpec>(objectOf(realmSpec).groups), "");
-  return out;
-}
-
 /**
  * A user receives its direct realm and client roles and, through each group it is a member of, the
  * roles of that group and of every parent group — both what the realm spec maps to them and what
@@ -530,7 +585,7 @@ function rootsOfUser(spec: Record<string, unknown>, realmSpec: unknown, liveGrou
   if (realmRoles.length > 0) roots.push({ field: "spec.realmRoles", grantee: who, roles: realmRoles });
   const clientRoles = rolesOf({ client: objectOf(spec.clientRoles) as RoleSetSpec["client"] });
   if (clientRoles.length > 0) roots.push({ field: "spec.clientRoles", grantee: who, roles: clientRoles });
-  const declared = specGroupRoles(realmSpec);
+  const declared = groupRolesByPath(objectOf(realmSpec));
   const live = new Map(liveGroups.map((g) => [g.path, g.roles]));
   const memberships = (paths: string[], field: (path: string) => string, kind: string) => {
     for (const path of [...new Set(paths)].sort()) {
@@ -550,21 +605,22 @@ function rootsOfUser(spec: Record<string, unknown>, realmSpec: unknown, liveGrou
   return roots;
 }
 
+function rootsOf(input: PolicyInput, liveGroups: LiveGroup[]): Root[] {
+  const spec = objectOf(input.resource?.spec);
+  if (input.kind === "KeycloakRealm") return rootsOfRealm(spec);
+  if (input.kind === "KeycloakClient")
+    return [...rootsOfClient(spec, clientIdOf(input)), ...rootsOfLinkedScopes(input)];
+  if (input.kind === "KeycloakUser") return rootsOfUser(spec, input.target?.realm?.spec, liveGroups);
+  return [];
+}
+
 /** Every grant the resource's spec makes, expanded. Instances make none. */
 export function privilegeFacts(
   input: PolicyInput,
   live: LiveRole[] = [],
   liveGroups: LiveGroup[] = [],
 ): PrivilegeFacts {
-  const spec = objectOf(input.resource?.spec);
-  const roots =
-    input.kind === "KeycloakRealm"
-      ? rootsOfRealm(spec)
-      : input.kind === "KeycloakClient"
-        ? [...rootsOfClient(spec, clientIdOf(input)), ...rootsOfLinkedScopes(input)]
-        : input.kind === "KeycloakUser"
-          ? rootsOfUser(spec, input.target?.realm?.spec, liveGroups)
-          : [];
+  const roots = rootsOf(input, liveGroups);
   const graph = desiredGraph(input, live);
   const grants = roots.map(({ field, grantee, roles, excludeRoot }) => {
     const reached = graph.reach(roles);
@@ -582,13 +638,19 @@ export function rolesToRead(
   live: LiveRole[],
   alreadyRead: ReadonlySet<string>,
 ): RoleName[] {
-  const graph = desiredGraph(input, []);
+  const specGraph = desiredGraph(input, []);
+  const graph = desiredGraph(input, live);
   const seen = new Map<string, RoleName>();
-  for (const grant of privilegeFacts(input, live, input.keycloakGroups ?? []).grants) {
-    for (const r of grant.reaches) {
-      const role = r.client === undefined ? { name: r.name } : { client: r.client, name: r.name };
-      const key = roleKeyOf(role);
-      if (!alreadyRead.has(key) && !graph.isDesired(role)) seen.set(key, role);
+  for (const root of rootsOf(input, input.keycloakGroups ?? [])) {
+    // Groups too: their role mappings in Keycloak are read like a role's composites.
+    for (const r of graph.reachNodes(root.roles)) {
+      const node: RoleName = r.group
+        ? groupNode(r.name)
+        : r.client === undefined
+          ? { name: r.name }
+          : { client: r.client, name: r.name };
+      const key = roleKeyOf(node);
+      if (!alreadyRead.has(key) && !specGraph.isDesired(node)) seen.set(key, node);
     }
   }
   return [...seen.values()];

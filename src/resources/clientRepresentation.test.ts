@@ -151,4 +151,47 @@ describe("desiredClient", () => {
     expect(desired.protocolMappers).toBeUndefined();
     expect(desired.serviceAccountRoles).toBeUndefined();
   });
+
+  it("Given OIDC authentication and logout settings and free-form attributes, when mapped, then fields and attributes use Keycloak's names and typed values win", () => {
+    const { client } = desiredClient({
+      ...minimal,
+      clientAuthenticatorType: "client-jwt",
+      jwksUrl: "https://app/jwks",
+      useJwksUrl: true,
+      fullScopeAllowed: false,
+      frontchannelLogout: true,
+      frontchannelLogoutUrl: "https://app/fc",
+      backchannelLogout: { url: "https://app/bc", sessionRequired: false, revokeOfflineTokens: true },
+      alwaysDisplayInConsole: true,
+      surrogateAuthRequired: false,
+      nodeReRegistrationTimeout: -1,
+      attributes: { "display.on.consent.screen": "true", "jwks.url": "https://ignored" },
+      authorization: {},
+    });
+    expect(client).toEqual({
+      clientId: "web",
+      clientAuthenticatorType: "client-jwt",
+      fullScopeAllowed: false,
+      frontchannelLogout: true,
+      alwaysDisplayInConsole: true,
+      surrogateAuthRequired: false,
+      nodeReRegistrationTimeout: -1,
+      authorizationServicesEnabled: true,
+      attributes: {
+        "display.on.consent.screen": "true",
+        "jwks.url": "https://app/jwks",
+        "use.jwks.url": "true",
+        "frontchannel.logout.url": "https://app/fc",
+        "backchannel.logout.url": "https://app/bc",
+        "backchannel.logout.session.required": "false",
+        "backchannel.logout.revoke.offline.tokens": "true",
+      },
+    });
+  });
+
+  it("Given protocol openid-connect (the CRD's default), when mapped, then no protocol is sent, so Keycloak keeps its confidential default", () => {
+    expect(desiredClient({ ...minimal, protocol: "openid-connect" })).toEqual({
+      client: { clientId: "web" },
+    });
+  });
 });

@@ -1,13 +1,16 @@
 // KeycloakClient spec → the client Keycloak should have (the DesiredClient the sync in src/keycloak
-// consumes). Pure: no I/O, no logging. Only what the spec sets appears in the result; a field the
-// spec leaves out is absent, so the sync leaves Keycloak's value alone. Settings Keycloak keeps as
-// client attributes (PKCE, post-logout URIs, token lifespans) become string attributes.
+// consumes), OIDC or SAML (spec.saml: samlClientRepresentation.ts). Pure: no I/O, no logging. Only
+// what the spec sets appears in the result; a field the spec leaves out is absent, so the sync
+// leaves Keycloak's value alone. Settings Keycloak keeps as client attributes (PKCE, post-logout
+// URIs, token lifespans, SAML settings) become string attributes.
 import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js";
 import type ProtocolMapperRepresentation from "@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js";
 import type { KeycloakClientSpec, ProtocolMapper, ServiceAccountRoles } from "../api/index.js";
 import type { DesiredClient, RoleSet } from "../keycloak/clientSync.js";
 import { clientFlowOverrides } from "./authenticationFlowRepresentation.js";
+import { desiredAuthorization } from "./authorizationRepresentation.js";
 import { definedOnly, roleRepresentation } from "./realmRepresentation.js";
+import { samlAttributes } from "./samlClientRepresentation.js";
 
 /** Client attributes Keycloak uses for settings that have no field of their own. */
 export const clientAttributeKeys = {
@@ -18,6 +21,13 @@ export const clientAttributeKeys = {
   clientSessionMaxLifespan: "client.session.max.lifespan",
   clientOfflineSessionIdleTimeout: "client.offline.session.idle.timeout",
   clientOfflineSessionMaxLifespan: "client.offline.session.max.lifespan",
+  jwksUrl: "jwks.url",
+  useJwksUrl: "use.jwks.url",
+  x509SubjectDn: "x509.subjectdn",
+  frontchannelLogoutUrl: "frontchannel.logout.url",
+  backchannelLogoutUrl: "backchannel.logout.url",
+  backchannelLogoutSessionRequired: "backchannel.logout.session.required",
+  backchannelLogoutRevokeOfflineTokens: "backchannel.logout.revoke.offline.tokens",
 } as const;
 
 /** Keycloak joins a multi-valued client attribute such as post.logout.redirect.uris with "##". */
@@ -25,8 +35,11 @@ export const multiValueSeparator = "##";
 
 function clientAttributes(spec: KeycloakClientSpec): Record<string, string> | undefined {
   const tokens = spec.tokens ?? {};
-  const str = (v: number | undefined) => (v === undefined ? undefined : String(v));
+  const backchannel = spec.backchannelLogout ?? {};
+  const str = (v: number | boolean | undefined) => (v === undefined ? undefined : String(v));
+  // Free-form attributes first: the CRD refuses keys a typed field owns, and typed fields win anyway.
   const attributes = definedOnly<Record<string, string | undefined>>({
+    ...spec.attributes,
     [clientAttributeKeys.pkceMethod]: spec.pkceMethod,
     [clientAttributeKeys.postLogoutRedirectUris]: spec.postLogoutRedirectUris?.join(multiValueSeparator),
     [clientAttributeKeys.accessTokenLifespan]: str(tokens.accessTokenLifespanSeconds),
@@ -34,6 +47,14 @@ function clientAttributes(spec: KeycloakClientSpec): Record<string, string> | un
     [clientAttributeKeys.clientSessionMaxLifespan]: str(tokens.clientSessionMaxLifespanSeconds),
     [clientAttributeKeys.clientOfflineSessionIdleTimeout]: str(tokens.clientOfflineSessionIdleTimeoutSeconds),
     [clientAttributeKeys.clientOfflineSessionMaxLifespan]: str(tokens.clientOfflineSessionMaxLifespanSeconds),
+    [clientAttributeKeys.jwksUrl]: spec.jwksUrl,
+    [clientAttributeKeys.useJwksUrl]: str(spec.useJwksUrl),
+    [clientAttributeKeys.x509SubjectDn]: spec.x509SubjectDn,
+    [clientAttributeKeys.frontchannelLogoutUrl]: spec.frontchannelLogoutUrl,
+    [clientAttributeKeys.backchannelLogoutUrl]: backchannel.url,
+    [clientAttributeKeys.backchannelLogoutSessionRequired]: str(backchannel.sessionRequired),
+    [clientAttributeKeys.backchannelLogoutRevokeOfflineTokens]: str(backchannel.revokeOfflineTokens),
+    ...(spec.saml === undefined ? {} : samlAttributes(spec.saml)),
   }) as Record<string, string>;
   return Object.keys(attributes).length === 0 ? undefined : attributes;
 }
@@ -45,6 +66,9 @@ export function clientSettings(spec: KeycloakClientSpec): ClientRepresentation &
     ...definedOnly<ClientRepresentation>({
       name: spec.name,
       description: spec.description,
+      // Only SAML is sent: openid-connect is Keycloak's default, and a create that names it
+      // explicitly makes Keycloak default the client to public (no secret) — observed on 26.5.
+      protocol: spec.protocol === "saml" ? "saml" : undefined,
       enabled: spec.enabled,
       publicClient: spec.publicClient,
       bearerOnly: spec.bearerOnly,
@@ -53,6 +77,14 @@ export function clientSettings(spec: KeycloakClientSpec): ClientRepresentation &
       directAccessGrantsEnabled: spec.directAccessGrantsEnabled,
       serviceAccountsEnabled: spec.serviceAccountsEnabled,
       consentRequired: spec.consentRequired,
+      clientAuthenticatorType: spec.clientAuthenticatorType,
+      fullScopeAllowed: spec.fullScopeAllowed,
+      frontchannelLogout: spec.frontchannelLogout,
+      alwaysDisplayInConsole: spec.alwaysDisplayInConsole,
+      surrogateAuthRequired: spec.surrogateAuthRequired,
+      nodeReRegistrationTimeout: spec.nodeReRegistrationTimeout,
+      // Keycloak's resource server exists exactly while this is on (spec.authorization).
+      authorizationServicesEnabled: spec.authorization === undefined ? undefined : true,
       redirectUris: spec.redirectUris === undefined ? undefined : [...spec.redirectUris],
       webOrigins: spec.webOrigins === undefined ? undefined : [...spec.webOrigins],
       rootUrl: spec.rootUrl,
@@ -97,10 +129,13 @@ export function desiredClient(spec: KeycloakClientSpec): DesiredClient {
     protocolMappers: spec.protocolMappers?.map(protocolMapperRepresentation),
     serviceAccountRoles:
       spec.serviceAccount === undefined ? undefined : serviceAccountRoleSet(spec.serviceAccount),
+    serviceAccountGroups:
+      spec.serviceAccount?.groups === undefined ? undefined : [...spec.serviceAccount.groups],
     defaultClientScopes: spec.defaultClientScopes === undefined ? undefined : [...spec.defaultClientScopes],
     optionalClientScopes:
       spec.optionalClientScopes === undefined ? undefined : [...spec.optionalClientScopes],
     authenticationFlowBindingOverrides:
       spec.authenticationFlowBindingOverrides && clientFlowOverrides(spec.authenticationFlowBindingOverrides),
+    authorization: spec.authorization === undefined ? undefined : desiredAuthorization(spec.authorization),
   }) as DesiredClient;
 }

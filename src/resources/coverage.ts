@@ -33,7 +33,6 @@ const serverSet = (reason: string): CoverageEntry => ({ status: "server-set", re
 const deprecated = (reason: string): CoverageEntry => ({ status: "deprecated", reason });
 const outOfScope = (reason: string): CoverageEntry => ({ status: "out of scope", reason });
 const inCollection = (reason: string): CoverageEntry => ({ status: "in collection", reason });
-const planned = (reason: string): CoverageEntry => ({ status: "planned", reason });
 
 /** Statuses counted as managed in the percentages. */
 export const managedStatuses: ReadonlySet<CoverageStatus> = new Set(["managed", "secret by reference"]);
@@ -169,15 +168,13 @@ export const realmCoverage: Record<string, CoverageEntry> = {
 export const clientCoverage: Record<string, CoverageEntry> = {
   access: serverSet("what the reading administrator may do with the client"),
   adminUrl: managed("spec.adminUrl"),
-  attributes: planned(
-    "client attributes (PKCE, post-logout URIs and token lifespans are managed through them already)",
-  ),
+  attributes: managed("spec.attributes", "spec.saml", "spec.backchannelLogout"),
   authenticationFlowBindingOverrides: managed("spec.authenticationFlowBindingOverrides"),
-  authorizationServicesEnabled: planned("authorization services"),
-  authorizationSettings: planned("authorization services"),
+  authorizationServicesEnabled: managed("spec.authorization"),
+  authorizationSettings: managed("spec.authorization"),
   baseUrl: managed("spec.baseUrl"),
   bearerOnly: managed("spec.bearerOnly"),
-  clientAuthenticatorType: planned("client authenticator"),
+  clientAuthenticatorType: managed("spec.clientAuthenticatorType"),
   clientId: managed("spec.clientId"),
   consentRequired: managed("spec.consentRequired"),
   defaultClientScopes: managed("spec.defaultClientScopes"),
@@ -185,17 +182,17 @@ export const clientCoverage: Record<string, CoverageEntry> = {
   description: managed("spec.description"),
   directAccessGrantsEnabled: managed("spec.directAccessGrantsEnabled"),
   enabled: managed("spec.enabled"),
-  alwaysDisplayInConsole: outOfScope("a display choice of the account console, not yet offered"),
-  frontchannelLogout: planned("logout settings"),
-  fullScopeAllowed: outOfScope("role scope of the client's tokens; not yet offered"),
+  alwaysDisplayInConsole: managed("spec.alwaysDisplayInConsole"),
+  frontchannelLogout: managed("spec.frontchannelLogout"),
+  fullScopeAllowed: managed("spec.fullScopeAllowed"),
   id: serverSet("Keycloak's internal id of the client (status.clientUUID)"),
   implicitFlowEnabled: managed("spec.implicitFlowEnabled"),
   name: managed("spec.name"),
-  nodeReRegistrationTimeout: outOfScope("cluster node registration of old Keycloak adapters"),
+  nodeReRegistrationTimeout: managed("spec.nodeReRegistrationTimeout"),
   notBefore: outOfScope("a revocation action, not a setting (as for realms)"),
   optionalClientScopes: managed("spec.optionalClientScopes"),
   origin: serverSet("where Keycloak got the client from (e.g. a federation)"),
-  protocol: planned("SAML clients"),
+  protocol: managed("spec.protocol"),
   protocolMappers: managed("spec.protocolMappers"),
   publicClient: managed("spec.publicClient"),
   redirectUris: managed("spec.redirectUris"),
@@ -210,7 +207,7 @@ export const clientCoverage: Record<string, CoverageEntry> = {
   },
   serviceAccountsEnabled: managed("spec.serviceAccountsEnabled"),
   standardFlowEnabled: managed("spec.standardFlowEnabled"),
-  surrogateAuthRequired: outOfScope("used by old Keycloak adapters only"),
+  surrogateAuthRequired: managed("spec.surrogateAuthRequired"),
   webOrigins: managed("spec.webOrigins"),
 };
 

@@ -1,0 +1,87 @@
+// The group memberships of a client's service account (spec.serviceAccount.groups): a linked
+// collection of realm groups, by path. Memberships the operator added are recorded in a client
+// attribute; only those are removed when the spec stops listing them, so a membership an
+// administrator gave the service account by hand is left alone. Joining a group grants its roles:
+// the privilege closure (src/policy/privilege.ts) follows group memberships before this runs.
+import type GroupRepresentation from "@keycloak/keycloak-admin-client/lib/defs/groupRepresentation.js";
+import { syncCollection, type Collection } from "./collection.js";
+import { MissingReferenceError } from "./errors.js";
+import { findGroupByPath } from "./groupPaths.js";
+import { attributeValue, ownerAttributes, type Owner } from "./ownership.js";
+import { parseRecordedKeys } from "./roleReferences.js";
+import type { SyncSession } from "./session.js";
+
+/** Client attribute listing the groups the operator added the service account to (sorted JSON). */
+export const serviceAccountGroupsAttribute = "kpo.dev/service-account-groups";
+
+interface ClientRef {
+  id: string;
+  clientId: string;
+}
+
+export async function syncServiceAccountGroups(
+  session: SyncSession,
+  { id, clientId }: ClientRef,
+  paths: readonly string[],
+  clientAttributes: Record<string, unknown>,
+  owner: Owner,
+): Promise<void> {
+  const realm = session.realm;
+  const user = await session.read(`read service account of client "${clientId}"`, (kc) =>
+    kc.clients.getServiceAccountUser({ realm, id }),
+  );
+  const userId = user.id;
+  if (!userId) {
+    throw new MissingReferenceError(
+      `Client "${clientId}" in realm "${realm}" lists spec.serviceAccount.groups but has no service account; ` +
+        "set serviceAccountsEnabled: true (and a confidential client) or remove the groups",
+    );
+  }
+  const recorded = parseRecordedKeys(attributeValue(clientAttributes, serviceAccountGroupsAttribute));
+  const memberships: Collection<string, GroupRepresentation> = {
+    kind: "linked",
+    describe: (path) => `membership of the service account of client "${clientId}" in group "${path}"`,
+    field: () => "serviceAccountGroups",
+    nameOf: (path) => path,
+    list: async () => {
+      const groups = await session.read(`list groups of the service account of client "${clientId}"`, (kc) =>
+        kc.users.listGroups({ realm, id: userId, briefRepresentation: true, first: 0, max: 1000 }),
+      );
+      return new Map(groups.filter((g) => g.path && g.id).map((g) => [g.path ?? "", g]));
+    },
+    create: async (path) => {
+      const groupId = (await findGroupByPath(session, path))?.id;
+      if (!groupId) {
+        throw new MissingReferenceError(
+          `Client "${clientId}" lists group "${path}" in spec.serviceAccount.groups, which does not exist in realm "${realm}"; ` +
+            "create the group (in the realm's spec.groups) or remove it from the list",
+        );
+      }
+      return (kc) => kc.users.addToGroup({ realm, id: userId, groupId });
+    },
+    remove: (path, actual) => {
+      const groupId = actual.id ?? "";
+      return recorded.includes(path)
+        ? (kc) => kc.users.delFromGroup({ realm, id: userId, groupId })
+        : undefined;
+    },
+  };
+  await syncCollection(session, memberships, paths);
+  const record = JSON.stringify([...new Set(paths)].sort());
+  if (attributeValue(clientAttributes, serviceAccountGroupsAttribute) === record) return;
+  // Re-read: earlier steps of this sync may have changed the client's attributes.
+  const current = await session.read(`find client "${clientId}" in realm "${realm}"`, (kc) =>
+    kc.clients.findOne({ realm, id }),
+  );
+  const attributes = {
+    ...current?.attributes,
+    ...ownerAttributes(owner),
+    [serviceAccountGroupsAttribute]: record,
+  };
+  await session.write(
+    "PUT",
+    "serviceAccountGroups",
+    `record service account groups of client "${clientId}"`,
+    (kc) => kc.clients.update({ realm, id }, { clientId, attributes }),
+  );
+}
