@@ -57,7 +57,11 @@ allowed_scope_mapper("saml", type) if builtin_allowed_saml_mapper(type)
 
 allowed_scope_mapper("saml", type) if type in object.get(data.kpo.authorization, "allowedProtocolMappers", [])
 
-allowed_scope_mapper("openid-connect", type) if allowed_mapper(type)
+# The client allow list holds SAML types too (for SAML clients); an OIDC scope takes only OIDC ones.
+allowed_scope_mapper("openid-connect", type) if {
+	allowed_mapper(type)
+	not builtin_allowed_saml_mapper(type)
+}
 
 hardcoded_role_mapper("oidc-hardcoded-role-mapper")
 

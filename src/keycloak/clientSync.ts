@@ -22,6 +22,7 @@ import {
   syncRoleComposites,
 } from "./roleReferences.js";
 import { protocolMapperCollection } from "./protocolMappers.js";
+import { recordOnClient } from "./clientRecord.js";
 import { syncServiceAccountGroups } from "./serviceAccountGroups.js";
 import { SyncSession } from "./session.js";
 
@@ -353,22 +354,12 @@ async function syncServiceAccountRoles(
       ),
     removable: (key) => recorded.includes(key),
   });
-  const record = JSON.stringify([...new Set(wanted)].sort());
-  if (attributeValue(clientAttributes, serviceAccountRolesAttribute) !== record) {
-    // Re-read: earlier steps of this sync may have changed the client's attributes.
-    const current = await findClient(session, clientId);
-    const attributes = {
-      ...current?.attributes,
-      ...ownerAttributes(owner),
-      [serviceAccountRolesAttribute]: record,
-    };
-    await session.write(
-      "PUT",
-      "serviceAccountRoles",
-      `record service account roles of client "${clientId}"`,
-      (kc) => kc.clients.update({ realm, id }, { clientId, attributes }),
-    );
-  }
+  await recordOnClient(session, { clientId, id, attributes: clientAttributes }, owner, {
+    attribute: serviceAccountRolesAttribute,
+    field: "serviceAccountRoles",
+    what: "service account roles",
+    keys: wanted,
+  });
 }
 
 async function requireClient(

@@ -6,6 +6,7 @@
 import type GroupRepresentation from "@keycloak/keycloak-admin-client/lib/defs/groupRepresentation.js";
 import { syncCollection, type Collection } from "./collection.js";
 import { MissingReferenceError } from "./errors.js";
+import { groupPaths, type NamedGroup } from "./groupPaths.js";
 import { itemOwnership, type Owner } from "./ownership.js";
 import type { SyncSession } from "./session.js";
 
@@ -13,19 +14,6 @@ import type { SyncSession } from "./session.js";
 export interface PlacedGroupRef {
   id: string;
   path: string;
-}
-
-interface NamedGroup {
-  name?: string;
-  subGroups?: NamedGroup[];
-}
-
-/** Every path of a group tree: `/a`, `/a/b`, … */
-export function groupPaths(groups: readonly NamedGroup[] | undefined, parent = ""): string[] {
-  return (groups ?? []).flatMap((g) => {
-    const path = `${parent}/${g.name ?? ""}`;
-    return [path, ...groupPaths(g.subGroups, path)];
-  });
 }
 
 /** Throws, naming the path and the fix, when a default group is not a group of the spec. */

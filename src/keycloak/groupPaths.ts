@@ -1,8 +1,21 @@
-// A realm group by its path (/staff/ops). Keycloak's admin client has no lookup by path, so the
-// group's own name is searched for exactly and the answer (the matching groups with their
-// ancestors, as a tree) is walked for the path.
+// Groups by path (/staff/ops): the paths a spec's group tree declares, and a realm group looked up
+// by its path. Keycloak's admin client has no lookup by path, so the group's own name is searched
+// for exactly and the answer (the matching groups with their ancestors, as a tree) is walked.
 import type GroupRepresentation from "@keycloak/keycloak-admin-client/lib/defs/groupRepresentation.js";
 import type { SyncSession } from "./session.js";
+
+export interface NamedGroup {
+  name?: string;
+  subGroups?: NamedGroup[];
+}
+
+/** Every path of a group tree: `/a`, `/a/b`, … */
+export function groupPaths(groups: readonly NamedGroup[] | undefined, parent = ""): string[] {
+  return (groups ?? []).flatMap((g) => {
+    const path = `${parent}/${g.name ?? ""}`;
+    return [path, ...groupPaths(g.subGroups, path)];
+  });
+}
 
 export async function findGroupByPath(
   session: SyncSession,

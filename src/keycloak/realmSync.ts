@@ -13,6 +13,7 @@ import type { KeycloakConnection } from "./connection.js";
 import { checkDefaultGroups, syncDefaultGroups } from "./defaultGroups.js";
 import { changedFields, isSubsetEqual } from "./diff.js";
 import { KeycloakApiError, MissingReferenceError, OwnershipError } from "./errors.js";
+import { groupPaths } from "./groupPaths.js";
 import { prepareIdentityProviders, type DesiredIdentityProviders } from "./identityProviders.js";
 import { syncEventsConfig, type EventsConfig } from "./events.js";
 import { syncLocalizationTexts, type LocalizationTexts } from "./localization.js";
@@ -127,7 +128,7 @@ export async function syncRealm(
   const identityProviders = await prepareIdentityProviders(
     session,
     desired.identityProviders,
-    groupPaths(desired.groups ?? []),
+    new Set(groupPaths(desired.groups)),
     ownerWithKind,
     adopt,
   );
@@ -350,17 +351,6 @@ async function syncRoles(session: SyncSession, desired: RoleRepresentation[], it
     ref: (name) => session.realmRoleRef(name, `Role "${name}"`),
     describe: (name) => `role "${name}" in realm "${realm}"`,
   });
-}
-
-/** Every path the desired groups declare (`/a`, `/a/b`). */
-function groupPaths(groups: GroupRepresentation[], parent = ""): Set<string> {
-  const paths = new Set<string>();
-  for (const group of groups) {
-    const path = `${parent}/${group.name ?? ""}`;
-    paths.add(path);
-    for (const sub of groupPaths(group.subGroups ?? [], path)) paths.add(sub);
-  }
-  return paths;
 }
 
 interface PlacedGroup {

@@ -7,7 +7,8 @@ import type GroupRepresentation from "@keycloak/keycloak-admin-client/lib/defs/g
 import { syncCollection, type Collection } from "./collection.js";
 import { MissingReferenceError } from "./errors.js";
 import { findGroupByPath } from "./groupPaths.js";
-import { attributeValue, ownerAttributes, type Owner } from "./ownership.js";
+import { recordOnClient } from "./clientRecord.js";
+import { attributeValue, type Owner } from "./ownership.js";
 import { parseRecordedKeys } from "./roleReferences.js";
 import type { SyncSession } from "./session.js";
 
@@ -67,21 +68,10 @@ export async function syncServiceAccountGroups(
     },
   };
   await syncCollection(session, memberships, paths);
-  const record = JSON.stringify([...new Set(paths)].sort());
-  if (attributeValue(clientAttributes, serviceAccountGroupsAttribute) === record) return;
-  // Re-read: earlier steps of this sync may have changed the client's attributes.
-  const current = await session.read(`find client "${clientId}" in realm "${realm}"`, (kc) =>
-    kc.clients.findOne({ realm, id }),
-  );
-  const attributes = {
-    ...current?.attributes,
-    ...ownerAttributes(owner),
-    [serviceAccountGroupsAttribute]: record,
-  };
-  await session.write(
-    "PUT",
-    "serviceAccountGroups",
-    `record service account groups of client "${clientId}"`,
-    (kc) => kc.clients.update({ realm, id }, { clientId, attributes }),
-  );
+  await recordOnClient(session, { clientId, id, attributes: clientAttributes }, owner, {
+    attribute: serviceAccountGroupsAttribute,
+    field: "serviceAccountGroups",
+    what: "service account groups",
+    keys: paths,
+  });
 }

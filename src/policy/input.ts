@@ -124,16 +124,24 @@ function namedClientOwners(lookup: PolicyLookup, client: KeycloakClient): Policy
   return owners.length > 0 ? owners : undefined;
 }
 
+/** The realm a client or user references, and that realm's instance, as far as they exist. */
+function realmAndInstance(
+  lookup: PolicyLookup,
+  ref: Parameters<PolicyLookup["realm"]>[0],
+): PolicyInput["target"] {
+  const target: PolicyInput["target"] = {};
+  const realm = lookup.realm(ref);
+  const realmTarget = asTarget(realm);
+  const instanceTarget = asTarget(realm ? lookup.instance(instanceRefOf(realm)) : undefined);
+  if (realmTarget) target.realm = realmTarget;
+  if (instanceTarget) target.instance = instanceTarget;
+  return target;
+}
+
 export function clientPolicyInput(lookup: PolicyLookup, client: KeycloakClient): PolicyInput {
   const namespace = client.metadata.namespace ?? "";
   const ref = realmRefOf(client);
-  const realm = lookup.realm(ref);
-  const instance = realm ? lookup.instance(instanceRefOf(realm)) : undefined;
-  const target: PolicyInput["target"] = {};
-  const realmTarget = asTarget(realm);
-  const instanceTarget = asTarget(instance);
-  if (realmTarget) target.realm = realmTarget;
-  if (instanceTarget) target.instance = instanceTarget;
+  const target = realmAndInstance(lookup, ref);
   const clients = namedClientOwners(lookup, client);
   if (clients) target.clients = clients;
   return {
@@ -158,13 +166,7 @@ export function clientPolicyInput(lookup: PolicyLookup, client: KeycloakClient):
 export function userPolicyInput(lookup: PolicyLookup, user: KeycloakUser): PolicyInput {
   const namespace = user.metadata.namespace ?? "";
   const ref = realmRefOf(user);
-  const realm = lookup.realm(ref);
-  const instance = realm ? lookup.instance(instanceRefOf(realm)) : undefined;
-  const target: PolicyInput["target"] = {};
-  const realmTarget = asTarget(realm);
-  const instanceTarget = asTarget(instance);
-  if (realmTarget) target.realm = realmTarget;
-  if (instanceTarget) target.instance = instanceTarget;
+  const target = realmAndInstance(lookup, ref);
   return {
     operation: operationOf(user),
     kind: "KeycloakUser",

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { KeycloakRealmSpec } from "../api/index.js";
-import { checkDefaultGroups, groupPaths } from "../keycloak/defaultGroups.js";
+import { checkDefaultGroups } from "../keycloak/defaultGroups.js";
+import { groupPaths } from "../keycloak/groupPaths.js";
 import { MissingReferenceError } from "../keycloak/errors.js";
 import { eventsConfigChanges } from "../keycloak/events.js";
 import { desiredRealm } from "./realmRepresentation.js";

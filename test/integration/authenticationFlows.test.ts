@@ -5,7 +5,7 @@
 // and the policies.
 import { randomUUID } from "node:crypto";
 import type AuthenticationExecutionInfoRepresentation from "@keycloak/keycloak-admin-client/lib/defs/authenticationExecutionInfoRepresentation.js";
-import * as k8s from "@kubernetes/client-node";
+import type * as k8s from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { KeycloakRealmSpec } from "../../src/api/index.js";
 import { ownedFlowsAttribute } from "../../src/keycloak/authenticationFlows.js";
@@ -24,6 +24,7 @@ import {
   kubeConfig,
   Resources,
   startOperatorProcess,
+  tenantKubeConfig,
   type OperatorProcess,
 } from "./support.js";
 
@@ -324,42 +325,6 @@ describe("Given a real Keycloak and a realm with custom flows, bindings and requ
   });
 });
 
-/** A tenant's own identity: a ServiceAccount token that may only edit kpo resources in its namespace. */
-async function tenantResources(admin: k8s.KubeConfig, namespace: string): Promise<Resources> {
-  const core = admin.makeApiClient(k8s.CoreV1Api);
-  const rbac = admin.makeApiClient(k8s.RbacAuthorizationV1Api);
-  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: "tenant" } } });
-  const rules = [
-    { apiGroups: ["keycloak.kpo.dev"], resources: ["keycloakrealms"], verbs: ["get", "create", "patch"] },
-  ];
-  await rbac.createNamespacedRole({ namespace, body: { metadata: { name: "tenant" }, rules } });
-  await rbac.createNamespacedRoleBinding({
-    namespace,
-    body: {
-      metadata: { name: "tenant" },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "tenant" },
-      subjects: [{ kind: "ServiceAccount", name: "tenant", namespace }],
-    },
-  });
-  const token = (
-    await core.createNamespacedServiceAccountToken({
-      name: "tenant",
-      namespace,
-      body: { spec: { audiences: [], expirationSeconds: 3600 } },
-    })
-  ).status?.token;
-  const cluster = admin.getCurrentCluster();
-  if (!token || !cluster) throw new Error("no tenant token or cluster");
-  const kc = new k8s.KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ ...cluster, name: "test" }],
-    users: [{ name: "tenant", token }],
-    contexts: [{ name: "tenant", cluster: "test", user: "tenant" }],
-    currentContext: "tenant",
-  });
-  return new Resources(kc);
-}
-
 describe("Given the operator, a realm team's namespace and the CRDs", () => {
   let kc: k8s.KubeConfig;
   let resources: Resources;
@@ -387,7 +352,7 @@ describe("Given the operator, a realm team's namespace and the CRDs", () => {
       extraArgs: ["--resync-period-ms", "3000", "--leader-election-namespace", team],
     });
     await createInstance(kc, resources, team, "main", { namespaces: [team] });
-    attacker = await tenantResources(kc, team);
+    attacker = new Resources(await tenantKubeConfig(kc, team));
   });
   afterAll(async () => {
     await operator?.stop();
