@@ -23,7 +23,7 @@ import {
 } from "./roleReferences.js";
 import { protocolMapperCollection } from "./protocolMappers.js";
 import { recordOnClient } from "./clientRecord.js";
-import { syncServiceAccountGroups } from "./serviceAccountGroups.js";
+import { serviceAccountUserId, syncServiceAccountGroups } from "./serviceAccountGroups.js";
 import { SyncSession } from "./session.js";
 
 export type { ClientRepresentation, ProtocolMapperRepresentation };
@@ -328,16 +328,12 @@ async function syncServiceAccountRoles(
   owner: Owner,
 ): Promise<void> {
   const realm = session.realm;
-  const user = await session.read(`read service account of client "${clientId}"`, (kc) =>
-    kc.clients.getServiceAccountUser({ realm, id }),
+  const userId = await serviceAccountUserId(
+    session,
+    { id, clientId },
+    "lists service account roles",
+    "roles",
   );
-  if (!user.id) {
-    throw new MissingReferenceError(
-      `Client "${clientId}" in realm "${realm}" has service account roles but no service account; ` +
-        "set serviceAccountsEnabled: true (and a confidential client) or remove the roles",
-    );
-  }
-  const userId = user.id;
   const wanted = roleKeysOf(desired);
   const recorded = parseRecordedKeys(attributeValue(clientAttributes, serviceAccountRolesAttribute));
   await reconcileRoleRefs(session, {

@@ -20,6 +20,29 @@ interface ClientRef {
   clientId: string;
 }
 
+/**
+ * Keycloak's id of the client's service-account user; a client without one cannot hold what the
+ * spec gives it (`has`: what the spec does, `what`: what to remove instead).
+ */
+export async function serviceAccountUserId(
+  session: SyncSession,
+  { id, clientId }: ClientRef,
+  has: string,
+  what: string,
+): Promise<string> {
+  const realm = session.realm;
+  const user = await session.read(`read service account of client "${clientId}"`, (kc) =>
+    kc.clients.getServiceAccountUser({ realm, id }),
+  );
+  if (!user.id) {
+    throw new MissingReferenceError(
+      `Client "${clientId}" in realm "${realm}" ${has} but has no service account; ` +
+        `set serviceAccountsEnabled: true (and a confidential client) or remove the ${what}`,
+    );
+  }
+  return user.id;
+}
+
 export async function syncServiceAccountGroups(
   session: SyncSession,
   { id, clientId }: ClientRef,
@@ -28,16 +51,12 @@ export async function syncServiceAccountGroups(
   owner: Owner,
 ): Promise<void> {
   const realm = session.realm;
-  const user = await session.read(`read service account of client "${clientId}"`, (kc) =>
-    kc.clients.getServiceAccountUser({ realm, id }),
+  const userId = await serviceAccountUserId(
+    session,
+    { id, clientId },
+    "lists spec.serviceAccount.groups",
+    "groups",
   );
-  const userId = user.id;
-  if (!userId) {
-    throw new MissingReferenceError(
-      `Client "${clientId}" in realm "${realm}" lists spec.serviceAccount.groups but has no service account; ` +
-        "set serviceAccountsEnabled: true (and a confidential client) or remove the groups",
-    );
-  }
   const recorded = parseRecordedKeys(attributeValue(clientAttributes, serviceAccountGroupsAttribute));
   const memberships: Collection<string, GroupRepresentation> = {
     kind: "linked",

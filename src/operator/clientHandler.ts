@@ -21,7 +21,7 @@ import { desiredClient } from "../resources/clientRepresentation.js";
 import { classified } from "./classify.js";
 import type { ConnectionPool } from "./connections.js";
 import { clientDependency, clientPolicyInput, type Caches } from "./facts.js";
-import { KEYCLOAK_CLEANUP_SKIPPED, type KindHandler } from "./handler.js";
+import { cleanupSkipped, type KindHandler } from "./handler.js";
 import { checkLivePrivilege } from "./privilegeCheck.js";
 import { ownerOf } from "./realmHandler.js";
 
@@ -234,14 +234,7 @@ export function clientHandler(
           });
       }
       if (!gone) return;
-      return {
-        warning: {
-          reason: KEYCLOAK_CLEANUP_SKIPPED,
-          message:
-            `${gone} is gone, so client ${client.spec.clientId} could not be deleted from Keycloak ` +
-            `and may still exist there; the finalizer was released`,
-        },
-      };
+      return cleanupSkipped(gone, `client ${client.spec.clientId}`);
     },
   };
 }

@@ -20,6 +20,19 @@ export interface TeardownOutcome {
   warning?: { reason: string; message: string };
 }
 
+/**
+ * What to say when nothing can reach Keycloak any more (`gone`: the instance or realm that went):
+ * waiting would keep the resource Deleting forever, so it is released with a Warning.
+ */
+export function cleanupSkipped(gone: string, what: string): TeardownOutcome {
+  return {
+    warning: {
+      reason: KEYCLOAK_CLEANUP_SKIPPED,
+      message: `${gone} is gone, so ${what} could not be deleted from Keycloak and may still exist there; the finalizer was released`,
+    },
+  };
+}
+
 export interface KindHandler<T extends KeycloakResource> {
   /** Is what this resource depends on Ready? */
   dependency(obj: T): DependencyFacts;

@@ -12,7 +12,7 @@ import { realmSecretReferences } from "../resources/secretReferences.js";
 import { classified } from "./classify.js";
 import type { ConnectionPool } from "./connections.js";
 import { realmDependency, realmPolicyInput, type Caches } from "./facts.js";
-import { KEYCLOAK_CLEANUP_SKIPPED, type KindHandler } from "./handler.js";
+import { cleanupSkipped, type KindHandler } from "./handler.js";
 import { checkLivePrivilege } from "./privilegeCheck.js";
 import { clientsReferencing, referrerList } from "./referrers.js";
 import { resolveSecretReferences } from "./secrets.js";
@@ -94,14 +94,7 @@ export function realmHandler(
       const instance = caches.instances.get(ref.namespace, ref.name);
       if (!instance) {
         // Nothing can reach that Keycloak any more: waiting would keep the realm Deleting forever.
-        return {
-          warning: {
-            reason: KEYCLOAK_CLEANUP_SKIPPED,
-            message:
-              `KeycloakInstance ${formatKey(ref)} is gone, so realm ${realmName} could not be ` +
-              `deleted from Keycloak and may still exist there; the finalizer was released`,
-          },
-        };
+        return cleanupSkipped(`KeycloakInstance ${formatKey(ref)}`, `realm ${realmName}`);
       }
       const conn = await pool.forInstance(instance);
       await classified(`deleting realm of KeycloakRealm ${objectKey(realm)}`, () =>

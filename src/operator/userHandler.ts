@@ -15,7 +15,7 @@ import { desiredUser } from "../resources/userRepresentation.js";
 import { classified } from "./classify.js";
 import type { ConnectionPool } from "./connections.js";
 import { userDependency, userPolicyInput, type Caches } from "./facts.js";
-import { KEYCLOAK_CLEANUP_SKIPPED, type KindHandler } from "./handler.js";
+import { cleanupSkipped, type KindHandler } from "./handler.js";
 import { checkLivePrivilege } from "./privilegeCheck.js";
 import { ownerOf } from "./realmHandler.js";
 import { resolveSecretReferences } from "./secrets.js";
@@ -91,14 +91,7 @@ export function userHandler(
         const gone = realm
           ? `the KeycloakInstance of KeycloakRealm ${formatKey(realmRefOf(user))}`
           : `KeycloakRealm ${formatKey(realmRefOf(user))}`;
-        return {
-          warning: {
-            reason: KEYCLOAK_CLEANUP_SKIPPED,
-            message:
-              `${gone} is gone, so user ${user.spec.username} could not be deleted from Keycloak ` +
-              `and may still exist there; the finalizer was released`,
-          },
-        };
+        return cleanupSkipped(gone, `user ${user.spec.username}`);
       }
       const conn = await pool.forInstance(instance);
       await classified(`deleting user of KeycloakUser ${objectKey(user)}`, () =>
