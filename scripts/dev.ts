@@ -128,10 +128,11 @@ async function main(): Promise<void> {
     let announced = false;
     for (;;) {
       const rows = await statusRows(kc).catch(() => []);
-      const table = formatTable(rows);
-      if (table !== last) {
-        console.log(`\n${table}\n`);
-        last = table;
+      // Printed when something other than the ages changed, so a steady state stays quiet.
+      const state = JSON.stringify(rows.map((r) => ({ ...r, age: "" })));
+      if (state !== last) {
+        console.log(`\n${formatTable(rows)}\n`);
+        last = state;
       }
       if (!announced && rows.length > 0 && rows.every((r) => r.ready === "True")) {
         announced = true;
