@@ -14,7 +14,7 @@ import type { ConnectionPool } from "./connections.js";
 import { realmDependency, realmPolicyInput, type Caches } from "./facts.js";
 import { cleanupSkipped, type KindHandler } from "./handler.js";
 import { checkLivePrivilege } from "./privilegeCheck.js";
-import { clientsReferencing, referrerList } from "./referrers.js";
+import { clientsReferencing, referrerList, usersReferencing } from "./referrers.js";
 import { resolveSecretReferences } from "./secrets.js";
 
 export function ownerOf(obj: {
@@ -76,15 +76,22 @@ export function realmHandler(
     },
     async teardown(realm, log) {
       if ((realm.spec.deletionPolicy ?? "Retain") !== "Delete") return;
-      // Clients first: deleting a realm under them would orphan their credentials Secrets silently.
-      const dependents = clientsReferencing(caches, realm);
+      // Clients and users first: deleting a realm under them would orphan their credentials Secrets
+      // and leave their resources unable to clean up, silently.
+      const dependents = [...clientsReferencing(caches, realm), ...usersReferencing(caches, realm)];
       if (dependents.length > 0) {
+        const clients = dependents.filter((d) => d.kind === "KeycloakClient").length;
+        const users = dependents.length - clients;
+        const what = [
+          ...(clients > 0 ? [`${clients} KeycloakClient(s)`] : []),
+          ...(users > 0 ? [`${users} KeycloakUser(s)`] : []),
+        ].join(" and ");
         log.info(
-          { clients: dependents.map(objectKey).sort() },
-          `KeycloakRealm ${objectKey(realm)}: deletion waits for the KeycloakClients that reference it`,
+          { referrers: dependents.map((d) => `${d.kind} ${objectKey(d)}`).sort() },
+          `KeycloakRealm ${objectKey(realm)}: deletion waits for the KeycloakClients and KeycloakUsers that reference it`,
         );
         throw new BlockedError(
-          `deletion of realm waits for ${dependents.length} KeycloakClient(s) that reference it ` +
+          `deletion of realm waits for ${what} that reference it ` +
             `(${referrerList(realm.metadata.namespace ?? "", dependents)}); ` +
             `delete them, or set spec.deletionPolicy: Retain on this realm`,
         );

@@ -2,7 +2,13 @@
 // so in its status and events. Those are read by the object's owner, who may be another tenant than
 // the owners of the referrers: only referrers in the object's own namespace are named, the others
 // are counted (the operator's log has their full names, for the platform team).
-import type { KeycloakClient, KeycloakInstance, KeycloakRealm, KeycloakResource } from "../api/index.js";
+import type {
+  KeycloakClient,
+  KeycloakInstance,
+  KeycloakRealm,
+  KeycloakResource,
+  KeycloakUser,
+} from "../api/index.js";
 import { instanceRefOf, realmRefOf } from "../api/refs.js";
 import { isKeyOf } from "../kube/objectKey.js";
 import type { Caches } from "./facts.js";
@@ -17,9 +23,15 @@ const MAX_NAMES = 5;
  */
 function mayOwnSomething(obj: KeycloakResource): boolean {
   const status = obj.status as
-    | { conditions?: Array<{ type: string; status: string }>; realmName?: string; secretName?: string }
+    | {
+        conditions?: Array<{ type: string; status: string }>;
+        realmName?: string;
+        secretName?: string;
+        userId?: string;
+      }
     | undefined;
-  if (status?.realmName !== undefined || status?.secretName !== undefined) return true;
+  if (status?.realmName !== undefined || status?.secretName !== undefined || status?.userId !== undefined)
+    return true;
   return status?.conditions?.some((c) => c.type === "PolicyCompliant" && c.status === "True") ?? false;
 }
 
@@ -29,6 +41,10 @@ export function realmsReferencing(caches: Caches, instance: KeycloakInstance): K
 
 export function clientsReferencing(caches: Caches, realm: KeycloakRealm): KeycloakClient[] {
   return caches.clients.list().filter((c) => isKeyOf(realmRefOf(c), realm) && mayOwnSomething(c));
+}
+
+export function usersReferencing(caches: Caches, realm: KeycloakRealm): KeycloakUser[] {
+  return caches.users.list().filter((u) => isKeyOf(realmRefOf(u), realm) && mayOwnSomething(u));
 }
 
 /**

@@ -4,7 +4,7 @@
 // - an object's own spec or metadata change (not our status writes) reconciles it;
 // - a dependent is re-checked when what it waits for changes phase (instance → its realms,
 //   realm → its clients and users), and a deletion that waits for referrers is re-checked when one goes
-//   (realm → its instance, client → its realm);
+//   (realm → its instance, client and user → its realm);
 // - policy facts that live elsewhere re-decide what reads them: a namespace's labels and
 //   annotations, a quota shared by a namespace's realms, a client's roles named by other clients
 //   (spec.roleGrants), and the policy bundle itself (every resource);
@@ -137,6 +137,7 @@ export function operatorWatches(s: WatchSources): OperatorWatches {
         reason: (e) => `KeycloakRealm ${formatKey(keyOf(e.object))} in its namespace was deleted (quota)`,
       }),
       referrerDeleted("KeycloakClient", s.clients, realmRefOf),
+      referrerDeleted("KeycloakUser", s.users, realmRefOf),
     ],
     client: [
       ...basics("KeycloakClient", s.clients),

@@ -6,6 +6,8 @@ import { Informer } from "../kube/informers.js";
 import { formatKey, type ObjectKey } from "../kube/objectKey.js";
 import { startWatches } from "../kube/watches.js";
 import { operatorWatches } from "./watches.js";
+import type { Caches } from "./facts.js";
+import { usersReferencing } from "./referrers.js";
 
 const realm = (namespace: string, name: string, phase: string, generation = 1) => ({
   apiVersion: API_VERSION,
@@ -64,5 +66,50 @@ describe("the KeycloakUser watch table", () => {
     w.publish("rev-2");
     expect(w.queued).toEqual(["team/bot", "team/bot"]);
     w.stop();
+  });
+
+  it("Given a realm whose deletion waits for its users, When one of them is deleted, Then the realm is queued to try again", () => {
+    const caches = cachesOf([
+      realm("iam", "apps", "Deleting"),
+      user("team", "bot", { name: "apps", namespace: "iam" }),
+    ]);
+    const secrets = new Informer<V1Secret>({
+      kubeConfig: new KubeConfig(),
+      apiVersion: "v1",
+      plural: "secrets",
+    });
+    const queued: string[] = [];
+    const stop = startWatches(
+      { enqueue: (key: ObjectKey) => queued.push(formatKey(key)) },
+      operatorWatches({ ...caches, credentialSecrets: secrets, policy: { onChange: () => () => undefined } })
+        .realm,
+    );
+    caches.users.remove(user("team", "bot", { name: "apps", namespace: "iam" }) as never);
+    expect(queued).toContain("iam/apps");
+    stop();
+  });
+});
+
+describe("usersReferencing", () => {
+  it("Given users that were admitted or provisioned and one never admitted, Then only the first two hold the realm's deletion", () => {
+    const apps = realm("iam", "apps", "Deleting");
+    const admitted = {
+      ...user("team", "bot", { name: "apps", namespace: "iam" }),
+      status: { conditions: [{ type: "PolicyCompliant", status: "True" }] },
+    };
+    const provisioned = {
+      ...user("team", "old", { name: "apps", namespace: "iam" }),
+      status: { userId: "u-1" },
+    };
+    const denied = {
+      ...user("evil", "squatter", { name: "apps", namespace: "iam" }),
+      status: { conditions: [{ type: "PolicyCompliant", status: "False" }] },
+    };
+    const elsewhere = {
+      ...admitted,
+      spec: { ...admitted.spec, realmRef: { name: "other", namespace: "iam" } },
+    };
+    const caches = { users: { list: () => [admitted, provisioned, denied, elsewhere] } } as unknown as Caches;
+    expect(usersReferencing(caches, apps as never).map((u) => u.metadata.name)).toEqual(["bot", "old"]);
   });
 });

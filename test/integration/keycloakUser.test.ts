@@ -377,4 +377,40 @@ describe("KeycloakUser", () => {
       ).rejects.toThrow(/service-account-/);
     });
   });
+
+  describe("Given a realm with deletionPolicy Delete and a user in it", () => {
+    it("When the realm is deleted, Then its deletion waits for the user, saying so, and completes once the user is gone", async () => {
+      const doomedRealm = `doomed-${iam}`;
+      await platform.create(REALMS, iam, {
+        apiVersion: API,
+        kind: "KeycloakRealm",
+        metadata: { name: "doomed" },
+        spec: {
+          instanceRef: { name: "main" },
+          deletionPolicy: "Delete",
+          realmName: doomedRealm,
+          userGrants: { namespaces: [team] },
+        },
+      });
+      await platform.waitForStatus(REALMS, iam, "doomed", (o) => o.status?.phase === "Ready");
+      await tenant.create(USERS, team, userCr("held", { realmRef: { name: "doomed", namespace: iam } }));
+      await tenant.waitForStatus(USERS, team, "held", (o) => o.status?.phase === "Ready");
+
+      await platform.delete(REALMS, iam, "doomed");
+      const waiting = await platform.waitForStatus(REALMS, iam, "doomed", (o) =>
+        (o.status?.conditions ?? []).some((c) => c.message.includes("KeycloakUser")),
+      );
+      expect(waiting.status?.phase).toBe("Deleting");
+      const message = (waiting.status?.conditions ?? []).map((c) => c.message).join("\n");
+      expect(message).toContain("1 KeycloakUser(s)");
+      // The user is in another namespace than the realm: counted, not named.
+      expect(message).toContain("1 in another namespace");
+      expect(message).not.toContain("held");
+      expect((await kcAdmin.realms.findOne({ realm: doomedRealm }))?.realm).toBe(doomedRealm);
+
+      await tenant.delete(USERS, team, "held");
+      await waitFor("the realm's deletion to complete", () => platform.gone(REALMS, iam, "doomed"));
+      expect(await kcAdmin.realms.findOne({ realm: doomedRealm })).toBeNull();
+    });
+  });
 });
