@@ -1,4 +1,4 @@
-# How many realms and clients a namespace (and a realm) may hold. Limits come from, in order of
+# How many realms, clients and users a namespace (and a realm) may hold. Limits come from, in order of
 # precedence: a namespace annotation, data.kpo.quota.namespaces[<namespace>] (or .realms[<ns>/<name>]
 # for clients per realm), data.kpo.quota.defaults. Only the creation of a new object is counted, and
 # input.counts excludes the object itself, so a limit N admits the N-th object and refuses the N+1-th.
@@ -10,6 +10,8 @@ import data.kpo.lib
 annotation_key("maxRealmsPerNamespace") := "kpo.dev/max-realms-per-namespace"
 
 annotation_key("maxClientsPerNamespace") := "kpo.dev/max-clients-per-namespace"
+
+annotation_key("maxUsersPerNamespace") := "kpo.dev/max-users-per-namespace"
 
 namespace_limit(name) := to_number(value) if {
 	value := lib.annotations(input.namespace)[annotation_key(name)]
@@ -108,6 +110,28 @@ violations contains v if {
 			" (",
 			lib.str(realm_limit_source),
 			"). Delete an unused client in that realm, or ask its owners to raise the limit.",
+		]),
+	}
+}
+
+violations contains v if {
+	input.operation == "create"
+	input.kind == "KeycloakUser"
+	limit := namespace_limit("maxUsersPerNamespace")
+	count_of("usersInNamespace") >= limit
+	v := {
+		"code": "NamespaceUserQuotaExceeded",
+		"message": concat("", [
+			lib.subject,
+			": namespace \"",
+			lib.str(input.namespace.name),
+			"\" already has ",
+			lib.str(count_of("usersInNamespace")),
+			" KeycloakUser objects and may have at most ",
+			lib.str(limit),
+			" (",
+			lib.str(limit_source("maxUsersPerNamespace")),
+			"). Delete an unused user, or ask the platform team to raise the limit.",
 		]),
 	}
 }

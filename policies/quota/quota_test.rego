@@ -20,8 +20,17 @@ client_input(counts, annotations) := {
 	"counts": counts,
 }
 
+user_input(counts, annotations) := {
+	"operation": "create",
+	"kind": "KeycloakUser",
+	"resource": {"metadata": {"name": "bot", "namespace": "team-a"}, "spec": {"realmRef": {"name": "shop", "namespace": "platform"}}},
+	"namespace": {"name": "team-a", "labels": {}, "annotations": annotations},
+	"target": {},
+	"counts": counts,
+}
+
 quota_data := {
-	"defaults": {"maxRealmsPerNamespace": 2, "maxClientsPerRealm": 3, "maxClientsPerNamespace": 4},
+	"defaults": {"maxRealmsPerNamespace": 2, "maxClientsPerRealm": 3, "maxClientsPerNamespace": 4, "maxUsersPerNamespace": 2},
 	"namespaces": {},
 	"realms": {},
 }
@@ -103,7 +112,19 @@ test_clients_per_realm_uses_spec_ref_when_target_unknown if {
 }
 
 test_shipped_defaults_are_numbers if {
-	every name in ["maxRealmsPerNamespace", "maxClientsPerRealm", "maxClientsPerNamespace"] {
+	every name in ["maxRealmsPerNamespace", "maxClientsPerRealm", "maxClientsPerNamespace", "maxUsersPerNamespace"] {
 		is_number(data.kpo.quota.defaults[name])
 	}
+}
+
+test_users_per_namespace if {
+	codes(user_input({"usersInNamespace": 1}, {})) == set() with data.kpo.quota as quota_data
+	inp := user_input({"usersInNamespace": 2}, {})
+	codes(inp) == {"NamespaceUserQuotaExceeded"} with data.kpo.quota as quota_data
+	some v in quota.violations with input as inp with data.kpo.quota as quota_data
+	contains(v.message, "already has 2 KeycloakUser objects and may have at most 2 (data.kpo.quota.defaults.maxUsersPerNamespace)")
+	codes(user_input({"usersInNamespace": 2}, {"kpo.dev/max-users-per-namespace": "5"})) == set() with data.kpo.quota as quota_data
+
+	# Only a creation counts: an update of an existing user is never refused by the quota.
+	codes(json.patch(inp, [{"op": "replace", "path": "/operation", "value": "update"}])) == set() with data.kpo.quota as quota_data
 }

@@ -55,7 +55,7 @@ describe("policy data schema", () => {
     expect(
       dataSchemaProblems(withOverride({ kpo: { quota: { defaults: { maxClientPerRealm: 1 } } } })),
     ).toEqual([
-      'kpo.quota.defaults has unknown key "maxClientPerRealm" (known keys: maxRealmsPerNamespace, maxClientsPerNamespace, maxClientsPerRealm)',
+      'kpo.quota.defaults has unknown key "maxClientPerRealm" (known keys: maxRealmsPerNamespace, maxClientsPerNamespace, maxClientsPerRealm, maxUsersPerNamespace)',
     ]);
     expect(dataSchemaProblems(withOverride({ quota: {} }))).toEqual([
       'the data document has unknown key "quota" (known keys: kpo)',
