@@ -28,6 +28,9 @@ export class KeycloakApiError extends Error {
   readonly status: number;
   readonly context: RequestContext;
 
+  /** Keycloak said the realm of the request does not exist ("Realm not found."). */
+  readonly realmNotFound: boolean;
+
   constructor(status: number, context: RequestContext, detail: string) {
     const hint = hintFor(status);
     super(
@@ -37,6 +40,7 @@ export class KeycloakApiError extends Error {
     );
     this.status = status;
     this.context = context;
+    this.realmNotFound = status === 404 && /realm not found/i.test(detail);
   }
 }
 

@@ -37,6 +37,9 @@ describe("isTransient", () => {
   it("Given a create answered 409, Then a retry re-reads the object and can proceed", () => {
     const create = { instance: "ns/kc", method: "POST", what: 'create realm "a"', creates: true };
     expect(isTransient(new KeycloakApiError(409, create, "Duplicate resource error"))).toBe(true);
+    // The realm is not there (yet): its KeycloakRealm creates it, so the client or user retries.
+    expect(isTransient(new KeycloakApiError(404, ctx, '{"error":"Realm not found."}'))).toBe(true);
+    expect(isTransient(new KeycloakApiError(404, ctx, '{"error":"Could not find client"}'))).toBe(false);
     expect(isTransient(new KeycloakApiError(409, ctx, "Conflict"))).toBe(false);
     // A POST that is not a create (a role mapping, a secret regeneration) keeps its 409 permanent.
     const grant = { instance: "ns/kc", method: "POST", what: "grant realm roles" };

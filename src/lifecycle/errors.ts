@@ -72,6 +72,7 @@ const statusClass = (status: number): ErrorClass =>
  * Transient when a retry can succeed without anyone changing anything: a TransientError, network
  * errors, timeouts, 5xx, 429 (and 408/425), an open circuit, a create that conflicts. Permanent: a
  * PermanentError, other 4xx (400/403/404, other 409s), ownership refusals, missing references.
+ * A 404 for the realm itself is transient: the realm's own resource creates it.
  *
  * Anything else is `unrecognised`. Thrown by a side effect at large it is transient: a bug or an
  * unexpected error is retried a few times and then lands in Failed with retries exhausted, rather
@@ -89,6 +90,10 @@ export function classifyError(error: unknown, unrecognised: ErrorClass = "transi
     // own earlier request, still running when the operator restarted): the retry re-reads it and
     // either continues (it is ours) or refuses it with an ownership error.
     if (error.status === 409 && error.context.creates === true) return "transient";
+    // The realm itself is missing: its KeycloakRealm has not created it yet (it may be Degraded,
+    // waiting for a Secret) or is re-creating it after a deletion by hand. A client or user in it
+    // retries with backoff instead of waiting for the Failed re-check.
+    if (error.status === 404 && error.realmNotFound) return "transient";
     return statusClass(error.status);
   }
   if (error instanceof OwnershipError || error instanceof MissingReferenceError) return "permanent";
