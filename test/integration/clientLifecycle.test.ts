@@ -188,6 +188,62 @@ describe("KeycloakClient lifecycle against a real API server and Keycloak", () =
     await resources.waitForStatus(CLIENTS, prod, "web", (o) => o.status?.phase === "Ready");
   });
 
+  it("given a realm that is Degraded before Keycloak has it (its SMTP Secret is missing), when a client is applied to it, then the client retries instead of failing and is Ready soon after the realm", async () => {
+    const lateRealm = `late-${platform}`;
+    await resources.create(REALMS, platform, {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakRealm",
+      metadata: { name: "late" },
+      spec: {
+        instanceRef: { name: "main" },
+        realmName: lateRealm,
+        sslRequired: "external",
+        bruteForceProtection: { enabled: true },
+        passwordPolicy: "length(12)",
+        smtp: {
+          host: "smtp.example",
+          from: "a@example.com",
+          auth: true,
+          user: "mailer",
+          passwordSecretRef: { name: "late-smtp" },
+        },
+        clientGrants: { namespaces: [app] },
+        deletionPolicy: "Delete",
+      },
+    });
+    await resources.waitForStatus(REALMS, platform, "late", (o) => o.status?.phase === "Degraded");
+    await resources.create(CLIENTS, app, {
+      ...confidentialClient("early", "early"),
+      spec: { ...confidentialClient("early", "early").spec, realmRef: { name: "late", namespace: platform } },
+    });
+    const waiting = await resources.waitForStatus(
+      CLIENTS,
+      app,
+      "early",
+      (o) => o.status?.phase === "Degraded",
+    );
+    expect(String(waiting.status?.lastError)).toMatch(/Realm not found/i);
+
+    await core.createNamespacedSecret({
+      namespace: platform,
+      body: { metadata: { name: "late-smtp" }, stringData: { password: "not-a-real-password" } },
+    });
+    await resources.waitForStatus(REALMS, platform, "late", (o) => o.status?.phase === "Ready", 120_000);
+    const ready = await resources.waitForStatus(
+      CLIENTS,
+      app,
+      "early",
+      (o) => o.status?.phase === "Ready",
+      120_000,
+    );
+    expect(ready.status?.phase).toBe("Ready");
+
+    await resources.delete(CLIENTS, app, "early");
+    await waitFor("client gone", () => resources.gone(CLIENTS, app, "early"));
+    await resources.delete(REALMS, platform, "late");
+    await waitFor("realm gone", () => resources.gone(REALMS, platform, "late"), 90_000);
+  });
+
   it("given a change made in Keycloak directly, then the client is repaired", async () => {
     const admin = await adminClient();
     const [found] = await admin.clients.find({ realm: realmName, clientId: "billing" });
