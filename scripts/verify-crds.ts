@@ -937,7 +937,11 @@ async function main(): Promise<number> {
       }
     };
     // Production: the denied objects first, then the fixed ones over them (as a user would).
-    for (const set of ["quickstart", "multi-tenant", "production", "production/denied", "production/fixed"]) {
+    const sets = [
+      ...["quickstart", "multi-tenant", "production", "production/denied", "production/fixed"],
+      ...["complete", "complete/ldap"],
+    ];
+    for (const set of sets) {
       for (const m of manifests(set)) await apply(m, `examples/${set}`);
     }
 

@@ -51,9 +51,16 @@ function granted(
   return labelsMatch && expressionsMatch;
 }
 
+/** The keys of a Secret of the set, or of the credentials Secret a confidential client of the set writes. */
 function secretKeys(set: Manifest[], name: string, namespace: string): string[] {
   const secret = find(set, "Secret", name, namespace);
-  return Object.keys({ ...secret?.data, ...secret?.stringData });
+  const writtenBy = set.find((m) => {
+    if (m.kind !== "KeycloakClient" || m.metadata.namespace !== namespace) return false;
+    const spec = m.spec as { publicClient?: boolean; secret?: { name?: string } } | undefined;
+    return spec?.publicClient === false && (spec.secret?.name ?? `${m.metadata.name}-credentials`) === name;
+  });
+  const written = writtenBy === undefined ? [] : ["client-id", "client-secret"];
+  return [...Object.keys({ ...secret?.data, ...secret?.stringData }), ...written];
 }
 
 describe("examples", () => {

@@ -38,8 +38,10 @@ export const exampleSets: Record<string, string[]> = {
   "multi-tenant": yamlFiles("multi-tenant", false),
   "production (denied)": [...yamlFiles("production", false), ...yamlFiles("production/denied", false)],
   "production (fixed)": [...yamlFiles("production", false), ...yamlFiles("production/fixed", false)],
+  complete: yamlFiles("complete", false),
+  "complete (with LDAP)": [...yamlFiles("complete", false), ...yamlFiles("complete/ldap", false)],
 };
 
-export const allExampleFiles = ["quickstart", "multi-tenant", "production"].flatMap((d) =>
+export const allExampleFiles = ["quickstart", "multi-tenant", "production", "complete"].flatMap((d) =>
   yamlFiles(d, true),
 );
