@@ -1,7 +1,9 @@
 // A client attribute recording what the operator added to a set it shares with whoever else edits
 // the client (its service account's roles, its groups), so that a later sync removes only those.
-// Written only when the record changes; the client is re-read first because earlier steps of the
-// same sync may have changed its attributes, and a PUT replaces them all.
+// Written only when the record changes; the client is re-read first: earlier steps of the same sync
+// may have changed its attributes, and a PUT replaces them all. Its authorizationServicesEnabled
+// goes along, since a representation without it switches authorization services off (tried on
+// 26.5); nothing else does (a whole representation would put back the client scopes it lists).
 import { attributeValue, ownerAttributes, type Owner } from "./ownership.js";
 import type { SyncSession } from "./session.js";
 
@@ -28,6 +30,15 @@ export async function recordOnClient(
   );
   const attributes = { ...current?.attributes, ...ownerAttributes(owner), [record.attribute]: value };
   await session.write("PUT", record.field, `record ${record.what} of client "${clientId}"`, (kc) =>
-    kc.clients.update({ realm, id }, { clientId, attributes }),
+    kc.clients.update(
+      { realm, id },
+      {
+        clientId,
+        attributes,
+        ...(current?.authorizationServicesEnabled !== undefined
+          ? { authorizationServicesEnabled: current.authorizationServicesEnabled }
+          : {}),
+      },
+    ),
   );
 }

@@ -144,6 +144,24 @@ describe("Given the examples/complete set applied through the operator", () => {
   }, 300_000);
 
   afterAll(async () => {
+    // The objects go while this operator still runs, so their finalizers are released: left behind,
+    // they would be reconciled by the next test file's operator, which watches every namespace.
+    const objects = manifests.filter(isKpo);
+    for (const kinds of [["KeycloakClient", "KeycloakUser"], ["KeycloakRealm"], ["KeycloakInstance"]]) {
+      const batch = objects.filter((m) => kinds.includes(m.kind));
+      await Promise.all(
+        batch.map((m) =>
+          resources.delete(plural(m), m.metadata.namespace ?? "", m.metadata.name).catch(() => undefined),
+        ),
+      );
+      await Promise.all(
+        batch.map((m) =>
+          waitFor(`${m.kind} ${m.metadata.name} gone`, () =>
+            resources.gone(plural(m), m.metadata.namespace ?? "", m.metadata.name),
+          ).catch(() => undefined),
+        ),
+      );
+    }
     await operator?.stop();
     await ldap?.stop();
     // Realms the set retains (deletionPolicy Retain) are removed from the shared Keycloak by hand.
