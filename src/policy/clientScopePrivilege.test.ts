@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { clientInput } from "../../test/unit/policyInputs.js";
 import type { PolicyInput } from "./decision.js";
 import { privilegeFacts } from "./privilege.js";
+import { realmWith } from "../../test/unit/policyInputs.js";
 
 const hardcodedAdmin = {
   name: "admin",
@@ -11,18 +12,6 @@ const hardcodedAdmin = {
   config: { role: "realm-management.realm-admin" },
 };
 const adminScope = { name: "ops", protocolMappers: [hardcodedAdmin] };
-
-function realmWith(spec: Record<string, unknown>): PolicyInput {
-  return {
-    operation: "create",
-    kind: "KeycloakRealm",
-    resource: { metadata: { name: "shop", namespace: "team-a" }, spec: { realmName: "shop", ...spec } },
-    namespace: { name: "team-a", labels: {} },
-    target: {},
-    counts: {},
-    environment: {},
-  };
-}
 
 const grants = (input: PolicyInput) =>
   privilegeFacts(input).grants.map((g) => ({

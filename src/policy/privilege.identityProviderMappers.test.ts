@@ -1,18 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { PolicyInput } from "./decision.js";
 import { privilegeFacts } from "./privilege.js";
-
-function realmWith(spec: Record<string, unknown>): PolicyInput {
-  return {
-    operation: "create",
-    kind: "KeycloakRealm",
-    resource: { metadata: { name: "shop", namespace: "team-a" }, spec: { realmName: "shop", ...spec } },
-    namespace: { name: "team-a", labels: {} },
-    target: {},
-    counts: {},
-    environment: {},
-  };
-}
+import { realmWith } from "../../test/unit/policyInputs.js";
 
 const mapper = (name: string, type: string, config: Record<string, string>) => ({
   identityProviderAlias: "upstream",

@@ -9,6 +9,7 @@ import {
   rolesToRead,
   type LiveRole,
 } from "./privilege.js";
+import { realmWith } from "../../test/unit/policyInputs.js";
 
 function clientWith(spec: Record<string, unknown>, realmSpec: Record<string, unknown> = {}): PolicyInput {
   const input = clientInput();
@@ -18,18 +19,6 @@ function clientWith(spec: Record<string, unknown>, realmSpec: Record<string, unk
     spec: { realmName: "shop", clientGrants: { namespaces: ["team-a"] }, ...realmSpec },
   };
   return input;
-}
-
-function realmWith(spec: Record<string, unknown>): PolicyInput {
-  return {
-    operation: "create",
-    kind: "KeycloakRealm",
-    resource: { metadata: { name: "shop", namespace: "team-a" }, spec: { realmName: "shop", ...spec } },
-    namespace: { name: "team-a", labels: {} },
-    target: {},
-    counts: {},
-    environment: {},
-  };
 }
 
 const paths = (input: PolicyInput, live: LiveRole[] = []) =>

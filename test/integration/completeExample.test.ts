@@ -20,13 +20,13 @@ import {
   adminClient,
   installCrds,
   kubeConfig,
-  metricSum,
   Resources,
   secretValue,
   startOperatorProcess,
   waitFor,
   type KpoObject,
   type OperatorProcess,
+  keycloakTraffic,
 } from "./support.js";
 
 const PLACEHOLDER_URL = "http://127.0.0.1:8080";
@@ -256,15 +256,8 @@ describe("Given the examples/complete set applied through the operator", () => {
   });
 
   it("When everything is Ready and several resyncs pass, Then the operator makes zero Keycloak writes", async () => {
-    const writes = async () => {
-      const text = await operator.metrics();
-      return (
-        metricSum(text, "kpo_keycloak_requests_total", { method: /^(PUT|DELETE|POST)$/ }) -
-        metricSum(text, "kpo_keycloak_token_requests_total")
-      );
-    };
-    const reads = async () =>
-      metricSum(await operator.metrics(), "kpo_keycloak_requests_total", { method: "GET" });
+    const writes = async () => keycloakTraffic(await operator.metrics()).writes;
+    const reads = async () => keycloakTraffic(await operator.metrics()).reads;
     // A resync period for anything still settling (the identity provider waits for the broker's Secret).
     await new Promise((r) => setTimeout(r, 4_000));
     const [writesBefore, readsBefore] = [await writes(), await reads()];

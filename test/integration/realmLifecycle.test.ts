@@ -11,11 +11,11 @@ import {
   deleteRealmOnUnreachableKeycloak,
   installCrds,
   kubeConfig,
-  metricSum,
   Resources,
   startOperatorProcess,
   waitFor,
   type OperatorProcess,
+  keycloakTraffic,
 } from "./support.js";
 
 const REALMS = "keycloakrealms";
@@ -148,15 +148,8 @@ describe("KeycloakRealm lifecycle against a real API server and Keycloak", () =>
     );
 
     // Several resync periods (3 s) with nothing changed: no PUT, DELETE or non-token POST.
-    const writes = async () => {
-      const text = await operator.metrics();
-      return (
-        metricSum(text, "kpo_keycloak_requests_total", { method: /^(PUT|DELETE|POST)$/ }) -
-        metricSum(text, "kpo_keycloak_token_requests_total")
-      );
-    };
-    const reads = async () =>
-      metricSum(await operator.metrics(), "kpo_keycloak_requests_total", { method: "GET" });
+    const writes = async () => keycloakTraffic(await operator.metrics()).writes;
+    const reads = async () => keycloakTraffic(await operator.metrics()).reads;
     await new Promise((r) => setTimeout(r, 3_000));
     const [writesBefore, readsBefore] = [await writes(), await reads()];
     await new Promise((r) => setTimeout(r, 10_000));

@@ -16,6 +16,19 @@ import { metricSum } from "../../src/observability/prometheusText.js";
 
 export { metricSum };
 
+/**
+ * Keycloak requests the operator made, from its metrics: writes (PUT, DELETE and POST other than
+ * token requests) and reads (GET). A resync of an unchanged world adds reads and no writes.
+ */
+export function keycloakTraffic(metricsText: string): { writes: number; reads: number } {
+  return {
+    writes:
+      metricSum(metricsText, "kpo_keycloak_requests_total", { method: /^(PUT|DELETE|POST)$/ }) -
+      metricSum(metricsText, "kpo_keycloak_token_requests_total"),
+    reads: metricSum(metricsText, "kpo_keycloak_requests_total", { method: "GET" }),
+  };
+}
+
 export function kubeConfig(): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(inject("kubeconfigPath"));

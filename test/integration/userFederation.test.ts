@@ -19,13 +19,13 @@ import {
   createNamespace,
   installCrds,
   kubeConfig,
-  metricSum,
   Resources,
   startOperatorProcess,
   tenantKubeConfig,
   waitFor,
   type KpoObject,
   type OperatorProcess,
+  keycloakTraffic,
 } from "./support.js";
 
 const REALMS = "keycloakrealms";
@@ -204,15 +204,8 @@ describe("Given a real OpenLDAP directory and a realm that federates it through 
     const comp = await providerComponent();
     const names = (await mappersOf(comp?.id ?? "")).map((m) => m.name);
     expect(names).toEqual(expect.arrayContaining(["ldap-groups", "username", "email", "first name"]));
-    const writes = async () => {
-      const text = await operator.metrics();
-      return (
-        metricSum(text, "kpo_keycloak_requests_total", { method: /^(PUT|DELETE|POST)$/ }) -
-        metricSum(text, "kpo_keycloak_token_requests_total")
-      );
-    };
-    const reads = async () =>
-      metricSum(await operator.metrics(), "kpo_keycloak_requests_total", { method: "GET" });
+    const writes = async () => keycloakTraffic(await operator.metrics()).writes;
+    const reads = async () => keycloakTraffic(await operator.metrics()).reads;
     const [writesBefore, readsBefore] = [await writes(), await reads()];
     await new Promise((r) => setTimeout(r, 8_000));
     expect(await reads()).toBeGreaterThan(readsBefore);

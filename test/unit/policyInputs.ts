@@ -24,3 +24,16 @@ export function clientInput(overrides: Partial<PolicyInput> = {}): PolicyInput {
     ...overrides,
   };
 }
+
+/** A realm "shop" created in team-a with the given spec fields: what the privilege closure reads. */
+export function realmWith(spec: Record<string, unknown>): PolicyInput {
+  return {
+    operation: "create",
+    kind: "KeycloakRealm",
+    resource: { metadata: { name: "shop", namespace: "team-a" }, spec: { realmName: "shop", ...spec } },
+    namespace: { name: "team-a", labels: {} },
+    target: {},
+    counts: {},
+    environment: {},
+  };
+}
