@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { KeycloakRealmSpec } from "../../src/api/index.js";
 import { ownedFlowsAttribute } from "../../src/keycloak/authenticationFlows.js";
 import { deleteClient, syncClient } from "../../src/keycloak/clientSync.js";
-import { KeycloakConnection } from "../../src/keycloak/connection.js";
+import type { KeycloakConnection } from "../../src/keycloak/connection.js";
 import { MissingReferenceError, OwnershipError } from "../../src/keycloak/errors.js";
 import type { Owner } from "../../src/keycloak/ownership.js";
 import { deleteRealm, syncRealm } from "../../src/keycloak/realmSync.js";
@@ -26,6 +26,7 @@ import {
   startOperatorProcess,
   tenantKubeConfig,
   type OperatorProcess,
+  adminConnection,
 } from "./support.js";
 
 const env = inject("keycloak");
@@ -36,14 +37,7 @@ const inRealm = { realm: realmName } as never;
 const owner: Owner = { uid: randomUUID(), namespace: "team-a", name: "sso" };
 const clientOwner: Owner = { uid: randomUUID(), namespace: "team-a", name: "cli" };
 
-function connect(): KeycloakConnection {
-  return new KeycloakConnection({
-    instance: "kpo-test/keycloak",
-    baseUrl: env.url,
-    credentials: { kind: "password", username: env.adminUsername, password: env.adminPassword },
-    timeoutMs: 60_000,
-  });
-}
+const connect = () => adminConnection();
 
 type Requirement = "REQUIRED" | "ALTERNATIVE" | "CONDITIONAL" | "DISABLED";
 const run = (authenticator: string, requirement: Requirement) => ({ authenticator, requirement });

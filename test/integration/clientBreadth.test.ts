@@ -14,7 +14,7 @@ import type KcAdminClient from "@keycloak/keycloak-admin-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { KeycloakClientSpec } from "../../src/api/index.js";
 import { syncClient } from "../../src/keycloak/clientSync.js";
-import { KeycloakConnection } from "../../src/keycloak/connection.js";
+import type { KeycloakConnection } from "../../src/keycloak/connection.js";
 import { ownerOf } from "../../src/operator/realmHandler.js";
 import { desiredClient } from "../../src/resources/clientRepresentation.js";
 import { idpCertificate, idpInitiatedLogin, verifiedSignatures } from "./samlBrowser.js";
@@ -32,6 +32,7 @@ import {
   tenantKubeConfig,
   type KpoObject,
   type OperatorProcess,
+  adminConnection,
 } from "./support.js";
 
 const REALMS = "keycloakrealms";
@@ -179,13 +180,7 @@ describe("Given the operator, a realm with users, and SAML, JWT and authorizatio
     await installCrds(admin);
     const iam = await createNamespace(admin, "iam");
     team = await createNamespace(admin, "team");
-    const env = inject("keycloak");
-    conn = new KeycloakConnection({
-      instance: `${iam}/main`,
-      baseUrl: env.url,
-      credentials: { kind: "password", username: env.adminUsername, password: env.adminPassword },
-      timeoutMs: 60_000,
-    });
+    conn = adminConnection(`${iam}/main`);
     operator = await startOperatorProcess({
       name: "breadth",
       extraArgs: ["--leader-election-namespace", iam],

@@ -3,12 +3,12 @@
 // another namespace whose token carries the default scope's claims, zero-write resync, drift repair,
 // pruning of the operator's own scopes only — and, as a tenant with nothing but a client grant and a
 // realm of its own, attempts to change the platform's scopes or to hardcode an admin role.
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as k8s from "@kubernetes/client-node";
 import type KcAdminClient from "@keycloak/keycloak-admin-client";
 import type ClientScopeRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientScopeRepresentation.js";
 import type { KeycloakRealm } from "../../src/api/index.js";
-import { KeycloakConnection } from "../../src/keycloak/connection.js";
+import type { KeycloakConnection } from "../../src/keycloak/connection.js";
 import { syncRealm } from "../../src/keycloak/realmSync.js";
 import { ownerOf } from "../../src/operator/realmHandler.js";
 import { desiredRealm } from "../../src/resources/realmRepresentation.js";
@@ -26,6 +26,7 @@ import {
   tenantKubeConfig,
   waitFor,
   type OperatorProcess,
+  adminConnection,
 } from "./support.js";
 
 const REALMS = "keycloakrealms";
@@ -128,13 +129,7 @@ describe("Given a KeycloakRealm with client scopes and realm scope defaults", ()
     tenant = await createNamespace(admin, "scopes-tenant");
     realmName = `shop-${platform}`;
     tenantRealmName = `lab-${tenant}`;
-    const { url, adminUsername, adminPassword } = inject("keycloak");
-    conn = new KeycloakConnection({
-      instance: "scopes-test",
-      baseUrl: url,
-      credentials: { kind: "password", username: adminUsername, password: adminPassword },
-      timeoutMs: 60_000,
-    });
+    conn = adminConnection("scopes-test");
     operator = await startOperatorProcess({
       name: "scopes",
       extraArgs: ["--resync-period-ms", "3000", "--leader-election-namespace", platform],

@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import * as k8s from "@kubernetes/client-node";
 import type KcAdminClient from "@keycloak/keycloak-admin-client";
 import type { KeycloakRealm } from "../../src/api/index.js";
-import { KeycloakConnection } from "../../src/keycloak/connection.js";
 import { clientSecretHashKey } from "../../src/keycloak/identityProviders.js";
 import { ownerUidAttribute } from "../../src/keycloak/ownership.js";
 import { syncRealm } from "../../src/keycloak/realmSync.js";
@@ -33,6 +32,7 @@ import {
   tenantKubeConfig,
   waitFor,
   type OperatorProcess,
+  adminConnection,
 } from "./support.js";
 
 const REALMS = "keycloakrealms";
@@ -222,13 +222,7 @@ describe("Given an upstream realm and a realm that brokers logins to it, both ma
   it("When the realm is synced again with the same spec and Secret, Then it makes zero writes", async () => {
     const cr = (await resources.get(REALMS, team, "apps")) as unknown as KeycloakRealm;
     const secrets = await resolveSecretReferences(core, team, realmSecretReferences(cr.spec), "test");
-    const { adminUsername, adminPassword } = inject("keycloak");
-    const conn = new KeycloakConnection({
-      instance: "idp-test",
-      baseUrl: url,
-      credentials: { kind: "password", username: adminUsername, password: adminPassword },
-      timeoutMs: 60_000,
-    });
+    const conn = adminConnection("idp-test");
     try {
       const result = await syncRealm(conn, desiredRealm(cr.spec, secrets), ownerOf(cr));
       expect(result).toEqual({ created: false, writes: 0, changedFields: [] });

@@ -2,25 +2,17 @@
 // role mappings; zero-write resync; drift repair; SMTP password change detection; ownership and
 // adoption; deletion.
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { KeycloakConnection } from "../../src/keycloak/connection.js";
+import { adminConnection } from "./support.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { KeycloakConnection } from "../../src/keycloak/connection.js";
 import { OwnershipError } from "../../src/keycloak/errors.js";
 import { isTransient } from "../../src/lifecycle/errors.js";
 import { deleteRealm, syncRealm, type DesiredRealm } from "../../src/keycloak/realmSync.js";
 import type { Owner } from "../../src/keycloak/ownership.js";
 
 // Keycloak started once for the integration run by test/integration/globalSetup.ts.
-const env = inject("keycloak");
 
-function connect(): KeycloakConnection {
-  return new KeycloakConnection({
-    instance: "kpo-test/keycloak",
-    baseUrl: env.url,
-    credentials: { kind: "password", username: env.adminUsername, password: env.adminPassword },
-    // The suite shares two cores with a control plane and Keycloak: be patient, not flaky.
-    timeoutMs: 60_000,
-  });
-}
+const connect = () => adminConnection();
 
 const suffix = randomUUID().slice(0, 8);
 const realmName = `kpo-realm-${suffix}`;

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import * as k8s from "@kubernetes/client-node";
 import type KcAdminClient from "@keycloak/keycloak-admin-client";
-import { KeycloakConnection } from "../../src/keycloak/connection.js";
+import type { KeycloakConnection } from "../../src/keycloak/connection.js";
 import { syncUser } from "../../src/keycloak/userSync.js";
 import type { KeycloakUserSpec } from "../../src/api/index.js";
 import { noSecrets } from "../../src/resources/secretReferences.js";
@@ -29,6 +29,7 @@ import {
   waitFor,
   type KpoObject,
   type OperatorProcess,
+  adminConnection,
 } from "./support.js";
 
 const REALMS = "keycloakrealms";
@@ -97,12 +98,7 @@ describe("KeycloakUser", () => {
     realm = `users-${iam}`;
     closedRealm = `closed-${iam}`;
     operator = await startOperatorProcess({ name: "users", extraArgs: ["--leader-election-namespace", iam] });
-    conn = new KeycloakConnection({
-      instance: "kpo-test/keycloak",
-      baseUrl: env.url,
-      credentials: { kind: "password", username: env.adminUsername, password: env.adminPassword },
-      timeoutMs: 60_000,
-    });
+    conn = adminConnection();
     await createInstance(admin, platform, iam, "main");
     const realmCr = (name: string, spec: Record<string, unknown>) => ({
       apiVersion: API,

@@ -3,9 +3,10 @@
 // attributes is mapped (src/resources) and synced (src/keycloak); Keycloak reads back every value; a
 // resync writes nothing; events disabled by hand and a text changed by hand are repaired.
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { adminConnection } from "./support.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KeycloakRealmSpec } from "../../src/api/index.js";
-import { KeycloakConnection } from "../../src/keycloak/connection.js";
+import type { KeycloakConnection } from "../../src/keycloak/connection.js";
 import { MissingReferenceError } from "../../src/keycloak/errors.js";
 import { deleteRealm, syncRealm } from "../../src/keycloak/realmSync.js";
 import type { Owner } from "../../src/keycloak/ownership.js";
@@ -13,16 +14,7 @@ import { desiredRealm } from "../../src/resources/realmRepresentation.js";
 import type OrganizationRepresentation from "@keycloak/keycloak-admin-client/lib/defs/organizationRepresentation.js";
 import type { UserProfileConfig } from "@keycloak/keycloak-admin-client/lib/defs/userProfileMetadata.js";
 
-const env = inject("keycloak");
-
-function connect(): KeycloakConnection {
-  return new KeycloakConnection({
-    instance: "kpo-test/keycloak",
-    baseUrl: env.url,
-    credentials: { kind: "password", username: env.adminUsername, password: env.adminPassword },
-    timeoutMs: 60_000,
-  });
-}
+const connect = () => adminConnection();
 
 const realmName = `kpo-settings-${randomUUID().slice(0, 8)}`;
 const owner: Owner = { uid: randomUUID(), namespace: "team-a", name: "settings" };

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { inject } from "vitest";
 import * as k8s from "@kubernetes/client-node";
 import KcAdminClient from "@keycloak/keycloak-admin-client";
+import { KeycloakConnection } from "../../src/keycloak/connection.js";
 import { freePort } from "../../src/testenv/ports.js";
 import { operatorCommand } from "../../src/testenv/operatorCommand.js";
 import { installCrds as installCrdFiles, waitForEstablished } from "../../src/kube/crdInstall.js";
@@ -234,6 +235,20 @@ export function secretValue(secret: k8s.V1Secret, key: string): string {
 
 export function condition(o: KpoObject, type: string) {
   return o.status?.conditions?.find((c) => c.type === type);
+}
+
+/**
+ * The operator's own Keycloak client, logged in as the test Keycloak's bootstrap admin: for tests
+ * that sync directly or read through the counted session. Patient: the suite shares two cores.
+ */
+export function adminConnection(instance = "kpo-test/keycloak"): KeycloakConnection {
+  const env = inject("keycloak");
+  return new KeycloakConnection({
+    instance,
+    baseUrl: env.url,
+    credentials: { kind: "password", username: env.adminUsername, password: env.adminPassword },
+    timeoutMs: 60_000,
+  });
 }
 
 export async function adminClient(): Promise<KcAdminClient> {
