@@ -7,8 +7,10 @@ import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   Informer,
+  metadataOnly,
   objectKey,
   resourcePath,
+  trimObject,
   type InformerEvent,
   type InformerLifecycleEvent,
 } from "./informers.js";
@@ -195,6 +197,26 @@ describe("resourcePath and objectKey", () => {
     );
     expect(objectKey({ metadata: { name: "a", namespace: "n" } })).toBe("n/a");
     expect(objectKey({ metadata: { name: "cluster-wide" } })).toBe("cluster-wide");
+  });
+});
+
+describe("what the cache keeps", () => {
+  it("Given an object with managedFields and kubectl's last-applied copy, when trimmed, then both are gone and the rest stays", () => {
+    const obj = trimObject({
+      metadata: {
+        name: "a",
+        annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{}", keep: "yes" },
+        managedFields: [{ manager: "kubectl", operation: "Apply" }],
+      },
+      spec: { x: 1 },
+    } as KubernetesObject & { spec: unknown });
+    expect(obj.metadata).toEqual({ name: "a", annotations: { keep: "yes" } });
+    expect((obj as { spec?: unknown }).spec).toEqual({ x: 1 });
+  });
+
+  it("Given a Secret, when reduced to its metadata, then its values are not kept", () => {
+    const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, data: { k: "dg==" } };
+    expect(metadataOnly(secret)).toEqual({ apiVersion: "v1", kind: "Secret", metadata: { name: "s" } });
   });
 });
 

@@ -36,7 +36,7 @@ export type InformerLifecycleEvent =
   | { type: "failed"; scope: string; message: string; retryInMs: number }
   | { type: "restart"; scope: string; reason: RestartReason };
 
-export interface InformerOptions {
+export interface InformerOptions<T = KubernetesObject> {
   kubeConfig: KubeConfig;
   /** "v1" for the core group, otherwise "group/version", e.g. "keycloak.kpo.dev/v1alpha1". */
   apiVersion: string;
@@ -62,10 +62,40 @@ export interface InformerOptions {
   backoffMaxMs?: number;
   /** Page size of the list. Default 500. */
   pageSize?: number;
+  /**
+   * Applied to every listed or watched object before it is cached (after the default trim, see
+   * trimObject). Lets a cache keep only what its readers use, e.g. a Secret's metadata.
+   */
+  transform?: (obj: T) => T;
   logger?: Logger;
 }
 
 export type ChangeHandler<T> = (event: InformerEvent<T>) => void;
+
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
+/**
+ * What no reader of the cache uses and every object carries: managedFields (server-side apply
+ * bookkeeping, often larger than the spec) and kubectl's last-applied copy of the whole object.
+ * Dropped before caching; the operator's writes are patches and applies that never send them back.
+ */
+export function trimObject<T extends KubernetesObject>(obj: T): T {
+  const meta = obj.metadata;
+  if (meta) {
+    delete meta.managedFields;
+    if (meta.annotations && LAST_APPLIED in meta.annotations) {
+      delete meta.annotations[LAST_APPLIED];
+      if (Object.keys(meta.annotations).length === 0) delete meta.annotations;
+    }
+  }
+  return obj;
+}
+
+/** A Secret cache that only needs to know which Secrets exist: metadata only, no values in memory. */
+export function metadataOnly<T extends KubernetesObject>(obj: T): T {
+  const { metadata, apiVersion, kind } = obj as T & { data?: unknown; stringData?: unknown };
+  return { apiVersion, kind, metadata } as T;
+}
 
 export { objectKey };
 
@@ -91,7 +121,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   #syncWaiters: Array<() => void> = [];
   #started = false;
 
-  constructor(options: InformerOptions) {
+  constructor(options: InformerOptions<T>) {
     this.resource = options.apiVersion.includes("/")
       ? `${options.plural}.${options.apiVersion.split("/")[0]}`
       : options.plural;
@@ -249,7 +279,7 @@ class Reflector<T extends KubernetesObject> {
   readonly scope: string;
   synced = false;
   readonly #informer: Informer<T>;
-  readonly #options: InformerOptions;
+  readonly #options: InformerOptions<T>;
   readonly #namespace: string | undefined;
   readonly #log: Logger;
   readonly #path: string;
@@ -266,7 +296,12 @@ class Reflector<T extends KubernetesObject> {
   /** The kind of the items, from the list's own kind ("SecretList" → "Secret"). */
   #listKind: string | undefined;
 
-  constructor(informer: Informer<T>, options: InformerOptions, namespace: string | undefined, log: Logger) {
+  constructor(
+    informer: Informer<T>,
+    options: InformerOptions<T>,
+    namespace: string | undefined,
+    log: Logger,
+  ) {
     this.#informer = informer;
     this.#options = options;
     this.#namespace = namespace;
@@ -310,6 +345,11 @@ class Reflector<T extends KubernetesObject> {
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#relistTimer);
     clearTimeout(this.#silentTimer);
+  }
+
+  #prepare(obj: T): T {
+    const trimmed = trimObject(obj);
+    return this.#options.transform ? this.#options.transform(trimmed) : trimmed;
   }
 
   #current(gen: number): boolean {
@@ -361,7 +401,7 @@ class Reflector<T extends KubernetesObject> {
           },
         })) as ListBody<T>;
         if (!this.#current(gen)) return;
-        items = items.concat(page.items ?? []);
+        for (const obj of page.items ?? []) items.push(obj);
         resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
         if (page.kind?.endsWith("List")) this.#listKind = page.kind.slice(0, -"List".length);
         continueToken = page.metadata?.continue || undefined;
@@ -375,7 +415,10 @@ class Reflector<T extends KubernetesObject> {
       obj.apiVersion ??= this.#options.apiVersion;
       if (this.#listKind) obj.kind ??= this.#listKind;
     }
-    this.#informer.replace(this.#namespace, items);
+    this.#informer.replace(
+      this.#namespace,
+      items.map((obj) => this.#prepare(obj)),
+    );
     this.#resourceVersion = resourceVersion;
     this.synced = true;
     this.#informer.lifecycle({ type: "listed", scope: this.scope, count: items.length, resourceVersion });
@@ -409,7 +452,7 @@ class Reflector<T extends KubernetesObject> {
         case "ADDED":
         case "MODIFIED":
           obj.apiVersion ??= this.#options.apiVersion;
-          this.#informer.upsert(obj);
+          this.#informer.upsert(this.#prepare(obj));
           break;
         case "DELETED":
           this.#informer.remove(obj);

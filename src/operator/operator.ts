@@ -6,6 +6,7 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubernetesObjectApi,
+  type KubernetesObject,
   type V1Namespace,
   type V1Secret,
 } from "@kubernetes/client-node";
@@ -24,7 +25,7 @@ import {
 import { loadKubeConfig } from "../kube/config.js";
 import { Controller } from "../kube/controller.js";
 import { EventRecorder } from "../kube/events.js";
-import { Informer } from "../kube/informers.js";
+import { Informer, metadataOnly } from "../kube/informers.js";
 import { keyOf } from "../kube/objectKey.js";
 import { startWatches } from "../kube/watches.js";
 import { LeaderElector } from "../kube/leaderElection.js";
@@ -71,7 +72,11 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
   const informer = <T extends KeycloakResource | V1Namespace | V1Secret>(
     apiVersion: string,
     plural: string,
-    extra: { namespaces?: string[]; labelSelector?: string } = {},
+    extra: {
+      namespaces?: string[];
+      labelSelector?: string;
+      transform?: <O extends KubernetesObject>(obj: O) => O;
+    } = {},
   ) =>
     new Informer<T & { metadata?: object }>({
       kubeConfig,
@@ -86,9 +91,12 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     users: informer<KeycloakUser>(API_VERSION, USER_PLURAL, watchNamespaces),
     namespaces: informer<V1Namespace>("v1", "namespaces"),
   };
+  // Only the events of these Secrets matter (which client's Secret changed); the handler reads a
+  // Secret's values with a GET by name when it reconciles, so the cache holds no values.
   const credentialSecrets = informer<V1Secret>("v1", "secrets", {
     ...watchNamespaces,
     labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
+    transform: metadataOnly,
   });
   const allInformers = [
     caches.instances,
