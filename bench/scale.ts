@@ -4,13 +4,23 @@
 // Keycloak writes); then the lower bound: the same client creates sent straight to Keycloak with the
 // admin client at the same concurrency. Loopback only, bounded waits, stops and cleans up by itself.
 //
-//   npm run bench:scale                    (builds the policy bundle first)
-//   npx tsx bench/scale.ts [--clients 1000] [--namespaces 10] [--realms 5] [--workers 4]
-//                          [--resync-period-ms auto] [--keycloak-rate 50] [--keycloak-burst 100]
-//                          [--timeout-minutes 30] [--keep]
+// The operator under test is the compiled CLI (dist/src/cli.js, as in the image), not tsx.
+// Between the restart pass and the first periodic resync the operator is idle: its CPU, Keycloak
+// requests and the API server's writes in that window are reported. After the resync one client
+// is disabled by hand in Keycloak and the time until the operator re-enables it is measured.
 //
-// Numbers go to docs/benchmarks.md ("Scale").
-import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+//   npm run bench:scale -- [options]       (builds the policy bundle and dist/ first)
+//   options: [--clients 1000] [--namespaces 10] [--realms 5] [--workers 4]
+//            [--resync-period-ms auto] [--keycloak-rate 50] [--keycloak-burst 100]
+//            [--timeout-minutes auto] [--node-flags "--max-semi-space-size=…"] [--cpu-prof]
+//            [--keep]
+//   10,000 clients: --clients 10000 --namespaces 50 --realms 20 (keeps 200 clients per namespace
+//   and 500 per realm, like 1000 / 10 / 5 does at 100 and 200).
+//
+// Results: stdout (a Markdown table for docs/benchmarks.md "Scale") and bench/results/scale-<N>.json.
+import { execFileSync } from "node:child_process";
+import https from "node:https";
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -45,7 +55,9 @@ const { values: args } = parseArgs({
     "keycloak-rate": { type: "string", default: "50" },
     "keycloak-burst": { type: "string", default: "100" },
     "apply-concurrency": { type: "string", default: "16" },
-    "timeout-minutes": { type: "string", default: "30" },
+    "timeout-minutes": { type: "string", default: "auto" },
+    "node-flags": { type: "string", default: "" },
+    "cpu-prof": { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
   },
 });
@@ -62,7 +74,14 @@ const WORKERS = positive("workers", args.workers);
 const KC_RATE = positive("keycloak-rate", args["keycloak-rate"]);
 const KC_BURST = positive("keycloak-burst", args["keycloak-burst"]);
 const APPLY_CONCURRENCY = positive("apply-concurrency", args["apply-concurrency"]);
-const deadline = Date.now() + positive("timeout-minutes", args["timeout-minutes"]) * 60_000;
+// Auto: 30 minutes plus about 0.6 s per client (create, restart, a resync period ≈ 1.2 × create,
+// drift repair and the lower bound each grow with N); 10,000 clients → 130 minutes.
+const timeoutMinutes =
+  args["timeout-minutes"] === "auto"
+    ? 30 + Math.ceil(N / 100)
+    : positive("timeout-minutes", args["timeout-minutes"]);
+const deadline = Date.now() + timeoutMinutes * 60_000;
+const NODE_FLAGS = (args["node-flags"] ?? "").split(/\s+/).filter(Boolean);
 
 const bundleDir = path.join(repoRoot, "build/policy/bundle");
 if (!existsSync(path.join(bundleDir, "policy.wasm"))) {
@@ -182,10 +201,17 @@ async function main(): Promise<void> {
     const launch = async (name: string, extra: string[]) => {
       const logFile = path.join(env!.dir, `operator-${name}.log`);
       logFiles.push(logFile);
+      const profDir = path.join(repoRoot, "bench/results/prof");
       const op = await startOperator({
         kubeconfig: env!.controlPlane.kubeconfigPath,
         logFile,
         args: operatorArgs(extra),
+        nodeFlags: [
+          ...NODE_FLAGS,
+          ...(args["cpu-prof"]
+            ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${name}.cpuprofile`]
+            : []),
+        ],
       });
       operators.push(op);
       return op;
@@ -195,6 +221,27 @@ async function main(): Promise<void> {
       operators.splice(operators.indexOf(op), 1);
     };
 
+    // Writes the API server served (create/update/patch/delete, all clients of the server): with
+    // only the operator running, the writes of an idle operator.
+    const kubeWrites = async () => {
+      const url = new URL("/metrics", env!.controlPlane.server);
+      const options: https.RequestOptions = { hostname: url.hostname, port: url.port, path: url.pathname };
+      await kc.applyToHTTPSOptions(options);
+      const text = await new Promise<string>((resolve, reject) => {
+        https
+          .get(options, (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (c: string) => (body += c));
+            res.on("end", () => resolve(body));
+          })
+          .on("error", reject);
+      });
+      return ["CREATE", "UPDATE", "PATCH", "DELETE", "APPLY"].reduce(
+        (sum, verb) => sum + metricSum(text, "apiserver_request_total", { verb }),
+        0,
+      );
+    };
     const listClients = async () =>
       (await custom.listClusterCustomObject({ group, version, plural: "keycloakclients" })) as ClientList;
     const readyCount = (list: ClientList) =>
@@ -351,6 +398,7 @@ async function main(): Promise<void> {
     );
     const restartMs = Date.now() - tPass;
     const statsB1 = processStats(opB.pid);
+    const idleStart = { at: Date.now(), cpu: statsB1.cpuSeconds, kubeWrites: await kubeWrites() };
     const restartPhase: PhaseResult = {
       name: "operator restart, all Ready (/readyz → every client reconciled, queue idle)",
       seconds: seconds(restartMs),
@@ -369,13 +417,32 @@ async function main(): Promise<void> {
     // client reconciles have run and the queue is idle.
     const base = restartDone;
     const baseCounts = keycloakCounts(base.text);
-    const firstResync = await until(
+    // Idle: nothing is due until the first resync. Sampled every 500 ms, so the window's end may
+    // include up to half a second of the first resync reconciles.
+    const idleEnd = await until(
       "first resync",
       async () => {
         const r = await clientReconciles();
-        return r.total > base.total ? Date.now() : undefined;
+        if (r.total <= base.total) return undefined;
+        return {
+          at: Date.now(),
+          cpu: processStats(opB.pid).cpuSeconds,
+          text: r.text,
+          kubeWrites: await kubeWrites(),
+        };
       },
       { operator: opB, everyMs: 500 },
+    );
+    const firstResync = idleEnd.at;
+    const idle = {
+      seconds: seconds(idleEnd.at - idleStart.at),
+      cpuSeconds: idleEnd.cpu - idleStart.cpu,
+      cpuPercentOfCore: (100 * (idleEnd.cpu - idleStart.cpu)) / seconds(idleEnd.at - idleStart.at),
+      keycloak: diffCounts(keycloakCounts(idleEnd.text), baseCounts),
+      kubeWrites: idleEnd.kubeWrites - idleStart.kubeWrites,
+    };
+    log(
+      `idle ${idle.seconds.toFixed(0)} s: CPU ${idle.cpuPercentOfCore.toFixed(2)} % of a core, ${idle.keycloak.total} Keycloak requests, ${idle.kubeWrites} API-server writes`,
     );
     const cpuResync0 = processStats(opB.pid).cpuSeconds;
     const resyncDone = await until(
@@ -398,10 +465,7 @@ async function main(): Promise<void> {
       peakRssMiB: statsB2.peakRssMiB,
     };
     log(`resync pass: ${resyncPhase.seconds.toFixed(1)} s, ${resyncPhase.keycloak.writes} Keycloak writes`);
-    await stopOperator(opB);
 
-    // ---- lower bound: the same creates straight to Keycloak -----------------------------------------
-    log(`lower bound: ${N} client creates with the admin client, ${WORKERS} in flight, fresh realms`);
     const admin = new KcAdminClient({ baseUrl: url, realmName: "master" });
     // The master realm's admin tokens live 60 s; re-login well before that, once for all workers.
     let tokenAt = 0;
@@ -424,6 +488,29 @@ async function main(): Promise<void> {
       await login;
     };
     await ensureToken();
+
+    // ---- drift: a client disabled by hand in Keycloak, repaired by the next resync --------------------
+    const driftRealm = realmNames[0]!;
+    const [drifted] = await admin.clients.find({ realm: driftRealm, clientId: "client-0" });
+    if (!drifted?.id) throw new Error("client-0 not found in Keycloak");
+    await admin.clients.update({ realm: driftRealm, id: drifted.id }, { ...drifted, enabled: false });
+    const tDrift = Date.now();
+    log(`drift: disabled client-0 in Keycloak by hand; waiting for the operator to re-enable it`);
+    await until(
+      "drift repaired (client-0 enabled again)",
+      async () => {
+        await ensureToken();
+        const c = await admin.clients.findOne({ realm: driftRealm, id: drifted.id! });
+        return c?.enabled === true ? true : undefined;
+      },
+      { operator: opB, everyMs: 1000 },
+    );
+    const driftRepairSeconds = seconds(Date.now() - tDrift);
+    log(`drift repaired in ${driftRepairSeconds.toFixed(1)} s (resync period ${seconds(resyncMs)} s)`);
+    await stopOperator(opB);
+
+    // ---- lower bound: the same creates straight to Keycloak -----------------------------------------
+    log(`lower bound: ${N} client creates with the admin client, ${WORKERS} in flight, fresh realms`);
     const lbRealms = Array.from({ length: REALMS }, (_, i) => `bench-lb-${i}`);
     for (const realm of lbRealms) await admin.realms.create({ realm, enabled: true });
     const tLb = Date.now();
@@ -472,7 +559,64 @@ async function main(): Promise<void> {
       `- Create phase / lower bound: ${fmt(createPhase.seconds / lowerBoundSeconds)}×.`,
       `- Writes with nothing changed: restart ${restartPhase.keycloak.writes}, resync ${resyncPhase.keycloak.writes} (must be 0).`,
     ];
+    lines.push(
+      `- Idle between the restart pass and the first resync (${fmt(idle.seconds)} s): operator CPU ${fmt(idle.cpuSeconds, 2)} s = ${fmt(idle.cpuPercentOfCore, 2)} % of a core; Keycloak requests ${idle.keycloak.total} (writes ${idle.keycloak.writes}); API-server writes ${idle.kubeWrites}.`,
+      `- Drift (client-0 disabled by hand in Keycloak) repaired after ${fmt(driftRepairSeconds)} s; resync period ${seconds(resyncMs)} s.`,
+      `- Operator: node ${NODE_FLAGS.join(" ") || "(no extra flags)"} dist/src/cli.js.`,
+    );
     console.log(lines.join("\n"));
+
+    const commit = (() => {
+      try {
+        const head = execFileSync("git", ["rev-parse", "HEAD"], { cwd: repoRoot, encoding: "utf8" }).trim();
+        const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+          cwd: repoRoot,
+          encoding: "utf8",
+        }).trim();
+        return dirty ? `${head}-dirty` : head;
+      } catch {
+        return "unknown";
+      }
+    })();
+    const phase = (p: PhaseResult) => ({ ...p, keycloak: { ...p.keycloak } });
+    const result = {
+      commit,
+      startedAt: startedAt.toISOString(),
+      node: process.version,
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? "?",
+        loadavgBefore: load0,
+        loadavgAfter: load1,
+      },
+      shape: {
+        clients: N,
+        namespaces: NAMESPACES,
+        realms: REALMS,
+        workers: WORKERS,
+        keycloakRate: KC_RATE,
+        keycloakBurst: KC_BURST,
+        resyncPeriodSeconds: seconds(resyncMs),
+        nodeFlags: NODE_FLAGS,
+      },
+      create: { ...phase(createPhase), applySeconds, startupCpuSeconds: startupCpuA },
+      restart: {
+        ...phase(restartPhase),
+        readyzSeconds: seconds(readyzMs),
+        startCpuSeconds: statsB0.cpuSeconds,
+      },
+      idle,
+      resync: phase(resyncPhase),
+      peakRssMiB: Math.max(createPhase.peakRssMiB, resyncPhase.peakRssMiB),
+      driftRepairSeconds,
+      lowerBound: { seconds: lowerBoundSeconds, concurrency: WORKERS },
+      createOverLowerBound: createPhase.seconds / lowerBoundSeconds,
+      table: lines,
+    };
+    const out = path.join(repoRoot, "bench/results", `scale-${N}.json`);
+    mkdirSync(path.dirname(out), { recursive: true });
+    writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
+    log(`results written to ${path.relative(repoRoot, out)}`);
     if (restartPhase.keycloak.writes !== 0 || resyncPhase.keycloak.writes !== 0) process.exitCode = 2;
   } catch (err) {
     // The environment's directory (and the operator's log) is removed on stop: show the end now.

@@ -1,7 +1,8 @@
 // Small pieces of the scale benchmark that are not about the scenario itself: the operator as a
 // child process, its /metrics parsed into sums, and its CPU and memory read from /proc.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, readFileSync } from "node:fs";
+import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { operatorCommand } from "../src/testenv/operatorCommand.js";
 import { freePort } from "../src/testenv/ports.js";
 import { repoRoot } from "../src/testenv/tools.js";
@@ -19,20 +20,34 @@ export interface OperatorProcess {
   stop(): Promise<void>;
 }
 
-/** `kpo run` as its own process, exactly as a user starts it; resolves once /readyz answers 200. */
+/** The compiled CLI (`npm run build`), which the image runs and the benchmark measures. */
+export const compiledCli = path.join(repoRoot, "dist/src/cli.js");
+
+/**
+ * `kpo run` as its own process, as the image starts it: `node [nodeFlags] dist/src/cli.js run …`
+ * (compiled JavaScript, no tsx loader in the measured CPU and memory). Resolves once /readyz is 200.
+ */
 export async function startOperator(options: {
   kubeconfig: string;
   logFile: string;
   args: string[];
+  /** Flags for node itself, before the script (e.g. --cpu-prof, --heapsnapshot-signal). */
+  nodeFlags?: string[];
   readyTimeoutMs?: number;
 }): Promise<OperatorProcess> {
+  if (!existsSync(compiledCli))
+    throw new Error(`${compiledCli} is missing: run \`npm run build\` (npm run bench:scale does)`);
   const port = await freePort();
   const log = createWriteStream(options.logFile, { flags: "a" });
-  const { command, args } = operatorCommand({
+  const tsx = operatorCommand({
     kubeconfigPath: options.kubeconfig,
     healthPort: port,
     args: ["--leader-election", "false", ...options.args],
   });
+  // Same arguments as the tools' tsx command, with the loader and the source entry point swapped.
+  const entry = tsx.args.indexOf(path.join(repoRoot, "src/cli.ts"));
+  const command = tsx.command;
+  const args = [...(options.nodeFlags ?? []), compiledCli, ...tsx.args.slice(entry + 1)];
   const child = spawn(command, args, {
     cwd: repoRoot,
     env: { ...process.env },
