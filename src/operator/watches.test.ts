@@ -6,7 +6,7 @@ import { Informer } from "../kube/informers.js";
 import { formatKey, type ObjectKey } from "../kube/objectKey.js";
 import { startWatches, type Enqueuer } from "../kube/watches.js";
 import type { Caches } from "./facts.js";
-import { operatorWatches } from "./watches.js";
+import { NamedClientIndex, operatorWatches } from "./watches.js";
 
 type Meta = { generation?: number; phase?: string; labels?: Record<string, string>; finalizers?: string[] };
 
@@ -275,5 +275,35 @@ describe("operator watch table", () => {
     w.policy.publish("r3");
     w.caches.realms.remove(realm("team-a", "shop", { name: "main", namespace: "kc" }));
     expect(queuedOf(w)).toEqual(none);
+  });
+});
+
+describe("NamedClientIndex", () => {
+  const informer = () =>
+    new Informer<KeycloakClient>({
+      kubeConfig: new KubeConfig(),
+      apiVersion: API_VERSION,
+      plural: "keycloakclients",
+    });
+  const named = (index: NamedClientIndex, realmNs: string, realmName: string, clientId: string) =>
+    index.naming({ namespace: realmNs, name: realmName }, clientId).map(formatKey).sort();
+
+  it("Given clients naming another's roles, When they are added, changed and deleted, Then the index follows, per realm", () => {
+    const clients = informer();
+    // Present before the index exists: seeded from the cache.
+    clients.upsert(client("a", "worker", { name: "shop" }, { clientRoles: { api: ["read"] } }));
+    const index = new NamedClientIndex(clients);
+    clients.upsert(client("b", "portal", { name: "shop", namespace: "a" }, { clientRoles: { api: ["x"] } }));
+    clients.upsert(client("a", "other", { name: "blog" }, { clientRoles: { api: ["read"] } }));
+    expect(named(index, "a", "shop", "api")).toEqual(["a/worker", "b/portal"]);
+    expect(named(index, "a", "blog", "api")).toEqual(["a/other"]);
+
+    // worker stops naming api, and names billing instead.
+    clients.upsert(client("a", "worker", { name: "shop" }, { clientRoles: { billing: ["pay"] } }));
+    expect(named(index, "a", "shop", "api")).toEqual(["b/portal"]);
+    expect(named(index, "a", "shop", "billing")).toEqual(["a/worker"]);
+
+    clients.remove(client("b", "portal", { name: "shop", namespace: "a" }));
+    expect(named(index, "a", "shop", "api")).toEqual([]);
   });
 });

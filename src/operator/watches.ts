@@ -13,7 +13,7 @@ import type { V1Namespace, V1Secret } from "@kubernetes/client-node";
 import type { KeycloakClient, KeycloakRealm, KeycloakResource } from "../api/index.js";
 import { instanceRefOf, realmRefOf } from "../api/refs.js";
 import type { InformerEvent } from "../kube/informers.js";
-import { formatKey, isKeyOf, keyOf, objectKeyOf, sameKey, type ObjectKey } from "../kube/objectKey.js";
+import { formatKey, isKeyOf, keyOf, objectKeyOf, type ObjectKey } from "../kube/objectKey.js";
 import { watch, type BoundWatch, type EventSource } from "../kube/watches.js";
 import { CLIENT_LABEL } from "./clientHandler.js";
 import { namedClientIds, type Caches } from "./facts.js";
@@ -69,7 +69,56 @@ function happened(event: InformerEvent<unknown>): string {
 const own = (kind: string) => (event: InformerEvent<KeycloakResource>) =>
   event.type === "update" ? `its spec or metadata changed` : `the ${kind} ${happened(event)}`;
 
+/**
+ * Which clients name a client's roles, by (realm, clientId): kept current from the clients' events,
+ * so that a client's change finds the clients that name it without scanning (and parsing) every
+ * client in the cache — which made each create cost O(N) and a whole create pass O(N²).
+ */
+export class NamedClientIndex {
+  /** "realm key\0clientId" → the keys of the clients naming it. */
+  readonly #naming = new Map<string, Map<string, ObjectKey>>();
+  /** client key → the index entries it is in, to drop them on its next change. */
+  readonly #entries = new Map<string, string[]>();
+
+  constructor(source: EventSource<InformerEvent<KeycloakClient>> & { list(): KeycloakClient[] }) {
+    for (const c of source.list()) this.#set(c);
+    source.onChange((e) =>
+      e.type === "delete" ? this.#drop(formatKey(keyOf(e.object))) : this.#set(e.object),
+    );
+  }
+
+  /** The clients in `realm` whose spec names `clientId`'s roles. */
+  naming(realm: ObjectKey, clientId: string): ObjectKey[] {
+    return [...(this.#naming.get(`${formatKey(realm)}\0${clientId}`)?.values() ?? [])];
+  }
+
+  #set(client: KeycloakClient): void {
+    const key = keyOf(client);
+    const id = formatKey(key);
+    this.#drop(id);
+    const realm = formatKey(realmRefOf(client));
+    const entries = [...namedClientIds(client.spec)].map((named) => `${realm}\0${named}`);
+    if (entries.length === 0) return;
+    this.#entries.set(id, entries);
+    for (const entry of entries) {
+      let keys = this.#naming.get(entry);
+      if (!keys) this.#naming.set(entry, (keys = new Map<string, ObjectKey>()));
+      keys.set(id, key);
+    }
+  }
+
+  #drop(id: string): void {
+    for (const entry of this.#entries.get(id) ?? []) {
+      const keys = this.#naming.get(entry);
+      keys?.delete(id);
+      if (keys?.size === 0) this.#naming.delete(entry);
+    }
+    this.#entries.delete(id);
+  }
+}
+
 export function operatorWatches(s: WatchSources): OperatorWatches {
+  const namedBy = new NamedClientIndex(s.clients);
   const keys = (objects: readonly KeycloakResource[]): ObjectKey[] => objects.map(keyOf);
   const namespaceReason = (event: InformerEvent<V1Namespace>) =>
     `its namespace's labels or annotations ${event.type === "update" ? "changed" : happened(event)}`;
@@ -145,16 +194,7 @@ export function operatorWatches(s: WatchSources): OperatorWatches {
       watch<InformerEvent<KeycloakClient>>({
         source: s.clients,
         predicate: specOrMetaChanged,
-        map: (e) => {
-          const realm = realmRefOf(e.object);
-          return keys(
-            s.clients
-              .list()
-              .filter(
-                (c) => sameKey(realmRefOf(c), realm) && namedClientIds(c.spec).has(e.object.spec.clientId),
-              ),
-          );
-        },
+        map: (e) => namedBy.naming(realmRefOf(e.object), e.object.spec.clientId),
         reason: (e) => `KeycloakClient ${formatKey(keyOf(e.object))}, whose roles it names, ${happened(e)}`,
       }),
       dependencyChanged("KeycloakRealm", s.realms, (r) =>
