@@ -553,7 +553,7 @@ async function main(): Promise<void> {
       "",
       `- Applying the ${N} CRs to the API server took ${fmt(applySeconds)} s (${APPLY_CONCURRENCY} in flight), inside the create phase.`,
       `- Operator start-up (process start → /readyz, then instance and realms) used ${fmt(startupCpuA, 2)} CPU s before the clients were applied.`,
-      `- Restarted operator: process start → /readyz ${fmt(seconds(readyzMs))} s and ${fmt(statsB0.cpuSeconds, 2)} CPU s (node, tsx, policy engine, informers' initial lists), before the pass above.`,
+      `- Restarted operator: process start → /readyz ${fmt(seconds(readyzMs))} s and ${fmt(statsB0.cpuSeconds, 2)} CPU s (node, the compiled operator, policy engine, informers' initial lists), before the pass above.`,
       `- The resync pass is paced by its timer (each object ${seconds(resyncMs)} s ± 10 % after its previous reconcile), not by throughput: its wall time follows the restart pass's spread.`,
       `- Keycloak requests per client when creating: ${fmt(createPhase.keycloak.total / N, 2)} (writes ${fmt(createPhase.keycloak.writes / N, 2)}); per client on resync: ${fmt(resyncPhase.keycloak.total / N, 2)}.`,
       `- Create phase / lower bound: ${fmt(createPhase.seconds / lowerBoundSeconds)}×.`,
