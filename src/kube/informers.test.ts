@@ -209,7 +209,7 @@ describe("what the cache keeps", () => {
         managedFields: [{ manager: "kubectl", operation: "Apply" }],
       },
       spec: { x: 1 },
-    } as KubernetesObject & { spec: unknown });
+    });
     expect(obj.metadata).toEqual({ name: "a", annotations: { keep: "yes" } });
     expect((obj as { spec?: unknown }).spec).toEqual({ x: 1 });
   });

@@ -386,7 +386,7 @@ class Reflector<T extends KubernetesObject> {
 
   async #listAndWatch(gen: number): Promise<void> {
     if (!this.#current(gen)) return;
-    let items: T[] = [];
+    const items: T[] = [];
     let resourceVersion = "";
     try {
       let continueToken: string | undefined;
