@@ -3,6 +3,9 @@
 #   kpo.local/pause:3.10.1   the sandbox image, build/pause/linux/pause.c of the pinned
 #                            k8s.io/kubernetes module compiled statically with gcc
 #   kpo.local/busybox:1.35   Debian's busybox-static with its applet links, for test pods
+#   kpo.local/apiprobe:1     a static Go client that calls the API server the in-cluster way
+#                            (KUBERNETES_SERVICE_HOST, the pod's token and CA); busybox's own
+#                            wget crashes on this machine
 # The node (src/testenv/node.ts) imports every *.tar of that directory at start. Idempotent: an
 # archive is rebuilt only when missing or when this script or tools.versions changed since.
 set -euo pipefail
@@ -57,5 +60,75 @@ build_busybox() {
   log "built $out"
 }
 
+build_apiprobe() {
+  local out="$images_dir/apiprobe.tar"
+  fresh "$out" && return
+  local work
+  work=$(mktemp -d)
+  mkdir -p "$work/src" "$work/rootfs"
+  cat > "$work/src/main.go" <<'GO'
+// apiprobe PATH [JSON-BODY]: GET (or POST the body to) the API server as in-cluster clients do,
+// print the status code and the response, exit non-zero unless it is 2xx.
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+const sa = "/var/run/secrets/kubernetes.io/serviceaccount/"
+
+func main() {
+	token, err := os.ReadFile(sa + "token")
+	check(err)
+	ca, err := os.ReadFile(sa + "ca.crt")
+	check(err)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	host := net.JoinHostPort(os.Getenv("KUBERNETES_SERVICE_HOST"), os.Getenv("KUBERNETES_SERVICE_PORT"))
+	client := &http.Client{Timeout: 10 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	method, body := "GET", ""
+	if len(os.Args) > 2 {
+		method, body = "POST", os.Args[2]
+	}
+	req, err := http.NewRequest(method, "https://"+host+os.Args[1], strings.NewReader(body))
+	check(err)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	check(err)
+	out, _ := io.ReadAll(resp.Body)
+	fmt.Printf("%d %s\n", resp.StatusCode, out)
+	if resp.StatusCode/100 != 2 {
+		os.Exit(2)
+	}
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+GO
+  (
+    cd "$work/src"
+    printf 'module kpo.local/apiprobe\n\ngo 1.24\n' > go.mod
+    CGO_ENABLED=0 GOTOOLCHAIN=local go build -trimpath -ldflags "-s -w" -o "$work/rootfs/apiprobe" .
+  )
+  oci_archive "$work/rootfs" kpo.local/apiprobe:1 "$out" --user 65534:65534 --entrypoint /apiprobe
+  rm -rf "$work"
+  log "built $out"
+}
+
 build_pause
 build_busybox
+build_apiprobe

@@ -176,7 +176,7 @@ function nodeProcesses(): number[] {
   }
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    let cmdline = "";
+    let cmdline: string;
     try {
       cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
     } catch {
@@ -441,8 +441,9 @@ async function nodeReady(cp: ControlPlane): Promise<boolean> {
 
 /** A TCP forwarder host:port -> 127.0.0.1:target, living in this process. */
 function forward(host: string, port: number, target: number): Promise<net.Server> {
-  const server = net.createServer((socket) => {
-    const upstream = net.connect(target, "127.0.0.1");
+  // Half-open both ways, so a client that ends its side early still gets the whole answer.
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    const upstream = net.connect({ port: target, host: "127.0.0.1", allowHalfOpen: true });
     socket.pipe(upstream).pipe(socket);
     const close = () => {
       socket.destroy();
@@ -626,6 +627,6 @@ export async function startNode(options: NodeOptions): Promise<Node> {
     };
   } catch (err) {
     await stop();
-    throw new Error(`test node did not start (logs in ${dir}): ${String(err)}`);
+    throw new Error(`test node did not start (logs in ${dir}): ${String(err)}`, { cause: err });
   }
 }
