@@ -114,6 +114,24 @@ const SHARED_PATHS = [
 interface HostState {
   sysctls: Record<string, string>;
   createdPaths: string[];
+  /** The node's components, so a later start can end them after a crash (command line checked). */
+  processes: { pid: number; cmdline: string }[];
+}
+
+function readCmdline(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+function recordProcess(proc: ManagedProcess): void {
+  const pid = proc.child.pid;
+  if (pid === undefined) return;
+  const state = JSON.parse(readFileSync(STATE_FILE, "utf8")) as HostState;
+  state.processes.push({ pid, cmdline: readCmdline(pid) ?? "" });
+  writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
 }
 
 function run(cmd: string, args: string[]): string {
@@ -165,9 +183,15 @@ function cgroupTree(dir: string): string[] {
   return out;
 }
 
-/** Processes of the node: in its cgroups, or started with its directories on the command line. */
-function nodeProcesses(): number[] {
+/**
+ * Processes of the node: its recorded components, what runs in its cgroups, and what was started
+ * with its directories on the command line (containerd's shims).
+ */
+function nodeProcesses(components: HostState["processes"]): number[] {
   const pids = new Set<number>();
+  for (const { pid, cmdline } of components) {
+    if (cmdline !== "" && readCmdline(pid) === cmdline) pids.add(pid);
+  }
   for (const root of cgroupDirs()) {
     for (const dir of cgroupTree(root)) {
       const procs = readFileSync(path.join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean);
@@ -176,21 +200,17 @@ function nodeProcesses(): number[] {
   }
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    let cmdline: string;
-    try {
-      cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-    } catch {
-      continue;
-    }
+    const cmdline = readCmdline(Number(entry));
+    if (cmdline === undefined) continue;
     if (cmdline.includes(RUN_DIR + "/") || cmdline.includes(DATA_DIR + "/")) pids.add(Number(entry));
   }
   pids.delete(process.pid);
   return [...pids];
 }
 
-async function killNodeProcesses(): Promise<void> {
+async function killNodeProcesses(components: HostState["processes"]): Promise<void> {
   for (let round = 0; round < 50; round++) {
-    const pids = nodeProcesses();
+    const pids = nodeProcesses(components);
     if (pids.length === 0) return;
     for (const pid of pids) {
       try {
@@ -201,7 +221,7 @@ async function killNodeProcesses(): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`node processes survive SIGKILL: ${nodeProcesses().join(", ")}`);
+  throw new Error(`node processes survive SIGKILL: ${nodeProcesses(components).join(", ")}`);
 }
 
 function unmountUnder(prefixes: string[]): void {
@@ -220,7 +240,7 @@ async function cleanHost(): Promise<void> {
   const state: HostState | undefined = existsSync(STATE_FILE)
     ? (JSON.parse(readFileSync(STATE_FILE, "utf8")) as HostState)
     : undefined;
-  await killNodeProcesses();
+  await killNodeProcesses(state?.processes ?? []);
   const created = state?.createdPaths ?? [];
   unmountUnder([DATA_DIR, RUN_DIR, ...created]);
   tryRun("ip", ["link", "del", BRIDGE]);
@@ -240,7 +260,11 @@ function recordHostState(): void {
   for (const name of SYSCTLS) {
     if (existsSync(sysctlPath(name))) sysctls[name] = readFileSync(sysctlPath(name), "utf8").trim();
   }
-  const state: HostState = { sysctls, createdPaths: SHARED_PATHS.filter((p) => !existsSync(p)) };
+  const state: HostState = {
+    sysctls,
+    createdPaths: SHARED_PATHS.filter((p) => !existsSync(p)),
+    processes: [],
+  };
   writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
 }
 
@@ -528,6 +552,7 @@ export async function startNode(options: NodeOptions): Promise<Node> {
       { logFile: path.join(dir, "containerd.log") },
     );
     started.push(containerd);
+    recordProcess(containerd);
     const ctr = (...args: string[]) =>
       new Promise<void>((resolve, reject) => {
         const child = spawn(tools.ctr, ["--address", CONTAINERD_SOCK, "-n", "k8s.io", ...args], {
@@ -575,6 +600,7 @@ export async function startNode(options: NodeOptions): Promise<Node> {
       { logFile: path.join(dir, "kube-controller-manager.log") },
     );
     started.push(cm);
+    recordProcess(cm);
     const scheduler = startProcess(
       "kube-scheduler",
       tools.scheduler,
@@ -589,6 +615,7 @@ export async function startNode(options: NodeOptions): Promise<Node> {
       { logFile: path.join(dir, "kube-scheduler.log") },
     );
     started.push(scheduler);
+    recordProcess(scheduler);
     writeFileSync(path.join(dir, "kubelet.yaml"), kubeletConfig(pkiDir, kubeletPort, healthzPort));
     const kubelet = startProcess(
       "kubelet",
@@ -609,6 +636,7 @@ export async function startNode(options: NodeOptions): Promise<Node> {
       },
     );
     started.push(kubelet);
+    recordProcess(kubelet);
     await waitUntilReady(kubelet, () => nodeReady(cp), timeout);
 
     const adminKubeconfig = cp.kubeconfigPath;
