@@ -504,11 +504,15 @@ export async function startNode(options: NodeOptions): Promise<Node> {
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    // kubelet first (it would restart containers), then the rest; cleanHost kills what remains.
-    for (const proc of started.reverse()) await proc.stop();
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-    await cleanHost();
-    lock.kill();
+    try {
+      // kubelet first (it would restart containers), then the rest; cleanHost kills what remains.
+      for (const proc of started.reverse()) await proc.stop();
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+      await cleanHost();
+    } finally {
+      // Even if cleaning failed: the next start cleans up again (the state file is still there).
+      lock.kill();
+    }
   };
   try {
     if (existsSync(STATE_FILE)) process.stderr.write("[node] cleaning up after a node that did not stop\n");

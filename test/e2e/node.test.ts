@@ -132,6 +132,27 @@ describe("the test node", () => {
     }
   });
 
+  it("listens and reports addresses only on loopback, the bridge and the kubernetes Service IP", async () => {
+    const nodeObject = await core.readNode({ name: node.name });
+    expect(nodeObject.status?.addresses).toEqual(
+      expect.arrayContaining([
+        { type: "InternalIP", address: node.bridgeAddress },
+        { type: "Hostname", address: "localhost" },
+      ]),
+    );
+    expect(nodeObject.status?.addresses).toHaveLength(2);
+    const allowed = ["127.0.0.1", node.bridgeAddress, "10.0.0.1"];
+    const components = /"(kubelet|containerd|containerd-shim[^"]*|kube-controller|kube-scheduler)"/;
+    const listeners = execFileSync("ss", ["-Hltnup"], { encoding: "utf8" })
+      .split("\n")
+      .filter((line) => components.test(line) || line.includes(`pid=${process.pid},`));
+    expect(listeners.some((line) => line.includes('"kubelet"'))).toBe(true);
+    for (const line of listeners) {
+      const local = line.split(/\s+/)[4] ?? "";
+      expect(allowed, line).toContain(local.slice(0, local.lastIndexOf(":")));
+    }
+  });
+
   it("garbage-collects a ConfigMap once its owner is deleted", async () => {
     const owner = await core.createNamespacedConfigMap({
       namespace: ns,
