@@ -1,6 +1,6 @@
 # keycloak-policy-operator — the two commands a newcomer needs:
 #   make dev    run the operator against a local control plane + Keycloak with the examples applied
-#   make test   install what is missing, lint, then unit, policy and integration tests
+#   make test   install what is missing, lint, then unit, policy, integration and e2e tests
 #
 # External tools (kube-apiserver, etcd, opa, helm, Keycloak) are pinned in tools.versions and built
 # from package registries into $(KPO_CACHE_DIR) (default ~/.cache/kpo) by scripts/tools.sh.
@@ -58,12 +58,16 @@ unit: deps policies ## Unit tests (fakes allowed)
 integration: deps tools policies ## Integration tests against a real kube-apiserver + etcd + Keycloak
 	npx vitest run --project integration
 
+.PHONY: e2e
+e2e: deps tools policies ## End-to-end tests on a real single node (kubelet, containerd; needs root)
+	npx vitest run --project e2e
+
 .PHONY: dev
 dev: deps tools policies ## Local control plane + Keycloak, the operator in the foreground, quickstart applied
 	npx tsx scripts/dev.ts
 
 .PHONY: test
-test: deps tools lint policy-check policies chart-check crd-check unit integration ## Everything CI runs
+test: deps tools lint policy-check policies chart-check crd-check unit integration e2e ## Everything CI runs
 
 .PHONY: clean
 clean: ## Remove build output (not the tool cache)

@@ -3,6 +3,8 @@
 // resources turn Ready. Ctrl-C stops everything and leaves no process behind.
 //
 // KPO_DEV_EXIT_WHEN_READY=1 exits 0 once everything is Ready (to check `make dev` itself).
+// KPO_DEV_NODE=1 also starts the single test node (src/testenv/node.ts: kubelet, containerd,
+// controller-manager, scheduler; needs root) and prints the kubectl command line.
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -81,8 +83,11 @@ async function applyQuickstart(
 
 async function main(): Promise<void> {
   const exitWhenReady = process.env.KPO_DEV_EXIT_WHEN_READY === "1";
-  say("starting etcd + kube-apiserver and Keycloak (the first start takes a minute)…");
-  const env = await startTestEnv();
+  const withNode = process.env.KPO_DEV_NODE === "1";
+  say(
+    `starting etcd + kube-apiserver${withNode ? ", a node (kubelet, containerd)" : ""} and Keycloak (the first start takes a minute)…`,
+  );
+  const env = await startTestEnv({ node: withNode });
   let operator: ReturnType<typeof spawn> | undefined;
   let stopping = false;
   const stop = async (code: number) => {
@@ -141,6 +146,12 @@ async function main(): Promise<void> {
           [
             `  Keycloak admin console  ${env.keycloak.url}/admin/  (user ${env.keycloak.adminUsername}, password ${env.keycloak.adminPassword})`,
             `  kubeconfig              export KUBECONFIG=${env.controlPlane.kubeconfigPath}`,
+            ...(env.node
+              ? [
+                  `  kubectl                 ${env.node.kubectl.join(" ")} get nodes,pods -A`,
+                  `  Keycloak from pods      ${env.keycloakUrlForPods}`,
+                ]
+              : []),
             `  status                  npx tsx src/cli.ts status --kubeconfig ${env.controlPlane.kubeconfigPath}`,
             `  metrics                 http://127.0.0.1:${healthPort}/metrics`,
             `  logs and data           ${env.dir}`,
