@@ -58,6 +58,10 @@ unit: deps policies ## Unit tests (fakes allowed)
 integration: deps tools policies ## Integration tests against a real kube-apiserver + etcd + Keycloak
 	npx vitest run --project integration
 
+.PHONY: image
+image: deps tools ## The operator's image as an OCI archive in the cache, without Docker (scripts/operator-image.sh)
+	bash scripts/operator-image.sh
+
 .PHONY: dev
 dev: deps tools policies ## Local control plane + Keycloak, the operator in the foreground, quickstart applied
 	npx tsx scripts/dev.ts
