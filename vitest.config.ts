@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: fast unit tests (fakes allowed) and integration tests against a real
-// kube-apiserver + etcd + Keycloak started once by the global setup in src/testenv/.
+// Three projects: fast unit tests (fakes allowed), integration tests against a real
+// kube-apiserver + etcd + Keycloak started once by the global setup in src/testenv/, and e2e tests
+// on a real node (src/testenv/node.ts), which each file starts for itself (one node per machine).
 export default defineConfig({
   test: {
     projects: [
@@ -24,6 +25,17 @@ export default defineConfig({
           globalSetup: ["test/integration/globalSetup.ts"],
           testTimeout: 120_000,
           hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          env: { KPO_LOG_LEVEL: process.env.KPO_LOG_LEVEL ?? "warn" },
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
           fileParallelism: false,
         },
       },
