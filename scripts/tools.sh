@@ -59,8 +59,10 @@ build_go_tool() {
   rm -rf "$work"
 }
 
-build_kube_apiserver() {
-  local v=$KUBERNETES_VERSION name=kube-apiserver
+# Build one binary (kube-apiserver, kubelet, kubectl, ...) from the k8s.io/kubernetes module.
+#   build_kube <name>    e.g. build_kube kubelet -> cmd/kubelet
+build_kube() {
+  local v=$KUBERNETES_VERSION name=$1
   local dest="$tools_dir/$name-$v"
   [ -x "$dest/bin/$name" ] && return
   # k8s.io/kubernetes replaces its staging modules with local paths; a consumer must pin each one to
@@ -75,7 +77,7 @@ build_kube_apiserver() {
     ldflags+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
-  build_go_tool "$name" "$v" "k8s.io/kubernetes@$v" k8s.io/kubernetes/cmd/kube-apiserver "$ldflags" "$replaces"
+  build_go_tool "$name" "$v" "k8s.io/kubernetes@$v" "k8s.io/kubernetes/cmd/$name" "$ldflags" "$replaces"
 }
 
 build_etcd() {
@@ -132,13 +134,21 @@ prepare_keycloak() {
 
 # Debian packages at their pinned version, installed with apt-get only when a different version (or
 # none) is there. The package's own configuration is skipped (no system-wide slapd database or
-# service): the test environment runs a private slapd with a config of its own (src/testenv/ldap.ts).
+# service): the test environment runs a private slapd with a config of its own (src/testenv/ldap.ts),
+# and the node its own containerd with a private config (src/testenv/node.ts).
 install_debian_packages() {
-  local v=$SLAPD_DEBIAN_VERSION pkg missing=()
-  for pkg in slapd ldap-utils; do
-    [ "$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)" = "$v" ] || missing+=("$pkg=$v")
+  local pkg v missing=() wanted=(
+    "slapd=$SLAPD_DEBIAN_VERSION" "ldap-utils=$SLAPD_DEBIAN_VERSION"
+    "containerd=$CONTAINERD_DEBIAN_VERSION" "runc=$RUNC_DEBIAN_VERSION"
+    "containernetworking-plugins=$CNI_PLUGINS_DEBIAN_VERSION" "umoci=$UMOCI_DEBIAN_VERSION"
+    "busybox-static=$BUSYBOX_STATIC_DEBIAN_VERSION"
+  )
+  for pkg in "${wanted[@]}"; do
+    v=${pkg#*=}
+    [ "$(dpkg-query -W -f='${Version}' "${pkg%%=*}" 2>/dev/null || true)" = "$v" ] || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] && return
+  command -v apt-get >/dev/null || { log "apt-get is not usable here; install ${missing[*]} by hand"; exit 1; }
   local sudo=()
   if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null || { log "installing ${missing[*]} needs root (or sudo)"; exit 1; }
@@ -151,9 +161,22 @@ install_debian_packages() {
   timed "apt-get install" "${apt_get[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# The node's pause and busybox images (OCI archives in $cache_dir/images).
+build_node_images() {
+  KPO_CACHE_DIR=$cache_dir timed "node images" bash "$repo_root/scripts/node-images.sh"
+}
+
 print_env() {
   cat <<ENV
 KPO_KUBE_APISERVER=$tools_dir/kube-apiserver-$KUBERNETES_VERSION/bin/kube-apiserver
+KPO_KUBELET=$tools_dir/kubelet-$KUBERNETES_VERSION/bin/kubelet
+KPO_KUBE_CONTROLLER_MANAGER=$tools_dir/kube-controller-manager-$KUBERNETES_VERSION/bin/kube-controller-manager
+KPO_KUBE_SCHEDULER=$tools_dir/kube-scheduler-$KUBERNETES_VERSION/bin/kube-scheduler
+KPO_KUBECTL=$tools_dir/kubectl-$KUBERNETES_VERSION/bin/kubectl
+KPO_IMAGES_DIR=$cache_dir/images
+KPO_CONTAINERD=/usr/bin/containerd
+KPO_CTR=/usr/bin/ctr
+KPO_CNI_BIN_DIR=/usr/lib/cni
 KPO_ETCD=$tools_dir/etcd-$ETCD_VERSION/bin/etcd
 KPO_OPA=$tools_dir/opa-$OPA_VERSION/bin/opa
 KPO_HELM=$tools_dir/helm-$HELM_VERSION/bin/helm
@@ -177,7 +200,10 @@ main() {
   build_go_tool helm "$HELM_VERSION" "helm.sh/helm/v3@$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
     "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
   build_etcd
-  build_kube_apiserver
+  build_kube kube-apiserver
+  # The single test node (src/testenv/node.ts).
+  for c in kubelet kube-controller-manager kube-scheduler kubectl; do build_kube "$c"; done
+  build_node_images
   fetch_keycloak
   prepare_keycloak
   log "all tools ready in $tools_dir ($((SECONDS - start))s)"

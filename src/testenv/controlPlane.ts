@@ -1,7 +1,9 @@
 // A real Kubernetes control plane for tests and `make dev`: etcd + kube-apiserver on free loopback
-// ports, RBAC authorization, an admin client certificate and a kubeconfig file. No kubelet, no
-// controller-manager (like controller-runtime's envtest): objects are stored and validated, nothing
-// is scheduled, and namespaces stay Terminating once deleted.
+// ports, Node + RBAC authorization, an admin client certificate and a kubeconfig file. On its own
+// there is no kubelet and no controller-manager (like controller-runtime's envtest): objects are
+// stored and validated, nothing is scheduled, and namespaces stay Terminating once deleted. The node
+// (node.ts) adds kubelet, controller-manager and scheduler; the flags for it are always set, since
+// they change nothing without a kubelet.
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import https from "node:https";
 import path from "node:path";
@@ -11,9 +13,13 @@ import { createControlPlanePki, type ControlPlanePki } from "./pki.js";
 import { startProcess, waitUntilReady, type ManagedProcess } from "./processes.js";
 import { requireTool } from "./tools.js";
 
+/** The Service CIDR; its first address is the `kubernetes` Service (see node.ts). */
+export const serviceCidr = "10.0.0.0/24";
+
 export interface ControlPlane {
   /** https://127.0.0.1:<port> */
   server: string;
+  serviceCidr: string;
   kubeconfigPath: string;
   pki: ControlPlanePki;
   dir: string;
@@ -71,8 +77,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         `--tls-cert-file=${pki.servingCert}`,
         `--tls-private-key-file=${pki.servingKey}`,
         `--client-ca-file=${pki.caCert}`,
-        "--authorization-mode=RBAC",
-        "--service-cluster-ip-range=10.0.0.0/24",
+        "--authorization-mode=Node,RBAC",
+        "--enable-admission-plugins=NodeRestriction",
+        `--service-cluster-ip-range=${serviceCidr}`,
+        // The node is named localhost and its kubelet serves on 127.0.0.1 with a certificate of
+        // this CA: logs, exec and port-forward stay on loopback.
+        "--kubelet-preferred-address-types=Hostname,InternalIP",
+        `--kubelet-certificate-authority=${pki.caCert}`,
+        `--kubelet-client-certificate=${pki.kubeletClientCert}`,
+        `--kubelet-client-key=${pki.kubeletClientKey}`,
         "--service-account-issuer=https://kubernetes.default.svc",
         `--service-account-key-file=${pki.serviceAccountPub}`,
         `--service-account-signing-key-file=${pki.serviceAccountKey}`,
@@ -88,7 +101,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
     const kubeconfigPath = path.join(dir, "kubeconfig");
     writeKubeconfig(kubeconfigPath, server, pki);
-    return { server, kubeconfigPath, pki, dir, stop };
+    return { server, serviceCidr, kubeconfigPath, pki, dir, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -122,7 +135,12 @@ function apiserverReady(server: string, pki: ControlPlanePki): Promise<boolean> 
   });
 }
 
-function writeKubeconfig(file: string, server: string, pki: ControlPlanePki): void {
+/** A kubeconfig for `server` with a client certificate of the control plane's CA. */
+export function writeKubeconfig(
+  file: string,
+  server: string,
+  pki: Pick<ControlPlanePki, "caCert" | "adminCert" | "adminKey">,
+): void {
   const b64 = (f: string) => readFileSync(f).toString("base64");
   const config = {
     apiVersion: "v1",

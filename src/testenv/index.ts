@@ -1,19 +1,27 @@
-// The local environment shared by integration tests and `make dev`: a real control plane and a real
-// Keycloak, started side by side in one working directory and stopped together.
+// The local environment shared by integration tests, e2e tests and `make dev`: a real control plane
+// and a real Keycloak, started side by side in one working directory and stopped together, and with
+// `node: true` a real node (node.ts: kubelet, containerd, controller-manager, scheduler) started
+// after the control plane, with the Keycloak port also reachable from pods on the bridge.
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startControlPlane, type ControlPlane } from "./controlPlane.js";
 import { startKeycloak, type KeycloakServer } from "./keycloak.js";
+import { startNode, type Node } from "./node.js";
 
 export { startControlPlane, type ControlPlane } from "./controlPlane.js";
 export { startKeycloak, type KeycloakServer } from "./keycloak.js";
+export { startNode, type Node } from "./node.js";
 export { freePort } from "./ports.js";
 
 export interface TestEnv {
   dir: string;
   controlPlane: ControlPlane;
   keycloak: KeycloakServer;
+  /** With `node: true`. */
+  node?: Node;
+  /** With `node: true`: the Keycloak URL as pods reach it (http://<bridge address>:<port>). */
+  keycloakUrlForPods?: string;
   stop(): Promise<void>;
 }
 
@@ -22,6 +30,8 @@ export interface TestEnvOptions {
   dir?: string;
   /** Remove the working directory on stop (default: true for a temporary one). */
   cleanup?: boolean;
+  /** Start a node too (needs root; one per machine). */
+  node?: boolean;
 }
 
 export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
@@ -39,11 +49,28 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
   }
   const controlPlane = cp.value;
   const keycloak = kc.value;
+  let node: Node | undefined;
+  let keycloakUrlForPods: string | undefined;
+  if (options.node) {
+    try {
+      node = await startNode({ controlPlane, dir: path.join(dir, "node") });
+      keycloakUrlForPods = `http://${await node.exposeOnBridge(Number(new URL(keycloak.url).port))}`;
+    } catch (err) {
+      await node?.stop();
+      await Promise.all([controlPlane.stop(), keycloak.stop()]);
+      throw err;
+    }
+  }
   // For humans and for processes started later (the operator under test, `kpo` commands).
   writeFileSync(
     path.join(dir, "env.json"),
     JSON.stringify(
-      { kubeconfig: controlPlane.kubeconfigPath, server: controlPlane.server, keycloak: keycloak.url },
+      {
+        kubeconfig: controlPlane.kubeconfigPath,
+        server: controlPlane.server,
+        keycloak: keycloak.url,
+        ...(node ? { kubectl: node.kubectl.join(" "), keycloakUrlForPods } : {}),
+      },
       null,
       2,
     ),
@@ -52,7 +79,10 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
     dir,
     controlPlane,
     keycloak,
+    node,
+    keycloakUrlForPods,
     async stop() {
+      await node?.stop();
       await Promise.all([controlPlane.stop(), keycloak.stop()]);
       if (cleanup) rmSync(dir, { recursive: true, force: true });
     },

@@ -1,5 +1,6 @@
 // Certificates for a throw-away control plane: a CA, the API server's serving certificate, an admin
-// client certificate (group system:masters) and the service-account signing key. Made with the
+// client certificate (group system:masters), the API server's client certificate for kubelets and
+// the service-account signing key. The node (node.ts) issues its own with issueCertificate. Made with the
 // openssl command line, which every supported machine has.
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -12,12 +13,20 @@ export interface ControlPlanePki {
   servingKey: string;
   adminCert: string;
   adminKey: string;
+  /** The API server's client certificate towards kubelets (logs, exec, port-forward). */
+  kubeletClientCert: string;
+  kubeletClientKey: string;
   serviceAccountKey: string;
   serviceAccountPub: string;
 }
 
 function openssl(dir: string, args: string[]): void {
   execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+}
+
+/** Issues `<dir>/<name>.crt` and `.key`, signed by the CA in `dir` (ca.crt, ca.key). */
+export function issueCertificate(dir: string, name: string, subject: string, extensions: string): void {
+  issue(dir, name, subject, extensions);
 }
 
 function issue(dir: string, name: string, subject: string, extensions: string): void {
@@ -87,6 +96,12 @@ export function createControlPlanePki(dir: string): ControlPlanePki {
     "/O=system:masters/CN=kpo-testenv-admin",
     "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n",
   );
+  issue(
+    dir,
+    "apiserver-kubelet-client",
+    "/O=system:masters/CN=kube-apiserver-kubelet-client",
+    "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n",
+  );
   openssl(dir, ["genrsa", "-out", "sa.key", "2048"]);
   openssl(dir, ["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"]);
   const at = (f: string) => path.join(dir, f);
@@ -97,6 +112,8 @@ export function createControlPlanePki(dir: string): ControlPlanePki {
     servingKey: at("apiserver.key"),
     adminCert: at("admin.crt"),
     adminKey: at("admin.key"),
+    kubeletClientCert: at("apiserver-kubelet-client.crt"),
+    kubeletClientKey: at("apiserver-kubelet-client.key"),
     serviceAccountKey: at("sa.key"),
     serviceAccountPub: at("sa.pub"),
   };

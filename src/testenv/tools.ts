@@ -8,6 +8,16 @@ import path from "node:path";
 export interface ToolPaths {
   KPO_KUBE_APISERVER: string;
   KPO_ETCD: string;
+  /** The single test node (src/testenv/node.ts). */
+  KPO_KUBELET: string;
+  KPO_KUBE_CONTROLLER_MANAGER: string;
+  KPO_KUBE_SCHEDULER: string;
+  KPO_KUBECTL: string;
+  /** OCI image archives the node imports at start (scripts/node-images.sh and others). */
+  KPO_IMAGES_DIR: string;
+  KPO_CONTAINERD: string;
+  KPO_CTR: string;
+  KPO_CNI_BIN_DIR: string;
   KPO_OPA: string;
   KPO_HELM: string;
   KPO_KEYCLOAK_HOME: string;
@@ -36,6 +46,14 @@ export function toolPaths(): ToolPaths {
   const keys: (keyof ToolPaths)[] = [
     "KPO_KUBE_APISERVER",
     "KPO_ETCD",
+    "KPO_KUBELET",
+    "KPO_KUBE_CONTROLLER_MANAGER",
+    "KPO_KUBE_SCHEDULER",
+    "KPO_KUBECTL",
+    "KPO_IMAGES_DIR",
+    "KPO_CONTAINERD",
+    "KPO_CTR",
+    "KPO_CNI_BIN_DIR",
     "KPO_OPA",
     "KPO_HELM",
     "KPO_KEYCLOAK_HOME",
