@@ -18,11 +18,14 @@
 # Output: $KPO_CACHE_DIR/images/keycloak-policy-operator-<hash>.tar, tagged
 # kpo.local/keycloak-policy-operator:<hash>, where <hash> covers every input (sources, lock file,
 # policies, machines, CRDs, the node binary, this script); an unchanged tree is not rebuilt, and older
-# archives of the operator are removed so the node imports one. Needs umoci (Debian package).
+# archives of the operator are removed so the node imports one. The archive is written by
+# scripts/lib/oci.sh (umoci, a Debian package that scripts/tools.sh installs).
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo_root"
+# shellcheck source=lib/oci.sh
+source scripts/lib/oci.sh
 
 cache_dir=${KPO_CACHE_DIR:-$HOME/.cache/kpo}
 images_dir="$cache_dir/images"
@@ -70,7 +73,7 @@ input_hash() {
     find src -type f ! -name '*.test.ts' -print0
     find policies machines crds -type f -print0
     printf '%s\0' package.json package-lock.json tsconfig.json tsconfig.build.json tools.versions \
-      scripts/operator-image.sh scripts/policies.sh "$(command -v node)"
+      scripts/operator-image.sh scripts/policies.sh scripts/lib/oci.sh "$(command -v node)"
   } | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
 }
 
@@ -118,35 +121,14 @@ build_rootfs() {
   (cd "$app" && "$rootfs$node_path" dist/src/cli.js --help >/dev/null) || die "the built CLI does not start"
 }
 
-# rootfs directory → OCI archive with one layer, tagged <repository>:<tag>, through an OCI layout at
-# <layout> (must not exist). containerd's importer
-# names the image from io.containerd.image.name; OCI tools read org.opencontainers.image.ref.name.
-oci_archive() {
-  local rootfs=$1 ref=$2 out=$3 layout=$4
-  local tag=${ref##*:} image="$layout:${ref##*:}"
-  local config=(--config.user "$user" --config.workingdir "$workdir" --config.exposedports "$exposed")
+# The image config the Dockerfile's runtime stage declares, as scripts/lib/oci.sh options.
+image_config() {
   local item
-  for item in "${entrypoint[@]}"; do config+=(--config.entrypoint "$item"); done
-  for item in "${cmd[@]}"; do config+=(--config.cmd "$item"); done
-  for item in "${base_env[@]}" "${env[@]}"; do config+=(--config.env "$item"); done
-  for item in "${labels[@]}"; do config+=(--config.label "$item"); done
-  local rootless=()
-  [ "$(id -u)" -eq 0 ] || rootless=(--rootless)
-  umoci init --layout "$layout"
-  umoci new --image "$image"
-  umoci insert "${rootless[@]}" --image "$image" --history.created_by "scripts/operator-image.sh" "$rootfs" /
-  umoci config --image "$image" "${config[@]}" --history.created_by "scripts/operator-image.sh"
-  umoci gc --layout "$layout"
-  node -e '
-    const fs = require("node:fs");
-    const [file, ref, tag] = process.argv.slice(1);
-    const index = JSON.parse(fs.readFileSync(file, "utf8"));
-    for (const m of index.manifests) {
-      m.annotations = { ...m.annotations, "io.containerd.image.name": ref, "org.opencontainers.image.ref.name": tag };
-    }
-    fs.writeFileSync(file, JSON.stringify(index));
-  ' "$layout/index.json" "$ref" "$tag"
-  tar -C "$layout" -cf "$out" oci-layout index.json blobs
+  printf '%s\0' --user "$user" --workdir "$workdir" --expose "$exposed"
+  for item in "${entrypoint[@]}"; do printf '%s\0' --entrypoint "$item"; done
+  for item in "${cmd[@]}"; do printf '%s\0' --cmd "$item"; done
+  for item in "${base_env[@]}" "${env[@]}"; do printf '%s\0' --env "$item"; done
+  for item in "${labels[@]}"; do printf '%s\0' --label "$item"; done
 }
 
 main() {
@@ -169,7 +151,9 @@ main() {
     stage=$(mktemp -d "$images_dir/.build-$name.XXXXXX")
     trap 'rm -rf "$stage"' EXIT
     build_rootfs "$stage/rootfs" "$stage"
-    oci_archive "$stage/rootfs" "$ref" "$stage/image.tar" "$stage/layout"
+    local config=()
+    mapfile -d '' config < <(image_config)
+    oci_archive "$stage/rootfs" "$ref" "$stage/image.tar" "${config[@]}"
     find "$images_dir" -maxdepth 1 -name "$name-*.tar" -delete
     mv "$stage/image.tar" "$archive"
     log "built $ref in $((SECONDS - start))s ($(du -m "$archive" | cut -f1) MiB): $archive"

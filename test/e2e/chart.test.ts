@@ -287,7 +287,7 @@ describe("Given the chart installed with helm on a real node", () => {
   }, 300_000);
 
   it("When policy data changes through the chart's ConfigMap, Then the running pods load it and a decision changes without a restart", async () => {
-    await resources.create(CLIENTS, "shop", serviceClient("reporting") as unknown as KpoObject);
+    await resources.create(CLIENTS, "shop", serviceClient("reporting"));
     await resources.waitForStatus(CLIENTS, "shop", "reporting", (o) => o.status?.phase === "Ready", 240_000);
     const before = await operatorPods();
     const dataDir = "/etc/kpo/policy-data";
@@ -346,7 +346,7 @@ describe("Given the chart installed with helm on a real node", () => {
     await waitFor("the standby holding the Lease", async () => (await leaseHolder()) === standby, 120_000);
     expect(metricSum(await metricsOf(standby!), "leader_election_master_status", { name: LEASE })).toBe(1);
 
-    await resources.create(CLIENTS, "shop", serviceClient("failover") as unknown as KpoObject);
+    await resources.create(CLIENTS, "shop", serviceClient("failover"));
     await resources.waitForStatus(CLIENTS, "shop", "failover", (o) => o.status?.phase === "Ready", 240_000);
     const secret = await core.readNamespacedSecret({ namespace: "shop", name: "failover-credentials" });
     expect(

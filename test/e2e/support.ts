@@ -5,7 +5,7 @@
 import { execFile, execFileSync } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
-import * as k8s from "@kubernetes/client-node";
+import type * as k8s from "@kubernetes/client-node";
 import { repoRoot, requireTool } from "../../src/testenv/tools.js";
 
 const run = promisify(execFile);
