@@ -62,6 +62,9 @@ integration: deps tools policies ## Integration tests against a real kube-apiser
 image: deps tools ## The operator's image as an OCI archive in the cache, without Docker (scripts/operator-image.sh)
 	bash scripts/operator-image.sh
 
+# The e2e suite runs that image on the test node, which imports it when it starts.
+e2e: image
+
 .PHONY: dev
 dev: deps tools policies ## Local control plane + Keycloak, the operator in the foreground, quickstart applied
 	npx tsx scripts/dev.ts

@@ -270,8 +270,8 @@ describe("Given the chart installed with helm on a real node", () => {
       await resources.waitForStatus(plural, namespace, name, (o) => o.status?.phase === "Ready", 240_000);
     // What the README's tour shows a user.
     const table = await kubectl.run(["get", "keycloakrealms,keycloakclients", "-A"]);
-    expect(table).toMatch(/identity\s+apps\s.*Ready/);
-    expect(table).toMatch(/shop\s+storefront\s.*Ready/);
+    expect(table).toMatch(/identity\s+\S*\/apps\s.*Ready/);
+    expect(table).toMatch(/shop\s+\S*\/storefront\s.*Ready/);
 
     const secret = await core.readNamespacedSecret({ namespace: "shop", name: "storefront-credentials" });
     const endpoint = secretValue(secret, "token-endpoint");
@@ -341,6 +341,9 @@ describe("Given the chart installed with helm on a real node", () => {
     const leader = await leaseHolder();
     const standby = before.map(podName).find((n) => n !== leader);
     expect(standby).toBeDefined();
+    // Cordoned, the node takes no replacement pod until the standby leads: otherwise the replacement
+    // may win the released Lease first, and the standby's takeover would go unobserved.
+    await kubectl.run(["cordon", env.node!.name]);
     await core.deleteNamespacedPod({ namespace: NAMESPACE, name: leader, gracePeriodSeconds: 0 });
 
     await waitFor("the standby holding the Lease", async () => (await leaseHolder()) === standby, 120_000);
@@ -357,6 +360,7 @@ describe("Given the chart installed with helm on a real node", () => {
       ),
     ).toBe("200");
 
+    await kubectl.run(["uncordon", env.node!.name]);
     const pods = await twoReadyPods("the Deployment's replacement pod Running and Ready", (ps) =>
       ps.every((p) => podName(p) !== leader),
     );
