@@ -4,6 +4,10 @@
 #
 #   docker build -t keycloak-policy-operator:dev .
 #
+# scripts/operator-image.sh builds the same contents without a Docker daemon (the image the test
+# node runs); test/unit/operatorImage.test.ts compares its list with this file's runtime stage, so
+# a COPY, ENV or entrypoint changed here must change there too.
+#
 # Pin the base images by digest in CI (docker buildx imagetools inspect <image>) for reproducible builds.
 ARG NODE_IMAGE=node:20.19-bookworm-slim
 ARG OPA_IMAGE=openpolicyagent/opa:1.22.2-static

@@ -1,8 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// Three projects: fast unit tests (fakes allowed), integration tests against a real kube-apiserver +
-// etcd + Keycloak started once by the global setup in src/testenv/, and e2e tests on a real node
-// (src/testenv/node.ts; root, one node per machine, so one file at a time, each starting its own).
+// Three projects: fast unit tests (fakes allowed), integration tests against a real
+// kube-apiserver + etcd + Keycloak started once by the global setup in src/testenv/, and e2e tests
+// on a real node (src/testenv/node.ts), which each file starts for itself (one node per machine).
 export default defineConfig({
   test: {
     projects: [
@@ -34,8 +34,8 @@ export default defineConfig({
           include: ["test/e2e/**/*.test.ts"],
           environment: "node",
           env: { KPO_LOG_LEVEL: process.env.KPO_LOG_LEVEL ?? "warn" },
-          testTimeout: 180_000,
-          hookTimeout: 300_000,
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
           fileParallelism: false,
         },
       },

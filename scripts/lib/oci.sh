@@ -3,7 +3,7 @@
 # Source this file, then:
 #
 #   oci_archive <rootfs-dir> <name:tag> <out.tar> [--user U] [--entrypoint ARG]... [--cmd ARG]...
-#               [--env K=V]... [--workdir DIR] [--label K=V]...
+#               [--env K=V]... [--workdir DIR] [--label K=V]... [--expose PORT/PROTO]...
 #
 # The whole rootfs-dir becomes one layer of a linux/<host arch> image named <name:tag> (use a full
 # reference such as kpo.local/busybox:1.35). The archive is an OCI image layout in a tar, as
@@ -21,6 +21,7 @@ oci_archive() {
       --env) config+=(--config.env "$2") ;;
       --workdir) config+=(--config.workingdir "$2") ;;
       --label) config+=(--config.label "$2") ;;
+      --expose) config+=(--config.exposedports "$2") ;;
       *) echo "oci_archive: unknown option $1" >&2; return 2 ;;
     esac
     shift 2
