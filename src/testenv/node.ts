@@ -428,6 +428,9 @@ function kubeletConfig(pkiDir: string, port: number, healthzPort: number): strin
     rotateCertificates: false,
     serverTLSBootstrap: false,
     shutdownGracePeriod: "0s",
+    // How often kubelet re-syncs a running pod, which is when a changed ConfigMap reaches its
+    // volume: 10 s instead of a minute, so the chart suite's policy change arrives in seconds.
+    syncFrequency: "10s",
   });
 }
 
@@ -464,10 +467,17 @@ async function nodeReady(cp: ControlPlane): Promise<boolean> {
 }
 
 /** A TCP forwarder host:port -> 127.0.0.1:target, living in this process. */
-function forward(host: string, port: number, target: number): Promise<net.Server> {
+interface Forwarder {
+  /** Stops listening and cuts open connections (pods' watches would hold a plain close forever). */
+  close(): Promise<void>;
+}
+
+function forward(host: string, port: number, target: number): Promise<Forwarder> {
+  const open = new Set<net.Socket>();
   // Half-open both ways, so a client that ends its side early still gets the whole answer.
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     const upstream = net.connect({ port: target, host: "127.0.0.1", allowHalfOpen: true });
+    open.add(socket).add(upstream);
     socket.pipe(upstream).pipe(socket);
     const close = () => {
       socket.destroy();
@@ -475,11 +485,20 @@ function forward(host: string, port: number, target: number): Promise<net.Server
     };
     socket.on("error", close);
     upstream.on("error", close);
+    socket.once("close", () => open.delete(socket));
+    upstream.once("close", () => open.delete(upstream));
   });
   server.unref();
+  const forwarder: Forwarder = {
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        for (const s of open) s.destroy();
+      }),
+  };
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => resolve(server));
+    server.listen(port, host, () => resolve(forwarder));
   });
 }
 
@@ -499,7 +518,7 @@ export async function startNode(options: NodeOptions): Promise<Node> {
   };
   const lock = await acquireLock();
   const started: ManagedProcess[] = [];
-  const servers: net.Server[] = [];
+  const forwarders: Forwarder[] = [];
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -507,7 +526,7 @@ export async function startNode(options: NodeOptions): Promise<Node> {
     try {
       // kubelet first (it would restart containers), then the rest; cleanHost kills what remains.
       for (const proc of started.reverse()) await proc.stop();
-      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+      await Promise.all(forwarders.map((f) => f.close()));
       await cleanHost();
     } finally {
       // Even if cleaning failed: the next start cleans up again (the state file is still there).
@@ -577,7 +596,7 @@ export async function startNode(options: NodeOptions): Promise<Node> {
       await importImage(path.join(tools.images, f));
     }
 
-    servers.push(await forward(apiServiceIp, 443, Number(new URL(cp.server).port)));
+    forwarders.push(await forward(apiServiceIp, 443, Number(new URL(cp.server).port)));
 
     const [cmPort, schedulerPort, kubeletPort, healthzPort] = await Promise.all([
       freePort(),
@@ -652,7 +671,7 @@ export async function startNode(options: NodeOptions): Promise<Node> {
       kubectl: [tools.kubectl, "--kubeconfig", adminKubeconfig],
       importImage,
       async exposeOnBridge(port: number) {
-        servers.push(await forward(BRIDGE_ADDRESS, port, port));
+        forwarders.push(await forward(BRIDGE_ADDRESS, port, port));
         return `${BRIDGE_ADDRESS}:${port}`;
       },
       stop,
