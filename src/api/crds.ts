@@ -2,10 +2,10 @@
 // generator, by tests that validate examples against the schemas, and by anything that installs
 // the CRDs (test environment, `kpo` commands).
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { loadYaml, type V1CustomResourceDefinition } from "@kubernetes/client-node";
 import { parse } from "yaml";
+import { packageRoot } from "../packageRoot.js";
 
 /** The kinds of the API, in dependency order (an instance before its realms, a realm before its clients and users). */
 export const CRD_KINDS = ["KeycloakInstance", "KeycloakRealm", "KeycloakClient", "KeycloakUser"] as const;
@@ -93,24 +93,13 @@ export interface CrdManifest {
   };
 }
 
-/**
- * The crds/ directory of this checkout or package. Searched upwards from this module so that it is
- * found both from src/api/ (tsx, tests) and from dist/src/api/ (built package).
- */
+/** The crds/ directory of this checkout, package or image. */
 export function crdDirectory(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, "crds");
-    if (existsSync(join(candidate, CRD_FILES.KeycloakRealm))) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) {
-      throw new Error(
-        `crds/${CRD_FILES.KeycloakRealm} not found in any parent directory of ${fileURLToPath(import.meta.url)}; ` +
-          "run from a checkout of keycloak-policy-operator or pass the crds directory explicitly",
-      );
-    }
-    dir = parent;
+  const dir = join(packageRoot(), "crds");
+  if (!existsSync(join(dir, CRD_FILES.KeycloakRealm))) {
+    throw new Error(`${dir}/${CRD_FILES.KeycloakRealm} not found: the installation is incomplete`);
   }
+  return dir;
 }
 
 function readText(kind: CrdKind, dir: string): { path: string; text: string } {

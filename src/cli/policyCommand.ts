@@ -3,13 +3,13 @@
 // 2 bad input (unreadable file, unknown kind, malformed flag, no bundle).
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { KINDS, type KeycloakResource } from "../api/index.js";
 import type { ResolvedRef } from "../api/refs.js";
 import { parseAllDocuments } from "yaml";
 import { rootLogger } from "../observability/logger.js";
+import { packageRoot } from "../packageRoot.js";
 import { compactInput } from "../policy/compactInput.js";
 import type { Decision, Operation, PolicyInput, ResourceKind } from "../policy/decision.js";
 import { createPolicyEngine } from "../policy/engine.js";
@@ -59,13 +59,6 @@ type Doc = { apiVersion?: unknown; kind?: unknown; metadata?: Record<string, unk
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** The repository (or installed package) root: the nearest ancestor holding package.json. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
 }
 
 export function defaultBundleDir(): string {

@@ -25,13 +25,14 @@ import {
   type LifecycleMachine,
 } from "./implementations.js";
 import { errorMessage } from "./errors.js";
-import { installedMachinesDir } from "./paths.js";
 import { LIFECYCLE_TAGS } from "./phases.js";
 import { chartSchemaProblem, machineSchemaProblem, parametersSchemaProblem } from "./machineSchema.js";
 import { initialContext } from "./status.js";
 import { PHASES, type LifecycleContext } from "./types.js";
 
-export { DEFAULT_MACHINES_DIR } from "./paths.js";
+import { DEFAULT_MACHINES_DIR } from "./paths.js";
+
+export { DEFAULT_MACHINES_DIR };
 
 export class MachineDefinitionError extends Error {
   override name = "MachineDefinitionError";
@@ -423,7 +424,7 @@ export function loadMachineFile(
 }
 
 /** Loads every machines/*.json (charts aside), keyed by kind; each kind must appear exactly once. */
-export function loadMachines(dir: string = installedMachinesDir()): Map<ResourceKind, LoadedMachine> {
+export function loadMachines(dir: string = DEFAULT_MACHINES_DIR): Map<ResourceKind, LoadedMachine> {
   const result = new Map<ResourceKind, LoadedMachine>();
   const files = readdirSync(dir)
     .filter((f) => f.endsWith(".json") && !f.endsWith(CHART_SUFFIX))

@@ -13,7 +13,7 @@ import { loggerFor, type Logger } from "../observability/logger.js";
 import type { ResourceKind } from "../policy/decision.js";
 import { loadMachines, MachineDefinitionError, type LoadedMachine } from "./loader.js";
 import { initTransitions, machinesInfo, machinesLoadsTotal } from "./metrics.js";
-import { installedMachinesDir } from "./paths.js";
+import { DEFAULT_MACHINES_DIR } from "./paths.js";
 
 export interface MachineSetOptions {
   /** The machines directory (machines/ of the installation, or a mounted ConfigMap). */
@@ -92,7 +92,7 @@ function describe(err: unknown): { file?: string; reason: string } {
 /** Loads the machines (throwing if they are invalid: the operator cannot start without them) and, if asked, watches them. */
 export function createMachineSet(opts: MachineSetOptions = {}): MachineSet {
   const log = opts.logger ?? loggerFor("machines");
-  const dir = resolve(opts.dir ?? installedMachinesDir());
+  const dir = resolve(opts.dir ?? DEFAULT_MACHINES_DIR);
   let active: ActiveSet;
   try {
     active = load(dir);

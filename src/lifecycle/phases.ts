@@ -8,7 +8,7 @@
 // same chart at start-up (every tag known, every resumesAs a state) before anything reads it.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { installedMachinesDir, LIFECYCLE_CHART } from "./paths.js";
+import { DEFAULT_MACHINES_DIR, LIFECYCLE_CHART } from "./paths.js";
 import { PHASES, type LifecyclePhase } from "./types.js";
 
 /** Every state tag the code reads, and what it means. */
@@ -68,7 +68,7 @@ let installed: PhaseFacts | undefined;
 /** The facts of the installation's chart (read on first use). */
 export function phaseFacts(): PhaseFacts {
   installed ??= phaseFactsOf(
-    JSON.parse(readFileSync(join(installedMachinesDir(), LIFECYCLE_CHART), "utf8")) as PhaseFactsSource,
+    JSON.parse(readFileSync(join(DEFAULT_MACHINES_DIR, LIFECYCLE_CHART), "utf8")) as PhaseFactsSource,
   );
   return installed;
 }
