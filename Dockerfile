@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# The keycloak-policy-operator image: compiled JS, production dependencies only, the policy bundle
-# compiled to wasm by the pinned opa, running as a non-root user on a distroless Node runtime.
+# The keycloak-policy-operator image: the operator bundled into one JS file with its dependencies,
+# the policy bundle compiled to wasm by the pinned opa, running as a non-root user on a distroless
+# Node runtime.
 #
 #   docker build -t keycloak-policy-operator:dev .
 #
@@ -13,23 +14,18 @@ ARG NODE_IMAGE=node:20.19-bookworm-slim
 ARG OPA_IMAGE=openpolicyagent/opa:1.22.2-static
 ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot
 
-# --- TypeScript → dist/ (dev dependencies only live here) -------------------------------------
+# --- TypeScript → dist/kpo.mjs, one file with its dependencies (dev dependencies only live here) --
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/bundle.ts ./scripts/
 # The policy data schema is compiled in (src/policy/dataSchema.ts imports it) as the fallback for
 # bundles without their own; the bundle built below carries a copy next to its data.json.
 COPY policies/data.schema.json ./policies/
-RUN npm run build && node dist/src/cli.js --help >/dev/null
-
-# --- Production node_modules -------------------------------------------------------------------
-FROM ${NODE_IMAGE} AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN npx tsc -p tsconfig.build.json --noEmit && npx tsx scripts/bundle.ts && node dist/kpo.mjs --help >/dev/null
 
 # --- Policies: checked (fmt, strict, tests with coverage) and compiled to a wasm bundle ----------
 FROM ${OPA_IMAGE} AS opa
@@ -47,8 +43,7 @@ LABEL org.opencontainers.image.title="keycloak-policy-operator" \
       org.opencontainers.image.description="Kubernetes operator for Keycloak, governed by Rego policies" \
       org.opencontainers.image.licenses="Apache-2.0"
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
+COPY --from=build /src/dist/kpo.mjs ./dist/kpo.mjs
 COPY package.json ./
 # Read at run time: lifecycle machines, CRD schemas (validation, `kpo` commands) and the bundle.
 COPY machines ./machines
@@ -59,5 +54,5 @@ ENV NODE_ENV=production \
 # distroless "nonroot" = 65532:65532, the UID the Helm chart's securityContext expects.
 USER 65532:65532
 EXPOSE 8081
-ENTRYPOINT ["/nodejs/bin/node", "dist/src/cli.js"]
+ENTRYPOINT ["/nodejs/bin/node", "dist/kpo.mjs"]
 CMD ["run", "--health-bind-address", "0.0.0.0:8081"]

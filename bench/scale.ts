@@ -4,12 +4,12 @@
 // Keycloak writes); then the lower bound: the same client creates sent straight to Keycloak with the
 // admin client at the same concurrency. Loopback only, bounded waits, stops and cleans up by itself.
 //
-// The operator under test is the compiled CLI (dist/src/cli.js, as in the image), not tsx.
+// The operator under test is the bundled CLI (dist/kpo.mjs, as in the image), not tsx.
 // Between the restart pass and the first periodic resync the operator is idle: its CPU, Keycloak
 // requests and the API server's writes in that window are reported. After the resync one client
 // is disabled by hand in Keycloak and the time until the operator re-enables it is measured.
 //
-//   npm run bench:scale -- [options]       (builds the policy bundle and dist/ first)
+//   npm run bench:scale -- [options]       (builds the policy bundle and dist/kpo.mjs first)
 //   options: [--clients 1000] [--namespaces 10] [--realms 5] [--workers 4]
 //            [--resync-period-ms auto] [--keycloak-rate 50] [--keycloak-burst 100]
 //            [--timeout-minutes auto] [--node-flags "--max-semi-space-size=…"] [--cpu-prof]
@@ -562,7 +562,7 @@ async function main(): Promise<void> {
     lines.push(
       `- Idle between the restart pass and the first resync (${fmt(idle.seconds)} s): operator CPU ${fmt(idle.cpuSeconds, 2)} s = ${fmt(idle.cpuPercentOfCore, 2)} % of a core; Keycloak requests ${idle.keycloak.total} (writes ${idle.keycloak.writes}); API-server writes ${idle.kubeWrites}.`,
       `- Drift (client-0 disabled by hand in Keycloak) repaired after ${fmt(driftRepairSeconds)} s; resync period ${seconds(resyncMs)} s.`,
-      `- Operator: node ${NODE_FLAGS.join(" ") || "(no extra flags)"} dist/src/cli.js.`,
+      `- Operator: node ${NODE_FLAGS.join(" ") || "(no extra flags)"} dist/kpo.mjs.`,
     );
     console.log(lines.join("\n"));
 

@@ -20,12 +20,12 @@ export interface OperatorProcess {
   stop(): Promise<void>;
 }
 
-/** The compiled CLI (`npm run build`), which the image runs and the benchmark measures. */
-export const compiledCli = path.join(repoRoot, "dist/src/cli.js");
+/** The bundled CLI (`npm run bundle`), which the image runs and the benchmark measures. */
+export const compiledCli = path.join(repoRoot, "dist/kpo.mjs");
 
 /**
- * `kpo run` as its own process, as the image starts it: `node [nodeFlags] dist/src/cli.js run …`
- * (compiled JavaScript, no tsx loader in the measured CPU and memory). Resolves once /readyz is 200.
+ * `kpo run` as its own process, as the image starts it: `node [nodeFlags] dist/kpo.mjs run …`
+ * (the bundle, no tsx loader in the measured CPU and memory). Resolves once /readyz is 200.
  */
 export async function startOperator(options: {
   kubeconfig: string;
@@ -36,7 +36,7 @@ export async function startOperator(options: {
   readyTimeoutMs?: number;
 }): Promise<OperatorProcess> {
   if (!existsSync(compiledCli))
-    throw new Error(`${compiledCli} is missing: run \`npm run build\` (npm run bench:scale does)`);
+    throw new Error(`${compiledCli} is missing: run \`npm run bundle\` (npm run bench:scale does)`);
   const port = await freePort();
   const log = createWriteStream(options.logFile, { flags: "a" });
   const tsx = operatorCommand({

@@ -7,8 +7,8 @@
 #                                      the Dockerfile by test/unit/operatorImage.test.ts)
 #
 # It produces the same contents as `docker build .` (the Dockerfile stays the reference for a Docker
-# build): /app holds the compiled JavaScript (dist/, from tsconfig.build.json), the production
-# dependencies only (npm ci --omit=dev --ignore-scripts), package.json, machines/, crds/ and the policy
+# build): /app holds the operator as one JavaScript file (dist/kpo.mjs, scripts/bundle.ts: the
+# sources and their production dependencies, nothing else), package.json, machines/, crds/ and the policy
 # bundle (checked and compiled by scripts/policies.sh, as the Dockerfile's policy stage does); Node 20
 # is /nodejs/bin/node as in distroless; the same user (65532:65532), working directory, environment,
 # entrypoint and command. Only the runtime's origin differs: instead of the distroless base image it is
@@ -36,13 +36,13 @@ repository=kpo.local/$name
 workdir=/app
 user=65532:65532
 node_path=/nodejs/bin/node
-entrypoint=("$node_path" dist/src/cli.js)
+entrypoint=("$node_path" dist/kpo.mjs)
 cmd=(run --health-bind-address 0.0.0.0:8081)
 env=(NODE_ENV=production KPO_POLICY_BUNDLE=/app/build/policy/bundle)
 # The base image's environment, which the Dockerfile inherits from distroless.
 base_env=(PATH=/usr/local/bin:/usr/bin:/bin SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt)
 exposed=8081/tcp
-app_contents=(node_modules dist package.json machines crds build/policy/bundle)
+app_contents=(dist/kpo.mjs package.json machines crds build/policy/bundle)
 labels=(
   "org.opencontainers.image.title=keycloak-policy-operator"
   "org.opencontainers.image.description=Kubernetes operator for Keycloak, governed by Rego policies"
@@ -73,7 +73,7 @@ input_hash() {
     find src -type f ! -name '*.test.ts' -print0
     find policies machines crds -type f -print0
     printf '%s\0' package.json package-lock.json tsconfig.json tsconfig.build.json tools.versions \
-      scripts/operator-image.sh scripts/policies.sh scripts/lib/oci.sh "$(command -v node)"
+      scripts/operator-image.sh scripts/bundle.ts scripts/policies.sh scripts/lib/oci.sh "$(command -v node)"
   } | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
 }
 
@@ -83,16 +83,11 @@ shared_libraries() {
 }
 
 build_rootfs() {
-  local rootfs=$1 stage=$2 app="$1$workdir"
-  mkdir -p "$app/build/policy" "$stage/deps"
+  local rootfs=$1 app="$1$workdir"
+  mkdir -p "$app/build/policy"
 
-  log "compiling TypeScript (tsconfig.build.json)"
-  npx tsc -p tsconfig.build.json --outDir "$app/dist"
-
-  log "production dependencies (npm ci --omit=dev --ignore-scripts)"
-  cp package.json package-lock.json "$stage/deps/"
-  (cd "$stage/deps" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --prefer-offline >/dev/null)
-  mv "$stage/deps/node_modules" "$app/node_modules"
+  log "the operator as one file (scripts/bundle.ts: esbuild, dependencies included)"
+  npx tsx scripts/bundle.ts --outfile "$app/dist/kpo.mjs" >/dev/null
 
   log "policy bundle (scripts/policies.sh check, build)"
   bash scripts/policies.sh check >/dev/null 2>&1 || die "policy check failed: run 'bash scripts/policies.sh check'"
@@ -118,7 +113,7 @@ build_rootfs() {
   if [ "$(id -u)" -eq 0 ]; then chown 65532:65532 "$rootfs/home/nonroot"; fi
 
   # The same check as the Dockerfile's build stage, here with the image's own runtime.
-  (cd "$app" && "$rootfs$node_path" dist/src/cli.js --help >/dev/null) || die "the built CLI does not start"
+  (cd "$app" && "$rootfs$node_path" dist/kpo.mjs --help >/dev/null) || die "the built CLI does not start"
 }
 
 # The image config the Dockerfile's runtime stage declares, as scripts/lib/oci.sh options.
@@ -150,7 +145,7 @@ main() {
     local start=$SECONDS
     stage=$(mktemp -d "$images_dir/.build-$name.XXXXXX")
     trap 'rm -rf "$stage"' EXIT
-    build_rootfs "$stage/rootfs" "$stage"
+    build_rootfs "$stage/rootfs"
     local config=()
     mapfile -d '' config < <(image_config)
     oci_archive "$stage/rootfs" "$ref" "$stage/image.tar" "${config[@]}"
