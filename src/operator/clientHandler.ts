@@ -10,8 +10,9 @@ import { formatKey, objectKey } from "../kube/objectKey.js";
 import {
   computeRealmEndpoints,
   deleteClient,
-  getClientSecret,
+  getClientSecretById,
   rotateClientSecret,
+  type ClientSyncResult,
   syncClient,
   type KeycloakConnection,
 } from "../keycloak/index.js";
@@ -77,10 +78,15 @@ export function clientHandler(
     }
   }
 
+  /**
+   * `synced` is what the sync just found or created: the secret it read with the client, else the
+   * secret read by the client's id (no second lookup).
+   */
   async function secretValue(
     conn: KeycloakConnection,
     client: KeycloakClient,
     realmName: string,
+    synced: ClientSyncResult,
     existing: V1Secret | undefined,
   ): Promise<{ value: string; rotation: string }> {
     const key = objectKey(client);
@@ -95,8 +101,9 @@ export function clientHandler(
       );
       return { value, rotation: wanted };
     }
+    if (synced.secret !== undefined) return { value: synced.secret, rotation: wanted };
     const value = await classified(`reading the secret of KeycloakClient ${key}`, () =>
-      getClientSecret(conn, realmName, client.spec.clientId, namespace),
+      getClientSecretById(conn, realmName, synced.client, namespace),
     );
     return { value, rotation: wanted };
   }
@@ -164,7 +171,7 @@ export function clientHandler(
       };
       let rotation = String(client.spec.secret?.rotate ?? 0);
       if (isConfidential(client)) {
-        const secret = await secretValue(conn, client, realmName, existing);
+        const secret = await secretValue(conn, client, realmName, result, existing);
         data["client-secret"] = secret.value;
         rotation = secret.rotation;
       }
