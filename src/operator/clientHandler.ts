@@ -6,7 +6,8 @@ import { ApiException } from "@kubernetes/client-node";
 import { API_VERSION, type KeycloakClient, type KeycloakInstance, type KeycloakRealm } from "../api/index.js";
 import { clientSecretName, instanceRefOf, realmRefOf } from "../api/refs.js";
 import { serverSideApply } from "../kube/apply.js";
-import { formatKey, objectKey } from "../kube/objectKey.js";
+import { formatKey, objectKey, objectKeyOf } from "../kube/objectKey.js";
+import type { OwnWrites } from "../kube/ownWrites.js";
 import {
   computeRealmEndpoints,
   deleteClient,
@@ -44,6 +45,8 @@ export function clientHandler(
   core: CoreV1Api,
   objects: KubernetesObjectApi,
   decide: DecideFn,
+  /** The credentials Secrets' event source: its write() marks a Secret write as the operator's own. */
+  secretWrites: Pick<OwnWrites<V1Secret>, "write">,
 ): KindHandler<KeycloakClient> {
   const targetsOf = (client: KeycloakClient): { realm: KeycloakRealm; instance: KeycloakInstance } => {
     const rref = realmRefOf(client);
@@ -202,8 +205,12 @@ export function clientHandler(
         stringData: data,
       };
       if (!secretMatches(existing, desired, data)) {
+        // Through secretWrites, so the watch on these Secrets does not queue this client again for
+        // the write it is making now (it would re-read everything from Keycloak for nothing).
         await classified(`writing Secret ${namespace}/${secretName}`, () =>
-          serverSideApply(objects, desired),
+          secretWrites.write(formatKey(objectKeyOf(namespace, secretName)), () =>
+            serverSideApply(objects, desired),
+          ),
         ).catch((err: unknown) => {
           throw new TransientError(err instanceof Error ? err.message : String(err));
         });
