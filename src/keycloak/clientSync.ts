@@ -156,6 +156,20 @@ async function findClient(session: SyncSession, clientId: string): Promise<Clien
   return found.find((c) => c.clientId === clientId);
 }
 
+/**
+ * The client as the sync compares it: from the realm's shared client list while that is fresh
+ * (./clientSnapshot.ts: at most its max age old, and no write since), else found directly.
+ */
+async function findSyncedClient(
+  session: SyncSession,
+  clientId: string,
+): Promise<ClientRepresentation | undefined> {
+  const listed = await session.conn.clientSnapshots.lookup(session.realm, clientId, (what, fn) =>
+    session.read(what, fn),
+  );
+  return listed ?? (await findClient(session, clientId));
+}
+
 const builtinClients = new Set([
   "realm-management",
   "admin-cli",
@@ -194,7 +208,7 @@ async function syncClientSettings(
       `${describeClient(session.conn, realm, clientId)} is one of Keycloak's own clients and is never changed by a KeycloakClient; choose another clientId`,
     );
   }
-  const actual = await findClient(session, clientId);
+  const actual = await findSyncedClient(session, clientId);
   if (!actual?.id) {
     const created = await session.create("client", `create client "${clientId}" in realm "${realm}"`, (kc) =>
       kc.clients.create({ realm, ...settings, attributes }),

@@ -122,6 +122,9 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
       global: { ratePerSecond: config.keycloakRate, burst: config.keycloakBurst },
       perNamespace: { ratePerSecond: config.keycloakNamespaceRate, burst: config.keycloakNamespaceBurst },
     },
+    // A tenth of the resync period: one list per realm serves a whole pass of its clients, and drift
+    // made in Keycloak is still seen within 1.1 resync periods.
+    clientSnapshotMaxAgeMs: Math.round(config.resyncPeriodMs / 10),
   });
   const common = { api: customObjects, events, policy, resyncPeriodMs: config.resyncPeriodMs };
   const controller = <T extends KeycloakResource>(
