@@ -77,13 +77,33 @@ function describeClient(conn: KeycloakConnection, realm: string, clientId: strin
   return `Client "${clientId}" in realm "${realm}" on Keycloak instance ${conn.instance}`;
 }
 
+/** A client sync's result, with the client it synced: callers use its id instead of finding it again. */
+export interface ClientSyncResult extends SyncResult {
+  client: ClientRef;
+  /**
+   * The client's current secret, when the sync read it: Keycloak includes it in the representation
+   * it returns to a caller allowed to manage clients. Absent after a create, when the secret was
+   * written by this sync, or when Keycloak masked it. Never log it.
+   */
+  secret?: string;
+}
+
+/** What Keycloak puts in place of a secret the caller may not see. */
+const maskedSecret = /^\*+$/;
+
+/** The secret a representation carries, if it is the real one. */
+function secretIn(rep: ClientRepresentation | undefined): string | undefined {
+  const secret = rep?.secret;
+  return typeof secret === "string" && secret !== "" && !maskedSecret.test(secret) ? secret : undefined;
+}
+
 export async function syncClient(
   conn: KeycloakConnection,
   realmName: string,
   spec: DesiredClient,
   owner: Owner,
   options: SyncOptions = {},
-): Promise<SyncResult> {
+): Promise<ClientSyncResult> {
   const session = new SyncSession(conn, realmName, owner.namespace);
   const clientOwner: Owner = { kind: "KeycloakClient", ...owner };
   const clientId = spec.client.clientId;
@@ -119,7 +139,14 @@ export async function syncClient(
     const attributes = (actual?.attributes ?? {}) as Record<string, unknown>;
     await syncServiceAccountGroups(session, client, desired.serviceAccountGroups, attributes, clientOwner);
   }
-  return { created: actual === undefined, writes: session.writes, changedFields: session.changed };
+  const secret = session.changed.includes("secret") ? undefined : secretIn(actual);
+  return {
+    created: actual === undefined,
+    writes: session.writes,
+    changedFields: session.changed,
+    client,
+    ...(secret !== undefined ? { secret } : {}),
+  };
 }
 
 async function findClient(session: SyncSession, clientId: string): Promise<ClientRepresentation | undefined> {
@@ -127,6 +154,20 @@ async function findClient(session: SyncSession, clientId: string): Promise<Clien
     kc.clients.find({ realm: session.realm, clientId }),
   );
   return found.find((c) => c.clientId === clientId);
+}
+
+/**
+ * The client as the sync compares it: from the realm's shared client list while that is fresh
+ * (./clientSnapshot.ts: at most its max age old, and no write since), else found directly.
+ */
+async function findSyncedClient(
+  session: SyncSession,
+  clientId: string,
+): Promise<ClientRepresentation | undefined> {
+  const listed = await session.conn.clientSnapshots.lookup(session.realm, clientId, (what, fn) =>
+    session.read(what, fn),
+  );
+  return listed ?? (await findClient(session, clientId));
 }
 
 const builtinClients = new Set([
@@ -167,7 +208,7 @@ async function syncClientSettings(
       `${describeClient(session.conn, realm, clientId)} is one of Keycloak's own clients and is never changed by a KeycloakClient; choose another clientId`,
     );
   }
-  const actual = await findClient(session, clientId);
+  const actual = await findSyncedClient(session, clientId);
   if (!actual?.id) {
     const created = await session.create("client", `create client "${clientId}" in realm "${realm}"`, (kc) =>
       kc.clients.create({ realm, ...settings, attributes }),
@@ -193,10 +234,14 @@ async function syncClientSettings(
     );
   }
   if (settings.secret !== undefined && !actual.publicClient) {
-    const current = await session.read(`read secret of client "${clientId}" in realm "${realm}"`, (kc) =>
-      kc.clients.getClientSecret({ realm, id }),
-    );
-    if (current.value !== settings.secret) {
+    const current =
+      secretIn(actual) ??
+      (
+        await session.read(`read secret of client "${clientId}" in realm "${realm}"`, (kc) =>
+          kc.clients.getClientSecret({ realm, id }),
+        )
+      ).value;
+    if (current !== settings.secret) {
       await session.write("PUT", "secret", `set secret of client "${clientId}" in realm "${realm}"`, (kc) =>
         kc.clients.update({ realm, id }, { clientId, secret: settings.secret }),
       );
@@ -205,7 +250,8 @@ async function syncClientSettings(
   return { id, actual };
 }
 
-interface ClientRef {
+/** A Keycloak client: its id (the uuid the admin API addresses it by) and its clientId. */
+export interface ClientRef {
   id: string;
   clientId: string;
 }
@@ -371,7 +417,7 @@ async function requireClient(
   return { ...client, id: client.id };
 }
 
-/** The current secret of a confidential client. Never log the result. */
+/** The current secret of a confidential client, found by clientId. Never log the result. */
 export async function getClientSecret(
   conn: KeycloakConnection,
   realmName: string,
@@ -379,13 +425,31 @@ export async function getClientSecret(
   namespace?: string,
 ): Promise<string> {
   const session = new SyncSession(conn, realmName, namespace ?? "");
-  const client = await requireClient(session, clientId);
-  const credential = await session.read(`read secret of client "${clientId}" in realm "${realmName}"`, (kc) =>
-    kc.clients.getClientSecret({ realm: realmName, id: client.id }),
+  const { id } = await requireClient(session, clientId);
+  return secretOf(session, { id, clientId });
+}
+
+/**
+ * The current secret of a confidential client whose id is known (from its sync): one request, no
+ * lookup. Never log the result.
+ */
+export async function getClientSecretById(
+  conn: KeycloakConnection,
+  realmName: string,
+  client: ClientRef,
+  namespace?: string,
+): Promise<string> {
+  return secretOf(new SyncSession(conn, realmName, namespace ?? ""), client);
+}
+
+async function secretOf(session: SyncSession, { id, clientId }: ClientRef): Promise<string> {
+  const realm = session.realm;
+  const credential = await session.read(`read secret of client "${clientId}" in realm "${realm}"`, (kc) =>
+    kc.clients.getClientSecret({ realm, id }),
   );
   if (typeof credential.value !== "string" || credential.value === "") {
     throw new MissingReferenceError(
-      `${describeClient(conn, realmName, clientId)} has no secret; only confidential clients (publicClient: false) have one`,
+      `${describeClient(session.conn, realm, clientId)} has no secret; only confidential clients (publicClient: false) have one`,
     );
   }
   return credential.value;

@@ -26,6 +26,7 @@ import {
   networkReasonOf,
   type RequestContext,
 } from "./errors.js";
+import { RealmClientSnapshots, type ClientSnapshotOptions } from "./clientSnapshot.js";
 import { RequestLimiter } from "./limits.js";
 import {
   keycloakCircuitRejectionsTotal,
@@ -76,6 +77,8 @@ export interface KeycloakConnectionOptions {
   breaker?: Partial<BreakerConfig>;
   /** Refresh the admin token this long before it expires; default 30 s. */
   refreshMarginSeconds?: number;
+  /** Per-realm client lists shared by the client reads (./clientSnapshot.ts); default off. */
+  clientSnapshot?: ClientSnapshotOptions;
   clock?: Clock;
 }
 
@@ -89,6 +92,8 @@ export interface CallOptions {
   timeoutMs?: number;
   /** The request creates a named object: a 409 then means it appeared since it was read (retryable). */
   creates?: boolean;
+  /** The realm a write changes: invalidates that realm's client snapshot (without: every realm's). */
+  realm?: string;
 }
 
 /** Counters of this connection since it was created. */
@@ -130,6 +135,8 @@ export class KeycloakConnection {
   readonly #slowAdmins = new Map<number, KeycloakAdminClient>();
   readonly #log: Logger;
   readonly #stats: ConnectionStats = { requests: 0, writes: 0, tokenRequests: 0, circuitRejections: 0 };
+  /** Shared client lists per realm, invalidated by every write made through this connection. */
+  readonly clientSnapshots: RealmClientSnapshots;
   #token: HeldToken | undefined;
   #tokenInFlight: Promise<void> | undefined;
 
@@ -142,6 +149,11 @@ export class KeycloakConnection {
     this.#clock = options.clock ?? systemClock;
     this.#refreshMarginMs = (options.refreshMarginSeconds ?? 30) * 1000;
     this.#log = loggerFor("keycloak", { instance: options.instance });
+    this.clientSnapshots = new RealmClientSnapshots({
+      maxAgeMs: 0,
+      clock: this.#clock,
+      ...options.clientSnapshot,
+    });
     this.#breaker = new CircuitBreaker(
       options.instance,
       { ...defaultBreakerConfig, ...options.breaker },
@@ -208,6 +220,17 @@ export class KeycloakConnection {
    * KeycloakApiError (HTTP status), KeycloakUnreachableError (no answer) or CircuitOpenError.
    */
   async call<T>(options: CallOptions, fn: (admin: KeycloakAdminClient) => Promise<T>): Promise<T> {
+    if (!writeMethods.has(options.method)) return this.#call(options, fn);
+    // Before (a list in flight is discarded) and after (a list started meanwhile may predate it).
+    this.clientSnapshots.invalidate(options.realm);
+    try {
+      return await this.#call(options, fn);
+    } finally {
+      this.clientSnapshots.invalidate(options.realm);
+    }
+  }
+
+  async #call<T>(options: CallOptions, fn: (admin: KeycloakAdminClient) => Promise<T>): Promise<T> {
     const context: RequestContext = {
       instance: this.instance,
       method: options.method,

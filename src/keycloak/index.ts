@@ -24,7 +24,15 @@ export { ownerUidAttribute, ownerNamespaceAttribute, ownerNameAttribute } from "
 export type { Owner } from "./ownership.js";
 export { syncRealm, deleteRealm, smtpPasswordHashAttribute } from "./realmSync.js";
 export type { DesiredRealm, SmtpServer, SyncOptions, SyncResult } from "./realmSync.js";
-export { syncClient, getClientSecret, rotateClientSecret, deleteClient } from "./clientSync.js";
+export {
+  syncClient,
+  getClientSecret,
+  getClientSecretById,
+  rotateClientSecret,
+  deleteClient,
+  type ClientRef,
+  type ClientSyncResult,
+} from "./clientSync.js";
 export type { DesiredClient, RoleSet } from "./clientSync.js";
 export { realmEndpoints, computeRealmEndpoints } from "./endpoints.js";
 export type { RealmEndpoints } from "./endpoints.js";

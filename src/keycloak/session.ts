@@ -89,6 +89,7 @@ export class SyncSession {
         method,
         what,
         namespace: this.namespace,
+        realm: this.realm,
         ...(timeoutMs ? { timeoutMs } : {}),
         ...(creates ? { creates } : {}),
       },

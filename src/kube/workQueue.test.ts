@@ -65,6 +65,63 @@ describe("WorkQueue order", () => {
   });
 });
 
+describe("WorkQueue fairness across namespaces", () => {
+  /** Take every ready key, marking each done. */
+  async function drain(q: WorkQueue): Promise<string[]> {
+    const taken: string[] = [];
+    while (q.length > 0) {
+      const key = (await q.get())!;
+      taken.push(key);
+      q.done(key);
+    }
+    return taken;
+  }
+
+  it("Given keys queued namespace by namespace (an initial list), when workers take them, then the namespaces take turns, FIFO within each", async () => {
+    const q = newQueue();
+    for (const ns of ["a", "b", "c"]) for (let i = 0; i < 3; i++) q.add(`${ns}/k${i}`);
+    expect(await drain(q)).toEqual(["a/k0", "b/k0", "c/k0", "a/k1", "b/k1", "c/k1", "a/k2", "b/k2", "c/k2"]);
+  });
+
+  it("Given one namespace with many keys and another with few, when drained, then the small one is not kept waiting behind the large one", async () => {
+    const q = newQueue();
+    for (let i = 0; i < 100; i++) q.add(`big/k${i}`);
+    q.add("small/x");
+    q.add("small/y");
+    const taken = await drain(q);
+    expect(taken.slice(0, 4)).toEqual(["big/k0", "small/x", "big/k1", "small/y"]);
+    expect(taken.filter((k) => k.startsWith("big/"))).toEqual(
+      Array.from({ length: 100 }, (_, i) => `big/k${i}`),
+    );
+  });
+
+  it("Given a namespace that ran dry, when it gets a key again, then it queues behind the namespaces already waiting", async () => {
+    const q = newQueue();
+    q.add("a/1");
+    q.add("b/1");
+    q.add("b/2");
+    expect(await q.get()).toBe("a/1");
+    q.add("c/1");
+    q.add("a/2");
+    expect(await drain(q)).toEqual(["b/1", "c/1", "a/2", "b/2"]);
+  });
+
+  it("Given round-robin order, when a key is added twice or while processed, then it is still deduplicated and never handed out twice at once", async () => {
+    const q = newQueue();
+    q.add("a/1");
+    q.add("b/1");
+    q.add("a/1");
+    expect(q.length).toBe(2);
+    const first = (await q.get())!;
+    expect(first).toBe("a/1");
+    q.add("a/1");
+    expect(await q.get()).toBe("b/1");
+    expect(await settled(q.get())).toBe("pending");
+    q.done("a/1");
+    expect(q.length).toBe(0);
+  });
+});
+
 describe("WorkQueue one worker per key", () => {
   it("Given a key being processed, when it is added again, then no other worker gets it until done()", async () => {
     const q = newQueue();

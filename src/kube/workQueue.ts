@@ -5,7 +5,9 @@
 //   and queued again when the worker calls done();
 // - failures are retried with a per-key backoff (addRateLimited) that forget() resets;
 // - addAfter() schedules a key for later (requeueAfter), keeping the earliest deadline per key;
-// - shutdown stops handing out work and waits, with a timeout, for the items being processed.
+// - shutdown stops handing out work and waits, with a timeout, for the items being processed;
+// - keys are handed out round-robin across namespaces, first-in first-out within one (see
+//   NamespaceRoundRobin): a burst of one namespace's keys never makes the others wait behind it.
 import {
   registerInFlightProvider,
   unregisterInFlightProvider,
@@ -61,6 +63,56 @@ class Fifo<T> {
   }
 }
 
+/**
+ * Ready keys, one FIFO per namespace, taken from the namespaces in turn. Keycloak requests are
+ * limited per namespace (a fairness rule between tenants, src/keycloak/limits.ts); with one FIFO, an
+ * informer's initial list (which arrives namespace by namespace) had every worker wait on the same
+ * namespace's bucket while the other namespaces' buckets stood idle, so a restart was paced by one
+ * namespace's rate. Keys without a namespace (cluster-scoped, or plain strings) share one FIFO.
+ */
+class NamespaceRoundRobin {
+  readonly #byNamespace = new Map<string, Fifo<string>>();
+  /** Namespaces with ready keys, in the order they get their next turn. Each appears once. */
+  readonly #turns = new Fifo<string>();
+  #length = 0;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  push(key: string): void {
+    const slash = key.indexOf("/");
+    const namespace = slash < 0 ? "" : key.slice(0, slash);
+    let fifo = this.#byNamespace.get(namespace);
+    if (!fifo) {
+      fifo = new Fifo<string>();
+      this.#byNamespace.set(namespace, fifo);
+      this.#turns.push(namespace);
+    }
+    fifo.push(key);
+    this.#length++;
+  }
+
+  shift(): string | undefined {
+    const namespace = this.#turns.shift();
+    if (namespace === undefined) return undefined;
+    const fifo = this.#byNamespace.get(namespace);
+    const key = fifo?.shift();
+    if (!fifo || key === undefined) return undefined;
+    this.#length--;
+    // Back of the line if it has more; otherwise forgotten, so idle namespaces cost no memory.
+    if (fifo.length > 0) this.#turns.push(namespace);
+    else this.#byNamespace.delete(namespace);
+    return key;
+  }
+
+  clear(): void {
+    this.#byNamespace.clear();
+    this.#turns.clear();
+    this.#length = 0;
+  }
+}
+
 interface WaitingEntry {
   readyAt: number;
   timer: NodeJS.Timeout;
@@ -71,8 +123,8 @@ export class WorkQueue {
   readonly #rateLimiter: RateLimiter;
   readonly #now: () => number;
 
-  /** Keys ready to be handed out, in order. Each is also in #dirty. */
-  readonly #queue = new Fifo<string>();
+  /** Keys ready to be handed out, round-robin across namespaces. Each is also in #dirty. */
+  readonly #queue = new NamespaceRoundRobin();
   /** Keys that need processing: queued, or re-added while being processed. */
   readonly #dirty = new Set<string>();
   /** Keys currently held by a worker, with the time the worker took them. */

@@ -6,12 +6,14 @@ import { ApiException } from "@kubernetes/client-node";
 import { API_VERSION, type KeycloakClient, type KeycloakInstance, type KeycloakRealm } from "../api/index.js";
 import { clientSecretName, instanceRefOf, realmRefOf } from "../api/refs.js";
 import { serverSideApply } from "../kube/apply.js";
-import { formatKey, objectKey } from "../kube/objectKey.js";
+import { formatKey, objectKey, objectKeyOf } from "../kube/objectKey.js";
+import type { OwnWrites } from "../kube/ownWrites.js";
 import {
   computeRealmEndpoints,
   deleteClient,
-  getClientSecret,
+  getClientSecretById,
   rotateClientSecret,
+  type ClientSyncResult,
   syncClient,
   type KeycloakConnection,
 } from "../keycloak/index.js";
@@ -43,6 +45,8 @@ export function clientHandler(
   core: CoreV1Api,
   objects: KubernetesObjectApi,
   decide: DecideFn,
+  /** The credentials Secrets' event source: its write() marks a Secret write as the operator's own. */
+  secretWrites: Pick<OwnWrites<V1Secret>, "write">,
 ): KindHandler<KeycloakClient> {
   const targetsOf = (client: KeycloakClient): { realm: KeycloakRealm; instance: KeycloakInstance } => {
     const rref = realmRefOf(client);
@@ -77,10 +81,15 @@ export function clientHandler(
     }
   }
 
+  /**
+   * `synced` is what the sync just found or created: the secret it read with the client, else the
+   * secret read by the client's id (no second lookup).
+   */
   async function secretValue(
     conn: KeycloakConnection,
     client: KeycloakClient,
     realmName: string,
+    synced: ClientSyncResult,
     existing: V1Secret | undefined,
   ): Promise<{ value: string; rotation: string }> {
     const key = objectKey(client);
@@ -95,8 +104,9 @@ export function clientHandler(
       );
       return { value, rotation: wanted };
     }
+    if (synced.secret !== undefined) return { value: synced.secret, rotation: wanted };
     const value = await classified(`reading the secret of KeycloakClient ${key}`, () =>
-      getClientSecret(conn, realmName, client.spec.clientId, namespace),
+      getClientSecretById(conn, realmName, synced.client, namespace),
     );
     return { value, rotation: wanted };
   }
@@ -164,7 +174,7 @@ export function clientHandler(
       };
       let rotation = String(client.spec.secret?.rotate ?? 0);
       if (isConfidential(client)) {
-        const secret = await secretValue(conn, client, realmName, existing);
+        const secret = await secretValue(conn, client, realmName, result, existing);
         data["client-secret"] = secret.value;
         rotation = secret.rotation;
       }
@@ -195,8 +205,12 @@ export function clientHandler(
         stringData: data,
       };
       if (!secretMatches(existing, desired, data)) {
+        // Through secretWrites, so the watch on these Secrets does not queue this client again for
+        // the write it is making now (it would re-read everything from Keycloak for nothing).
         await classified(`writing Secret ${namespace}/${secretName}`, () =>
-          serverSideApply(objects, desired),
+          secretWrites.write(formatKey(objectKeyOf(namespace, secretName)), () =>
+            serverSideApply(objects, desired),
+          ),
         ).catch((err: unknown) => {
           throw new TransientError(err instanceof Error ? err.message : String(err));
         });

@@ -14,18 +14,22 @@ export interface ConnectionPoolOptions {
   core: CoreV1Api;
   timeoutMs: number;
   limits: LimiterConfig;
+  /** How long a realm's client list may serve the client reads (src/keycloak/clientSnapshot.ts); 0 = off. */
+  clientSnapshotMaxAgeMs?: number;
 }
 
 export class ConnectionPool {
   readonly #core: CoreV1Api;
   readonly #timeoutMs: number;
   readonly #limiter: RequestLimiter;
+  readonly #snapshotMaxAgeMs: number;
   readonly #connections = new Map<string, { fingerprint: string; connection: KeycloakConnection }>();
 
   constructor(options: ConnectionPoolOptions) {
     this.#core = options.core;
     this.#timeoutMs = options.timeoutMs;
     this.#limiter = new RequestLimiter(options.limits);
+    this.#snapshotMaxAgeMs = options.clientSnapshotMaxAgeMs ?? 0;
   }
 
   /** The connection for an instance; throws a classified error that says what to fix. */
@@ -65,6 +69,7 @@ export class ConnectionPool {
       timeoutMs: this.#timeoutMs,
       tls: { ...(caPem ? { caPem } : {}), insecureSkipVerify: external.insecureSkipTLSVerify ?? false },
       limiter: this.#limiter,
+      clientSnapshot: { maxAgeMs: this.#snapshotMaxAgeMs },
     });
     this.#connections.set(key, { fingerprint, connection });
     return connection;

@@ -27,6 +27,7 @@ import { Controller } from "../kube/controller.js";
 import { EventRecorder } from "../kube/events.js";
 import { Informer, metadataOnly } from "../kube/informers.js";
 import { keyOf } from "../kube/objectKey.js";
+import { OwnWrites } from "../kube/ownWrites.js";
 import { startWatches } from "../kube/watches.js";
 import { LeaderElector } from "../kube/leaderElection.js";
 import { createMachineSet, type MachineSet } from "../lifecycle/machineSet.js";
@@ -98,6 +99,9 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
     transform: metadataOnly,
   });
+  // Their events less the operator's own writes: a Secret written by a client's reconcile must not
+  // queue that client again; one edited or deleted by someone else still does.
+  const secretWrites = new OwnWrites<V1Secret>(credentialSecrets);
   const allInformers = [
     caches.instances,
     caches.realms,
@@ -118,6 +122,9 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
       global: { ratePerSecond: config.keycloakRate, burst: config.keycloakBurst },
       perNamespace: { ratePerSecond: config.keycloakNamespaceRate, burst: config.keycloakNamespaceBurst },
     },
+    // A tenth of the resync period: one list per realm serves a whole pass of its clients, and drift
+    // made in Keycloak is still seen within 1.1 resync periods.
+    clientSnapshotMaxAgeMs: Math.round(config.resyncPeriodMs / 10),
   });
   const common = { api: customObjects, events, policy, resyncPeriodMs: config.resyncPeriodMs };
   const controller = <T extends KeycloakResource>(
@@ -154,7 +161,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     "KeycloakClient",
     CLIENT_PLURAL,
     caches.clients,
-    clientHandler(caches, connections, core, objects, policy.decide),
+    clientHandler(caches, connections, core, objects, policy.decide, secretWrites),
   );
   const users = controller<KeycloakUser>(
     "KeycloakUser",
@@ -164,7 +171,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
   );
 
   // Change → keys: the watch table of each controller (./watches.ts) says what queues what, and why.
-  const table = operatorWatches({ ...caches, credentialSecrets, policy });
+  const table = operatorWatches({ ...caches, credentialSecrets: secretWrites, policy });
   const stopWatches = [
     startWatches(instances, table.instance),
     startWatches(realms, table.realm),

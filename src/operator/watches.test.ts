@@ -166,8 +166,8 @@ describe("operator watch table", () => {
     expect(queuedOf(w)).toEqual(none);
   });
 
-  it("Given an instance, When its phase changes, Then the realms on it are queued, not the instance", () => {
-    w.caches.instances.upsert(instance("kc", "main", { phase: "Degraded" }));
+  it("Given an instance, When it stops being usable, Then the realms on it are queued, not the instance", () => {
+    w.caches.instances.upsert(instance("kc", "main", { phase: "Failed" }));
     expect(queuedOf(w)).toEqual({ instance: [], realm: ["team-a/shop", "team-b/crm"], client: [] });
     expect(w.realm.reasonFor("team-a/shop")).toEqual(["its KeycloakInstance kc/main changed"]);
   });
@@ -186,6 +186,34 @@ describe("operator watch table", () => {
       client: ["team-a/api", "team-a/web", "team-a/worker", "team-b/portal"],
     });
     expect(w.client.reasonFor("team-b/portal")).toEqual(["its KeycloakRealm team-a/shop changed"]);
+  });
+
+  it("Given a Ready realm, When its own status write moves it to Degraded and back (both usable), Then none of its clients is queued", () => {
+    w.caches.realms.upsert(realm("team-a", "shop", { name: "main", namespace: "kc" }, { phase: "Degraded" }));
+    w.caches.realms.upsert(realm("team-a", "shop", { name: "main", namespace: "kc" }, { phase: "Ready" }));
+    expect(queuedOf(w)).toEqual(none);
+  });
+
+  it("Given a Ready realm, When its spec changes (a grant), Then its clients are queued even though its phase did not change", () => {
+    w.caches.realms.upsert(
+      realm("team-a", "shop", { name: "main", namespace: "kc" }, { phase: "Ready", generation: 2 }),
+    );
+    expect(queuedOf(w).client).toEqual(["team-a/api", "team-a/web", "team-a/worker", "team-b/portal"]);
+  });
+
+  it("Given a Failed realm, When it moves to Pending (still not usable), Then its waiting clients are queued (their message names the phase)", () => {
+    w.caches.realms.upsert(realm("team-b", "crm", { name: "main", namespace: "kc" }, { phase: "Failed" }));
+    w.clear();
+    w.caches.realms.upsert(realm("team-b", "crm", { name: "main", namespace: "kc" }, { phase: "Pending" }));
+    expect(queuedOf(w).client).toEqual(["team-b/crm-ui"]);
+  });
+
+  it("Given an instance, When its status moves between usable phases, Then its realms are not queued", () => {
+    w.caches.instances.upsert(instance("kc", "main", { phase: "Degraded" }));
+    w.caches.instances.upsert(instance("kc", "main", { phase: "Ready" }));
+    expect(queuedOf(w)).toEqual(none);
+    w.caches.instances.upsert(instance("kc", "main", { phase: "Failed" }));
+    expect(queuedOf(w).realm).toEqual(["team-a/shop", "team-b/crm"]);
   });
 
   it("Given a realm, When it is deleted, Then it, its clients, its namespace's realms and its instance are queued", () => {

@@ -2,8 +2,9 @@
 // over the informer caches and the policy engine. Every trigger of every kind is here and nowhere
 // else; startOperator only starts them. The rules behind the table:
 // - an object's own spec or metadata change (not our status writes) reconciles it;
-// - a dependent is re-checked when what it waits for changes phase (instance → its realms,
-//   realm → its clients and users), and a deletion that waits for referrers is re-checked when one goes
+// - a dependent is re-checked when what it reads of what it waits for changes — usable or not, the
+//   phase while not usable, the realm name (instance → its realms, realm → its clients and users) —
+//   not on every status write of it; and a deletion that waits for referrers is re-checked when one goes
 //   (realm → its instance, client and user → its realm);
 // - policy facts that live elsewhere re-decide what reads them: a namespace's labels and
 //   annotations, a quota shared by a namespace's realms, a client's roles named by other clients
@@ -14,12 +15,16 @@ import type { KeycloakClient, KeycloakRealm, KeycloakResource } from "../api/ind
 import { instanceRefOf, realmRefOf } from "../api/refs.js";
 import type { InformerEvent } from "../kube/informers.js";
 import { formatKey, isKeyOf, keyOf, objectKeyOf, type ObjectKey } from "../kube/objectKey.js";
+import { phaseHasTag } from "../lifecycle/phases.js";
 import { watch, type BoundWatch, type EventSource } from "../kube/watches.js";
 import { CLIENT_LABEL } from "./clientHandler.js";
 import { namedClientIds, type Caches } from "./facts.js";
 
 export interface WatchSources extends Caches {
-  /** The credentials Secrets the operator wrote (label managed-by). */
+  /**
+   * The credentials Secrets the operator wrote (label managed-by), without the events of its own
+   * writes (OwnWrites): what reaches the table is someone else's change.
+   */
   credentialSecrets: EventSource<InformerEvent<V1Secret>>;
   /** The policy engine: a new bundle or data revision. */
   policy: EventSource<string>;
@@ -47,10 +52,25 @@ export function specOrMetaChanged(event: InformerEvent<KeycloakResource>): boole
   );
 }
 
-/** Did what a dependent waits for change: its phase, or anything its own reconcile would see? */
+/**
+ * Did what a dependent reads of this object change: whether it is usable (the chart's
+ * "usableDependency" tag: Ready, and Degraded, which worked and hit a transient error), its phase
+ * while it is not (the waiting dependents' message names it), the realm name its status settled on,
+ * or its spec or metadata? A flip between usable phases — a realm's resync that met a busy Keycloak
+ * and recovered — is the operator's own status write with nothing in it for the dependents, and it
+ * re-queued every client of the realm, twice.
+ */
 export function phaseChanged(event: InformerEvent<KeycloakResource>): boolean {
+  if (event.type !== "update" || specOrMetaChanged(event)) return true;
   const phase = (o: KeycloakResource | undefined) => o?.status?.phase;
-  return event.type !== "update" || phase(event.old) !== phase(event.object) || specOrMetaChanged(event);
+  const usable = (o: KeycloakResource | undefined) => phaseHasTag(phase(o), "usableDependency");
+  const realmName = (o: KeycloakResource | undefined) =>
+    (o?.status as { realmName?: unknown } | undefined)?.realmName;
+  return (
+    usable(event.old) !== usable(event.object) ||
+    (!usable(event.object) && phase(event.old) !== phase(event.object)) ||
+    realmName(event.old) !== realmName(event.object)
+  );
 }
 
 const isDelete = (event: InformerEvent<unknown>): boolean => event.type === "delete";

@@ -135,8 +135,13 @@ describe("Given a real Keycloak with a realm managed by the operator", () => {
   it("When the same client is synced again, Then it makes zero writes", async () => {
     const before = conn.stats.writes;
     const result = await syncClient(conn, realmName, desiredClient(), owner);
-    expect(result).toEqual({ created: false, writes: 0, changedFields: [] });
+    expect(result).toMatchObject({ created: false, writes: 0, changedFields: [] });
     expect(conn.stats.writes - before).toBe(0);
+    // The client as found, with the secret its representation carries (no second lookup, no
+    // separate secret read); compared without printing it.
+    expect(result.client.clientId).toBe(clientId);
+    const secret = await getClientSecret(conn, realmName, clientId, owner.namespace);
+    expect(result.secret === secret).toBe(true);
   });
 
   it("When client roles list composites, Then they are added, changed and removed exactly, and a resync writes nothing", async () => {

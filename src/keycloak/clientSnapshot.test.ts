@@ -1,0 +1,119 @@
+import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js";
+import type KeycloakAdminClient from "@keycloak/keycloak-admin-client";
+import { describe, expect, it } from "vitest";
+import type { Clock } from "./clock.js";
+import { RealmClientSnapshots, type ReadPage } from "./clientSnapshot.js";
+
+/** A realm's clients served by a fake admin client's `clients.find`, counting the pages read. */
+function fakeRealm(clientIds: string[]) {
+  const clients: ClientRepresentation[] = clientIds.map((clientId, i) => ({ id: `id-${i}`, clientId }));
+  const reads: Array<{ first: number; max: number }> = [];
+  let pending: Array<() => void> | undefined;
+  const admin = {
+    clients: {
+      find: async ({ first, max }: { first: number; max: number }) => {
+        reads.push({ first, max });
+        if (pending) await new Promise<void>((resolve) => pending?.push(resolve));
+        return clients.slice(first, first + max).map((c) => ({ ...c }));
+      },
+    },
+  } as unknown as KeycloakAdminClient;
+  const read: ReadPage = (_what, fn) => fn(admin);
+  return {
+    clients,
+    reads,
+    read,
+    /** Hold every page read until `release()`. */
+    hold: () => {
+      pending = [];
+    },
+    release: () => {
+      const waiting = pending ?? [];
+      pending = undefined;
+      for (const resolve of waiting) resolve();
+    },
+  };
+}
+
+function clock(): Clock & { advance(ms: number): void } {
+  let now = 1_000_000;
+  return {
+    now: () => now,
+    sleep: () => Promise.resolve(),
+    advance: (ms) => {
+      now += ms;
+    },
+  };
+}
+
+describe("RealmClientSnapshots", () => {
+  it("Given 1,200 clients in a realm, When each is looked up, Then the realm is listed once in pages of 500 and every lookup is served from it", async () => {
+    const realm = fakeRealm(Array.from({ length: 1200 }, (_, i) => `c${i}`));
+    const snapshots = new RealmClientSnapshots({ maxAgeMs: 60_000, clock: clock() });
+    const found = await Promise.all(
+      realm.clients.map((c) => snapshots.lookup("shop", c.clientId ?? "", realm.read)),
+    );
+    expect(found.map((c) => c?.clientId)).toEqual(realm.clients.map((c) => c.clientId));
+    expect(realm.reads).toEqual([
+      { first: 0, max: 500 },
+      { first: 500, max: 500 },
+      { first: 1000, max: 500 },
+    ]);
+  });
+
+  it("Given a listed realm, When a client is not in the list, Then the lookup says nothing (the caller asks Keycloak)", async () => {
+    const realm = fakeRealm(["web"]);
+    const snapshots = new RealmClientSnapshots({ maxAgeMs: 60_000, clock: clock() });
+    expect(await snapshots.lookup("shop", "web", realm.read)).toBeDefined();
+    expect(await snapshots.lookup("shop", "created-since", realm.read)).toBeUndefined();
+    expect(realm.reads).toHaveLength(1);
+  });
+
+  it("Given a listed realm, When it is older than the max age, Then the next lookup lists it again and sees a change made by hand", async () => {
+    const realm = fakeRealm(["web"]);
+    const time = clock();
+    const snapshots = new RealmClientSnapshots({ maxAgeMs: 60_000, clock: time });
+    await snapshots.lookup("shop", "web", realm.read);
+    realm.clients[0]!.enabled = false;
+    time.advance(59_999);
+    expect((await snapshots.lookup("shop", "web", realm.read))?.enabled).toBeUndefined();
+    time.advance(1);
+    expect((await snapshots.lookup("shop", "web", realm.read))?.enabled).toBe(false);
+    expect(realm.reads).toHaveLength(2);
+  });
+
+  it("Given a listed realm, When the operator writes to it, Then lookups stop using the list until it is due again, and another realm's list still serves", async () => {
+    const shop = fakeRealm(["web"]);
+    const blog = fakeRealm(["cms"]);
+    const time = clock();
+    const snapshots = new RealmClientSnapshots({ maxAgeMs: 60_000, clock: time });
+    await snapshots.lookup("shop", "web", shop.read);
+    await snapshots.lookup("blog", "cms", blog.read);
+    snapshots.invalidate("shop");
+    expect(await snapshots.lookup("shop", "web", shop.read)).toBeUndefined();
+    expect(await snapshots.lookup("blog", "cms", blog.read)).toBeDefined();
+    // Not listed again before its max age: a create pass writes constantly and must not list per client.
+    expect(shop.reads).toHaveLength(1);
+    time.advance(60_000);
+    expect(await snapshots.lookup("shop", "web", shop.read)).toBeDefined();
+    expect(shop.reads).toHaveLength(2);
+  });
+
+  it("Given a list in flight, When the operator writes to the realm meanwhile, Then that list is not used", async () => {
+    const realm = fakeRealm(["web"]);
+    const snapshots = new RealmClientSnapshots({ maxAgeMs: 60_000, clock: clock() });
+    realm.hold();
+    const lookup = snapshots.lookup("shop", "web", realm.read);
+    await new Promise((r) => setImmediate(r));
+    snapshots.invalidate();
+    realm.release();
+    expect(await lookup).toBeUndefined();
+  });
+
+  it("Given max age 0, When a client is looked up, Then nothing is listed", async () => {
+    const realm = fakeRealm(["web"]);
+    const snapshots = new RealmClientSnapshots({ maxAgeMs: 0 });
+    expect(await snapshots.lookup("shop", "web", realm.read)).toBeUndefined();
+    expect(realm.reads).toHaveLength(0);
+  });
+});

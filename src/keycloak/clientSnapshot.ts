@@ -1,0 +1,123 @@
+// One read of a realm's clients shared by every client of that realm. A resync of an unchanged world
+// used to find each client by clientId (one GET per client per period); Keycloak's client list
+// (`GET /admin/realms/{realm}/clients`, paged) returns the same full representations, secrets
+// included for a caller allowed to manage clients, so one paged list per realm serves them all.
+//
+// What keeps drift repair correct:
+// - a snapshot is used only while younger than `maxAgeMs`: a change made in Keycloak by hand is seen
+//   by the first reconcile after the next list, at most `maxAgeMs` later than without the snapshot;
+// - every write this connection makes (the operator's own, which the snapshot would not show)
+//   invalidates the snapshot of that realm, or of every realm when the write names none; a list
+//   that was in flight during a write is discarded too;
+// - a client missing from the snapshot is looked up directly (someone may have created it since),
+//   so the snapshot can only ever answer "here it is", never "it does not exist".
+// The list itself is fetched at most once per `maxAgeMs` per realm, by the first reader that needs
+// it (the others wait for the same list). While writes keep invalidating it (a create pass), readers
+// look clients up one by one, as before, instead of listing the realm again for each.
+import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js";
+import type KeycloakAdminClient from "@keycloak/keycloak-admin-client";
+import { systemClock, type Clock } from "./clock.js";
+
+export interface ClientSnapshotOptions {
+  /** How long a list may serve reads; 0 turns the snapshot off. */
+  maxAgeMs: number;
+  /** Clients per page of the list; default 500. */
+  pageSize?: number;
+  clock?: Clock;
+}
+
+/** How the snapshot reads one page: a counted, rate-limited GET made by the caller's session. */
+export type ReadPage = (
+  what: string,
+  fn: (admin: KeycloakAdminClient) => Promise<ClientRepresentation[]>,
+) => Promise<ClientRepresentation[]>;
+
+interface RealmSnapshot {
+  /** Bumped by every write to the realm. */
+  writes: number;
+  /** When the last list was started (ms), whether or not it could be used. */
+  listedAt: number;
+  /** The clients by clientId, valid while `writes` equals `validAtWrites` and young enough. */
+  clients?: Map<string, ClientRepresentation>;
+  validAtWrites?: number;
+  listing?: Promise<void>;
+}
+
+export class RealmClientSnapshots {
+  readonly #maxAgeMs: number;
+  readonly #pageSize: number;
+  readonly #clock: Clock;
+  readonly #realms = new Map<string, RealmSnapshot>();
+
+  constructor(options: ClientSnapshotOptions) {
+    this.#maxAgeMs = options.maxAgeMs;
+    this.#pageSize = options.pageSize ?? 500;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  get enabled(): boolean {
+    return this.#maxAgeMs > 0;
+  }
+
+  /** A write to `realm` (or, without a realm, to any): what was listed may no longer be true. */
+  invalidate(realm?: string): void {
+    if (realm === undefined) {
+      for (const snapshot of this.#realms.values()) this.#invalidate(snapshot);
+      return;
+    }
+    const snapshot = this.#realms.get(realm);
+    if (snapshot) this.#invalidate(snapshot);
+  }
+
+  /**
+   * The client from a usable snapshot of its realm (listing the realm first if it is due), or
+   * undefined: then the caller looks it up directly.
+   */
+  async lookup(realm: string, clientId: string, read: ReadPage): Promise<ClientRepresentation | undefined> {
+    if (!this.enabled) return undefined;
+    let snapshot = this.#realms.get(realm);
+    if (!snapshot) {
+      snapshot = { writes: 0, listedAt: Number.NEGATIVE_INFINITY };
+      this.#realms.set(realm, snapshot);
+    }
+    if (!this.#usable(snapshot)) {
+      if (!snapshot.listing && this.#clock.now() - snapshot.listedAt >= this.#maxAgeMs)
+        snapshot.listing = this.#list(realm, snapshot, read).finally(() => {
+          if (snapshot) snapshot.listing = undefined;
+        });
+      if (snapshot.listing) await snapshot.listing;
+    }
+    return this.#usable(snapshot) ? snapshot.clients?.get(clientId) : undefined;
+  }
+
+  #usable(snapshot: RealmSnapshot): boolean {
+    return (
+      snapshot.clients !== undefined &&
+      snapshot.validAtWrites === snapshot.writes &&
+      this.#clock.now() - snapshot.listedAt < this.#maxAgeMs
+    );
+  }
+
+  #invalidate(snapshot: RealmSnapshot): void {
+    snapshot.writes++;
+    snapshot.clients = undefined;
+  }
+
+  async #list(realm: string, snapshot: RealmSnapshot, read: ReadPage): Promise<void> {
+    const writesAtStart = snapshot.writes;
+    snapshot.listedAt = this.#clock.now();
+    const clients = new Map<string, ClientRepresentation>();
+    for (let first = 0; ; first += this.#pageSize) {
+      const max = this.#pageSize;
+      const page = await read(`list clients of realm "${realm}" (from ${first})`, (kc) =>
+        kc.clients.find({ realm, first, max }),
+      );
+      for (const c of page) if (c.clientId) clients.set(c.clientId, c);
+      if (page.length < max) break;
+    }
+    // A write while listing: some pages may predate it. Discard; readers look up directly.
+    if (snapshot.writes !== writesAtStart) return;
+    snapshot.clients = clients;
+    snapshot.validAtWrites = writesAtStart;
+  }
+}

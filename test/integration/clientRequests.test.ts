@@ -1,0 +1,188 @@
+// The Keycloak requests one KeycloakClient's provision makes, counted on the connection the handler
+// uses, against the real API server (for the credentials Secret) and the real Keycloak. At scale
+// every request per client is multiplied by N: a create is find + create + secret read by the id the
+// sync already has (no second lookup of the same client); a resync of an unchanged client is the find
+// alone, whose representation carries the secret for a caller allowed to manage clients.
+// The handler's Secret writes go through OwnWrites on a real Secret informer, as in the operator: the
+// watch that restores an edited or deleted Secret sees other writers' changes, never its own.
+import * as k8s from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { KeycloakClient, KeycloakInstance } from "../../src/api/index.js";
+import { Informer, metadataOnly, type InformerEvent } from "../../src/kube/informers.js";
+import { OwnWrites } from "../../src/kube/ownWrites.js";
+import { defaultLimiterConfig } from "../../src/keycloak/limits.js";
+import type { KeycloakConnection } from "../../src/keycloak/connection.js";
+import { deleteRealm, syncRealm } from "../../src/keycloak/realmSync.js";
+import type { Owner } from "../../src/keycloak/ownership.js";
+import { loggerFor } from "../../src/observability/logger.js";
+import { clientHandler, MANAGED_BY, MANAGED_BY_LABEL } from "../../src/operator/clientHandler.js";
+import { ConnectionPool } from "../../src/operator/connections.js";
+import { cachesOf } from "../unit/caches.js";
+import {
+  adminClient,
+  createInstance,
+  createNamespace,
+  installCrds,
+  kubeConfig,
+  Resources,
+  secretValue,
+  waitFor,
+} from "./support.js";
+
+const CLIENTS = "keycloakclients";
+const REALMS = "keycloakrealms";
+const INSTANCES = "keycloakinstances";
+const API = "keycloak.kpo.dev/v1alpha1";
+
+describe("Given a KeycloakClient handler against a real API server and Keycloak (no operator running)", () => {
+  const kc = kubeConfig();
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const resources = new Resources(kc);
+  let namespace = "";
+  let realmName = "";
+  let realmOwner: Owner;
+  let pool: ConnectionPool;
+  let conn: KeycloakConnection;
+  let provision: () => Promise<unknown>;
+  let secrets: Informer<k8s.V1Secret>;
+  /** What the watch table would see of the credentials Secrets: "type@resourceVersion". */
+  const delivered: string[] = [];
+  /** Resolves once the Secret informer holds `name` at the stored resourceVersion (or its absence). */
+  const cacheCaughtUp = async (name: string) => {
+    const stored = await core.readNamespacedSecret({ namespace, name }).catch(() => undefined);
+    const rv = stored?.metadata?.resourceVersion;
+    await waitFor(`the Secret cache to hold ${name}@${rv ?? "deleted"}`, () =>
+      Promise.resolve(secrets.get(namespace, name)?.metadata?.resourceVersion === rv),
+    );
+    return rv;
+  };
+
+  /** Admin API requests (token requests left out) made by `step`. */
+  const requestsOf = async (step: () => Promise<unknown>): Promise<number> => {
+    const before = conn.stats;
+    await step();
+    const after = conn.stats;
+    return after.requests - after.tokenRequests - (before.requests - before.tokenRequests);
+  };
+
+  beforeAll(async () => {
+    await installCrds(kc);
+    namespace = await createNamespace(kc, "client-requests");
+    realmName = `requests-${namespace}`;
+    await createInstance(kc, resources, namespace, "main", { namespaces: [namespace] });
+    const realm = await resources.create(REALMS, namespace, {
+      apiVersion: API,
+      kind: "KeycloakRealm",
+      metadata: { name: "apps" },
+      spec: { instanceRef: { name: "main" }, realmName, clientGrants: { namespaces: [namespace] } },
+    });
+    const client = await resources.create(CLIENTS, namespace, {
+      apiVersion: API,
+      kind: "KeycloakClient",
+      metadata: { name: "web" },
+      spec: { realmRef: { name: "apps" }, clientId: "web", redirectUris: ["https://web.example.com/*"] },
+    });
+    const instance = await resources.get(INSTANCES, namespace, "main");
+    // The caches as the operator would hold them once the instance and realm are Ready.
+    const caches = cachesOf([
+      { ...instance, status: { phase: "Ready" } },
+      { ...realm, status: { phase: "Ready", realmName } },
+      client,
+    ]);
+    realmOwner = { uid: realm.metadata.uid ?? "", namespace, name: "apps" };
+    pool = new ConnectionPool({ core, timeoutMs: 60_000, limits: defaultLimiterConfig });
+    conn = await pool.forInstance(instance as unknown as KeycloakInstance);
+    await syncRealm(conn, { realm: { realm: realmName, enabled: true } }, realmOwner);
+    secrets = new Informer<k8s.V1Secret>({
+      kubeConfig: kc,
+      apiVersion: "v1",
+      plural: "secrets",
+      namespaces: [namespace],
+      labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
+      transform: metadataOnly,
+    });
+    const secretWrites = new OwnWrites<k8s.V1Secret>(secrets);
+    secretWrites.onChange((e: InformerEvent<k8s.V1Secret>) =>
+      delivered.push(`${e.type}@${e.object.metadata?.resourceVersion ?? ""}`),
+    );
+    secrets.start();
+    await secrets.waitForSync(30_000);
+    const handler = clientHandler(
+      caches,
+      pool,
+      core,
+      k8s.KubernetesObjectApi.makeApiClient(kc),
+      () => ({ allowed: true, violations: [], warnings: [] }),
+      secretWrites,
+    );
+    const cached = caches.clients.get(namespace, "web") as KeycloakClient;
+    provision = () => handler.provision(cached, loggerFor("test"));
+  }, 120_000);
+
+  afterAll(async () => {
+    secrets?.stop();
+    await deleteRealm(conn, realmName, realmOwner).catch(() => undefined);
+    await conn?.close();
+  });
+
+  it("When a confidential client is provisioned the first time, Then it costs find + create + one secret read, and the Secret holds that secret", async () => {
+    expect(await requestsOf(provision)).toBe(3);
+    const admin = await adminClient();
+    const [created] = await admin.clients.find({ realm: realmName, clientId: "web" });
+    const { value } = await admin.clients.getClientSecret({ realm: realmName, id: created?.id ?? "" });
+    const secret = await core.readNamespacedSecret({ namespace, name: "web-credentials" });
+    expect(value).toBeTruthy();
+    expect(secretValue(secret, "client-secret")).toBe(value);
+    // The Secret's creation was the handler's own write: it queues nothing.
+    await cacheCaughtUp("web-credentials");
+    expect(delivered).toEqual([]);
+  });
+
+  it("When it is provisioned again with nothing changed, Then the find alone serves the sync and the secret, and nothing is written", async () => {
+    const writesBefore = conn.stats.writes;
+    expect(await requestsOf(provision)).toBe(1);
+    expect(conn.stats.writes).toBe(writesBefore);
+  });
+
+  it("When the secret is regenerated in Keycloak by hand, Then the next provision delivers the new one", async () => {
+    const admin = await adminClient();
+    const [found] = await admin.clients.find({ realm: realmName, clientId: "web" });
+    const { value } = await admin.clients.generateNewClientSecret({ realm: realmName, id: found?.id ?? "" });
+    expect(await requestsOf(provision)).toBe(1);
+    const secret = await core.readNamespacedSecret({ namespace, name: "web-credentials" });
+    expect(value).toBeTruthy();
+    expect(secretValue(secret, "client-secret")).toBe(value);
+    await cacheCaughtUp("web-credentials");
+    expect(delivered).toEqual([]);
+  });
+
+  it("When someone else edits the Secret, Then the watch sees that edit, and not the write that restores it", async () => {
+    delivered.length = 0;
+    const tampered = Buffer.from("tampered").toString("base64");
+    await core.patchNamespacedSecret(
+      { namespace, name: "web-credentials", body: { data: { "client-secret": tampered } } },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+    );
+    const edited = await cacheCaughtUp("web-credentials");
+    expect(delivered).toEqual([`update@${edited}`]);
+
+    await provision();
+    const restored = await cacheCaughtUp("web-credentials");
+    expect(restored).not.toBe(edited);
+    const secret = await core.readNamespacedSecret({ namespace, name: "web-credentials" });
+    expect(secretValue(secret, "client-secret")).not.toBe("tampered");
+    expect(delivered).toEqual([`update@${edited}`]);
+  });
+
+  it("When someone else deletes the Secret, Then the watch sees the deletion, and not the write that recreates it", async () => {
+    delivered.length = 0;
+    await core.deleteNamespacedSecret({ namespace, name: "web-credentials" });
+    await cacheCaughtUp("web-credentials");
+    expect(delivered).toHaveLength(1);
+    expect(delivered[0]).toMatch(/^delete@/);
+
+    await provision();
+    expect(await cacheCaughtUp("web-credentials")).toBeDefined();
+    expect(delivered).toHaveLength(1);
+  });
+});
