@@ -5,7 +5,6 @@
 import {
   CoreV1Api,
   CustomObjectsApi,
-  KubernetesObjectApi,
   type KubernetesObject,
   type V1Namespace,
   type V1Secret,
@@ -22,6 +21,7 @@ import {
   type KeycloakResource,
   type KeycloakUser,
 } from "../api/index.js";
+import { KeptAliveAgents, makeApiClient, makeObjectApiClient } from "../kube/apiClients.js";
 import { loadKubeConfig } from "../kube/config.js";
 import { Controller } from "../kube/controller.js";
 import { EventRecorder } from "../kube/events.js";
@@ -111,9 +111,10 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     credentialSecrets,
   ];
 
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
-  const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+  const agents = new KeptAliveAgents();
+  const core = makeApiClient(kubeConfig, CoreV1Api, agents);
+  const customObjects = makeApiClient(kubeConfig, CustomObjectsApi, agents);
+  const objects = makeObjectApiClient(kubeConfig, agents);
   const events = new EventRecorder({ kubeConfig });
   const connections = new ConnectionPool({
     core,
@@ -254,6 +255,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
       await health.stop();
       policy.close();
       machines.close();
+      agents.destroy();
       resolveDone();
       log.info("stopped");
     })());
