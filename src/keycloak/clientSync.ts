@@ -139,7 +139,9 @@ export async function syncClient(
     const attributes = (actual?.attributes ?? {}) as Record<string, unknown>;
     await syncServiceAccountGroups(session, client, desired.serviceAccountGroups, attributes, clientOwner);
   }
-  const secret = session.changed.includes("secret") ? undefined : secretIn(actual);
+  // After any write to the client (settings, type, secret) the representation read before it may be
+  // out of date: the caller reads the secret by id instead.
+  const secret = session.writes > 0 ? undefined : secretIn(actual);
   return {
     created: actual === undefined,
     writes: session.writes,

@@ -36,7 +36,7 @@ export class KeptAliveAgents {
     const key = fingerprint(fresh.options);
     let agent = this.#agents.get(key);
     if (!agent) {
-      agent = new https.Agent({ ...fresh.options, keepAlive: true, maxSockets: 16 });
+      agent = new https.Agent({ ...fresh.options, keepAlive: true });
       this.#agents.set(key, agent);
     }
     fresh.destroy();
