@@ -6,7 +6,8 @@ import path from "node:path";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createControlPlanePki } from "../testenv/pki.js";
-import { KeptAliveAgents, makeApiClient, makeObjectApiClient } from "./apiClients.js";
+import { KeptAliveAgents, keptAliveAgentsOf, makeApiClient, makeObjectApiClient } from "./apiClients.js";
+import { requestJson } from "./apiRequest.js";
 
 let dir: string;
 let server: https.Server;
@@ -69,6 +70,25 @@ describe("API clients with kept-alive connections", () => {
     expect(tokens).toEqual(Array(5).fill("Bearer token-1"));
     expect(agents.size).toBe(1);
     agents.destroy();
+  });
+
+  it("Given raw requests and a generated client made with one KubeConfig, When they alternate, Then they share one TLS connection", async () => {
+    tlsConnections = 0;
+    tokens.length = 0;
+    const kc = kubeConfig(port());
+    const core = makeApiClient(kc, CoreV1Api);
+    const names: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const raw = (await requestJson(kc, { path: `/api/v1/namespaces/raw-${i}` })) as {
+        metadata: { name: string };
+      };
+      names.push(raw.metadata.name, (await core.readNamespace({ name: `gen-${i}` })).metadata?.name ?? "");
+    }
+    expect(names).toEqual(["raw-0", "gen-0", "raw-1", "gen-1", "raw-2", "gen-2"]);
+    expect(tlsConnections).toBe(1);
+    expect(tokens).toEqual(Array(6).fill("Bearer token-1"));
+    expect(keptAliveAgentsOf(kc).size).toBe(1);
+    keptAliveAgentsOf(kc).destroy();
   });
 
   it("Given a CA that no longer matches the server, When a kept-alive client asks, Then the TLS check still refuses it", async () => {

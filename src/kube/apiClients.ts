@@ -4,7 +4,9 @@
 // handshake: in a CPU profile of the scale bench that was most of the operator's own CPU time. Here
 // the KubeConfig still decides everything per request (headers, a rotated token, the TLS settings);
 // only its fresh agent is swapped for a kept-alive one with the same TLS settings, cached by them,
-// so a changed CA or client certificate gets its own agent.
+// so a changed CA or client certificate gets its own agent. One set of agents per KubeConfig
+// (keptAliveAgentsOf) serves the generated clients and the raw requests (informer lists, events,
+// the Lease) alike.
 import { createHash } from "node:crypto";
 import https from "node:https";
 import {
@@ -21,7 +23,15 @@ const TLS_KEYS = ["ca", "cert", "key", "pfx", "passphrase", "rejectUnauthorized"
 
 function fingerprint(options: https.AgentOptions): string {
   const h = createHash("sha256");
-  for (const k of TLS_KEYS) h.update(`${k}=${JSON.stringify(options[k] ?? null)}\n`);
+  for (const k of TLS_KEYS) {
+    const v = options[k];
+    h.update(`${k}=`);
+    // Certificates and keys are Buffers or strings (or lists of them): hashed as bytes, since
+    // JSON.stringify of a Buffer spells out every byte as a number.
+    for (const part of Array.isArray(v) ? v : [v])
+      h.update(Buffer.isBuffer(part) || typeof part === "string" ? part : JSON.stringify(part ?? null));
+    h.update("\n");
+  }
   return h.digest("hex");
 }
 
@@ -53,6 +63,18 @@ export class KeptAliveAgents {
   }
 }
 
+const agentsByConfig = new WeakMap<KubeConfig, KeptAliveAgents>();
+
+/** The kept-alive agents of this KubeConfig, shared by every API client and raw request made with it. */
+export function keptAliveAgentsOf(kc: KubeConfig): KeptAliveAgents {
+  let agents = agentsByConfig.get(kc);
+  if (!agents) {
+    agents = new KeptAliveAgents();
+    agentsByConfig.set(kc, agents);
+  }
+  return agents;
+}
+
 function configuration(kc: KubeConfig, agents: KeptAliveAgents): Configuration {
   const cluster = kc.getCurrentCluster();
   if (!cluster)
@@ -74,7 +96,7 @@ function configuration(kc: KubeConfig, agents: KeptAliveAgents): Configuration {
 export function makeApiClient<T>(
   kc: KubeConfig,
   apiClientType: new (config: Configuration) => T,
-  agents: KeptAliveAgents,
+  agents: KeptAliveAgents = keptAliveAgentsOf(kc),
 ): T {
   return new apiClientType(configuration(kc, agents));
 }
@@ -87,6 +109,9 @@ class ObjectApi extends KubernetesObjectApi {
 }
 
 /** `KubernetesObjectApi.makeApiClient(kc)`, with kept-alive connections. */
-export function makeObjectApiClient(kc: KubeConfig, agents: KeptAliveAgents): KubernetesObjectApi {
+export function makeObjectApiClient(
+  kc: KubeConfig,
+  agents: KeptAliveAgents = keptAliveAgentsOf(kc),
+): KubernetesObjectApi {
   return new ObjectApi(kc, agents);
 }

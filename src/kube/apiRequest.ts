@@ -6,6 +6,7 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { keptAliveAgentsOf } from "./apiClients.js";
 
 export class KubeApiError extends Error {
   readonly statusCode: number;
@@ -92,6 +93,8 @@ export async function requestJson(kc: KubeConfig, req: ApiRequest): Promise<unkn
     if (v !== undefined) url.searchParams.set(k, String(v));
   const opts: https.RequestOptions = { method: req.method ?? "GET", headers: {} };
   await kc.applyToHTTPSOptions(opts);
+  // The KubeConfig made a fresh agent (a new connection and TLS handshake per request): reuse one.
+  opts.agent = keptAliveAgentsOf(kc).reuse(opts.agent) as https.Agent;
   const headers: Record<string, string> = {
     Accept: "application/json",
     ...(opts.headers as Record<string, string>),

@@ -21,7 +21,7 @@ import {
   type KeycloakResource,
   type KeycloakUser,
 } from "../api/index.js";
-import { KeptAliveAgents, makeApiClient, makeObjectApiClient } from "../kube/apiClients.js";
+import { keptAliveAgentsOf, makeApiClient, makeObjectApiClient } from "../kube/apiClients.js";
 import { loadKubeConfig } from "../kube/config.js";
 import { Controller } from "../kube/controller.js";
 import { EventRecorder } from "../kube/events.js";
@@ -111,7 +111,8 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     credentialSecrets,
   ];
 
-  const agents = new KeptAliveAgents();
+  // Every request of this operator to the API server goes through these (lists, events, the Lease too).
+  const agents = keptAliveAgentsOf(kubeConfig);
   const core = makeApiClient(kubeConfig, CoreV1Api, agents);
   const customObjects = makeApiClient(kubeConfig, CustomObjectsApi, agents);
   const objects = makeObjectApiClient(kubeConfig, agents);
@@ -162,7 +163,10 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     "KeycloakClient",
     CLIENT_PLURAL,
     caches.clients,
-    clientHandler(caches, connections, core, objects, policy.decide, secretWrites),
+    clientHandler(caches, connections, core, objects, policy.decide, {
+      cache: credentialSecrets,
+      writes: secretWrites,
+    }),
   );
   const users = controller<KeycloakUser>(
     "KeycloakUser",
