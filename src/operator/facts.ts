@@ -15,6 +15,7 @@ import { formatKey } from "../kube/objectKey.js";
 import { phaseHasTag } from "../lifecycle/phases.js";
 import type { DependencyFacts } from "../lifecycle/types.js";
 import type { NamespaceFacts, PolicyInput } from "../policy/decision.js";
+import { CreationOrder } from "../policy/creationOrder.js";
 import { policyInputFor, type PolicyLookup } from "../policy/input.js";
 
 export { namedClientIds } from "../policy/input.js";
@@ -32,9 +33,33 @@ export function namespaceFacts(caches: Caches, name: string): NamespaceFacts {
   return { name, labels: ns?.metadata?.labels ?? {}, annotations: ns?.metadata?.annotations ?? {} };
 }
 
+const creationOrders = new WeakMap<Caches, CreationOrder>();
+
+/**
+ * The quota order of the cached realms, clients and users, kept current by their informers' events
+ * from the first use on (seeded with what the caches hold then).
+ */
+function creationOrderOf(caches: Caches): CreationOrder {
+  const known = creationOrders.get(caches);
+  if (known) return known;
+  const index = new CreationOrder();
+  for (const informer of [caches.realms, caches.clients, caches.users] as Informer<KeycloakResource>[]) {
+    for (const obj of informer.list()) index.add(obj);
+    informer.onChange((e) => {
+      if (e.type === "add") index.add(e.object);
+      else if (e.type === "delete") index.remove(e.object);
+      else if (e.old) index.update(e.old, e.object);
+    });
+  }
+  creationOrders.set(caches, index);
+  return index;
+}
+
 /** The informer caches as the policy-input builder's lookup. */
 export function cacheLookup(caches: Caches): PolicyLookup {
+  const order = creationOrderOf(caches);
   return {
+    countCreatedBefore: (obj, scope) => order.countBefore(obj, scope),
     instance: (ref) => caches.instances.get(ref.namespace, ref.name),
     realm: (ref) => caches.realms.get(ref.namespace, ref.name),
     realms: (namespace) => caches.realms.list(namespace),
