@@ -2827,6 +2827,10 @@ export interface KeycloakClientStatus {
    * Name of the Secret holding the client's credentials.
    */
   secretName?: string;
+  /**
+   * resourceVersion of the credentials Secret when the operator last wrote or read it and found it as wanted. While the Secret keeps it, a resync trusts the Secret's metadata instead of reading its values again.
+   */
+  secretResourceVersion?: string;
 }
 
 /**

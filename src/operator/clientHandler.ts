@@ -7,6 +7,7 @@ import { API_VERSION, type KeycloakClient, type KeycloakInstance, type KeycloakR
 import { clientSecretName, instanceRefOf, realmRefOf } from "../api/refs.js";
 import { serverSideApply } from "../kube/apply.js";
 import { formatKey, objectKey, objectKeyOf } from "../kube/objectKey.js";
+import type { Informer } from "../kube/informers.js";
 import type { OwnWrites } from "../kube/ownWrites.js";
 import {
   computeRealmEndpoints,
@@ -17,6 +18,7 @@ import {
   syncClient,
   type KeycloakConnection,
 } from "../keycloak/index.js";
+import { writeOnlySecretHash } from "../keycloak/secretHash.js";
 import { PermanentError, TransientError } from "../lifecycle/errors.js";
 import type { DecideFn } from "../policy/decision.js";
 import { desiredClient } from "../resources/clientRepresentation.js";
@@ -33,6 +35,27 @@ export const MANAGED_BY = "keycloak-policy-operator";
 export const CLIENT_LABEL = "keycloak.kpo.dev/client";
 /** The spec.secret.rotate value the Secret's current value answers to. */
 export const ROTATION_ANNOTATION = "keycloak.kpo.dev/rotation";
+/**
+ * A keyed hash of the data the operator wrote (src/keycloak/secretHash.ts): with the Secret's
+ * resourceVersion unchanged since (status.secretResourceVersion), it says from the metadata alone
+ * whether the data is what the client wants now, so a resync need not read the values.
+ */
+export const DATA_DIGEST_ANNOTATION = "keycloak.kpo.dev/data-digest";
+
+/** The credentials Secrets: their metadata-only cache, and the writer that marks writes as own. */
+export interface CredentialSecrets {
+  cache: Pick<Informer<V1Secret>, "get">;
+  writes: Pick<OwnWrites<V1Secret>, "write">;
+}
+
+function dataDigest(data: Record<string, string>, client: KeycloakClient): string {
+  const canonical = JSON.stringify(
+    Object.keys(data)
+      .sort()
+      .map((k) => [k, data[k]]),
+  );
+  return writeOnlySecretHash("credentials", canonical, { uid: client.metadata.uid ?? "" });
+}
 
 /** Has a client secret to deliver: a confidential OIDC client (SAML clients sign instead). */
 function isConfidential(client: KeycloakClient): boolean {
@@ -45,8 +68,7 @@ export function clientHandler(
   core: CoreV1Api,
   objects: KubernetesObjectApi,
   decide: DecideFn,
-  /** The credentials Secrets' event source: its write() marks a Secret write as the operator's own. */
-  secretWrites: Pick<OwnWrites<V1Secret>, "write">,
+  credentialSecrets: CredentialSecrets,
 ): KindHandler<KeycloakClient> {
   const targetsOf = (client: KeycloakClient): { realm: KeycloakRealm; instance: KeycloakInstance } => {
     const rref = realmRefOf(client);
@@ -69,6 +91,17 @@ export function clientHandler(
       return `the KeycloakInstance of KeycloakRealm ${formatKey(rref)}`;
     return undefined;
   };
+
+  /**
+   * The Secret as the last reconcile left it, from the metadata cache, when its resourceVersion is
+   * still the one that reconcile recorded: nobody has written it since, so its data is what the
+   * digest annotation says. Otherwise undefined, and the Secret is read.
+   */
+  function unchangedSecret(client: KeycloakClient, name: string): V1Secret | undefined {
+    const recorded = client.status?.secretResourceVersion;
+    const cached = credentialSecrets.cache.get(client.metadata.namespace ?? "", name);
+    return recorded && cached?.metadata?.resourceVersion === recorded ? cached : undefined;
+  }
 
   async function currentSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
     try {
@@ -142,7 +175,8 @@ export function clientHandler(
       const secretName = clientSecretName(client);
       // Checked before anything is written anywhere: a Secret the operator did not create for this
       // client is never merged into, taken over or deleted (a confused deputy otherwise).
-      const existing = await currentSecret(namespace, secretName);
+      const unchanged = unchangedSecret(client, secretName);
+      const existing = unchanged ?? (await currentSecret(namespace, secretName));
       if (existing && !ownsSecret(existing, client)) {
         throw new PermanentError(
           `Secret ${namespace}/${secretName} (spec.secret.name) already exists and was not created for this KeycloakClient; ` +
@@ -190,7 +224,11 @@ export function clientHandler(
             [MANAGED_BY_LABEL]: MANAGED_BY,
             [CLIENT_LABEL]: client.metadata.name ?? "",
           },
-          annotations: { ...(client.spec.secret?.annotations ?? {}), [ROTATION_ANNOTATION]: rotation },
+          annotations: {
+            ...(client.spec.secret?.annotations ?? {}),
+            [ROTATION_ANNOTATION]: rotation,
+            [DATA_DIGEST_ANNOTATION]: dataDigest(data, client),
+          },
           ownerReferences: [
             {
               apiVersion: API_VERSION,
@@ -204,22 +242,29 @@ export function clientHandler(
         },
         stringData: data,
       };
-      if (!secretMatches(existing, desired, data)) {
-        // Through secretWrites, so the watch on these Secrets does not queue this client again for
-        // the write it is making now (it would re-read everything from Keycloak for nothing).
-        await classified(`writing Secret ${namespace}/${secretName}`, () =>
-          secretWrites.write(formatKey(objectKeyOf(namespace, secretName)), () =>
+      // An unchanged Secret's data is known by its digest (part of the annotations compared).
+      let verified = secretMatches(existing, desired, unchanged ? undefined : data) ? existing : undefined;
+      if (!verified) {
+        // Through credentialSecrets.writes, so the watch on these Secrets does not queue this client
+        // again for the write it is making now (it would re-read everything from Keycloak for nothing).
+        verified = await classified(`writing Secret ${namespace}/${secretName}`, () =>
+          credentialSecrets.writes.write(formatKey(objectKeyOf(namespace, secretName)), () =>
             serverSideApply(objects, desired),
           ),
         ).catch((err: unknown) => {
           throw new TransientError(err instanceof Error ? err.message : String(err));
         });
       }
+      const secretResourceVersion = verified?.metadata?.resourceVersion;
       return {
         message: result.created
           ? `Client ${client.spec.clientId} created; credentials in Secret ${secretName}`
           : `Client ${client.spec.clientId} is in sync; credentials in Secret ${secretName}`,
-        status: { clientId: client.spec.clientId, secretName },
+        status: {
+          clientId: client.spec.clientId,
+          secretName,
+          ...(secretResourceVersion ? { secretResourceVersion } : {}),
+        },
       };
     },
     async teardown(client) {
@@ -253,19 +298,23 @@ export function clientHandler(
   };
 }
 
-/** Skip the write when the Secret already holds exactly what would be applied. */
+/**
+ * Skip the write when the Secret already holds exactly what would be applied. `data` undefined: the
+ * values were not read, and the digest annotation (compared with the other annotations) stands for them.
+ */
 function secretMatches(
   existing: V1Secret | undefined,
   desired: V1Secret,
-  data: Record<string, string>,
+  data: Record<string, string> | undefined,
 ): boolean {
   if (!existing) return false;
   const stored = existing.data ?? {};
   const sameData =
-    Object.keys(stored).length === Object.keys(data).length &&
-    Object.entries(data).every(
-      ([k, v]) => stored[k] !== undefined && Buffer.from(stored[k], "base64").toString("utf8") === v,
-    );
+    data === undefined ||
+    (Object.keys(stored).length === Object.keys(data).length &&
+      Object.entries(data).every(
+        ([k, v]) => stored[k] !== undefined && Buffer.from(stored[k], "base64").toString("utf8") === v,
+      ));
   const sameMeta = (want: Record<string, string> | undefined, have: Record<string, string> | undefined) =>
     Object.entries(want ?? {}).every(([k, v]) => have?.[k] === v);
   const owned = existing.metadata?.ownerReferences?.some(

@@ -57,6 +57,15 @@ describe("Given a KeycloakClient handler against a real API server and Keycloak 
     return rv;
   };
 
+  /** Reads of a Secret's values from the API server by the handler. */
+  let secretReads = 0;
+  const countingCore = new Proxy(core, {
+    get(target, prop, receiver) {
+      if (prop === "readNamespacedSecret") secretReads++;
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
+
   /** Admin API requests (token requests left out) made by `step`. */
   const requestsOf = async (step: () => Promise<unknown>): Promise<number> => {
     const before = conn.stats;
@@ -110,13 +119,22 @@ describe("Given a KeycloakClient handler against a real API server and Keycloak 
     const handler = clientHandler(
       caches,
       pool,
-      core,
+      countingCore,
       k8s.KubernetesObjectApi.makeApiClient(kc),
       () => ({ allowed: true, violations: [], warnings: [] }),
-      secretWrites,
+      { cache: secrets, writes: secretWrites },
     );
     const cached = caches.clients.get(namespace, "web") as KeycloakClient;
-    provision = () => handler.provision(cached, loggerFor("test"));
+    // As the reconciler does: each provision sees the status fields the previous one returned.
+    let status: Record<string, unknown> = {};
+    provision = async () => {
+      const result = await handler.provision(
+        { ...cached, status: { ...cached.status, ...status } },
+        loggerFor("test"),
+      );
+      status = result.status ?? {};
+      return result;
+    };
   }, 120_000);
 
   afterAll(async () => {
@@ -138,10 +156,16 @@ describe("Given a KeycloakClient handler against a real API server and Keycloak 
     expect(delivered).toEqual([]);
   });
 
-  it("When it is provisioned again with nothing changed, Then the find alone serves the sync and the secret, and nothing is written", async () => {
+  it("When it is provisioned again with nothing changed, Then the find alone serves the sync and the secret, the Secret's values are not read again, and nothing is written", async () => {
     const writesBefore = conn.stats.writes;
+    const readsBefore = secretReads;
+    const stored = await core.readNamespacedSecret({ namespace, name: "web-credentials" });
     expect(await requestsOf(provision)).toBe(1);
     expect(conn.stats.writes).toBe(writesBefore);
+    // The cached metadata still has the resourceVersion the first provision wrote: trusted.
+    expect(secretReads).toBe(readsBefore);
+    const after = await core.readNamespacedSecret({ namespace, name: "web-credentials" });
+    expect(after.metadata?.resourceVersion).toBe(stored.metadata?.resourceVersion);
   });
 
   it("When the secret is regenerated in Keycloak by hand, Then the next provision delivers the new one", async () => {
@@ -166,7 +190,10 @@ describe("Given a KeycloakClient handler against a real API server and Keycloak 
     const edited = await cacheCaughtUp("web-credentials");
     expect(delivered).toEqual([`update@${edited}`]);
 
+    // Someone else's write changed the resourceVersion: the values are read again, then restored.
+    const readsBefore = secretReads;
     await provision();
+    expect(secretReads).toBe(readsBefore + 1);
     const restored = await cacheCaughtUp("web-credentials");
     expect(restored).not.toBe(edited);
     const secret = await core.readNamespacedSecret({ namespace, name: "web-credentials" });
