@@ -54,5 +54,7 @@ ENV NODE_ENV=production \
 # distroless "nonroot" = 65532:65532, the UID the Helm chart's securityContext expects.
 USER 65532:65532
 EXPOSE 8081
-ENTRYPOINT ["/nodejs/bin/node", "dist/kpo.mjs"]
+# --optimize-for-size: V8 grows its heap less eagerly; the operator's peak RSS at 1000 clients
+# drops from about 200 to 130 MiB for about 30 % more CPU per reconcile (docs/benchmarks.md).
+ENTRYPOINT ["/nodejs/bin/node", "--optimize-for-size", "dist/kpo.mjs"]
 CMD ["run", "--health-bind-address", "0.0.0.0:8081"]

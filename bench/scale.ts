@@ -12,7 +12,7 @@
 //   npm run bench:scale -- [options]       (builds the policy bundle and dist/kpo.mjs first)
 //   options: [--clients 1000] [--namespaces 10] [--realms 5] [--workers 4]
 //            [--resync-period-ms auto] [--keycloak-rate 50] [--keycloak-burst 100]
-//            [--timeout-minutes auto] [--node-flags "--max-semi-space-size=…"] [--cpu-prof]
+//            [--timeout-minutes auto] ["--node-flags=…" (default: the image's)] [--cpu-prof]
 //            [--keep]
 //   10,000 clients: --clients 10000 --namespaces 50 --realms 20 (keeps 200 clients per namespace
 //   and 500 per realm, like 1000 / 10 / 5 does at 100 and 200).
@@ -38,6 +38,7 @@ import {
   sleep,
   startOperator,
   zeroCounts,
+  imageNodeFlags,
   type KeycloakCounts,
   type OperatorProcess,
 } from "./scaleSupport.js";
@@ -56,7 +57,7 @@ const { values: args } = parseArgs({
     "keycloak-burst": { type: "string", default: "100" },
     "apply-concurrency": { type: "string", default: "16" },
     "timeout-minutes": { type: "string", default: "auto" },
-    "node-flags": { type: "string", default: "" },
+    "node-flags": { type: "string" },
     "cpu-prof": { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
   },
@@ -81,7 +82,10 @@ const timeoutMinutes =
     ? 30 + Math.ceil(N / 100)
     : positive("timeout-minutes", args["timeout-minutes"]);
 const deadline = Date.now() + timeoutMinutes * 60_000;
-const NODE_FLAGS = (args["node-flags"] ?? "").split(/\s+/).filter(Boolean);
+// The operator runs as the image runs it: with the node flags of the Dockerfile's ENTRYPOINT
+// unless --node-flags replaces them.
+const NODE_FLAGS =
+  args["node-flags"] !== undefined ? args["node-flags"].split(/\s+/).filter(Boolean) : imageNodeFlags();
 
 const bundleDir = path.join(repoRoot, "build/policy/bundle");
 if (!existsSync(path.join(bundleDir, "policy.wasm"))) {

@@ -102,6 +102,15 @@ export interface KeycloakCounts {
   total: number;
 }
 
+/** The node flags of the Dockerfile's ENTRYPOINT (between node and the script), as the image runs. */
+export function imageNodeFlags(): string[] {
+  const dockerfile = readFileSync(path.join(repoRoot, "Dockerfile"), "utf8");
+  const line = dockerfile.split("\n").find((l) => l.startsWith("ENTRYPOINT "));
+  if (!line) throw new Error("the Dockerfile has no ENTRYPOINT line");
+  const [, ...rest] = JSON.parse(line.slice("ENTRYPOINT ".length)) as string[];
+  return rest.slice(0, rest.indexOf("dist/kpo.mjs"));
+}
+
 export function keycloakCounts(text: string): KeycloakCounts {
   const byMethod: Record<string, number> = {};
   for (const method of ["GET", "POST", "PUT", "PATCH", "DELETE"]) {
