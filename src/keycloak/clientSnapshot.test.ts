@@ -110,6 +110,48 @@ describe("RealmClientSnapshots", () => {
     expect(await lookup).toBeUndefined();
   });
 
+  it("Given a snapshot past three quarters of its age, When a client is looked up, Then it is served at once and the realm is listed again in the background", async () => {
+    const realm = fakeRealm(["web"]);
+    const time = clock();
+    const snapshots = new RealmClientSnapshots({ maxAgeMs: 60_000, clock: time });
+    await snapshots.lookup("shop", "web", realm.read);
+    time.advance(44_999);
+    expect(await snapshots.lookup("shop", "web", realm.read)).toBeDefined();
+    expect(realm.reads).toHaveLength(1);
+    time.advance(1);
+    realm.clients[0]!.enabled = false;
+    realm.hold();
+    // Served from the old list while the new one is held: no reader waits for it.
+    expect((await snapshots.lookup("shop", "web", realm.read))?.enabled).toBeUndefined();
+    expect((await snapshots.lookup("shop", "web", realm.read))?.enabled).toBeUndefined();
+    expect(realm.reads).toHaveLength(2);
+    realm.release();
+    await new Promise((r) => setImmediate(r));
+    // The refreshed list serves a full age from when it was started.
+    time.advance(59_000);
+    expect((await snapshots.lookup("shop", "web", realm.read))?.enabled).toBe(false);
+    expect(realm.reads).toHaveLength(3); // past three quarters of its age again: one more background list
+  });
+
+  it("Given a list that fails, When clients wait for it, Then each is answered 'not listed' (looked up directly), not with the error", async () => {
+    const time = clock();
+    const snapshots = new RealmClientSnapshots({ maxAgeMs: 60_000, clock: time });
+    let calls = 0;
+    const failing: ReadPage = () => {
+      calls++;
+      return Promise.reject(new Error("request timed out"));
+    };
+    const answers = await Promise.all(["a", "b", "c"].map((id) => snapshots.lookup("shop", id, failing)));
+    expect(answers).toEqual([undefined, undefined, undefined]);
+    expect(calls).toBe(1);
+    // Not listed again at once: the failed attempt spaces the next one by the max age.
+    expect(await snapshots.lookup("shop", "a", failing)).toBeUndefined();
+    expect(calls).toBe(1);
+    time.advance(60_000);
+    await snapshots.lookup("shop", "a", failing);
+    expect(calls).toBe(2);
+  });
+
   it("Given max age 0, When a client is looked up, Then nothing is listed", async () => {
     const realm = fakeRealm(["web"]);
     const snapshots = new RealmClientSnapshots({ maxAgeMs: 0 });

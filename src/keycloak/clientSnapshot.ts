@@ -14,9 +14,20 @@
 // The list itself is fetched at most once per `maxAgeMs` per realm, by the first reader that needs
 // it (the others wait for the same list). While writes keep invalidating it (a create pass), readers
 // look clients up one by one, as before, instead of listing the realm again for each.
+// A snapshot past three quarters of its age is listed again in the background on the next read, while it still
+// serves: a pass over a large realm (a restart at 10,000 clients takes longer than the age) then
+// never waits for a list after the first. A list that fails answers nothing: its waiters look their
+// clients up directly (the reconcile does not fail because a shared list did).
 import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js";
 import type KeycloakAdminClient from "@keycloak/keycloak-admin-client";
 import { systemClock, type Clock } from "./clock.js";
+
+/**
+ * The share of its max age after which a read also lists the realm again in the background: late
+ * enough to add few lists to a pass, early enough that a list of a large realm is back before the
+ * old one expires.
+ */
+const REFRESH_AT = 0.75;
 
 export interface ClientSnapshotOptions {
   /** How long a list may serve reads; 0 turns the snapshot off. */
@@ -35,10 +46,12 @@ export type ReadPage = (
 interface RealmSnapshot {
   /** Bumped by every write to the realm. */
   writes: number;
-  /** When the last list was started (ms), whether or not it could be used. */
+  /** When the last list was started (ms), whether or not it could be used: lists are spaced by it. */
   listedAt: number;
   /** The clients by clientId, valid while `writes` equals `validAtWrites` and young enough. */
   clients?: Map<string, ClientRepresentation>;
+  /** When the list that produced `clients` was started (their age counts from then). */
+  takenAt?: number;
   validAtWrites?: number;
   listing?: Promise<void>;
 }
@@ -80,21 +93,34 @@ export class RealmClientSnapshots {
       snapshot = { writes: 0, listedAt: Number.NEGATIVE_INFINITY };
       this.#realms.set(realm, snapshot);
     }
-    if (!this.#usable(snapshot)) {
-      if (!snapshot.listing && this.#clock.now() - snapshot.listedAt >= this.#maxAgeMs)
-        snapshot.listing = this.#list(realm, snapshot, read).finally(() => {
-          if (snapshot) snapshot.listing = undefined;
-        });
+    const now = this.#clock.now();
+    const sinceAttempt = now - snapshot.listedAt;
+    if (this.#usable(snapshot)) {
+      const due = this.#maxAgeMs * REFRESH_AT;
+      if (!snapshot.listing && now - (snapshot.takenAt ?? 0) >= due && sinceAttempt >= due)
+        this.#startList(realm, snapshot, read);
+    } else {
+      snapshot.clients = undefined; // expired or invalidated: nothing in it may be served
+      if (!snapshot.listing && sinceAttempt >= this.#maxAgeMs) this.#startList(realm, snapshot, read);
       if (snapshot.listing) await snapshot.listing;
     }
     return this.#usable(snapshot) ? snapshot.clients?.get(clientId) : undefined;
+  }
+
+  /** Starts a list; it settles without an error (a failed list leaves the readers to look up directly). */
+  #startList(realm: string, snapshot: RealmSnapshot, read: ReadPage): void {
+    snapshot.listing = this.#list(realm, snapshot, read)
+      .catch(() => undefined)
+      .finally(() => {
+        snapshot.listing = undefined;
+      });
   }
 
   #usable(snapshot: RealmSnapshot): boolean {
     return (
       snapshot.clients !== undefined &&
       snapshot.validAtWrites === snapshot.writes &&
-      this.#clock.now() - snapshot.listedAt < this.#maxAgeMs
+      this.#clock.now() - (snapshot.takenAt ?? Number.NEGATIVE_INFINITY) < this.#maxAgeMs
     );
   }
 
@@ -105,7 +131,8 @@ export class RealmClientSnapshots {
 
   async #list(realm: string, snapshot: RealmSnapshot, read: ReadPage): Promise<void> {
     const writesAtStart = snapshot.writes;
-    snapshot.listedAt = this.#clock.now();
+    const startedAt = this.#clock.now();
+    snapshot.listedAt = startedAt;
     const clients = new Map<string, ClientRepresentation>();
     for (let first = 0; ; first += this.#pageSize) {
       const max = this.#pageSize;
@@ -119,5 +146,7 @@ export class RealmClientSnapshots {
     if (snapshot.writes !== writesAtStart) return;
     snapshot.clients = clients;
     snapshot.validAtWrites = writesAtStart;
+    // Its age counts from when it was asked for: what it shows is at least that recent.
+    snapshot.takenAt = startedAt;
   }
 }
