@@ -13,8 +13,10 @@
 //
 // "A resync of an unchanged world makes no writes": each applied object carries the hash of its
 // rendering (APPLIED_HASH_ANNOTATION); an object that already carries the hash of the current
-// rendering, and is owned by this instance, is not applied again. An object of the same name that the
-// instance does not own is never taken over.
+// rendering, is owned by this instance and written by no other field manager is not applied again
+// (a no-op apply would not change the stored object either, but it is still a request per object per
+// resync). Written by anyone else, it is applied again, which repairs drift. An object of the same
+// name that the instance does not own is never taken over.
 import { randomBytes } from "node:crypto";
 import {
   ApiException,
@@ -113,6 +115,18 @@ async function readObject<T extends KubernetesObject>(
   }
 }
 
+/**
+ * Whether the operator is the only writer of the object's main resource (status and scale
+ * subresources aside). Anyone else's write — kubectl edit, a patch, another apply — shows as a
+ * managedFields entry of another manager, and then the object is applied again: forced, the apply
+ * takes the operator's fields back, which is how drift is repaired.
+ */
+function onlyOurs(obj: KubernetesObject): boolean {
+  return (obj.metadata?.managedFields ?? []).every(
+    (f) => Boolean(f.subresource) || f.manager === FIELD_MANAGER,
+  );
+}
+
 /** Applies `desired` unless the stored object already is this rendering; returns the stored object. */
 async function applyOwned<T extends KubernetesObject>(
   objects: KubernetesObjectApi,
@@ -131,7 +145,8 @@ async function applyOwned<T extends KubernetesObject>(
       );
     }
     const want = desired.metadata?.annotations?.[APPLIED_HASH_ANNOTATION];
-    if (existing.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] === want) return existing;
+    if (existing.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] === want && onlyOurs(existing))
+      return existing;
   }
   try {
     return await serverSideApply(objects, desired, { fieldManager: FIELD_MANAGER });
