@@ -134,7 +134,8 @@ prepare_keycloak() {
 
 # Debian packages at their pinned version, installed with apt-get only when a different version (or
 # none) is there. The package's own configuration is skipped (no system-wide slapd database or
-# service): the test environment runs a private slapd with a config of its own (src/testenv/ldap.ts),
+# service): the test environment runs a private slapd with a config of its own (src/testenv/ldap.ts)
+# and a private PostgreSQL cluster (src/testenv/postgres.ts),
 # and the node its own containerd with a private config (src/testenv/node.ts).
 install_debian_packages() {
   local pkg v missing=() wanted=(
@@ -142,6 +143,7 @@ install_debian_packages() {
     "containerd=$CONTAINERD_DEBIAN_VERSION" "runc=$RUNC_DEBIAN_VERSION"
     "containernetworking-plugins=$CNI_PLUGINS_DEBIAN_VERSION" "umoci=$UMOCI_DEBIAN_VERSION"
     "busybox-static=$BUSYBOX_STATIC_DEBIAN_VERSION"
+    "postgresql-15=$POSTGRESQL_DEBIAN_VERSION"
   )
   for pkg in "${wanted[@]}"; do
     v=${pkg#*=}
@@ -156,6 +158,12 @@ install_debian_packages() {
   fi
   log "installing Debian packages ${missing[*]}"
   echo "slapd slapd/no_configuration boolean true" | "${sudo[@]}" debconf-set-selections
+  # No system-wide "main" cluster (and its service) from postgresql-common either: the tests initdb
+  # a private one (src/testenv/postgres.ts).
+  if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+    "${sudo[@]}" mkdir -p /etc/postgresql-common
+    echo "create_main_cluster = false" | "${sudo[@]}" tee /etc/postgresql-common/createcluster.conf >/dev/null
+  fi
   local apt_get=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q)
   apt-cache show "${missing[0]}" >/dev/null 2>&1 || "${apt_get[@]}" update >/dev/null
   timed "apt-get install" "${apt_get[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
@@ -185,6 +193,7 @@ KPO_SLAPD=/usr/sbin/slapd
 KPO_SLAPADD=/usr/sbin/slapadd
 KPO_LDAPMODIFY=/usr/bin/ldapmodify
 KPO_LDAPWHOAMI=/usr/bin/ldapwhoami
+KPO_POSTGRES_BIN_DIR=/usr/lib/postgresql/15/bin
 ENV
 }
 

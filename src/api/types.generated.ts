@@ -80,7 +80,7 @@ export interface KeycloakInstanceSpec {
     insecureSkipTLSVerify?: boolean;
   };
   /**
-   * A Keycloak server deployed by the operator (Deployment, Service, admin Secret). The database is checked for connectivity before anything is created. API only: not yet reconciled by this version of the operator.
+   * A Keycloak server deployed by the operator (admin Secret, StatefulSet, Service and a headless discovery Service for the cache cluster, all owned by the instance). The database is checked with a real login before any workload is created.
    */
   managed?: {
     /**
@@ -138,6 +138,29 @@ export interface KeycloakInstanceSpec {
        */
       secretName: string;
     };
+    /**
+     * Public URL or host name of the server (Keycloak's hostname option), e.g. https://keycloak.example.com. Without it Keycloak derives the host name from each request.
+     */
+    hostname?: string;
+    /**
+     * A Secret in the instance's namespace with keys username and password for Keycloak's bootstrap admin, supplied by you. Without it the operator creates <instance>-admin with a random password once and never overwrites it.
+     */
+    adminSecretName?: string;
+    /**
+     * Further Keycloak options (the name as on the command line without the leading dashes, e.g. log-level), passed as KC_* environment variables. Options the operator sets itself (database, hostname, proxy, cache, health, metrics, bootstrap admin, HTTP ports, TLS) are refused.
+     *
+     * @maxItems 64
+     */
+    additionalOptions?: {
+      /**
+       * Option name, e.g. log-level.
+       */
+      name: string;
+      /**
+       * Option value.
+       */
+      value: string;
+    }[];
     /**
      * Compute resources of the Keycloak container (same shape as a container's resources).
      */

@@ -21,8 +21,15 @@ export type ErrorClass = "transient" | "permanent" | "blocked";
 export class TransientError extends Error {
   override name = "TransientError";
   readonly errorClass = "transient" as const;
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * The Ready condition's reason instead of the generic "TransientError" when the failure has a
+   * name of its own that a reader acts on (e.g. "DatabaseUnreachable"). It must be listed in the
+   * chart's errorReasons so that it counts as a failure (Warning event, status.lastError).
+   */
+  readonly reason: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; reason?: string }) {
     super(message, options);
+    this.reason = options?.reason;
   }
 }
 

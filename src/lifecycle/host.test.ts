@@ -225,6 +225,22 @@ describe("reconcileLifecycle: errors, retries and durable timers", () => {
     expect(r.events).toEqual([expect.objectContaining({ type: "Warning", reason: "TransientError" })]);
   });
 
+  it("Given a transient error with a reason of its own, When reconciled, Then it is Degraded under that reason, recorded as an error with its message", async () => {
+    const effects = spyEffects(() =>
+      Promise.reject(
+        new TransientError("database at db:5432: ECONNREFUSED", { reason: "DatabaseUnreachable" }),
+      ),
+    );
+    const r = await reconcileLifecycle(realm(), args({ effects, random: () => 0.5 }));
+    expect(r.status).toMatchObject({
+      phase: "Degraded",
+      attempts: 1,
+      lastError: "database at db:5432: ECONNREFUSED",
+    });
+    expect(cond(r.status, "Ready")).toMatchObject({ status: "False", reason: "DatabaseUnreachable" });
+    expect(r.events).toEqual([expect.objectContaining({ type: "Warning", reason: "DatabaseUnreachable" })]);
+  });
+
   it("Given a status saved mid-backoff, When a restarted operator reconciles it, Then the retry fires at the original deadline and not before", async () => {
     const saved = await degraded(realm(), 2);
     const deadline = new Date(saved.nextAttemptAt!);

@@ -5,7 +5,7 @@
 // Kubernetes Events and status are derived from the resulting state by the host, in one place.
 import { assign, fromPromise, setup } from "xstate";
 import type { CompiledRule } from "../policy/rules.js";
-import { PolicyDeniedError, classifyError, errorMessage } from "./errors.js";
+import { PolicyDeniedError, TransientError, classifyError, errorMessage } from "./errors.js";
 import { isDenied, policyOutcome } from "./status.js";
 import type { LifecycleContext, LifecycleEvent, ProvisionResult, ReconcileFacts } from "./types.js";
 
@@ -143,11 +143,14 @@ export function lifecycleSetup(rules: Readonly<Record<string, CompiledRule>>, de
           message: output?.message ?? "The resource matches its spec.",
         };
       }),
-      recordTransientError: assign(({ context, event }) => ({
-        attempts: context.attempts + 1,
-        reason: "TransientError",
-        message: errorMessage((event as ActorDoneEvent).error),
-      })),
+      recordTransientError: assign(({ context, event }) => {
+        const error = (event as ActorDoneEvent).error;
+        return {
+          attempts: context.attempts + 1,
+          reason: (error instanceof TransientError ? error.reason : undefined) ?? "TransientError",
+          message: errorMessage(error),
+        };
+      }),
       recordPermanentError: assign(({ context, event }) => {
         const error = (event as ActorDoneEvent).error;
         if (error instanceof PolicyDeniedError) {

@@ -1,28 +1,32 @@
 // KeycloakInstance: connect with the admin credentials and read the server version. Realms wait
 // for their instance to be Ready, so this is where a wrong URL or password shows up first; the
-// instance's deletion in turn waits for the realms that reference it.
+// instance's deletion in turn waits for the realms that reference it. A managed instance
+// (spec.managed) is first deployed by the operator (src/managed/provision.ts: database check, admin
+// Secret, StatefulSet and Services); its workload objects go with it by garbage collection.
 import type { KeycloakInstance } from "../api/index.js";
 import { objectKey } from "../kube/objectKey.js";
-import { BlockedError, PermanentError } from "../lifecycle/errors.js";
+import { BlockedError } from "../lifecycle/errors.js";
+import { provisionManaged, type ManagedDeps } from "../managed/provision.js";
 import { classified } from "./classify.js";
 import type { ConnectionPool } from "./connections.js";
 import { instancePolicyInput, type Caches } from "./facts.js";
 import type { KindHandler } from "./handler.js";
 import { realmsReferencing, referrerList } from "./referrers.js";
 
-export function instanceHandler(caches: Caches, pool: ConnectionPool): KindHandler<KeycloakInstance> {
+export function instanceHandler(
+  caches: Caches,
+  pool: ConnectionPool,
+  managed: ManagedDeps,
+): KindHandler<KeycloakInstance> {
   return {
     dependency: () => ({ ready: true }),
     policyInput: (instance) => instancePolicyInput(caches, instance),
     async provision(instance) {
       const namespace = instance.metadata.namespace ?? "";
       const key = objectKey(instance);
-      if (instance.spec.managed) {
-        throw new PermanentError(
-          `KeycloakInstance ${key}: spec.managed is not supported by this operator version; ` +
-            `deploy Keycloak yourself and use spec.external`,
-        );
-      }
+      // The admin API's version probe of a managed instance comes with its admin connection
+      // (not yet: the connection pool reaches spec.external only).
+      if (instance.spec.managed) return provisionManaged(instance, managed);
       const conn = await pool.forInstance(instance);
       const info = await classified(`KeycloakInstance ${key}`, () =>
         conn.call({ method: "GET", what: "read server info", namespace }, (admin) => admin.serverInfo.find()),

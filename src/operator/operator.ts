@@ -151,7 +151,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     "KeycloakInstance",
     INSTANCE_PLURAL,
     caches.instances,
-    instanceHandler(caches, connections),
+    instanceHandler(caches, connections, { core, objects }),
   );
   const realms = controller<KeycloakRealm>(
     "KeycloakRealm",

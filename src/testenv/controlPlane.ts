@@ -4,6 +4,11 @@
 // stored and validated, nothing is scheduled, and namespaces stay Terminating once deleted. The node
 // (node.ts) adds kubelet, controller-manager and scheduler; the flags for it are always set, since
 // they change nothing without a kubelet.
+//
+// An audit log (`auditLogPath`, JSON lines at Metadata level: who, verb, object, never a body)
+// records the writes to workload objects (StatefulSets, Deployments, Services, PDBs, NetworkPolicies,
+// Ingresses), so that a test can prove a reconcile made none: a no-op server-side apply does not
+// change an object's resourceVersion, so only the requests themselves show it.
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import https from "node:https";
 import path from "node:path";
@@ -21,10 +26,31 @@ export interface ControlPlane {
   server: string;
   serviceCidr: string;
   kubeconfigPath: string;
+  /** JSON lines, one audit event per workload write (see the header). */
+  auditLogPath: string;
   pki: ControlPlanePki;
   dir: string;
   stop(): Promise<void>;
 }
+
+const AUDIT_POLICY = {
+  apiVersion: "audit.k8s.io/v1",
+  kind: "Policy",
+  omitStages: ["RequestReceived"],
+  rules: [
+    {
+      level: "Metadata",
+      verbs: ["create", "update", "patch", "delete"],
+      resources: [
+        { group: "apps", resources: ["statefulsets", "deployments"] },
+        { group: "", resources: ["services"] },
+        { group: "policy", resources: ["poddisruptionbudgets"] },
+        { group: "networking.k8s.io", resources: ["networkpolicies", "ingresses"] },
+      ],
+    },
+    { level: "None" },
+  ],
+};
 
 export interface ControlPlaneOptions {
   /** Working directory for data, certificates, logs and the kubeconfig. */
@@ -40,6 +66,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const [etcdClientPort, etcdPeerPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
   const peerUrl = `http://127.0.0.1:${etcdPeerPort}`;
+
+  const auditPolicyPath = path.join(dir, "audit-policy.yaml");
+  const auditLogPath = path.join(dir, "audit.log");
+  writeFileSync(auditPolicyPath, stringify(AUDIT_POLICY));
 
   const started: ManagedProcess[] = [];
   const stop = async () => {
@@ -92,6 +122,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         "--allow-privileged=true",
         "--enable-priority-and-fairness=false",
         `--cert-dir=${path.join(dir, "apiserver-certs")}`,
+        `--audit-policy-file=${auditPolicyPath}`,
+        `--audit-log-path=${auditLogPath}`,
+        "--audit-log-format=json",
+        "--audit-log-mode=blocking",
         "--v=0",
       ],
       { logFile: path.join(dir, "kube-apiserver.log") },
@@ -101,7 +135,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
     const kubeconfigPath = path.join(dir, "kubeconfig");
     writeKubeconfig(kubeconfigPath, server, pki);
-    return { server, serviceCidr, kubeconfigPath, pki, dir, stop };
+    return { server, serviceCidr, kubeconfigPath, auditLogPath, pki, dir, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -44,7 +44,14 @@ export function startProcess(
   name: string,
   command: string,
   args: string[],
-  options: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string },
+  options: {
+    logFile: string;
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    /** Run as this user and group (a server that refuses to run as root, e.g. postgres). */
+    uid?: number;
+    gid?: number;
+  },
 ): ManagedProcess {
   installExitHandlers();
   const log = createWriteStream(options.logFile, { flags: "a" });
@@ -53,6 +60,8 @@ export function startProcess(
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
+    ...(options.uid !== undefined ? { uid: options.uid } : {}),
+    ...(options.gid !== undefined ? { gid: options.gid } : {}),
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);

@@ -26,6 +26,8 @@ export interface ToolPaths {
   KPO_SLAPADD: string;
   KPO_LDAPMODIFY: string;
   KPO_LDAPWHOAMI: string;
+  /** PostgreSQL's server binaries (initdb, postgres, psql) from Debian's postgresql-15 (src/testenv/postgres.ts). */
+  KPO_POSTGRES_BIN_DIR: string;
 }
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -61,6 +63,7 @@ export function toolPaths(): ToolPaths {
     "KPO_SLAPADD",
     "KPO_LDAPMODIFY",
     "KPO_LDAPWHOAMI",
+    "KPO_POSTGRES_BIN_DIR",
   ];
   const resolved = {} as ToolPaths;
   for (const key of keys) {

@@ -7,6 +7,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     kubeconfigPath: string;
     testEnvDir: string;
+    /** The control plane's audit log of workload writes (src/testenv/controlPlane.ts). */
+    auditLogPath: string;
     keycloak: { url: string; adminUsername: string; adminPassword: string };
   }
 }
@@ -18,6 +20,7 @@ export async function setup(project: TestProject): Promise<void> {
   env = await startTestEnv({ cleanup: process.env.KPO_KEEP_TESTENV !== "1" });
   project.provide("kubeconfigPath", env.controlPlane.kubeconfigPath);
   project.provide("testEnvDir", env.dir);
+  project.provide("auditLogPath", env.controlPlane.auditLogPath);
   project.provide("keycloak", {
     url: env.keycloak.url,
     adminUsername: env.keycloak.adminUsername,

@@ -266,9 +266,16 @@ describe("Chart RBAC against a real API server", () => {
         { verb: "list", resource: "secrets", namespace: platform },
         { verb: "update", resource: "leases", group: COORDINATION, namespace: operatorNs, name: LEASE },
         { verb: "list", resource: "namespaces" },
+        // Managed instances (managedInstances.enabled, the default): server-side apply of the workload.
+        { verb: "patch", resource: "statefulsets", group: "apps", namespace: app },
+        { verb: "create", resource: "services", namespace: app },
       ],
       denied: [
         { verb: "get", resource: "secrets", namespace: outside },
+        { verb: "patch", resource: "statefulsets", group: "apps", namespace: outside },
+        { verb: "delete", resource: "statefulsets", group: "apps", namespace: app },
+        { verb: "list", resource: "statefulsets", group: "apps", namespace: app },
+        { verb: "delete", resource: "services", namespace: app },
         { verb: "list", resource: "secrets", namespace: outside },
         { verb: "list", resource: "secrets" },
         { verb: "get", resource: "secrets", namespace: operatorNs },

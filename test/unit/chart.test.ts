@@ -87,7 +87,7 @@ const operatorContainer = (objects: K8sObject[]) => {
 const rulesOf = (o: K8sObject) => (o as unknown as { rules: Rule[] }).rules;
 
 /** What the operator calls (src/operator, src/kube): the expected rules, verb for verb. */
-const NAMESPACED_RULES: Rule[] = [
+const BASE_RULES: Rule[] = [
   {
     apiGroups: ["keycloak.kpo.dev"],
     resources: ["keycloakinstances", "keycloakrealms", "keycloakclients", "keycloakusers"],
@@ -106,6 +106,12 @@ const NAMESPACED_RULES: Rule[] = [
   { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch", "create", "patch", "delete"] },
   { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
 ];
+/** What a managed instance adds (src/managed/provision.ts), unless managedInstances.enabled=false. */
+const MANAGED_RULES: Rule[] = [
+  { apiGroups: ["apps"], resources: ["statefulsets"], verbs: ["get", "create", "patch"] },
+  { apiGroups: [""], resources: ["services"], verbs: ["get", "create", "patch"] },
+];
+const NAMESPACED_RULES: Rule[] = [...BASE_RULES, ...MANAGED_RULES];
 const NAMESPACE_RULES: Rule[] = [
   { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch"] },
 ];
@@ -250,6 +256,19 @@ describe("Helm chart: watchNamespaces", () => {
     const clusterRoles = objects.filter((o) => o.kind === "ClusterRole");
     expect(clusterRoles.map((o) => o.metadata.name)).toEqual([`${FULLNAME}-namespaces`]);
     expect(clusterRoles.flatMap(rulesOf)).toEqual(NAMESPACE_RULES);
+  });
+});
+
+describe("Helm chart: managed instances off", () => {
+  it("given managedInstances.enabled=false, then no rule for StatefulSets or Services is granted, cluster-wide or per namespace", () => {
+    for (const extra of [[], ["--set", "watchNamespaces={team-a}"]]) {
+      const objects = render("--set", "managedInstances.enabled=false", ...extra);
+      const role = objects.find(
+        (o) => (o.kind === "ClusterRole" || o.kind === "Role") && o.metadata.name === FULLNAME,
+      );
+      if (!role) throw new Error("no namespaced role rendered");
+      expect(rulesOf(role)).toEqual(BASE_RULES);
+    }
   });
 });
 

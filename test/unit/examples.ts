@@ -35,6 +35,7 @@ function yamlFiles(dir: string, recursive: boolean): string[] {
 /** The example sets as a user applies them, as paths below examples/. */
 export const exampleSets: Record<string, string[]> = {
   quickstart: yamlFiles("quickstart", false),
+  managed: yamlFiles("managed", false),
   "multi-tenant": yamlFiles("multi-tenant", false),
   "production (denied)": [...yamlFiles("production", false), ...yamlFiles("production/denied", false)],
   "production (fixed)": [...yamlFiles("production", false), ...yamlFiles("production/fixed", false)],
@@ -42,6 +43,6 @@ export const exampleSets: Record<string, string[]> = {
   "complete (with LDAP)": [...yamlFiles("complete", false), ...yamlFiles("complete/ldap", false)],
 };
 
-export const allExampleFiles = ["quickstart", "multi-tenant", "production", "complete"].flatMap((d) =>
-  yamlFiles(d, true),
+export const allExampleFiles = ["quickstart", "managed", "multi-tenant", "production", "complete"].flatMap(
+  (d) => yamlFiles(d, true),
 );

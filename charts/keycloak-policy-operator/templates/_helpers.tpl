@@ -67,6 +67,16 @@ namespaces) or in a Role per watched namespace. docs/security.md explains each r
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- if .Values.managedInstances.enabled }}
+# Managed instances (spec.managed): the StatefulSet and Services, read and written by server-side
+# apply (a PATCH that creates, authorized as patch and create); removed by garbage collection.
+- apiGroups: ["apps"]
+  resources: ["statefulsets"]
+  verbs: ["get", "create", "patch"]
+- apiGroups: [""]
+  resources: ["services"]
+  verbs: ["get", "create", "patch"]
+{{- end }}
 {{- end -}}
 
 {{/*

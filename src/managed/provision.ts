@@ -1,0 +1,255 @@
+// Provisioning of a managed Keycloak (spec.managed), in the order that keeps a broken input from
+// ever reaching a pod:
+//
+//   1. render everything once: a spec the operator refuses (an operator-owned additionalOption)
+//      fails permanently before any read or write;
+//   2. the database credentials Secret and its keys, then a real login (databaseCheck.ts): until it
+//      succeeds the instance is Degraded with DatabaseUnreachable and nothing below is written;
+//   3. the admin Secret: the user's (must exist) or the operator's own, created once with a random
+//      password and never overwritten (a create, not an apply, so an existing one always wins);
+//   4. the discovery Service, the Service and the StatefulSet by server-side apply, the pod template
+//      carrying the hash of every Secret it reads;
+//   5. readiness: the StatefulSet's ready replicas at its observed generation.
+//
+// "A resync of an unchanged world makes no writes": each applied object carries the hash of its
+// rendering (APPLIED_HASH_ANNOTATION); an object that already carries the hash of the current
+// rendering, is owned by this instance and written by no other field manager is not applied again
+// (a no-op apply would not change the stored object either, but it is still a request per object per
+// resync). Written by anyone else, it is applied again, which repairs drift. An object of the same
+// name that the instance does not own is never taken over.
+import { randomBytes } from "node:crypto";
+import {
+  ApiException,
+  type CoreV1Api,
+  type KubernetesObject,
+  type KubernetesObjectApi,
+  type V1Secret,
+  type V1StatefulSet,
+} from "@kubernetes/client-node";
+import type { KeycloakInstance } from "../api/index.js";
+import { FIELD_MANAGER, serverSideApply } from "../kube/apply.js";
+import { apiMessageOf } from "../kube/apiRequest.js";
+import { objectKey } from "../kube/objectKey.js";
+import { PermanentError, TransientError } from "../lifecycle/errors.js";
+import { checkDatabase, type DatabaseTarget } from "./databaseCheck.js";
+import { ManagedSpecError } from "./options.js";
+import {
+  APPLIED_HASH_ANNOTATION,
+  configHashOf,
+  managedNames,
+  PORTS,
+  renderAdminSecret,
+  renderDiscoveryService,
+  renderService,
+  renderStatefulSet,
+  statefulSetReadiness,
+  withAppliedHash,
+  type ManagedSpec,
+} from "./render.js";
+
+/** The Ready condition's reason while the StatefulSet's pods are not (yet) ready. */
+export const KEYCLOAK_NOT_READY = "KeycloakNotReady";
+
+export interface ManagedDeps {
+  core: CoreV1Api;
+  objects: KubernetesObjectApi;
+  /** Replaceable for tests of the order of steps; the real check logs in to the database. */
+  checkDatabase?: (target: DatabaseTarget) => Promise<void>;
+}
+
+export interface ManagedOutcome {
+  message: string;
+  status: Record<string, unknown>;
+}
+
+const DEFAULT_DB_PORTS: Readonly<Record<string, number>> = {
+  postgres: 5432,
+  mariadb: 3306,
+  mysql: 3306,
+  mssql: 1433,
+  oracle: 1521,
+};
+
+async function readSecret(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+  field: string,
+  keys: string[],
+): Promise<V1Secret | undefined> {
+  let secret: V1Secret;
+  try {
+    secret = await core.readNamespacedSecret({ name, namespace });
+  } catch (err) {
+    if (err instanceof ApiException && err.code === 404) return undefined;
+    throw new TransientError(`reading Secret ${namespace}/${name} (${field}) failed: ${apiMessageOf(err)}`);
+  }
+  const missing = keys.filter((k) => secret.data?.[k] === undefined);
+  if (missing.length > 0) {
+    throw new TransientError(
+      `Secret ${namespace}/${name} (${field}) has no key ${missing.map((k) => `"${k}"`).join(", ")}; add it`,
+    );
+  }
+  return secret;
+}
+
+function decoded(secret: V1Secret, key: string): string {
+  return Buffer.from(secret.data?.[key] ?? "", "base64").toString("utf8");
+}
+
+async function readObject<T extends KubernetesObject>(
+  objects: KubernetesObjectApi,
+  desired: T,
+): Promise<T | undefined> {
+  try {
+    return await objects.read<T>({
+      apiVersion: desired.apiVersion ?? "",
+      kind: desired.kind ?? "",
+      metadata: { name: desired.metadata?.name ?? "", namespace: desired.metadata?.namespace ?? "" },
+    });
+  } catch (err) {
+    if (err instanceof ApiException && err.code === 404) return undefined;
+    throw new TransientError(
+      `reading ${desired.kind} ${desired.metadata?.namespace ?? ""}/${desired.metadata?.name ?? ""} failed: ${apiMessageOf(err)}`,
+    );
+  }
+}
+
+/**
+ * Whether the operator is the only writer of the object's main resource (status and scale
+ * subresources aside). Anyone else's write — kubectl edit, a patch, another apply — shows as a
+ * managedFields entry of another manager, and then the object is applied again: forced, the apply
+ * takes the operator's fields back, which is how drift is repaired.
+ */
+function onlyOurs(obj: KubernetesObject): boolean {
+  return (obj.metadata?.managedFields ?? []).every(
+    (f) => Boolean(f.subresource) || f.manager === FIELD_MANAGER,
+  );
+}
+
+/** Applies `desired` unless the stored object already is this rendering; returns the stored object. */
+async function applyOwned<T extends KubernetesObject>(
+  objects: KubernetesObjectApi,
+  instance: KeycloakInstance,
+  rendered: T,
+): Promise<T> {
+  const desired = withAppliedHash(rendered);
+  const where = `${desired.kind} ${desired.metadata?.namespace ?? ""}/${desired.metadata?.name ?? ""}`;
+  const existing = await readObject(objects, desired);
+  if (existing) {
+    const owned = existing.metadata?.ownerReferences?.some((r) => r.uid === instance.metadata.uid);
+    if (!owned) {
+      throw new PermanentError(
+        `${where} exists and is not owned by KeycloakInstance ${objectKey(instance)}; ` +
+          `the operator does not take it over: delete or rename it`,
+      );
+    }
+    const want = desired.metadata?.annotations?.[APPLIED_HASH_ANNOTATION];
+    if (existing.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] === want && onlyOurs(existing))
+      return existing;
+  }
+  try {
+    return await serverSideApply(objects, desired, { fieldManager: FIELD_MANAGER });
+  } catch (err) {
+    throw new TransientError(err instanceof Error ? err.message : `server-side apply of ${where} failed`);
+  }
+}
+
+function databaseTarget(managed: ManagedSpec, secret: V1Secret): DatabaseTarget {
+  const db = managed.database;
+  const ref = db.credentialsSecretRef;
+  return {
+    vendor: db.vendor,
+    host: db.host ?? "",
+    port: db.port ?? DEFAULT_DB_PORTS[db.vendor] ?? 0,
+    database: db.database ?? "",
+    username: decoded(secret, ref?.usernameKey ?? "username"),
+    password: decoded(secret, ref?.passwordKey ?? "password"),
+  };
+}
+
+export async function provisionManaged(
+  instance: KeycloakInstance,
+  deps: ManagedDeps,
+): Promise<ManagedOutcome> {
+  const managed = instance.spec.managed;
+  if (!managed) throw new PermanentError(`KeycloakInstance ${objectKey(instance)} has no spec.managed`);
+  const namespace = instance.metadata.namespace ?? "";
+  const key = objectKey(instance);
+  const names = managedNames(instance);
+
+  // 1. Refused input fails before anything is read or written.
+  try {
+    renderStatefulSet(instance, "");
+  } catch (err) {
+    if (err instanceof ManagedSpecError) throw new PermanentError(`KeycloakInstance ${key}: ${err.message}`);
+    throw err;
+  }
+
+  // 2. The database, before any workload.
+  const sources: { kind: string; name: string; data: Record<string, string> | undefined }[] = [];
+  const db = managed.database;
+  const ref = db.credentialsSecretRef;
+  if (ref && db.vendor !== "dev-file" && db.vendor !== "dev-mem") {
+    const field = "spec.managed.database.credentialsSecretRef";
+    const secret = await readSecret(deps.core, namespace, ref.name, field, [
+      ref.usernameKey ?? "username",
+      ref.passwordKey ?? "password",
+    ]);
+    if (!secret)
+      throw new TransientError(`Secret ${namespace}/${ref.name} (${field}) does not exist; create it`);
+    await (deps.checkDatabase ?? checkDatabase)(databaseTarget(managed, secret));
+    sources.push({ kind: "Secret", name: ref.name, data: secret.data });
+  }
+
+  // 3. The admin Secret, before the workload that reads it.
+  const adminField = names.adminSecretOwned ? "the operator's admin Secret" : "spec.managed.adminSecretName";
+  let admin = await readSecret(deps.core, namespace, names.adminSecret, adminField, ["username", "password"]);
+  if (!admin) {
+    if (!names.adminSecretOwned) {
+      throw new TransientError(
+        `Secret ${namespace}/${names.adminSecret} (${adminField}) does not exist; create it with keys username and password`,
+      );
+    }
+    const body = renderAdminSecret(instance, randomBytes(24).toString("base64url"));
+    try {
+      admin = await deps.core.createNamespacedSecret({ namespace, body, fieldManager: FIELD_MANAGER });
+    } catch (err) {
+      // Created meanwhile (an earlier reconcile whose response was lost): the existing one wins.
+      if (!(err instanceof ApiException && err.code === 409)) {
+        throw new TransientError(
+          `creating Secret ${namespace}/${names.adminSecret} (${adminField}) failed: ${apiMessageOf(err)}`,
+        );
+      }
+      admin = await readSecret(deps.core, namespace, names.adminSecret, adminField, ["username", "password"]);
+      if (!admin) throw new TransientError(`Secret ${namespace}/${names.adminSecret} vanished; retrying`);
+    }
+  }
+  sources.push({ kind: "Secret", name: names.adminSecret, data: admin.data });
+
+  if (managed.tls) {
+    const field = "spec.managed.tls.secretName";
+    const tls = await readSecret(deps.core, namespace, managed.tls.secretName, field, ["tls.crt", "tls.key"]);
+    if (!tls) {
+      throw new TransientError(
+        `Secret ${namespace}/${managed.tls.secretName} (${field}) does not exist; create it`,
+      );
+    }
+    sources.push({ kind: "Secret", name: managed.tls.secretName, data: tls.data });
+  }
+
+  // 4. The workload and its Services.
+  await applyOwned(deps.objects, instance, renderDiscoveryService(instance));
+  await applyOwned(deps.objects, instance, renderService(instance));
+  const sts = await applyOwned<V1StatefulSet>(
+    deps.objects,
+    instance,
+    renderStatefulSet(instance, configHashOf(sources)),
+  );
+
+  // 5. Readiness.
+  const readiness = statefulSetReadiness(sts);
+  if (!readiness.ready) throw new TransientError(readiness.message, { reason: KEYCLOAK_NOT_READY });
+  const url = `${managed.tls ? "https" : "http"}://${names.service}.${namespace}.svc:${managed.tls ? PORTS.https : PORTS.http}`;
+  return { message: `Keycloak is running: ${readiness.message}`, status: { url } };
+}

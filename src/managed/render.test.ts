@@ -1,0 +1,234 @@
+import { describe, expect, it } from "vitest";
+import type { V1Container, V1StatefulSet } from "@kubernetes/client-node";
+import type { KeycloakInstance } from "../api/index.js";
+import { additionalOptionEnv, ManagedSpecError, optionEnvName } from "./options.js";
+import {
+  APPLIED_HASH_ANNOTATION,
+  CONFIG_HASH_ANNOTATION,
+  configHashOf,
+  managedNames,
+  renderAdminSecret,
+  renderDiscoveryService,
+  renderService,
+  renderStatefulSet,
+  statefulSetReadiness,
+  withAppliedHash,
+} from "./render.js";
+
+function instance(managed: Partial<NonNullable<KeycloakInstance["spec"]["managed"]>> = {}): KeycloakInstance {
+  return {
+    apiVersion: "keycloak.kpo.dev/v1alpha1",
+    kind: "KeycloakInstance",
+    metadata: { name: "kc", namespace: "idp", uid: "uid-1", generation: 1 },
+    spec: {
+      managed: {
+        replicas: 2,
+        image: "registry.example/keycloak:26.5.2-pg",
+        database: {
+          vendor: "postgres",
+          host: "db.idp.svc",
+          database: "keycloak",
+          credentialsSecretRef: { name: "db-creds", usernameKey: "user", passwordKey: "pass" },
+        },
+        ...managed,
+      },
+    },
+  };
+}
+
+function container(sts: V1StatefulSet): V1Container {
+  const c = sts.spec?.template.spec?.containers[0];
+  if (!c) throw new Error("no container");
+  return c;
+}
+
+function env(sts: V1StatefulSet): Map<string, NonNullable<V1Container["env"]>[number]> {
+  return new Map((container(sts).env ?? []).map((e) => [e.name, e]));
+}
+
+describe("managed Keycloak rendering", () => {
+  it("Given a managed instance, When the StatefulSet is rendered, Then it starts the optimized server with the four ports and health probes on the management port", () => {
+    const sts = renderStatefulSet(instance(), "h1");
+    const c = container(sts);
+    expect(c.args).toEqual(["start", "--optimized"]);
+    expect(c.image).toBe("registry.example/keycloak:26.5.2-pg");
+    expect(Object.fromEntries((c.ports ?? []).map((p) => [p.name, p.containerPort]))).toEqual({
+      http: 8080,
+      https: 8443,
+      management: 9000,
+      cache: 7800,
+    });
+    expect(c.startupProbe?.httpGet).toMatchObject({ path: "/health/started", port: "management" });
+    expect(c.readinessProbe?.httpGet).toMatchObject({ path: "/health/ready", port: "management" });
+    expect(c.livenessProbe?.httpGet).toMatchObject({ path: "/health/live", port: "management" });
+    expect(sts.spec?.replicas).toBe(2);
+    expect(sts.spec?.serviceName).toBe("kc-discovery");
+  });
+
+  it("Given a managed instance, When rendered, Then the pod runs restricted with writable emptyDirs only for /tmp and the data dir", () => {
+    const sts = renderStatefulSet(instance(), "h1");
+    const pod = sts.spec?.template.spec;
+    expect(pod?.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+    expect(container(sts).securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+    });
+    expect(container(sts).volumeMounts?.map((m) => m.mountPath)).toEqual(["/tmp", "/opt/keycloak/data"]);
+    expect(pod?.volumes?.every((v) => v.emptyDir !== undefined)).toBe(true);
+    expect(pod?.topologySpreadConstraints?.[0]?.topologyKey).toBe("kubernetes.io/hostname");
+  });
+
+  it("Given database credentials in a Secret, When rendered, Then they and the bootstrap admin reach the pod only by secretKeyRef", () => {
+    const e = env(renderStatefulSet(instance(), "h1"));
+    expect(e.get("KC_DB")?.value).toBe("postgres");
+    expect(e.get("KC_DB_URL_HOST")?.value).toBe("db.idp.svc");
+    expect(e.get("KC_DB_URL_PORT")?.value).toBe("5432");
+    expect(e.get("KC_DB_URL_DATABASE")?.value).toBe("keycloak");
+    expect(e.get("KC_DB_USERNAME")).toEqual({
+      name: "KC_DB_USERNAME",
+      valueFrom: { secretKeyRef: { name: "db-creds", key: "user" } },
+    });
+    expect(e.get("KC_DB_PASSWORD")?.valueFrom?.secretKeyRef).toEqual({ name: "db-creds", key: "pass" });
+    expect(e.get("KC_BOOTSTRAP_ADMIN_USERNAME")?.valueFrom?.secretKeyRef).toEqual({
+      name: "kc-admin",
+      key: "username",
+    });
+    expect(e.get("KC_BOOTSTRAP_ADMIN_PASSWORD")?.valueFrom?.secretKeyRef).toEqual({
+      name: "kc-admin",
+      key: "password",
+    });
+    for (const v of e.values()) if (/PASSWORD|USERNAME/.test(v.name)) expect(v.value).toBeUndefined();
+    expect(e.get("KC_HEALTH_ENABLED")?.value).toBe("true");
+    expect(e.get("KC_METRICS_ENABLED")?.value).toBe("true");
+    expect(e.get("KC_PROXY_HEADERS")?.value).toBe("xforwarded");
+  });
+
+  it("Given two replicas, When rendered, Then the cache stack queries the headless Service that publishes not-ready pods", () => {
+    const e = env(renderStatefulSet(instance(), "h1"));
+    expect(e.get("KC_CACHE")?.value).toBe("ispn");
+    expect(e.get("KC_CACHE_STACK")?.value).toBe("kubernetes");
+    expect(e.get("JAVA_OPTS_APPEND")?.value).toBe("-Djgroups.dns.query=kc-discovery.idp.svc");
+    const discovery = renderDiscoveryService(instance());
+    expect(discovery.metadata?.name).toBe("kc-discovery");
+    expect(discovery.spec?.clusterIP).toBe("None");
+    expect(discovery.spec?.publishNotReadyAddresses).toBe(true);
+    expect(discovery.spec?.ports?.[0]?.port).toBe(7800);
+  });
+
+  it("Given a hostname and TLS, When rendered, Then Keycloak gets the hostname, the certificate files and HTTPS probes", () => {
+    const sts = renderStatefulSet(
+      instance({ hostname: "https://sso.example.com", tls: { secretName: "kc-tls" } }),
+      "h1",
+    );
+    const e = env(sts);
+    expect(e.get("KC_HOSTNAME")?.value).toBe("https://sso.example.com");
+    expect(e.get("KC_HTTP_ENABLED")?.value).toBe("false");
+    expect(e.get("KC_HTTPS_CERTIFICATE_FILE")?.value).toBe("/opt/keycloak/conf/tls/tls.crt");
+    expect(container(sts).readinessProbe?.httpGet?.scheme).toBe("HTTPS");
+    expect(sts.spec?.template.spec?.volumes?.find((v) => v.name === "tls")?.secret?.secretName).toBe(
+      "kc-tls",
+    );
+  });
+
+  it("Given every object, When rendered, Then each is owned by the instance and labelled as the operator's", () => {
+    const objects = [
+      renderStatefulSet(instance(), "h1"),
+      renderService(instance()),
+      renderDiscoveryService(instance()),
+      renderAdminSecret(instance(), "pw"),
+    ];
+    for (const o of objects) {
+      expect(o.metadata?.namespace).toBe("idp");
+      expect(o.metadata?.ownerReferences).toEqual([
+        {
+          apiVersion: "keycloak.kpo.dev/v1alpha1",
+          kind: "KeycloakInstance",
+          name: "kc",
+          uid: "uid-1",
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ]);
+      expect(o.metadata?.labels?.["app.kubernetes.io/managed-by"]).toBe("keycloak-policy-operator");
+    }
+  });
+
+  it("Given a user-supplied admin Secret, When named, Then the pods read it and the operator does not own it", () => {
+    const names = managedNames(instance({ adminSecretName: "my-admin" }));
+    expect(names).toMatchObject({ adminSecret: "my-admin", adminSecretOwned: false });
+    const e = env(renderStatefulSet(instance({ adminSecretName: "my-admin" }), "h1"));
+    expect(e.get("KC_BOOTSTRAP_ADMIN_PASSWORD")?.valueFrom?.secretKeyRef?.name).toBe("my-admin");
+  });
+
+  it("Given Secret data, When it changes, Then the pod-template hash changes, and the order of sources does not matter", () => {
+    const a = { kind: "Secret", name: "db", data: { password: "YQ==" } };
+    const b = { kind: "Secret", name: "admin", data: { password: "Yg==" } };
+    const h1 = configHashOf([a, b]);
+    expect(configHashOf([b, a])).toBe(h1);
+    expect(configHashOf([{ ...a, data: { password: "Yw==" } }, b])).not.toBe(h1);
+    expect(h1).not.toContain("YQ==");
+    const sts = renderStatefulSet(instance(), h1);
+    expect(sts.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION]).toBe(h1);
+  });
+
+  it("Given an object, When marked with its applied hash, Then an unchanged rendering carries the same mark", () => {
+    const one = withAppliedHash(renderService(instance()));
+    const two = withAppliedHash(renderService(instance()));
+    expect(one.metadata?.annotations?.[APPLIED_HASH_ANNOTATION]).toBe(
+      two.metadata?.annotations?.[APPLIED_HASH_ANNOTATION],
+    );
+    const other = withAppliedHash(renderService(instance({ hostname: "x" })));
+    expect(other.metadata?.annotations?.[APPLIED_HASH_ANNOTATION]).toBe(
+      one.metadata?.annotations?.[APPLIED_HASH_ANNOTATION],
+    );
+    const sts1 = withAppliedHash(renderStatefulSet(instance(), "h1"));
+    const sts2 = withAppliedHash(renderStatefulSet(instance(), "h2"));
+    expect(sts1.metadata?.annotations?.[APPLIED_HASH_ANNOTATION]).not.toBe(
+      sts2.metadata?.annotations?.[APPLIED_HASH_ANNOTATION],
+    );
+  });
+
+  it("Given additional options, When rendered, Then free ones become KC_ variables and operator-owned ones are refused by name", () => {
+    expect(optionEnvName("log-level")).toBe("KC_LOG_LEVEL");
+    const e = env(
+      renderStatefulSet(instance({ additionalOptions: [{ name: "log-level", value: "debug" }] }), "h"),
+    );
+    expect(e.get("KC_LOG_LEVEL")?.value).toBe("debug");
+    for (const name of ["db-password", "hostname", "cache-stack", "bootstrap-admin-password", "https-port"]) {
+      expect(() => additionalOptionEnv([{ name, value: "x" }])).toThrow(ManagedSpecError);
+    }
+    expect(() =>
+      renderStatefulSet(
+        instance({
+          additionalOptions: [
+            { name: "db-url", value: "x" },
+            { name: "log-level", value: "info" },
+          ],
+        }),
+        "h",
+      ),
+    ).toThrow(/additionalOptions sets "db-url", which the operator sets itself/);
+  });
+
+  it("Given a StatefulSet status, When readiness is judged, Then only all replicas ready at the observed generation count", () => {
+    const sts = (status: V1StatefulSet["status"], generation = 2): V1StatefulSet => ({
+      metadata: { name: "kc", namespace: "idp", generation },
+      spec: { replicas: 2, selector: {}, serviceName: "x", template: {} },
+      status,
+    });
+    expect(statefulSetReadiness(sts(undefined))).toMatchObject({ ready: false });
+    expect(statefulSetReadiness(sts(undefined)).message).toMatch(/generation 2 not yet observed/);
+    expect(
+      statefulSetReadiness(sts({ observedGeneration: 1, readyReplicas: 2, updatedReplicas: 2, replicas: 2 })),
+    ).toMatchObject({ ready: false });
+    expect(
+      statefulSetReadiness(sts({ observedGeneration: 2, readyReplicas: 1, updatedReplicas: 2, replicas: 2 }))
+        .message,
+    ).toMatch(/1\/2 pods ready/);
+    expect(
+      statefulSetReadiness(sts({ observedGeneration: 2, readyReplicas: 2, updatedReplicas: 2, replicas: 2 })),
+    ).toMatchObject({ ready: true });
+  });
+});

@@ -1,0 +1,291 @@
+// A managed KeycloakInstance against the real kube-apiserver and a real PostgreSQL (Debian's
+// postgresql-15, started by src/testenv/postgres.ts), with the operator as its own process. The
+// control plane has no node, so Keycloak pods never run: these tests prove what the operator writes
+// and in which order, that the database gates the workload, and that the instance says it is
+// waiting for pods rather than pretending to be Ready. Retries are made fast (a copy of machines/
+// with a one-second backoff) so that every retry is a reconcile the test can observe.
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import * as k8s from "@kubernetes/client-node";
+import { DEFAULT_MACHINES_DIR } from "../../src/lifecycle/paths.js";
+import { startPostgres, type PostgresServer } from "../../src/testenv/postgres.js";
+import { freePort } from "../../src/testenv/ports.js";
+import {
+  condition,
+  createNamespace,
+  installCrds,
+  kubeConfig,
+  Resources,
+  startOperatorProcess,
+  waitFor,
+  type KpoObject,
+  type OperatorProcess,
+} from "./support.js";
+
+const INSTANCES = "keycloakinstances";
+const HASH = "kpo.dev/config-hash";
+
+/** Writes (create/update/patch/delete) to workload objects in `namespace`, from the control plane's audit log. */
+function workloadWrites(namespace: string): { verb: string; resource: string; name: string }[] {
+  return readFileSync(inject("auditLogPath"), "utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map(
+      (line) =>
+        JSON.parse(line) as {
+          verb: string;
+          stage: string;
+          objectRef?: { namespace?: string; resource?: string; name?: string };
+        },
+    )
+    .filter((e) => e.stage === "ResponseComplete" && e.objectRef?.namespace === namespace)
+    .map((e) => ({ verb: e.verb, resource: e.objectRef?.resource ?? "", name: e.objectRef?.name ?? "" }));
+}
+
+describe("Managed KeycloakInstance with a real PostgreSQL", () => {
+  let kc: k8s.KubeConfig;
+  let resources: Resources;
+  let core: k8s.CoreV1Api;
+  let apps: k8s.AppsV1Api;
+  let operator: OperatorProcess;
+  let postgres: PostgresServer;
+  let ns: string;
+  let machinesDir: string;
+
+  const statefulSet = async () => {
+    try {
+      return await apps.readNamespacedStatefulSet({ name: "kc", namespace: ns });
+    } catch (err) {
+      if (err instanceof k8s.ApiException && err.code === 404) return undefined;
+      throw err;
+    }
+  };
+  const instance = () => resources.get(INSTANCES, ns, "kc");
+  const attempts = (o: KpoObject) => Number(o.status?.attempts ?? 0);
+  const ready = (o: KpoObject) => condition(o, "Ready");
+  const writeDbSecret = async (password: string) => {
+    const body = {
+      metadata: { name: "db-creds", namespace: ns },
+      stringData: { username: postgres.role, password },
+    };
+    try {
+      await core.replaceNamespacedSecret({ name: "db-creds", namespace: ns, body });
+    } catch (err) {
+      if (!(err instanceof k8s.ApiException && err.code === 404)) throw err;
+      await core.createNamespacedSecret({ namespace: ns, body });
+    }
+  };
+
+  beforeAll(async () => {
+    kc = kubeConfig();
+    resources = new Resources(kc);
+    core = kc.makeApiClient(k8s.CoreV1Api);
+    apps = kc.makeApiClient(k8s.AppsV1Api);
+    await installCrds(kc);
+    postgres = await startPostgres();
+    ns = await createNamespace(kc, "managed");
+    const platform = await createNamespace(kc, "platform");
+    machinesDir = mkdtempSync(path.join(tmpdir(), "kpo-machines-"));
+    cpSync(DEFAULT_MACHINES_DIR, machinesDir, { recursive: true });
+    const file = path.join(machinesDir, "instance.json");
+    const doc = JSON.parse(readFileSync(file, "utf8")) as { constants: Record<string, number> };
+    Object.assign(doc.constants, { retryBaseDelayMs: 1_000, retryMaxDelayMs: 2_000, maxAttempts: 1_000 });
+    writeFileSync(file, JSON.stringify(doc, null, 2));
+    operator = await startOperatorProcess({
+      name: "managed",
+      extraArgs: ["--machines", machinesDir, "--namespaces", ns, "--leader-election-namespace", platform],
+    });
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+    await postgres?.stop();
+    if (machinesDir) rmSync(machinesDir, { recursive: true, force: true });
+  });
+
+  it("Given a database port nothing listens on, When the instance is created, Then it is Degraded with DatabaseUnreachable naming host and port, and no StatefulSet or admin Secret exists", async () => {
+    await writeDbSecret(postgres.password);
+    const wrongPort = await freePort();
+    await resources.create(INSTANCES, ns, {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakInstance",
+      metadata: { name: "kc" },
+      spec: {
+        managed: {
+          replicas: 2,
+          image: "quay.io/keycloak/keycloak:26.5.2",
+          hostname: "https://sso.example.test",
+          database: {
+            vendor: "postgres",
+            host: "127.0.0.1",
+            port: wrongPort,
+            database: postgres.database,
+            credentialsSecretRef: { name: "db-creds" },
+          },
+          additionalOptions: [{ name: "log-level", value: "info" }],
+        },
+      },
+    });
+    const degraded = await resources.waitForStatus(
+      INSTANCES,
+      ns,
+      "kc",
+      (o) => ready(o)?.reason === "DatabaseUnreachable" && attempts(o) >= 2,
+    );
+    expect(ready(degraded)?.status).toBe("False");
+    expect(ready(degraded)?.message).toContain(`127.0.0.1:${wrongPort}`);
+    expect(ready(degraded)?.message).toMatch(/ECONNREFUSED/);
+    expect(JSON.stringify(degraded.status)).not.toContain(postgres.password);
+    expect(await statefulSet()).toBeUndefined();
+    await expect(core.readNamespacedSecret({ name: "kc-admin", namespace: ns })).rejects.toMatchObject({
+      code: 404,
+    });
+  });
+
+  it("Given the database fixed, When the instance reconciles, Then the admin Secret, the Services and the StatefulSet exist as rendered and owned by the instance, and it waits for pods with a clear message", async () => {
+    const owner = await instance();
+    await resources.patchSpec(INSTANCES, ns, "kc", {
+      managed: { ...(owner.spec.managed as object), database: { ...dbSpec(owner), port: postgres.port } },
+    });
+    const waiting = await resources.waitForStatus(
+      INSTANCES,
+      ns,
+      "kc",
+      (o) => ready(o)?.reason === "KeycloakNotReady",
+    );
+    expect(ready(waiting)?.status).toBe("False");
+    // No controller-manager in this control plane: the StatefulSet's generation is never observed.
+    expect(ready(waiting)?.message).toMatch(
+      new RegExp(`StatefulSet ${ns}/kc: generation 1 not yet observed by the StatefulSet controller`),
+    );
+
+    const admin = await core.readNamespacedSecret({ name: "kc-admin", namespace: ns });
+    expect(Object.keys(admin.data ?? {}).sort()).toEqual(["password", "username"]);
+    const sts = await statefulSet();
+    if (!sts) throw new Error("no StatefulSet");
+    // The admin Secret came first.
+    expect(Date.parse(String(admin.metadata?.creationTimestamp))).toBeLessThanOrEqual(
+      Date.parse(String(sts.metadata?.creationTimestamp)),
+    );
+    const service = await core.readNamespacedService({ name: "kc", namespace: ns });
+    const discovery = await core.readNamespacedService({ name: "kc-discovery", namespace: ns });
+    for (const o of [admin, sts, service, discovery]) {
+      expect(o.metadata?.ownerReferences).toEqual([
+        expect.objectContaining({
+          kind: "KeycloakInstance",
+          name: "kc",
+          uid: owner.metadata.uid,
+          controller: true,
+        }),
+      ]);
+      expect(o.metadata?.managedFields?.some((f) => f.manager === "keycloak-policy-operator")).toBe(true);
+    }
+    expect(discovery.spec?.clusterIP).toBe("None");
+    expect(discovery.spec?.publishNotReadyAddresses).toBe(true);
+    expect(sts.spec?.replicas).toBe(2);
+    expect(sts.spec?.serviceName).toBe("kc-discovery");
+    const c = sts.spec?.template.spec?.containers[0];
+    expect(c?.args).toEqual(["start", "--optimized"]);
+    const env = new Map((c?.env ?? []).map((e) => [e.name, e]));
+    expect(env.get("KC_DB_URL_PORT")?.value).toBe(String(postgres.port));
+    expect(env.get("KC_DB_PASSWORD")?.valueFrom?.secretKeyRef).toEqual({ name: "db-creds", key: "password" });
+    expect(env.get("KC_BOOTSTRAP_ADMIN_PASSWORD")?.valueFrom?.secretKeyRef).toEqual({
+      name: "kc-admin",
+      key: "password",
+    });
+    expect(env.get("KC_HOSTNAME")?.value).toBe("https://sso.example.test");
+    expect(env.get("KC_LOG_LEVEL")?.value).toBe("info");
+    expect(env.get("JAVA_OPTS_APPEND")?.value).toBe(`-Djgroups.dns.query=kc-discovery.${ns}.svc`);
+    expect(c?.readinessProbe?.httpGet).toMatchObject({ path: "/health/ready", port: "management" });
+    expect(sts.spec?.template.spec?.securityContext?.runAsNonRoot).toBe(true);
+    expect(c?.securityContext?.readOnlyRootFilesystem).toBe(true);
+    expect(sts.spec?.template.metadata?.annotations?.[HASH]).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(sts)).not.toContain(postgres.password);
+  });
+
+  it("Given nothing changed, When the instance reconciles again, Then the workload objects and the admin Secret are not written", async () => {
+    const versions = async () => ({
+      sts: (await statefulSet())?.metadata?.resourceVersion,
+      service: (await core.readNamespacedService({ name: "kc", namespace: ns })).metadata?.resourceVersion,
+      discovery: (await core.readNamespacedService({ name: "kc-discovery", namespace: ns })).metadata
+        ?.resourceVersion,
+      admin: (await core.readNamespacedSecret({ name: "kc-admin", namespace: ns })).metadata?.resourceVersion,
+    });
+    const before = await versions();
+    const writesBefore = workloadWrites(ns);
+    // The first reconcile's applies are in the log: the log does see the operator's writes.
+    expect(writesBefore.filter((w) => w.verb === "patch").map((w) => w.resource)).toEqual(
+      expect.arrayContaining(["statefulsets", "services"]),
+    );
+    const start = attempts(await instance());
+    // Each retry of the not-ready instance is a full reconcile; wait for two of them.
+    await waitFor("two more reconciles", async () => attempts(await instance()) >= start + 2);
+    expect(await versions()).toEqual(before);
+    // Not even a no-op apply (which would leave the resourceVersion alone): no request at all.
+    expect(workloadWrites(ns)).toEqual(writesBefore);
+  });
+
+  it("Given the StatefulSet edited by someone else, When the instance reconciles, Then the operator's fields are taken back", async () => {
+    await apps.patchNamespacedStatefulSet(
+      { name: "kc", namespace: ns, body: { spec: { replicas: 5 } }, fieldManager: "someone-else" },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+    );
+    const repaired = await waitFor("replicas back at 2", async () => {
+      const now = await statefulSet();
+      return now?.spec?.replicas === 2 ? now : false;
+    });
+    expect(repaired.metadata?.managedFields?.map((f) => f.manager)).not.toContain("someone-else");
+  });
+
+  it("Given the database password rotated in PostgreSQL and its Secret, When the instance reconciles, Then the pod-template hash changes and the admin Secret is kept", async () => {
+    const sts = await statefulSet();
+    const hashBefore = sts?.spec?.template.metadata?.annotations?.[HASH];
+    const adminBefore = (await core.readNamespacedSecret({ name: "kc-admin", namespace: ns })).data;
+    await postgres.setPassword("rotated-db-password-1");
+    await writeDbSecret("rotated-db-password-1");
+    const rolled = await waitFor("the pod-template hash to change", async () => {
+      const now = await statefulSet();
+      const hash = now?.spec?.template.metadata?.annotations?.[HASH];
+      return hash !== undefined && hash !== hashBefore ? now : false;
+    });
+    const generation = (sts?.metadata?.generation ?? 0) + 1;
+    expect(rolled.metadata?.generation).toBe(generation);
+    expect((await core.readNamespacedSecret({ name: "kc-admin", namespace: ns })).data).toEqual(adminBefore);
+    const o = await resources.waitForStatus(
+      INSTANCES,
+      ns,
+      "kc",
+      (x) =>
+        ready(x)?.reason === "KeycloakNotReady" &&
+        (ready(x)?.message ?? "").includes(`generation ${generation} not yet observed`),
+    );
+    expect(ready(o)?.status).toBe("False");
+  });
+
+  it("Given an additional option the operator owns, When the spec sets it, Then the instance fails with a message naming the option and the StatefulSet is unchanged", async () => {
+    const generationBefore = (await statefulSet())?.metadata?.generation;
+    const current = await instance();
+    await resources.patchSpec(INSTANCES, ns, "kc", {
+      managed: {
+        ...(current.spec.managed as object),
+        additionalOptions: [{ name: "db-url", value: "jdbc:x" }],
+      },
+    });
+    const failed = await resources.waitForStatus(
+      INSTANCES,
+      ns,
+      "kc",
+      (o) => ready(o)?.reason === "PermanentError",
+    );
+    expect(ready(failed)?.message).toContain(
+      'additionalOptions sets "db-url", which the operator sets itself',
+    );
+    expect((await statefulSet())?.metadata?.generation).toBe(generationBefore);
+  });
+});
+
+function dbSpec(o: KpoObject): Record<string, unknown> {
+  return (o.spec.managed as { database: Record<string, unknown> }).database;
+}
