@@ -15,7 +15,8 @@
 //            [--timeout-minutes auto] ["--node-flags=…" (default: the image's)] [--cpu-prof]
 //            [--keep]
 //   10,000 clients: --clients 10000 --namespaces 50 --realms 20 (keeps 200 clients per namespace
-//   and 500 per realm, like 1000 / 10 / 5 does at 100 and 200).
+//   and 500 per realm, like 1000 / 10 / 5 does at 100 and 200) --resync-period-ms 300000 (the auto
+//   period, 1.2 × the create time, would be about 17 minutes and the idle wait and drift with it).
 //
 // Results: stdout (a Markdown table for docs/benchmarks.md "Scale") and bench/results/scale-<N>.json.
 import { execFileSync } from "node:child_process";
