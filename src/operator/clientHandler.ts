@@ -257,9 +257,11 @@ export function clientHandler(
       }
       const secretResourceVersion = verified?.metadata?.resourceVersion;
       return {
-        message: result.created
-          ? `Client ${client.spec.clientId} created; credentials in Secret ${secretName}`
-          : `Client ${client.spec.clientId} is in sync; credentials in Secret ${secretName}`,
+        // The same words whether this reconcile created the client or found it in sync: a message
+        // that told them apart changed the status on the next reconcile of every new client (a
+        // status write per client on the first resync or restart). The log line above says what
+        // was written.
+        message: `Client ${client.spec.clientId} is in sync; credentials in Secret ${secretName}`,
         status: {
           clientId: client.spec.clientId,
           secretName,
