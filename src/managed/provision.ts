@@ -36,6 +36,7 @@ import { ManagedSpecError } from "./options.js";
 import {
   APPLIED_HASH_ANNOTATION,
   configHashOf,
+  DEFAULT_DB_PORTS,
   managedNames,
   PORTS,
   renderAdminSecret,
@@ -61,14 +62,6 @@ export interface ManagedOutcome {
   message: string;
   status: Record<string, unknown>;
 }
-
-const DEFAULT_DB_PORTS: Readonly<Record<string, number>> = {
-  postgres: 5432,
-  mariadb: 3306,
-  mysql: 3306,
-  mssql: 1433,
-  oracle: 1521,
-};
 
 async function readSecret(
   core: CoreV1Api,

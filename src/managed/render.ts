@@ -36,7 +36,8 @@ export const APPLIED_HASH_ANNOTATION = "kpo.dev/applied-hash";
 
 export const PORTS = { http: 8080, https: 8443, management: 9000, cache: 7800 } as const;
 
-const DEFAULT_DB_PORTS: Readonly<Record<string, number>> = {
+/** Each vendor's port when spec.managed.database.port is unset (what Keycloak itself assumes). */
+export const DEFAULT_DB_PORTS: Readonly<Record<string, number>> = {
   postgres: 5432,
   mariadb: 3306,
   mysql: 3306,
