@@ -30,10 +30,16 @@ export function optionEnvName(option: string): string {
   return `KC_${option.toUpperCase().replace(/[-.]/g, "_")}`;
 }
 
+/**
+ * Which owned option `option` would set. Compared in the form Keycloak reads it from: "db.url" and
+ * "db-url" are both KC_DB_URL, so a dot must not get an owned option past the check.
+ */
 function ownedBy(option: string): string | undefined {
-  return OPERATOR_OWNED_OPTIONS.find((owned) =>
-    owned.endsWith("-") ? option.startsWith(owned) : option === owned,
-  );
+  const env = optionEnvName(option);
+  return OPERATOR_OWNED_OPTIONS.find((owned) => {
+    const ownedEnv = optionEnvName(owned);
+    return owned.endsWith("-") ? env.startsWith(ownedEnv) : env === ownedEnv;
+  });
 }
 
 /** Thrown for a spec the operator cannot render; the message says which field and how to fix it. */

@@ -196,7 +196,17 @@ describe("managed Keycloak rendering", () => {
       renderStatefulSet(instance({ additionalOptions: [{ name: "log-level", value: "debug" }] }), "h"),
     );
     expect(e.get("KC_LOG_LEVEL")?.value).toBe("debug");
-    for (const name of ["db-password", "hostname", "cache-stack", "bootstrap-admin-password", "https-port"]) {
+    // Dots are dashes to Keycloak (both become "_"): "db.url" is KC_DB_URL and is refused as well.
+    for (const name of [
+      "db-password",
+      "hostname",
+      "cache-stack",
+      "bootstrap-admin-password",
+      "https-port",
+      "db.url",
+      "bootstrap.admin.password",
+      "http.enabled",
+    ]) {
       expect(() => additionalOptionEnv([{ name, value: "x" }])).toThrow(ManagedSpecError);
     }
     expect(() =>
