@@ -215,6 +215,8 @@ main() {
   build_node_images
   fetch_keycloak
   prepare_keycloak
+  # The image a managed KeycloakInstance runs on the test node (after the distribution it is made of).
+  KPO_CACHE_DIR=$cache_dir timed "keycloak image" bash "$repo_root/scripts/keycloak-image.sh"
   log "all tools ready in $tools_dir ($((SECONDS - start))s)"
   print_env
 }

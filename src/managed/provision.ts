@@ -5,11 +5,13 @@
 //      fails permanently before any read or write;
 //   2. the database credentials Secret and its keys, then a real login (databaseCheck.ts): until it
 //      succeeds the instance is Degraded with DatabaseUnreachable and nothing below is written;
+//      Every Secret read here is labelled WATCHED_SECRET_LABEL, so its change re-runs these steps.
 //   3. the admin Secret: the user's (must exist) or the operator's own, created once with a random
 //      password and never overwritten (a create, not an apply, so an existing one always wins);
 //   4. the discovery Service, the Service and the StatefulSet by server-side apply, the pod template
 //      carrying the hash of every Secret it reads;
-//   5. readiness: the StatefulSet's ready replicas at its observed generation.
+//   5. readiness: the StatefulSet's ready replicas at its observed generation, then the address the
+//      operator reaches Keycloak at (status.url), where the instance handler probes the admin API.
 //
 // "A resync of an unchanged world makes no writes": each applied object carries the hash of its
 // rendering (APPLIED_HASH_ANNOTATION); an object that already carries the hash of the current
@@ -23,13 +25,16 @@ import {
   type CoreV1Api,
   type KubernetesObject,
   type KubernetesObjectApi,
+  type V1Pod,
   type V1Secret,
   type V1StatefulSet,
 } from "@kubernetes/client-node";
 import type { KeycloakInstance } from "../api/index.js";
+import type { ManagedAddress } from "../operator/config.js";
 import { FIELD_MANAGER, serverSideApply } from "../kube/apply.js";
 import { apiMessageOf } from "../kube/apiRequest.js";
 import { objectKey } from "../kube/objectKey.js";
+import { mergePatchOptions } from "../kube/status.js";
 import { PermanentError, TransientError } from "../lifecycle/errors.js";
 import { checkDatabase, type DatabaseTarget } from "./databaseCheck.js";
 import { ManagedSpecError } from "./options.js";
@@ -43,8 +48,10 @@ import {
   renderDiscoveryService,
   renderService,
   renderStatefulSet,
+  selectorLabels,
   statefulSetReadiness,
   withAppliedHash,
+  WATCHED_SECRET_LABEL,
   type ManagedSpec,
 } from "./render.js";
 
@@ -54,6 +61,8 @@ export const KEYCLOAK_NOT_READY = "KeycloakNotReady";
 export interface ManagedDeps {
   core: CoreV1Api;
   objects: KubernetesObjectApi;
+  /** How the operator reaches the pods (src/operator/config.ts); the Service by default. */
+  address?: ManagedAddress;
   /** Replaceable for tests of the order of steps; the real check logs in to the database. */
   checkDatabase?: (target: DatabaseTarget) => Promise<void>;
 }
@@ -83,7 +92,25 @@ async function readSecret(
       `Secret ${namespace}/${name} (${field}) has no key ${missing.map((k) => `"${k}"`).join(", ")}; add it`,
     );
   }
+  await watchSecret(core, secret, field);
   return secret;
+}
+
+/** Puts WATCHED_SECRET_LABEL on a Secret the pods read, unless it is there already. */
+async function watchSecret(core: CoreV1Api, secret: V1Secret, field: string): Promise<void> {
+  if (secret.metadata?.labels?.[WATCHED_SECRET_LABEL] === "true") return;
+  const name = secret.metadata?.name ?? "";
+  const namespace = secret.metadata?.namespace ?? "";
+  try {
+    await core.patchNamespacedSecret(
+      { name, namespace, body: { metadata: { labels: { [WATCHED_SECRET_LABEL]: "true" } } } },
+      mergePatchOptions(),
+    );
+  } catch (err) {
+    throw new TransientError(
+      `labelling Secret ${namespace}/${name} (${field}) ${WATCHED_SECRET_LABEL} failed: ${apiMessageOf(err)}`,
+    );
+  }
 }
 
 function decoded(secret: V1Secret, key: string): string {
@@ -240,9 +267,46 @@ export async function provisionManaged(
     renderStatefulSet(instance, configHashOf(sources)),
   );
 
-  // 5. Readiness.
+  // 5. Readiness: the pods; the admin API's version probe follows in the instance handler.
   const readiness = statefulSetReadiness(sts);
   if (!readiness.ready) throw new TransientError(readiness.message, { reason: KEYCLOAK_NOT_READY });
-  const url = `${managed.tls ? "https" : "http"}://${names.service}.${namespace}.svc:${managed.tls ? PORTS.https : PORTS.http}`;
-  return { message: `Keycloak is running: ${readiness.message}`, status: { url } };
+  const scheme = managed.tls ? "https" : "http";
+  const port = managed.tls ? PORTS.https : PORTS.http;
+  const host =
+    (deps.address ?? "service") === "service"
+      ? `${names.service}.${namespace}.svc`
+      : await readyPodAddress(deps.core, instance);
+  return {
+    message: `Keycloak is running: ${readiness.message}`,
+    status: { url: `${scheme}://${host}:${port}` },
+  };
+}
+
+/** The IP of the first Ready pod of the instance (by name, so the choice is stable). */
+async function readyPodAddress(core: CoreV1Api, instance: KeycloakInstance): Promise<string> {
+  const namespace = instance.metadata.namespace ?? "";
+  const labelSelector = Object.entries(selectorLabels(instance))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  let pods: V1Pod[];
+  try {
+    pods = (await core.listNamespacedPod({ namespace, labelSelector })).items;
+  } catch (err) {
+    throw new TransientError(
+      `listing the pods of KeycloakInstance ${objectKey(instance)} failed: ${apiMessageOf(err)}`,
+    );
+  }
+  const ready = pods
+    .filter(
+      (p) => p.status?.podIP && p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+    )
+    .sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
+  const ip = ready[0]?.status?.podIP;
+  if (!ip) {
+    throw new TransientError(`KeycloakInstance ${objectKey(instance)}: no Ready pod with an IP yet`, {
+      reason: KEYCLOAK_NOT_READY,
+    });
+  }
+  // An IPv6 address goes into a URL in brackets.
+  return ip.includes(":") ? `[${ip}]` : ip;
 }

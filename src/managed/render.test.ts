@@ -108,8 +108,7 @@ describe("managed Keycloak rendering", () => {
   it("Given two replicas, When rendered, Then the cache stack queries the headless Service that publishes not-ready pods", () => {
     const e = env(renderStatefulSet(instance(), "h1"));
     expect(e.get("KC_CACHE")?.value).toBe("ispn");
-    expect(e.get("KC_CACHE_STACK")?.value).toBe("kubernetes");
-    expect(e.get("JAVA_OPTS_APPEND")?.value).toBe("-Djgroups.dns.query=kc-discovery.idp.svc");
+    expect(e.get("KC_CACHE_STACK")?.value).toBe("jdbc-ping");
     const discovery = renderDiscoveryService(instance());
     expect(discovery.metadata?.name).toBe("kc-discovery");
     expect(discovery.spec?.clusterIP).toBe("None");

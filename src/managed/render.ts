@@ -111,13 +111,35 @@ function metadata(instance: KeycloakInstance, name: string, component: string) {
   };
 }
 
+/**
+ * The label on every Secret a managed instance's pods read (database, admin, TLS): the operator
+ * watches Secrets with it, so that a rotated credential or certificate re-renders the instance and
+ * rolls its pods. The operator sets it on the user's Secrets itself (a metadata-only patch).
+ */
+export const WATCHED_SECRET_LABEL = "keycloak.kpo.dev/watched-secret";
+
+/** The names of the Secrets (in the instance's namespace) whose data the pods read. */
+export function referencedSecretNames(instance: KeycloakInstance): string[] {
+  const managed = instance.spec.managed;
+  if (!managed) return [];
+  const db = managed.database;
+  return [
+    ...(db.credentialsSecretRef && db.vendor !== "dev-file" && db.vendor !== "dev-mem"
+      ? [db.credentialsSecretRef.name]
+      : []),
+    managedNames(instance).adminSecret,
+    ...(managed.tls ? [managed.tls.secretName] : []),
+  ];
+}
+
 /** The operator's admin Secret, written once (never when it already exists). */
 export function renderAdminSecret(instance: KeycloakInstance, password: string): V1Secret {
   const names = managedNames(instance);
+  const meta = metadata(instance, names.adminSecret, "admin-credentials");
   return {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: metadata(instance, names.adminSecret, "admin-credentials"),
+    metadata: { ...meta, labels: { ...meta.labels, [WATCHED_SECRET_LABEL]: "true" } },
     type: "Opaque",
     data: {
       username: Buffer.from("admin").toString("base64"),
@@ -181,11 +203,6 @@ function databaseEnv(instance: KeycloakInstance): V1EnvVar[] {
   return env;
 }
 
-/** The DNS name the cache stack queries to find the other members (the headless Service). */
-export function discoveryDnsName(instance: KeycloakInstance): string {
-  return `${managedNames(instance).discoveryService}.${instance.metadata.namespace ?? ""}.svc`;
-}
-
 function keycloakEnv(instance: KeycloakInstance): V1EnvVar[] {
   const managed = managedSpec(instance);
   const names = managedNames(instance);
@@ -211,10 +228,12 @@ function keycloakEnv(instance: KeycloakInstance): V1EnvVar[] {
           { name: "KC_HTTPS_CERTIFICATE_KEY_FILE", value: `${TLS_DIR}/tls.key` },
         ]
       : []),
-    // The replicas find each other through the headless Service's DNS records (JGroups DNS_PING).
+    // The replicas find each other through a table in their shared database (JGroups JDBC_PING2),
+    // Keycloak's default stack since 26.1 and the official operator's since the kubernetes (DNS_PING)
+    // stack was deprecated in 26.4: no cluster DNS needed, and two instances never merge by accident
+    // unless they share a database. Members then talk TCP on the cache port.
     { name: "KC_CACHE", value: "ispn" },
-    { name: "KC_CACHE_STACK", value: "kubernetes" },
-    { name: "JAVA_OPTS_APPEND", value: `-Djgroups.dns.query=${discoveryDnsName(instance)}` },
+    { name: "KC_CACHE_STACK", value: "jdbc-ping" },
   ];
   return [...env, ...additionalOptionEnv(managed.additionalOptions)];
 }
@@ -330,8 +349,9 @@ export function renderService(instance: KeycloakInstance): V1Service {
 }
 
 /**
- * The headless Service the cache stack discovers members through: not-ready pods are published so
- * that a starting pod finds (and joins) the others before its own readiness probe passes.
+ * The StatefulSet's governing (headless) Service: each pod gets a stable DNS name, and not-ready
+ * pods are published so that members are addressable before their readiness probe passes. The cache
+ * stack itself discovers members through the database (KC_CACHE_STACK above).
  */
 export function renderDiscoveryService(instance: KeycloakInstance): V1Service {
   const names = managedNames(instance);

@@ -23,7 +23,7 @@ import { PermanentError, TransientError } from "../lifecycle/errors.js";
 import type { DecideFn } from "../policy/decision.js";
 import { desiredClient } from "../resources/clientRepresentation.js";
 import { classified } from "./classify.js";
-import type { ConnectionPool } from "./connections.js";
+import { publicBaseUrl, type ConnectionPool } from "./connections.js";
 import { clientDependency, clientPolicyInput, type Caches } from "./facts.js";
 import { cleanupSkipped, type KindHandler } from "./handler.js";
 import { checkLivePrivilege } from "./privilegeCheck.js";
@@ -197,7 +197,7 @@ export function clientHandler(
           `client ${client.spec.clientId} synced`,
         );
 
-      const endpoints = computeRealmEndpoints(instance.spec.external?.url ?? "", realmName);
+      const endpoints = computeRealmEndpoints(publicBaseUrl(instance), realmName);
       const data: Record<string, string> = {
         "client-id": client.spec.clientId,
         issuer: endpoints.issuer,

@@ -21,7 +21,17 @@ export interface OperatorConfig {
   keycloakBurst: number;
   keycloakNamespaceRate: number;
   keycloakNamespaceBurst: number;
+  /** How the operator reaches the Keycloak it runs for a managed instance (see MANAGED_ADDRESSES). */
+  managedAddress: ManagedAddress;
 }
+
+/**
+ * `service`: the instance's Service by its cluster DNS name, for an operator running in the cluster.
+ * `pod`: a Ready pod's IP, for an operator outside the cluster or a cluster without a Service proxy
+ * (the test node); the address is re-read on every reconcile of the instance.
+ */
+export const MANAGED_ADDRESSES = ["service", "pod"] as const;
+export type ManagedAddress = (typeof MANAGED_ADDRESSES)[number];
 
 export interface Setting {
   key: keyof OperatorConfig;
@@ -151,6 +161,14 @@ export const SETTINGS: Setting[] = [
     description: "Keycloak request burst for one namespace",
     default: "40",
   },
+  {
+    key: "managedAddress",
+    flag: "--managed-address <service|pod>",
+    env: "KPO_MANAGED_ADDRESS",
+    description:
+      "how the operator reaches a managed Keycloak: its Service's DNS name (in the cluster) or a Ready pod's IP (outside it)",
+    default: "service",
+  },
 ];
 
 function parseBool(value: string, name: string): boolean {
@@ -163,6 +181,12 @@ function parsePositive(value: string, name: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}: expected a positive number, got "${value}"`);
   return n;
+}
+
+function parseChoice<T extends string>(value: string, name: string, choices: readonly T[]): T {
+  const choice = choices.find((c) => c === value);
+  if (choice === undefined) throw new Error(`${name}: expected one of ${choices.join(", ")}, got "${value}"`);
+  return choice;
 }
 
 /**
@@ -206,5 +230,6 @@ export function resolveConfig(
     keycloakBurst: num("keycloakBurst"),
     keycloakNamespaceRate: num("keycloakNamespaceRate"),
     keycloakNamespaceBurst: num("keycloakNamespaceBurst"),
+    managedAddress: parseChoice(get("managedAddress").value, get("managedAddress").name, MANAGED_ADDRESSES),
   };
 }

@@ -8,7 +8,8 @@ import { KeycloakConnection, RequestLimiter, type LimiterConfig } from "../keycl
 import type { AdminCredentials } from "../keycloak/connection.js";
 import { formatKey, objectKeyOf } from "../kube/objectKey.js";
 import { PermanentError, TransientError } from "../lifecycle/errors.js";
-import { readSecretValue } from "./secrets.js";
+import { managedNames } from "../managed/render.js";
+import { optionalSecretValue, readSecretValue, readSecretValues } from "./secrets.js";
 
 export interface ConnectionPoolOptions {
   core: CoreV1Api;
@@ -16,6 +17,14 @@ export interface ConnectionPoolOptions {
   limits: LimiterConfig;
   /** How long a realm's client list may serve the client reads (src/keycloak/clientSnapshot.ts); 0 = off. */
   clientSnapshotMaxAgeMs?: number;
+}
+
+/** Where and how an instance's admin API is reached. */
+interface Target {
+  url: string;
+  credentials: AdminCredentials;
+  caPem?: string;
+  insecureSkipVerify: boolean;
 }
 
 export class ConnectionPool {
@@ -32,17 +41,52 @@ export class ConnectionPool {
     this.#snapshotMaxAgeMs = options.clientSnapshotMaxAgeMs ?? 0;
   }
 
-  /** The connection for an instance; throws a classified error that says what to fix. */
-  async forInstance(instance: KeycloakInstance): Promise<KeycloakConnection> {
+  /**
+   * The connection for an instance; throws a classified error that says what to fix. A managed
+   * instance is reached at `managedUrl` (the instance's reconcile, which has just found the address)
+   * or else at its status.url, with the admin Secret the operator fed to Keycloak.
+   */
+  async forInstance(instance: KeycloakInstance, managedUrl?: string): Promise<KeycloakConnection> {
     const namespace = instance.metadata.namespace ?? "default";
     const key = formatKey(objectKeyOf(namespace, instance.metadata.name ?? ""));
-    const external = instance.spec.external;
-    if (!external) {
+    const target = instance.spec.external
+      ? await this.#externalTarget(namespace, key, instance.spec.external)
+      : instance.spec.managed
+        ? await this.#managedTarget(namespace, key, instance, managedUrl ?? instance.status?.url)
+        : undefined;
+    if (!target) {
       throw new PermanentError(
-        `KeycloakInstance ${key}: only spec.external is supported by this operator version; ` +
-          `run Keycloak yourself and set spec.external.url and spec.external.adminCredentials`,
+        `KeycloakInstance ${key} sets neither spec.external nor spec.managed; set one of them`,
       );
     }
+    const fingerprint = createHash("sha256")
+      .update(JSON.stringify([target.url, target.credentials, target.caPem ?? "", target.insecureSkipVerify]))
+      .digest("hex");
+    const cached = this.#connections.get(key);
+    if (cached?.fingerprint === fingerprint) return cached.connection;
+    // A replaced connection may hold a TLS agent for a custom CA; release it.
+    if (cached) void cached.connection.close();
+    const connection = new KeycloakConnection({
+      instance: key,
+      baseUrl: target.url,
+      credentials: target.credentials,
+      timeoutMs: this.#timeoutMs,
+      tls: {
+        ...(target.caPem ? { caPem: target.caPem } : {}),
+        insecureSkipVerify: target.insecureSkipVerify,
+      },
+      limiter: this.#limiter,
+      clientSnapshot: { maxAgeMs: this.#snapshotMaxAgeMs },
+    });
+    this.#connections.set(key, { fingerprint, connection });
+    return connection;
+  }
+
+  async #externalTarget(
+    namespace: string,
+    key: string,
+    external: NonNullable<KeycloakInstance["spec"]["external"]>,
+  ): Promise<Target> {
     const credentials = await this.#credentials(namespace, key, external);
     const caPem = external.caSecretRef
       ? await readSecretValue(
@@ -53,26 +97,42 @@ export class ConnectionPool {
           `${key} spec.external.caSecretRef`,
         )
       : undefined;
-    const fingerprint = createHash("sha256")
-      .update(
-        JSON.stringify([external.url, credentials, caPem ?? "", external.insecureSkipTLSVerify ?? false]),
-      )
-      .digest("hex");
-    const cached = this.#connections.get(key);
-    if (cached?.fingerprint === fingerprint) return cached.connection;
-    // A replaced connection may hold a TLS agent for a custom CA; release it.
-    if (cached) void cached.connection.close();
-    const connection = new KeycloakConnection({
-      instance: key,
-      baseUrl: external.url,
+    return {
+      url: external.url,
       credentials,
-      timeoutMs: this.#timeoutMs,
-      tls: { ...(caPem ? { caPem } : {}), insecureSkipVerify: external.insecureSkipTLSVerify ?? false },
-      limiter: this.#limiter,
-      clientSnapshot: { maxAgeMs: this.#snapshotMaxAgeMs },
-    });
-    this.#connections.set(key, { fingerprint, connection });
-    return connection;
+      ...(caPem ? { caPem } : {}),
+      insecureSkipVerify: external.insecureSkipTLSVerify ?? false,
+    };
+  }
+
+  async #managedTarget(
+    namespace: string,
+    key: string,
+    instance: KeycloakInstance,
+    url: string | undefined,
+  ): Promise<Target> {
+    if (!url) throw new TransientError(`KeycloakInstance ${key}: the managed Keycloak is not running yet`);
+    const secret = managedNames(instance).adminSecret;
+    const where = `${key} admin Secret`;
+    const [username = "", password = ""] = await readSecretValues(
+      this.#core,
+      namespace,
+      secret,
+      ["username", "password"],
+      where,
+    );
+    // The serving certificate's issuer, when the TLS Secret carries it (cert-manager writes ca.crt);
+    // otherwise the system's trust store decides.
+    const tls = instance.spec.managed?.tls;
+    const caPem = tls
+      ? await optionalSecretValue(this.#core, namespace, tls.secretName, "ca.crt", `${key} spec.managed.tls`)
+      : undefined;
+    return {
+      url,
+      credentials: { kind: "password", username, password, realm: "master" },
+      ...(caPem ? { caPem } : {}),
+      insecureSkipVerify: false,
+    };
   }
 
   forget(namespace: string, name: string): void {
@@ -91,10 +151,13 @@ export class ConnectionPool {
     if (admin.secretRef) {
       const ref = admin.secretRef;
       const where = `${key} spec.external.adminCredentials.secretRef`;
-      const [username, password] = await Promise.all([
-        readSecretValue(this.#core, namespace, ref.name, ref.usernameKey ?? "username", where),
-        readSecretValue(this.#core, namespace, ref.name, ref.passwordKey ?? "password", where),
-      ]);
+      const [username = "", password = ""] = await readSecretValues(
+        this.#core,
+        namespace,
+        ref.name,
+        [ref.usernameKey ?? "username", ref.passwordKey ?? "password"],
+        where,
+      );
       return { kind: "password", username, password, realm };
     }
     if (admin.clientCredentials) {
@@ -112,4 +175,19 @@ export class ConnectionPool {
       `${key}: spec.external.adminCredentials names neither secretRef nor clientCredentials`,
     );
   }
+}
+
+/**
+ * The base URL applications reach Keycloak at: what realm issuers and the credentials Secrets'
+ * endpoints are made of. A managed instance with a hostname is reached there (Keycloak's hostname
+ * option is a name or a URL; a bare name means https); without one, at the address the operator uses.
+ */
+export function publicBaseUrl(instance: KeycloakInstance): string {
+  const hostname = instance.spec.managed?.hostname;
+  const url = hostname
+    ? /^https?:\/\//.test(hostname)
+      ? hostname
+      : `https://${hostname}`
+    : (instance.spec.external?.url ?? instance.status?.url ?? "");
+  return url.replace(/\/+$/, "");
 }

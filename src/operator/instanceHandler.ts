@@ -2,7 +2,8 @@
 // for their instance to be Ready, so this is where a wrong URL or password shows up first; the
 // instance's deletion in turn waits for the realms that reference it. A managed instance
 // (spec.managed) is first deployed by the operator (src/managed/provision.ts: database check, admin
-// Secret, StatefulSet and Services); its workload objects go with it by garbage collection.
+// Secret, StatefulSet and Services), then probed like an external one at the address the operator
+// found for it; its workload objects go with it by garbage collection.
 import type { KeycloakInstance } from "../api/index.js";
 import { objectKey } from "../kube/objectKey.js";
 import { BlockedError } from "../lifecycle/errors.js";
@@ -24,17 +25,18 @@ export function instanceHandler(
     async provision(instance) {
       const namespace = instance.metadata.namespace ?? "";
       const key = objectKey(instance);
-      // The admin API's version probe of a managed instance comes with its admin connection
-      // (not yet: the connection pool reaches spec.external only).
-      if (instance.spec.managed) return provisionManaged(instance, managed);
-      const conn = await pool.forInstance(instance);
+      const managedOutcome = instance.spec.managed ? await provisionManaged(instance, managed) : undefined;
+      const url = managedOutcome ? String(managedOutcome.status.url) : (instance.spec.external?.url ?? "");
+      const conn = await pool.forInstance(instance, url);
       const info = await classified(`KeycloakInstance ${key}`, () =>
         conn.call({ method: "GET", what: "read server info", namespace }, (admin) => admin.serverInfo.find()),
       );
       const version = info.systemInfo?.version ?? "unknown";
       return {
-        message: `Connected to Keycloak ${version} at ${instance.spec.external?.url ?? ""}`,
-        status: { version, url: instance.spec.external?.url },
+        message: managedOutcome
+          ? `Keycloak ${version} answers at ${url}; ${managedOutcome.message}`
+          : `Connected to Keycloak ${version} at ${url}`,
+        status: { ...managedOutcome?.status, version, url },
       };
     },
     teardown(instance, log) {

@@ -44,6 +44,7 @@ import { realmHandler } from "./realmHandler.js";
 import { userHandler } from "./userHandler.js";
 import { kindReconciler } from "./reconciler.js";
 import { operatorWatches } from "./watches.js";
+import { WATCHED_SECRET_LABEL } from "../managed/render.js";
 
 const log = loggerFor("operator");
 
@@ -99,6 +100,13 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
     transform: metadataOnly,
   });
+  // The Secrets managed instances' pods read (src/managed/render.ts WATCHED_SECRET_LABEL): only
+  // that one changed matters, the handler reads the values.
+  const watchedSecrets = informer<V1Secret>("v1", "secrets", {
+    ...watchNamespaces,
+    labelSelector: `${WATCHED_SECRET_LABEL}=true`,
+    transform: metadataOnly,
+  });
   // Their events less the operator's own writes: a Secret written by a client's reconcile must not
   // queue that client again; one edited or deleted by someone else still does.
   const secretWrites = new OwnWrites<V1Secret>(credentialSecrets);
@@ -109,6 +117,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     caches.users,
     caches.namespaces,
     credentialSecrets,
+    watchedSecrets,
   ];
 
   // Every request of this operator to the API server goes through these (lists, events, the Lease too).
@@ -151,7 +160,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     "KeycloakInstance",
     INSTANCE_PLURAL,
     caches.instances,
-    instanceHandler(caches, connections, { core, objects }),
+    instanceHandler(caches, connections, { core, objects, address: config.managedAddress }),
   );
   const realms = controller<KeycloakRealm>(
     "KeycloakRealm",
@@ -176,7 +185,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
   );
 
   // Change → keys: the watch table of each controller (./watches.ts) says what queues what, and why.
-  const table = operatorWatches({ ...caches, credentialSecrets: secretWrites, policy });
+  const table = operatorWatches({ ...caches, credentialSecrets: secretWrites, watchedSecrets, policy });
   const stopWatches = [
     startWatches(instances, table.instance),
     startWatches(realms, table.realm),

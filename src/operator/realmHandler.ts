@@ -10,7 +10,7 @@ import type { DecideFn } from "../policy/decision.js";
 import { desiredRealm } from "../resources/realmRepresentation.js";
 import { realmSecretReferences } from "../resources/secretReferences.js";
 import { classified } from "./classify.js";
-import type { ConnectionPool } from "./connections.js";
+import { publicBaseUrl, type ConnectionPool } from "./connections.js";
 import { realmDependency, realmPolicyInput, type Caches } from "./facts.js";
 import { cleanupSkipped, type KindHandler } from "./handler.js";
 import { checkLivePrivilege } from "./privilegeCheck.js";
@@ -64,7 +64,7 @@ export function realmHandler(
       );
       if (result.writes > 0)
         log.info({ writes: result.writes, changed: result.changedFields }, `realm ${realmName} synced`);
-      const baseUrl = (instance.spec.external?.url ?? "").replace(/\/+$/, "");
+      const baseUrl = publicBaseUrl(instance);
       return {
         message: result.created
           ? `Realm ${realmName} created`

@@ -11,9 +11,48 @@ export async function readSecretValue(
   key: string,
   referencedBy: string,
 ): Promise<string> {
-  let data: Record<string, string> | undefined;
+  const [value] = await readSecretValues(core, namespace, name, [key], referencedBy);
+  return value ?? "";
+}
+
+/** Several keys of one Secret, with one read. */
+export async function readSecretValues(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+  keys: readonly string[],
+  referencedBy: string,
+): Promise<string[]> {
+  const data = await readSecretData(core, namespace, name, referencedBy);
+  return keys.map((key) => {
+    const encoded = data?.[key];
+    if (encoded === undefined) {
+      throw new TransientError(`Secret ${namespace}/${name} (${referencedBy}) has no key "${key}"; add it`);
+    }
+    return Buffer.from(encoded, "base64").toString("utf8");
+  });
+}
+
+/** A key that may be absent (undefined then); the Secret itself must exist. */
+export async function optionalSecretValue(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+  key: string,
+  referencedBy: string,
+): Promise<string | undefined> {
+  const encoded = (await readSecretData(core, namespace, name, referencedBy))?.[key];
+  return encoded === undefined ? undefined : Buffer.from(encoded, "base64").toString("utf8");
+}
+
+async function readSecretData(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+  referencedBy: string,
+): Promise<Record<string, string> | undefined> {
   try {
-    data = (await core.readNamespacedSecret({ name, namespace })).data;
+    return (await core.readNamespacedSecret({ name, namespace })).data;
   } catch (err) {
     if (err instanceof ApiException && err.code === 404) {
       // Transient: the Secret may well be created after the resource that points at it.
@@ -23,11 +62,6 @@ export async function readSecretValue(
       `reading Secret ${namespace}/${name} (${referencedBy}) failed: HTTP ${(err as ApiException<unknown>).code ?? "error"}`,
     );
   }
-  const encoded = data?.[key];
-  if (encoded === undefined) {
-    throw new TransientError(`Secret ${namespace}/${name} (${referencedBy}) has no key "${key}"; add it`);
-  }
-  return Buffer.from(encoded, "base64").toString("utf8");
 }
 
 /** Reads every reference (Secrets in the resource's own namespace), keyed by the spec path. */

@@ -89,6 +89,7 @@ class FakePolicy {
 interface World {
   caches: Caches;
   secrets: Informer<V1Secret>;
+  watchedSecrets: Informer<V1Secret>;
   policy: FakePolicy;
   instance: Recorder;
   realm: Recorder;
@@ -105,8 +106,13 @@ function world(objects: readonly { kind?: string }[], secrets: V1Secret[] = []):
     plural: "secrets",
   });
   for (const s of secrets) secretCache.upsert(s);
+  const watchedSecrets = new Informer<V1Secret>({
+    kubeConfig: new KubeConfig(),
+    apiVersion: "v1",
+    plural: "secrets",
+  });
   const policy = new FakePolicy();
-  const table = operatorWatches({ ...caches, credentialSecrets: secretCache, policy });
+  const table = operatorWatches({ ...caches, credentialSecrets: secretCache, watchedSecrets, policy });
   const recorders = { instance: new Recorder(), realm: new Recorder(), client: new Recorder() };
   const stops = [
     startWatches(recorders.instance, table.instance),
@@ -116,6 +122,7 @@ function world(objects: readonly { kind?: string }[], secrets: V1Secret[] = []):
   return {
     caches,
     secrets: secretCache,
+    watchedSecrets,
     policy,
     ...recorders,
     clear: () => {
@@ -286,6 +293,40 @@ describe("operator watch table", () => {
     w.clear();
     w.secrets.upsert(secret("3", {}));
     expect(queuedOf(w)).toEqual(none);
+  });
+
+  it("Given a managed instance, When a Secret its pods read changes, Then it is queued; a relist or another Secret queues nothing", () => {
+    w.caches.instances.upsert({
+      ...instance("kc", "managed"),
+      spec: {
+        managed: {
+          database: { vendor: "postgres", host: "db", credentialsSecretRef: { name: "db-creds" } },
+          tls: { secretName: "kc-tls" },
+        },
+      },
+    } as unknown as KeycloakInstance);
+    w.clear();
+    const secret = (name: string, rv: string) =>
+      ({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { namespace: "kc", name, resourceVersion: rv },
+      }) as V1Secret;
+    for (const name of ["db-creds", "kc-tls", "managed-admin"]) w.watchedSecrets.upsert(secret(name, "1"));
+    w.clear();
+    w.watchedSecrets.upsert(secret("db-creds", "1"));
+    w.watchedSecrets.upsert(secret("unrelated", "1"));
+    w.watchedSecrets.upsert(secret("unrelated", "2"));
+    expect(queuedOf(w)).toEqual(none);
+    w.watchedSecrets.upsert(secret("db-creds", "2"));
+    w.watchedSecrets.upsert(secret("kc-tls", "2"));
+    w.watchedSecrets.upsert(secret("managed-admin", "2"));
+    expect(w.instance.reasonFor("kc/managed")).toEqual([
+      "Secret kc/db-creds, which its pods read, changed",
+      "Secret kc/kc-tls, which its pods read, changed",
+      "Secret kc/managed-admin, which its pods read, changed",
+    ]);
+    expect(queuedOf(w).instance).toEqual(["kc/managed"]);
   });
 
   it("Given the policy bundle, When it changes, Then every resource of every kind is queued", () => {

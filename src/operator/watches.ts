@@ -9,7 +9,8 @@
 // - policy facts that live elsewhere re-decide what reads them: a namespace's labels and
 //   annotations, a quota shared by a namespace's realms, a client's roles named by other clients
 //   (spec.roleGrants), and the policy bundle itself (every resource);
-// - a credentials Secret edited or deleted by hand is restored by its client's reconcile.
+// - a credentials Secret edited or deleted by hand is restored by its client's reconcile;
+// - a Secret a managed instance's pods read re-renders the instance when it changes.
 import type { V1Namespace, V1Secret } from "@kubernetes/client-node";
 import type { KeycloakClient, KeycloakRealm, KeycloakResource } from "../api/index.js";
 import { instanceRefOf, realmRefOf } from "../api/refs.js";
@@ -17,6 +18,7 @@ import type { InformerEvent } from "../kube/informers.js";
 import { formatKey, isKeyOf, keyOf, objectKeyOf, type ObjectKey } from "../kube/objectKey.js";
 import { phaseHasTag } from "../lifecycle/phases.js";
 import { watch, type BoundWatch, type EventSource } from "../kube/watches.js";
+import { referencedSecretNames } from "../managed/render.js";
 import { CLIENT_LABEL } from "./clientHandler.js";
 import { namedClientIds, type Caches } from "./facts.js";
 
@@ -26,6 +28,8 @@ export interface WatchSources extends Caches {
    * writes (OwnWrites): what reaches the table is someone else's change.
    */
   credentialSecrets: EventSource<InformerEvent<V1Secret>>;
+  /** The Secrets managed instances' pods read (label WATCHED_SECRET_LABEL), metadata only. */
+  watchedSecrets: EventSource<InformerEvent<V1Secret>>;
   /** The policy engine: a new bundle or data revision. */
   policy: EventSource<string>;
 }
@@ -74,6 +78,10 @@ export function phaseChanged(event: InformerEvent<KeycloakResource>): boolean {
 }
 
 const isDelete = (event: InformerEvent<unknown>): boolean => event.type === "delete";
+
+/** A relist replays every object unchanged, which needs no reconcile. */
+const resourceVersionChanged = (e: InformerEvent<V1Secret>): boolean =>
+  !(e.type === "update" && e.old?.metadata?.resourceVersion === e.object.metadata?.resourceVersion);
 
 function namespaceLabelsChanged(event: InformerEvent<V1Namespace>): boolean {
   const labels = (n: V1Namespace | undefined) =>
@@ -192,6 +200,19 @@ export function operatorWatches(s: WatchSources): OperatorWatches {
     instance: [
       ...basics("KeycloakInstance", s.instances),
       referrerDeleted("KeycloakRealm", s.realms, instanceRefOf),
+      // A rotated database, admin or TLS Secret re-renders the managed instances that read it (the
+      // pod template's hash changes, so the pods roll).
+      watch<InformerEvent<V1Secret>>({
+        source: s.watchedSecrets,
+        predicate: resourceVersionChanged,
+        map: (e) =>
+          keys(
+            s.instances
+              .list(e.object.metadata?.namespace)
+              .filter((i) => referencedSecretNames(i).includes(e.object.metadata?.name ?? "")),
+          ),
+        reason: (e) => `Secret ${formatKey(keyOf(e.object))}, which its pods read, ${happened(e)}`,
+      }),
     ],
     realm: [
       ...basics("KeycloakRealm", s.realms),
@@ -220,11 +241,9 @@ export function operatorWatches(s: WatchSources): OperatorWatches {
       dependencyChanged("KeycloakRealm", s.realms, (r) =>
         s.clients.list().filter((c) => isKeyOf(realmRefOf(c), r)),
       ),
-      // A relist replays every Secret unchanged, which needs no reconcile.
       watch<InformerEvent<V1Secret>>({
         source: s.credentialSecrets,
-        predicate: (e) =>
-          !(e.type === "update" && e.old?.metadata?.resourceVersion === e.object.metadata?.resourceVersion),
+        predicate: resourceVersionChanged,
         map: (e) => {
           const client = e.object.metadata?.labels?.[CLIENT_LABEL];
           return client ? [objectKeyOf(e.object.metadata?.namespace ?? "", client)] : [];

@@ -40,7 +40,7 @@ function watchedUsers(objects: readonly { kind?: string }[]) {
   const queued: string[] = [];
   const stop = startWatches(
     { enqueue: (key: ObjectKey) => queued.push(formatKey(key)) },
-    operatorWatches({ ...caches, credentialSecrets: secrets, policy }).user,
+    operatorWatches({ ...caches, credentialSecrets: secrets, watchedSecrets: secrets, policy }).user,
   );
   return { caches, queued, publish: (r: string) => publish(r), stop };
 }
@@ -81,8 +81,12 @@ describe("the KeycloakUser watch table", () => {
     const queued: string[] = [];
     const stop = startWatches(
       { enqueue: (key: ObjectKey) => queued.push(formatKey(key)) },
-      operatorWatches({ ...caches, credentialSecrets: secrets, policy: { onChange: () => () => undefined } })
-        .realm,
+      operatorWatches({
+        ...caches,
+        credentialSecrets: secrets,
+        watchedSecrets: secrets,
+        policy: { onChange: () => () => undefined },
+      }).realm,
     );
     caches.users.remove(user("team", "bot", { name: "apps", namespace: "iam" }) as never);
     expect(queued).toContain("iam/apps");

@@ -24,6 +24,8 @@ export interface PostgresOptions {
   /** The role and database to create (default "keycloak" for both). */
   role?: string;
   database?: string;
+  /** The loopback port to listen on (default: a free one), e.g. one a client was pointed at before. */
+  port?: number;
   startTimeoutMs?: number;
 }
 
@@ -93,7 +95,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     ],
     { ...asServer, cwd: dir },
   );
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const logFile = path.join(dir, "postgres.log");
   writeFileSync(logFile, "");
   if (account.uid !== undefined && account.gid !== undefined) chownSync(logFile, account.uid, account.gid);
