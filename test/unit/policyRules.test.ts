@@ -60,6 +60,8 @@ const goodInstance = {
     image: "quay.io/keycloak/keycloak:26.5.2",
     database: { vendor: "postgres" },
     tls: { secretName: "t" },
+    hostname: "https://sso.example.com",
+    resources: { requests: { cpu: "500m", memory: "1Gi" } },
   },
 };
 
@@ -218,6 +220,31 @@ const cases: [string, PolicyInput, PolicyInput][] = [
       { managed: { ...goodInstance.managed, image: "quay.io/keycloak/keycloak:latest" } },
       { labels: prod },
     ),
+  ],
+  [
+    "InstanceHostnameMissing",
+    mk("KeycloakInstance", goodInstance, { labels: prod }),
+    mk("KeycloakInstance", { managed: { ...goodInstance.managed, hostname: undefined } }, { labels: prod }),
+  ],
+  [
+    "InstanceResourcesMissing",
+    mk(
+      "KeycloakInstance",
+      { managed: { ...goodInstance.managed, resources: { limits: { cpu: 1, memory: "2Gi" } } } },
+      { labels: prod },
+    ),
+    mk(
+      "KeycloakInstance",
+      { managed: { ...goodInstance.managed, resources: { requests: { cpu: "500m", memory: "0" } } } },
+      { labels: prod },
+    ),
+  ],
+  [
+    "InstanceImageNotAllowed",
+    mk("KeycloakInstance", { managed: { database: { vendor: "dev-file" } } }),
+    mk("KeycloakInstance", {
+      managed: { image: "quay.io/keycloak/../attacker/keycloak:26.5.2", database: { vendor: "dev-file" } },
+    }),
   ],
   [
     "InstanceTlsVerificationDisabled",
