@@ -1,7 +1,12 @@
 // Every rule, allowed and denied, through the compiled wasm bundle: `opa test` runs the Go evaluator,
 // and the wasm build can differ (builtins implemented differently, e.g. sprintf), so the operator's
 // own path is tested too.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { crdDirectory, readCrd } from "../../src/api/crds.js";
+import type { KeycloakInstance } from "../../src/api/index.js";
+import { renderStatefulSet } from "../../src/managed/render.js";
 import type { PolicyInput } from "../../src/policy/decision.js";
 import { createPolicyEngine, type PolicyEngine } from "../../src/policy/engine.js";
 import { realPolicyBundle } from "./policyBundle.js";
@@ -285,6 +290,27 @@ describe("policies evaluated in wasm", () => {
       { ns: "team-z", labels: prod, operation: "delete" },
     );
     expect(engine.decide(input).allowed).toBe(true);
+  });
+
+  it("Given a managed instance without an image, when the policy, the CRD and the rendering pick the default, then all three pick the same image", () => {
+    const rego = readFileSync(
+      join(crdDirectory(), "..", "policies/authorization/managed_images.rego"),
+      "utf8",
+    );
+    const policyDefault = /^default_managed_image := "([^"]+)"$/m.exec(rego)?.[1];
+    const managedSchema =
+      readCrd("KeycloakInstance").spec.versions[0]?.schema.openAPIV3Schema.properties?.spec?.properties
+        ?.managed;
+    const withoutImage = {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakInstance",
+      metadata: { name: "kc", namespace: "iam", uid: "u" },
+      spec: { managed: { database: { vendor: "dev-file" } } },
+    } as KeycloakInstance;
+    const rendered = renderStatefulSet(withoutImage, "h").spec?.template.spec?.containers[0]?.image;
+    expect(policyDefault).toBeDefined();
+    expect(managedSchema?.properties?.image?.default).toBe(policyDefault);
+    expect(rendered).toBe(policyDefault);
   });
 
   it("Given a malformed input, when decided, then it is denied", () => {
