@@ -294,6 +294,73 @@ image_tag(image) := tag if {
 	tag != ""
 }
 
+# Without spec.managed.hostname Keycloak runs with hostname-strict=false and builds its URLs (the
+# token issuer, redirects, the links in e-mails) from each request's Host header, so whoever sends
+# the request chooses them.
+violations contains v if {
+	applies
+	input.kind == "KeycloakInstance"
+	managed
+	not hostname_configured
+	v := {
+		"code": "InstanceHostnameMissing",
+		"message": concat("", [
+			lib.subject,
+			": spec.managed.hostname is not set in production namespace \"",
+			lib.str(input.namespace.name),
+			"\", so Keycloak would derive its issuer and redirect URLs from each request's Host header, which a client chooses. Set spec.managed.hostname to the public URL, e.g. https://sso.example.com.",
+		]),
+	}
+}
+
+hostname_configured if {
+	hostname := managed.hostname
+	is_string(hostname)
+	trim_space(hostname) != ""
+}
+
+# Without requests the scheduler counts Keycloak as needing nothing: it can overcommit the node, and
+# a pod without a memory request is among the first the kubelet evicts or the kernel OOM-kills.
+# A limit without a request counts: Kubernetes copies the limit into the missing request.
+violations contains v if {
+	applies
+	input.kind == "KeycloakInstance"
+	managed
+	missing := [name | some name in ["cpu", "memory"]; not resource_requested(name)]
+	count(missing) > 0
+	v := {
+		"code": "InstanceResourcesMissing",
+		"message": concat("", [
+			lib.subject,
+			": spec.managed.resources.requests has no ",
+			concat(" and no ", missing),
+			" in production namespace \"",
+			lib.str(input.namespace.name),
+			"\", so the scheduler may overcommit the node and Keycloak is among the first pods OOM-killed or evicted. Set spec.managed.resources.requests.cpu and .memory, e.g. {cpu: 500m, memory: 1Gi}.",
+		]),
+	}
+}
+
+managed_resources := lib.field(managed, "resources", {})
+
+resource_requested(name) if quantity_set(lib.field(lib.field(managed_resources, "requests", {}), name, 0))
+
+resource_requested(name) if {
+	not lib.field(managed_resources, "requests", {})[name]
+	quantity_set(lib.field(lib.field(managed_resources, "limits", {}), name, 0))
+}
+
+# A quantity of zero ("0", "0m", "0Gi", 0) asks for nothing.
+quantity_set(q) if {
+	is_number(q)
+	q > 0
+}
+
+quantity_set(q) if {
+	is_string(q)
+	not regex.match(`^\+?(0+\.?0*|\.0+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?$`, q)
+}
+
 # --- KeycloakInstance (external) -------------------------------------------------------------------
 
 violations contains v if {

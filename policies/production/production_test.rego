@@ -13,6 +13,8 @@ good_instance := {"managed": {
 	"image": "quay.io/keycloak/keycloak:26.5.2",
 	"database": {"vendor": "postgres"},
 	"tls": {"secretName": "kc-tls"},
+	"hostname": "https://sso.example.com",
+	"resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
 }}
 
 mk(kind, spec, labels) := {
@@ -136,6 +138,46 @@ test_instance_image_must_be_pinned if {
 	digest := concat("", ["quay.io/keycloak/keycloak@sha256:", concat("", [x | some _ in numbers.range(1, 64); x := "a"])])
 	codes(mk("KeycloakInstance", with_field(good_instance, "/managed/image", digest), prod)) == set()
 	codes(mk("KeycloakInstance", with_field(good_instance, "/managed/image", "registry:5000/keycloak:26.5.2"), prod)) == set()
+}
+
+test_instance_hostname_required if {
+	inp := mk("KeycloakInstance", json.remove(good_instance, ["managed/hostname"]), prod)
+	codes(inp) == {"InstanceHostnameMissing"}
+	some v in production.violations with input as inp
+	contains(v.message, "KeycloakInstance shop/x: spec.managed.hostname is not set in production namespace \"shop\"")
+	contains(v.message, "Set spec.managed.hostname")
+	codes(mk("KeycloakInstance", with_field(good_instance, "/managed/hostname", " "), prod)) == {"InstanceHostnameMissing"}
+	codes(mk("KeycloakInstance", with_field(good_instance, "/managed/hostname", "sso.example.com"), prod)) == set()
+	codes(mk("KeycloakInstance", json.remove(good_instance, ["managed/hostname"]), {})) == set()
+}
+
+test_instance_resource_requests_required if {
+	inp := mk("KeycloakInstance", json.remove(good_instance, ["managed/resources"]), prod)
+	codes(inp) == {"InstanceResourcesMissing"}
+	some v in production.violations with input as inp
+	contains(v.message, "spec.managed.resources.requests has no cpu and no memory in production namespace \"shop\"")
+	some w in production.violations with input as mk("KeycloakInstance", json.remove(good_instance, ["managed/resources/requests/memory", "managed/resources/limits"]), prod)
+	contains(w.message, "spec.managed.resources.requests has no memory in production namespace")
+	codes(mk("KeycloakInstance", json.remove(good_instance, ["managed/resources/requests/cpu"]), prod)) == {"InstanceResourcesMissing"}
+	codes(mk("KeycloakInstance", json.remove(good_instance, ["managed/resources"]), {})) == set()
+}
+
+test_instance_zero_requests_are_refused if {
+	every zero in [0, "0", "0m", "0.0Gi", ".0", "+0e3"] {
+		codes(mk("KeycloakInstance", with_field(good_instance, "/managed/resources/requests/memory", zero), prod)) == {"InstanceResourcesMissing"}
+	}
+	every quantity in [1, "1", "0.5", "100m", "512Mi", "1e9", "01"] {
+		codes(mk("KeycloakInstance", with_field(good_instance, "/managed/resources/requests/memory", quantity), prod)) == set()
+	}
+}
+
+test_instance_limit_stands_in_for_a_missing_request if {
+	limits_only := with_field(json.remove(good_instance, ["managed/resources/requests"]), "/managed/resources/limits", {"cpu": 2, "memory": "2Gi"})
+	codes(mk("KeycloakInstance", limits_only, prod)) == set()
+
+	# An explicit zero request stays zero whatever the limit.
+	zero_request := with_field(limits_only, "/managed/resources/requests", {"cpu": "0", "memory": "1Gi"})
+	codes(mk("KeycloakInstance", zero_request, prod)) == {"InstanceResourcesMissing"}
 }
 
 test_external_instance_is_not_checked if {

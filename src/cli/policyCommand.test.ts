@@ -111,6 +111,19 @@ describe("kpo policy eval", () => {
     expect(withOverride.code).toBe(EXIT_ALLOWED);
   });
 
+  it("Given the managed example, when evaluated without and with its policy data, then its image is refused by default and admitted by the override", async () => {
+    const example = (name: string) => join(repoRoot, "examples/managed", name);
+    const opts = { file: example("02-instance.yaml"), target: [example("00-namespace.yaml")] };
+    const without = await evalCli({ ...opts, output: "json" });
+    expect(without.code).toBe(EXIT_DENIED);
+    expect((JSON.parse(without.stdout) as JsonReport).violations.map((v) => v.code)).toEqual([
+      "InstanceImageNotAllowed",
+    ]);
+    const withData = await evalCli({ ...opts, data: example("policy-data.json") });
+    expect(withData.stdout).toContain("KeycloakInstance identity/main (create): ALLOWED");
+    expect(withData.code).toBe(EXIT_ALLOWED);
+  });
+
   it("Given an override that sets production to warn, when a bad client is evaluated, then only warnings remain for production", async () => {
     const { code, stdout } = await evalCli({
       file: fixture("client-denied.yaml"),

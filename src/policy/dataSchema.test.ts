@@ -24,8 +24,11 @@ describe("policy data schema", () => {
     const fixtures = join(repoRoot, "test/fixtures/policy");
     const overrides = readdirSync(fixtures).filter((f) => f.endsWith("override.yaml"));
     expect(overrides.length).toBeGreaterThan(0);
-    for (const file of overrides) {
-      const override = parseYaml(readFileSync(join(fixtures, file), "utf8")) as unknown;
+    for (const file of [
+      ...overrides.map((f) => join(fixtures, f)),
+      join(repoRoot, "examples/managed/policy-data.json"),
+    ]) {
+      const override = parseYaml(readFileSync(file, "utf8")) as unknown;
       expect(dataSchemaProblems(withOverride(override)), file).toEqual([]);
     }
   });
@@ -96,6 +99,21 @@ describe("policy data schema", () => {
         'kpo.authorization.allowedPrivilegePaths["team-a"] must be array, got string "realm-management/view-users"',
       ].sort(),
     );
+  });
+
+  it("Given managed image registries, when checked, then registry and repository prefixes are accepted and entries a prefix match could be stretched past are refused", () => {
+    const registries = (list: unknown[]) =>
+      dataSchemaProblems(withOverride({ kpo: { authorization: { managedImageRegistries: list } } }));
+    expect(
+      registries(["quay.io/keycloak/", "registry.corp:5000", "quay.io/keycloak/keycloak", "localhost:5000/"]),
+    ).toEqual([]);
+    const refused = registries(["", "quay.io/keycloak/../", " quay.io/", "quay.io/keycloak/keycloak:26"]);
+    expect(refused.map((p) => p.replace(/ must match pattern .*/, ""))).toEqual(
+      [0, 1, 2, 3].map((i) => `kpo.authorization.managedImageRegistries[${i}]`),
+    );
+    expect(registries([1])).toEqual([
+      "kpo.authorization.managedImageRegistries[0] must be string, got integer 1",
+    ]);
   });
 
   it("Given the production selector with a wrong operator, when checked, then the operators allowed are listed", () => {

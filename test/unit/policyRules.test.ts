@@ -1,7 +1,12 @@
 // Every rule, allowed and denied, through the compiled wasm bundle: `opa test` runs the Go evaluator,
 // and the wasm build can differ (builtins implemented differently, e.g. sprintf), so the operator's
 // own path is tested too.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { crdDirectory, readCrd } from "../../src/api/crds.js";
+import type { KeycloakInstance } from "../../src/api/index.js";
+import { renderStatefulSet } from "../../src/managed/render.js";
 import type { PolicyInput } from "../../src/policy/decision.js";
 import { createPolicyEngine, type PolicyEngine } from "../../src/policy/engine.js";
 import { realPolicyBundle } from "./policyBundle.js";
@@ -60,6 +65,8 @@ const goodInstance = {
     image: "quay.io/keycloak/keycloak:26.5.2",
     database: { vendor: "postgres" },
     tls: { secretName: "t" },
+    hostname: "https://sso.example.com",
+    resources: { requests: { cpu: "500m", memory: "1Gi" } },
   },
 };
 
@@ -220,6 +227,31 @@ const cases: [string, PolicyInput, PolicyInput][] = [
     ),
   ],
   [
+    "InstanceHostnameMissing",
+    mk("KeycloakInstance", goodInstance, { labels: prod }),
+    mk("KeycloakInstance", { managed: { ...goodInstance.managed, hostname: undefined } }, { labels: prod }),
+  ],
+  [
+    "InstanceResourcesMissing",
+    mk(
+      "KeycloakInstance",
+      { managed: { ...goodInstance.managed, resources: { limits: { cpu: 1, memory: "2Gi" } } } },
+      { labels: prod },
+    ),
+    mk(
+      "KeycloakInstance",
+      { managed: { ...goodInstance.managed, resources: { requests: { cpu: "500m", memory: "0" } } } },
+      { labels: prod },
+    ),
+  ],
+  [
+    "InstanceImageNotAllowed",
+    mk("KeycloakInstance", { managed: { database: { vendor: "dev-file" } } }),
+    mk("KeycloakInstance", {
+      managed: { image: "quay.io/keycloak/../attacker/keycloak:26.5.2", database: { vendor: "dev-file" } },
+    }),
+  ],
+  [
     "InstanceTlsVerificationDisabled",
     mk(
       "KeycloakInstance",
@@ -258,6 +290,27 @@ describe("policies evaluated in wasm", () => {
       { ns: "team-z", labels: prod, operation: "delete" },
     );
     expect(engine.decide(input).allowed).toBe(true);
+  });
+
+  it("Given a managed instance without an image, when the policy, the CRD and the rendering pick the default, then all three pick the same image", () => {
+    const rego = readFileSync(
+      join(crdDirectory(), "..", "policies/authorization/managed_images.rego"),
+      "utf8",
+    );
+    const policyDefault = /^default_managed_image := "([^"]+)"$/m.exec(rego)?.[1];
+    const managedSchema =
+      readCrd("KeycloakInstance").spec.versions[0]?.schema.openAPIV3Schema.properties?.spec?.properties
+        ?.managed;
+    const withoutImage = {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakInstance",
+      metadata: { name: "kc", namespace: "iam", uid: "u" },
+      spec: { managed: { database: { vendor: "dev-file" } } },
+    } as KeycloakInstance;
+    const rendered = renderStatefulSet(withoutImage, "h").spec?.template.spec?.containers[0]?.image;
+    expect(policyDefault).toBeDefined();
+    expect(managedSchema?.properties?.image?.default).toBe(policyDefault);
+    expect(rendered).toBe(policyDefault);
   });
 
   it("Given a malformed input, when decided, then it is denied", () => {
