@@ -36,6 +36,7 @@ import { apiMessageOf } from "../kube/apiRequest.js";
 import { objectKey } from "../kube/objectKey.js";
 import { mergePatchOptions } from "../kube/status.js";
 import { PermanentError, TransientError } from "../lifecycle/errors.js";
+import { CONDITION } from "../lifecycle/status.js";
 import { checkDatabase, type DatabaseTarget } from "./databaseCheck.js";
 import { ManagedSpecError } from "./options.js";
 import {
@@ -296,9 +297,12 @@ async function readyPodAddress(core: CoreV1Api, instance: KeycloakInstance): Pro
       `listing the pods of KeycloakInstance ${objectKey(instance)} failed: ${apiMessageOf(err)}`,
     );
   }
+  // A Pod's Ready condition has the same type name as the operator's own (kstatus reads both).
   const ready = pods
     .filter(
-      (p) => p.status?.podIP && p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+      (p) =>
+        p.status?.podIP &&
+        p.status.conditions?.some((c) => c.type === CONDITION.Ready && c.status === "True"),
     )
     .sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
   const ip = ready[0]?.status?.podIP;
