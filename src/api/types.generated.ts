@@ -330,6 +330,10 @@ export interface KeycloakInstanceStatus {
    * Keycloak server version, as reported by the server.
    */
   version?: string;
+  /**
+   * Managed instances: the newest backup Secret (in the instance's namespace) the operator stored, e.g. the realm exports taken before an image upgrade.
+   */
+  lastBackup?: string;
 }
 
 /**

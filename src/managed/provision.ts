@@ -22,6 +22,7 @@
 import { randomBytes } from "node:crypto";
 import {
   ApiException,
+  PatchStrategy,
   type CoreV1Api,
   type KubernetesObject,
   type KubernetesObjectApi,
@@ -37,12 +38,14 @@ import { objectKey } from "../kube/objectKey.js";
 import { mergePatchOptions } from "../kube/status.js";
 import { PermanentError, TransientError } from "../lifecycle/errors.js";
 import { CONDITION } from "../lifecycle/status.js";
+import { backupOfGeneration, latestBackup, type BackupRequest } from "./backup.js";
 import { checkDatabase, type DatabaseTarget } from "./databaseCheck.js";
 import { ManagedSpecError } from "./options.js";
 import {
   APPLIED_HASH_ANNOTATION,
   configHashOf,
   DEFAULT_DB_PORTS,
+  KEYCLOAK_CONTAINER,
   managedNames,
   PORTS,
   renderAdminSecret,
@@ -58,12 +61,16 @@ import {
 
 /** The Ready condition's reason while the StatefulSet's pods are not (yet) ready. */
 export const KEYCLOAK_NOT_READY = "KeycloakNotReady";
+/** The Ready condition's reason while an image change waits for its backup and the old pods to stop. */
+export const KEYCLOAK_UPGRADING = "KeycloakUpgrading";
 
 export interface ManagedDeps {
   core: CoreV1Api;
   objects: KubernetesObjectApi;
   /** How the operator reaches the pods (src/operator/config.ts); the Service by default. */
   address?: ManagedAddress;
+  /** Stores the backup an upgrade takes first (backup.ts through the running Keycloak); its name. */
+  backup?: (instance: KeycloakInstance, request: BackupRequest) => Promise<string>;
   /** Replaceable for tests of the order of steps; the real check logs in to the database. */
   checkDatabase?: (target: DatabaseTarget) => Promise<void>;
 }
@@ -259,14 +266,12 @@ export async function provisionManaged(
     sources.push({ kind: "Secret", name: managed.tls.secretName, data: tls.data });
   }
 
-  // 4. The workload and its Services.
+  // 4. The workload and its Services; a new image is an upgrade, which goes first (upgrade below).
   await applyOwned(deps.objects, instance, renderDiscoveryService(instance));
   await applyOwned(deps.objects, instance, renderService(instance));
-  const sts = await applyOwned<V1StatefulSet>(
-    deps.objects,
-    instance,
-    renderStatefulSet(instance, configHashOf(sources)),
-  );
+  const desired = renderStatefulSet(instance, configHashOf(sources));
+  await upgrade(instance, deps, desired);
+  const sts = await applyOwned<V1StatefulSet>(deps.objects, instance, desired);
 
   // 5. Readiness: the pods; the admin API's version probe follows in the instance handler.
   const readiness = statefulSetReadiness(sts);
@@ -277,26 +282,85 @@ export async function provisionManaged(
     (deps.address ?? "service") === "service"
       ? `${names.service}.${namespace}.svc`
       : await readyPodAddress(deps.core, instance);
+  const lastBackup = await latestBackup(deps.core, instance);
   return {
     message: `Keycloak is running: ${readiness.message}`,
-    status: { url: `${scheme}://${host}:${port}` },
+    status: { url: `${scheme}://${host}:${port}`, ...(lastBackup ? { lastBackup } : {}) },
   };
 }
 
-/** The IP of the first Ready pod of the instance (by name, so the choice is stable). */
-async function readyPodAddress(core: CoreV1Api, instance: KeycloakInstance): Promise<string> {
-  const namespace = instance.metadata.namespace ?? "";
+const imageOf = (sts: V1StatefulSet | undefined): string | undefined =>
+  sts?.spec?.template.spec?.containers.find((c) => c.name === KEYCLOAK_CONTAINER)?.image;
+
+/**
+ * A changed image is a Keycloak upgrade, which may migrate the database schema: old and new
+ * versions must not serve side by side, so instead of the StatefulSet's rolling update the operator
+ * (1) stores a backup of every realm through the running Keycloak (backup.ts; once per generation of
+ * the instance), (2) scales the old pods to zero and waits until they are gone, and only then (3)
+ * lets the new rendering be applied. Each wait is a reconcile that ends in KEYCLOAK_UPGRADING.
+ * A configuration change with the same image rolls as usual.
+ */
+async function upgrade(instance: KeycloakInstance, deps: ManagedDeps, desired: V1StatefulSet): Promise<void> {
+  const existing = await readObject(deps.objects, desired);
+  const fromImage = imageOf(existing);
+  const toImage = imageOf(desired) ?? "";
+  if (!existing || fromImage === undefined || fromImage === toImage) return;
+  const where = `StatefulSet ${objectKey(instance)}`;
+  let backup = await backupOfGeneration(deps.core, instance);
+  if (!backup) {
+    if (!deps.backup)
+      throw new PermanentError(
+        `KeycloakInstance ${objectKey(instance)}: no backup available for the upgrade`,
+      );
+    backup = await deps.backup(instance, { reason: "upgrade", fromImage, toImage });
+  }
+  const replicas = existing.spec?.replicas ?? 1;
+  // Pods still terminating count too: none of the old version may be left when the new one starts.
+  const running = (await podsOf(deps.core, instance)).length;
+  if (replicas === 0 && running === 0) return;
+  if (replicas > 0) {
+    try {
+      await deps.objects.patch(
+        {
+          apiVersion: "apps/v1",
+          kind: "StatefulSet",
+          metadata: existing.metadata,
+          spec: { replicas: 0 },
+        } as V1StatefulSet,
+        undefined,
+        undefined,
+        FIELD_MANAGER,
+        undefined,
+        PatchStrategy.MergePatch,
+      );
+    } catch (err) {
+      throw new TransientError(`scaling ${where} to 0 for the upgrade failed: ${apiMessageOf(err)}`);
+    }
+  }
+  throw new TransientError(
+    `upgrading Keycloak from ${fromImage} to ${toImage}: backup ${backup} stored; ` +
+      `waiting for the old pods to stop (${running} running) before the new ones start`,
+    { reason: KEYCLOAK_UPGRADING },
+  );
+}
+
+async function podsOf(core: CoreV1Api, instance: KeycloakInstance): Promise<V1Pod[]> {
   const labelSelector = Object.entries(selectorLabels(instance))
     .map(([k, v]) => `${k}=${v}`)
     .join(",");
-  let pods: V1Pod[];
   try {
-    pods = (await core.listNamespacedPod({ namespace, labelSelector })).items;
+    return (await core.listNamespacedPod({ namespace: instance.metadata.namespace ?? "", labelSelector }))
+      .items;
   } catch (err) {
     throw new TransientError(
       `listing the pods of KeycloakInstance ${objectKey(instance)} failed: ${apiMessageOf(err)}`,
     );
   }
+}
+
+/** The IP of the first Ready pod of the instance (by name, so the choice is stable). */
+async function readyPodAddress(core: CoreV1Api, instance: KeycloakInstance): Promise<string> {
+  const pods = await podsOf(core, instance);
   // A Pod's Ready condition has the same type name as the operator's own (kstatus reads both).
   const ready = pods
     .filter(

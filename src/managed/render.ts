@@ -34,6 +34,8 @@ export const CONFIG_HASH_ANNOTATION = "kpo.dev/config-hash";
 /** Object annotation: hash of what the operator applied, so an unchanged object is not applied again. */
 export const APPLIED_HASH_ANNOTATION = "kpo.dev/applied-hash";
 
+export const KEYCLOAK_CONTAINER = "keycloak";
+
 export const PORTS = { http: 8080, https: 8443, management: 9000, cache: 7800 } as const;
 
 /** Each vendor's port when spec.managed.database.port is unset (what Keycloak itself assumes). */
@@ -298,7 +300,7 @@ export function renderStatefulSet(instance: KeycloakInstance, configHash: string
           ],
           containers: [
             {
-              name: "keycloak",
+              name: KEYCLOAK_CONTAINER,
               image: managed.image ?? "quay.io/keycloak/keycloak:26.5.2",
               args: ["start", "--optimized"],
               env: keycloakEnv(instance),

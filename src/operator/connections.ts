@@ -19,6 +19,8 @@ export interface ConnectionPoolOptions {
   clientSnapshotMaxAgeMs?: number;
 }
 
+const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
 /** Where and how an instance's admin API is reached. */
 interface Target {
   url: string;
@@ -32,7 +34,15 @@ export class ConnectionPool {
   readonly #timeoutMs: number;
   readonly #limiter: RequestLimiter;
   readonly #snapshotMaxAgeMs: number;
-  readonly #connections = new Map<string, { fingerprint: string; connection: KeycloakConnection }>();
+  readonly #connections = new Map<
+    string,
+    { fingerprint: string; connection: KeycloakConnection; target: Target }
+  >();
+  /**
+   * A managed instance's admin credentials from before its admin Secret changed, until the new ones
+   * have been carried over into Keycloak (carryOverAdminPassword) or are seen to work. Memory only.
+   */
+  readonly #previousAdmin = new Map<string, AdminCredentials>();
 
   constructor(options: ConnectionPoolOptions) {
     this.#core = options.core;
@@ -66,6 +76,9 @@ export class ConnectionPool {
     if (cached?.fingerprint === fingerprint) return cached.connection;
     // A replaced connection may hold a TLS agent for a custom CA; release it.
     if (cached) void cached.connection.close();
+    if (instance.spec.managed && cached && !sameJson(cached.target.credentials, target.credentials)) {
+      this.#previousAdmin.set(key, this.#previousAdmin.get(key) ?? cached.target.credentials);
+    }
     const connection = new KeycloakConnection({
       instance: key,
       baseUrl: target.url,
@@ -78,8 +91,60 @@ export class ConnectionPool {
       limiter: this.#limiter,
       clientSnapshot: { maxAgeMs: this.#snapshotMaxAgeMs },
     });
-    this.#connections.set(key, { fingerprint, connection });
+    this.#connections.set(key, { fingerprint, connection, target });
     return connection;
+  }
+
+  /**
+   * Keycloak creates its bootstrap admin from KC_BOOTSTRAP_ADMIN_* on the first start only, so a
+   * password rotated in a managed instance's admin Secret does not reach Keycloak by itself. When
+   * the new password is refused and the operator still knows the previous one, it logs in with that
+   * and sets the Secret's password on the admin user. Returns whether it did; false (nothing known
+   * from before, e.g. after an operator restart) leaves the refusal to be reported.
+   */
+  async carryOverAdminPassword(instance: KeycloakInstance): Promise<boolean> {
+    const namespace = instance.metadata.namespace ?? "default";
+    const key = formatKey(objectKeyOf(namespace, instance.metadata.name ?? ""));
+    const previous = this.#previousAdmin.get(key);
+    const current = this.#connections.get(key)?.target;
+    if (!previous || previous.kind !== "password" || current?.credentials.kind !== "password") return false;
+    const { username, password } = current.credentials;
+    if (previous.username !== username) return false;
+    const old = new KeycloakConnection({
+      instance: key,
+      baseUrl: current.url,
+      credentials: previous,
+      timeoutMs: this.#timeoutMs,
+      tls: {
+        ...(current.caPem ? { caPem: current.caPem } : {}),
+        insecureSkipVerify: current.insecureSkipVerify,
+      },
+      limiter: this.#limiter,
+    });
+    try {
+      await old.call(
+        { method: "PUT", what: `set the admin Secret's new password on user "${username}"`, namespace },
+        async (admin) => {
+          const [user] = await admin.users.find({ realm: "master", username, exact: true });
+          if (!user?.id) throw new Error(`user "${username}" is not in realm master`);
+          await admin.users.resetPassword({
+            realm: "master",
+            id: user.id,
+            credential: { type: "password", value: password, temporary: false },
+          });
+        },
+      );
+    } finally {
+      void old.close();
+    }
+    this.#previousAdmin.delete(key);
+    return true;
+  }
+
+  /** The current admin credentials work: nothing from before is needed any more. */
+  adminCredentialsWork(instance: KeycloakInstance): void {
+    const namespace = instance.metadata.namespace ?? "default";
+    this.#previousAdmin.delete(formatKey(objectKeyOf(namespace, instance.metadata.name ?? "")));
   }
 
   async #externalTarget(
@@ -137,6 +202,7 @@ export class ConnectionPool {
 
   forget(namespace: string, name: string): void {
     const key = formatKey(objectKeyOf(namespace, name));
+    this.#previousAdmin.delete(key);
     void this.#connections.get(key)?.connection.close();
     this.#connections.delete(key);
   }

@@ -5,8 +5,10 @@
 // Secret, StatefulSet and Services), then probed like an external one at the address the operator
 // found for it; its workload objects go with it by garbage collection.
 import type { KeycloakInstance } from "../api/index.js";
+import { KeycloakApiError } from "../keycloak/errors.js";
 import { objectKey } from "../kube/objectKey.js";
 import { BlockedError } from "../lifecycle/errors.js";
+import { takeBackup, type BackupRequest } from "../managed/backup.js";
 import { provisionManaged, type ManagedDeps } from "../managed/provision.js";
 import { classified } from "./classify.js";
 import type { ConnectionPool } from "./connections.js";
@@ -25,12 +27,29 @@ export function instanceHandler(
     async provision(instance) {
       const namespace = instance.metadata.namespace ?? "";
       const key = objectKey(instance);
-      const managedOutcome = instance.spec.managed ? await provisionManaged(instance, managed) : undefined;
+      // An upgrade's backup goes through the Keycloak that runs now, at the address it was found at.
+      const backup = async (current: KeycloakInstance, request: BackupRequest) =>
+        classified(`KeycloakInstance ${key}: the backup before the upgrade`, async () =>
+          takeBackup(managed.core, await pool.forInstance(current), current, request),
+        );
+      const managedOutcome = instance.spec.managed
+        ? await provisionManaged(instance, { backup, ...managed })
+        : undefined;
       const url = managedOutcome ? String(managedOutcome.status.url) : (instance.spec.external?.url ?? "");
       const conn = await pool.forInstance(instance, url);
-      const info = await classified(`KeycloakInstance ${key}`, () =>
-        conn.call({ method: "GET", what: "read server info", namespace }, (admin) => admin.serverInfo.find()),
-      );
+      const readInfo = () =>
+        conn.call({ method: "GET", what: "read server info", namespace }, (admin) => admin.serverInfo.find());
+      const info = await classified(`KeycloakInstance ${key}`, async () => {
+        try {
+          return await readInfo();
+        } catch (err) {
+          // A managed instance's admin Secret rotated: Keycloak still has the previous password.
+          const refused = err instanceof KeycloakApiError && err.status === 401;
+          if (!(managedOutcome && refused && (await pool.carryOverAdminPassword(instance)))) throw err;
+          return readInfo();
+        }
+      });
+      pool.adminCredentialsWork(instance);
       const version = info.systemInfo?.version ?? "unknown";
       return {
         message: managedOutcome

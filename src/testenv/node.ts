@@ -10,6 +10,7 @@
 //   node.bridgeAddress  the host's address on the pods' bridge (10.244.0.1)
 //   node.podCidr        10.244.0.0/24        node.serviceCidr  the control plane's, 10.0.0.0/24
 //   node.importImage(tar)        an OCI archive (scripts/lib/oci.sh) into containerd's k8s.io namespace
+//   node.tagImage(src, dst)      another name for an imported image
 //   node.exposeOnBridge(port)    a host service on 127.0.0.1:port also reachable from pods at
 //                                bridgeAddress:port (e.g. the test Keycloak); returns "addr:port"
 //   node.kubectl                 [kubectl path, "--kubeconfig", admin kubeconfig]
@@ -66,6 +67,8 @@ export interface Node {
   /** The kubectl command line for this cluster (admin credentials). */
   kubectl: string[];
   importImage(tarPath: string): Promise<void>;
+  /** A second name for an imported image (e.g. a "new version" for an upgrade test). */
+  tagImage(source: string, target: string): Promise<void>;
   exposeOnBridge(port: number): Promise<string>;
   stop(): Promise<void>;
 }
@@ -670,6 +673,9 @@ export async function startNode(options: NodeOptions): Promise<Node> {
       serviceCidr: cp.serviceCidr,
       kubectl: [tools.kubectl, "--kubeconfig", adminKubeconfig],
       importImage,
+      tagImage: async (source: string, target: string) => {
+        await ctr("images", "tag", "--force", source, target);
+      },
       async exposeOnBridge(port: number) {
         forwarders.push(await forward(BRIDGE_ADDRESS, port, port));
         return `${BRIDGE_ADDRESS}:${port}`;

@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
+import { gunzipSync } from "node:zlib";
 import path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -248,13 +249,20 @@ describe("a managed KeycloakInstance on the real node", () => {
     expect(view).toMatch(/kc-1/);
   });
 
-  it("When the database password is rotated in PostgreSQL and its Secret, Then the pods roll onto it and the instance returns to Ready", async () => {
+  it("When the database password (in PostgreSQL and its Secret) and the admin Secret are rotated, Then the pods roll, the new admin password is Keycloak's and the instance returns to Ready", async () => {
     const sts = await statefulSet();
     const hashBefore = sts?.spec?.template.metadata?.annotations?.[HASH];
     const uidsBefore = (await pods()).map((p) => p.metadata?.uid);
     const rotated = "rotated-" + Math.random().toString(36).slice(2);
+    const admin = await core.readNamespacedSecret({ name: "kc-admin", namespace: ns });
+    const oldAdminPassword = secretValue(admin, "password");
+    const newAdminPassword = "admin-" + Math.random().toString(36).slice(2);
     await postgres?.setPassword(rotated);
     await writeDbSecret(rotated);
+    await core.patchNamespacedSecret(
+      { name: "kc-admin", namespace: ns, body: { stringData: { password: newAdminPassword } } },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+    );
     await waitFor(
       "the pod template to carry the new Secret's hash",
       async () => {
@@ -277,5 +285,68 @@ describe("a managed KeycloakInstance on the real node", () => {
       STARTUP_MS,
     );
     expect(o.status?.version).toBe(KEYCLOAK_VERSION);
+    // Keycloak keeps its admin in the database: the operator carried the new password over.
+    const login = (password: string) =>
+      fetch(`${String(o.status?.url)}/realms/master/protocol/openid-connect/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "password",
+          client_id: "admin-cli",
+          username: "admin",
+          password,
+        }),
+      });
+    expect((await login(newAdminPassword)).status).toBe(200);
+    expect((await login(oldAdminPassword)).status).toBe(401);
+  });
+
+  it("When the image changes, Then the realms are backed up first, no old pod runs beside a new one, and the instance comes back Ready on the new image", async () => {
+    const newImage = `${IMAGE}-patched`;
+    await node.tagImage(IMAGE, newImage);
+    const before = await instance();
+    await resources.patchSpec(INSTANCES, ns, "kc", {
+      managed: { ...(before.spec.managed as object), image: newImage },
+    });
+    // Every poll records the images of the pods that exist: old and new must never overlap.
+    const mixed: string[][] = [];
+    const sawUpgrading: string[] = [];
+    const o = await waitFor(
+      "Ready on the new image",
+      async () => {
+        const images = [...new Set((await pods()).map((p) => p.spec?.containers[0]?.image ?? ""))].sort();
+        if (images.length > 1) mixed.push(images);
+        const current = await instance();
+        if (ready(current)?.reason === "KeycloakUpgrading") sawUpgrading.push(ready(current)?.message ?? "");
+        return current.status?.observedGeneration === current.metadata.generation &&
+          ready(current)?.status === "True" &&
+          images.length === 1 &&
+          images[0] === newImage
+          ? current
+          : false;
+      },
+      STARTUP_MS,
+    );
+    expect(mixed).toEqual([]);
+    expect(sawUpgrading.length).toBeGreaterThan(0);
+    const backupName = String(o.status?.lastBackup ?? "");
+    expect(sawUpgrading[0]).toContain(`backup ${backupName} stored`);
+    const backup = await core.readNamespacedSecret({ name: backupName, namespace: ns });
+    expect(backup.metadata?.labels?.["keycloak.kpo.dev/backup-of"]).toBe("kc");
+    expect(backup.metadata?.ownerReferences ?? []).toEqual([]);
+    expect(backup.metadata?.annotations?.["keycloak.kpo.dev/backup-from-image"]).toBe(IMAGE);
+    const realms = JSON.parse(
+      gunzipSync(Buffer.from(backup.data?.["realms.json.gz"] ?? "", "base64")).toString("utf8"),
+    ) as { realm: string; clients?: { clientId: string }[] }[];
+    expect(realms.map((r) => r.realm).sort()).toEqual(["master", "shop"]);
+    expect(realms.find((r) => r.realm === "shop")?.clients?.map((c) => c.clientId)).toContain("backend");
+    // The realm on it is served again.
+    await resources.waitForStatus(
+      "keycloakclients",
+      ns,
+      "backend",
+      (c) => ready(c)?.status === "True",
+      180_000,
+    );
   });
 });
