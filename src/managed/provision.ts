@@ -9,7 +9,10 @@
 //      password and never overwritten (a create, not an apply, so an existing one always wins);
 //   4. the discovery Service, the Service and the StatefulSet by server-side apply, the pod template
 //      carrying the hash of every Secret it reads;
-//   5. readiness: the StatefulSet's ready replicas at its observed generation.
+//   5. readiness: the StatefulSet's ready replicas at its observed generation. While they are not
+//      ready the pods say why (podDiagnosis.ts): a failing pod (an image that cannot be pulled, a
+//      crash loop with Keycloak's own error) is KeycloakPodFailing and counts as a failed attempt;
+//      pods on their way are KeycloakNotReady, waited for at a steady interval without counting.
 //
 // "A resync of an unchanged world makes no writes": each applied object carries the hash of its
 // rendering (APPLIED_HASH_ANNOTATION); an object that already carries the hash of the current
@@ -23,6 +26,7 @@ import {
   type CoreV1Api,
   type KubernetesObject,
   type KubernetesObjectApi,
+  type V1Pod,
   type V1Secret,
   type V1StatefulSet,
 } from "@kubernetes/client-node";
@@ -33,6 +37,7 @@ import { objectKey } from "../kube/objectKey.js";
 import { PermanentError, TransientError } from "../lifecycle/errors.js";
 import { checkDatabase, type DatabaseTarget } from "./databaseCheck.js";
 import { ManagedSpecError } from "./options.js";
+import { diagnosePods } from "./podDiagnosis.js";
 import {
   APPLIED_HASH_ANNOTATION,
   configHashOf,
@@ -43,12 +48,16 @@ import {
   renderDiscoveryService,
   renderService,
   renderStatefulSet,
+  selectorLabels,
   statefulSetReadiness,
   withAppliedHash,
   type ManagedSpec,
 } from "./render.js";
 
-/** The Ready condition's reason while the StatefulSet's pods are not (yet) ready. */
+/**
+ * The Ready condition's reason while the StatefulSet's pods are not (yet) ready and none is failing;
+ * a failing one is KEYCLOAK_POD_FAILING (podDiagnosis.ts).
+ */
 export const KEYCLOAK_NOT_READY = "KeycloakNotReady";
 
 export interface ManagedDeps {
@@ -148,6 +157,19 @@ async function applyOwned<T extends KubernetesObject>(
   }
 }
 
+/** The instance's pods, or why they could not be listed (readiness is then told without them). */
+async function podsOf(core: CoreV1Api, instance: KeycloakInstance): Promise<V1Pod[] | string> {
+  const namespace = instance.metadata.namespace ?? "";
+  const labelSelector = Object.entries(selectorLabels(instance))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  try {
+    return (await core.listNamespacedPod({ namespace, labelSelector })).items;
+  } catch (err) {
+    return `its pods could not be listed: ${apiMessageOf(err)}`;
+  }
+}
+
 function databaseTarget(managed: ManagedSpec, secret: V1Secret): DatabaseTarget {
   const db = managed.database;
   const ref = db.credentialsSecretRef;
@@ -170,6 +192,8 @@ export async function provisionManaged(
   const namespace = instance.metadata.namespace ?? "";
   const key = objectKey(instance);
   const names = managedNames(instance);
+  // Passwords the pods receive, masked should a pod's termination message echo one.
+  const passwords: string[] = [];
 
   // 1. Refused input fails before anything is read or written.
   try {
@@ -191,7 +215,9 @@ export async function provisionManaged(
     ]);
     if (!secret)
       throw new TransientError(`Secret ${namespace}/${ref.name} (${field}) does not exist; create it`);
-    await (deps.checkDatabase ?? checkDatabase)(databaseTarget(managed, secret));
+    const target = databaseTarget(managed, secret);
+    await (deps.checkDatabase ?? checkDatabase)(target);
+    passwords.push(target.password);
     sources.push({ kind: "Secret", name: ref.name, data: secret.data });
   }
 
@@ -219,6 +245,7 @@ export async function provisionManaged(
     }
   }
   sources.push({ kind: "Secret", name: names.adminSecret, data: admin.data });
+  passwords.push(decoded(admin, "password"));
 
   if (managed.tls) {
     const field = "spec.managed.tls.secretName";
@@ -242,7 +269,13 @@ export async function provisionManaged(
 
   // 5. Readiness.
   const readiness = statefulSetReadiness(sts);
-  if (!readiness.ready) throw new TransientError(readiness.message, { reason: KEYCLOAK_NOT_READY });
+  if (!readiness.ready) {
+    const pods = await podsOf(deps.core, instance);
+    const failing = typeof pods === "string" ? undefined : diagnosePods(pods, passwords);
+    if (failing) throw new TransientError(failing.message, { reason: failing.reason });
+    const unlisted = typeof pods === "string" ? `; ${pods}` : "";
+    throw new TransientError(readiness.message + unlisted, { reason: KEYCLOAK_NOT_READY, progressing: true });
+  }
   const url = `${managed.tls ? "https" : "http"}://${names.service}.${namespace}.svc:${managed.tls ? PORTS.https : PORTS.http}`;
   return { message: `Keycloak is running: ${readiness.message}`, status: { url } };
 }
