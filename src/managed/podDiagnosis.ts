@@ -96,6 +96,7 @@ function containerFailure(status: V1ContainerStatus, clean: Clean): string | und
 function podFailure(pod: V1Pod, clean: Clean): string | undefined {
   const name = `pod ${pod.metadata?.name ?? ""}`;
   const status = pod.status;
+  // The Pod's phase (an evicted or otherwise failed pod), not the instance's.
   if (status?.phase === "Failed") {
     return `${name}: ${reasonWithDetail(status.reason ?? "Failed", clean(status.message))}`;
   }
