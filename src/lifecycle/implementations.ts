@@ -205,8 +205,9 @@ export function lifecycleSetup(rules: Readonly<Record<string, CompiledRule>>, de
         message: "Teardown finished; finalizer released.",
       }),
       armTimer: assign((_, params: { delay: string }) => ({ armedTimer: params.delay })),
-      // Leaving a waiting state cancels its timer, as XState does for `after`.
-      disarmTimer: assign({ armedTimer: undefined }),
+      // Leaving a waiting state cancels its timer, as XState does for `after`, and ends the wait
+      // for progress that may have armed it.
+      disarmTimer: assign({ armedTimer: undefined, progressing: false }),
     },
     actors: {
       // Placeholders: the host never starts actors itself; it runs the caller's effect named by
