@@ -103,11 +103,14 @@ function ruleSamples(m: LoadedMachine): string[] {
         rows.push(`failure ${attempts}: retries exhausted, Failed`);
         break;
       }
-      const low = retry.evaluate({ attempts, random: 0 }) as number;
-      const high = retry.evaluate({ attempts, random: 0.999999 }) as number;
+      const low = retry.evaluate({ attempts, random: 0, progressing: false }) as number;
+      const high = retry.evaluate({ attempts, random: 0.999999, progressing: false }) as number;
       rows.push(`after failure ${attempts}: ${seconds(low)}–${seconds(high)}`);
     }
     lines.push(`- Retry delays: ${rows.join("; ")}.`);
+    const low = retry.evaluate({ attempts: 0, random: 0, progressing: true }) as number;
+    const high = retry.evaluate({ attempts: 0, random: 0.999999, progressing: true }) as number;
+    lines.push(`- While progressing (no attempt counted): every ${seconds(low)}–${seconds(high)}.`);
   }
   if (recheck) {
     const low = recheck.evaluate({ attempts: 0, random: 0 }) as number;

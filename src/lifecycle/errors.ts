@@ -27,9 +27,17 @@ export class TransientError extends Error {
    * chart's errorReasons so that it counts as a failure (Warning event, status.lastError).
    */
   readonly reason: string | undefined;
-  constructor(message: string, options?: { cause?: unknown; reason?: string }) {
+  /**
+   * Not a failure yet: the work is done and the world is catching up (a StatefulSet's pods
+   * starting). The lifecycle waits in Degraded and checks again at a steady interval (the retry
+   * rule's `progressing` variable) without counting an attempt, so a slow rollout never exhausts
+   * the retries; a failure that has a diagnosis is thrown without it and counts.
+   */
+  readonly progressing: boolean;
+  constructor(message: string, options?: { cause?: unknown; reason?: string; progressing?: boolean }) {
     super(message, options);
     this.reason = options?.reason;
+    this.progressing = options?.progressing ?? false;
   }
 }
 

@@ -282,6 +282,47 @@ describe("reconcileLifecycle: errors, retries and durable timers", () => {
     expect(r.requeueAfterMs).toBe(540_000);
   });
 
+  it("Given a rollout under way (progressing), When it waits longer than the retry budget, Then it stays Degraded, counts no attempt and polls at a steady interval; a real failure after it still counts", async () => {
+    const machine = realm();
+    const status = await degraded(machine, 5); // one failure short of fixtures/realm.json's 6
+    const waiting = new TransientError("StatefulSet kc/main: 0/1 pods ready; waiting for Keycloak to start", {
+      reason: "KeycloakNotReady",
+      progressing: true,
+    });
+    const effects = spyEffects(() => Promise.reject(waiting));
+    let r = await reconcileLifecycle(
+      machine,
+      args({ effects, status, now: new Date(status.nextAttemptAt!) }),
+    );
+    const events = [...r.events];
+    for (let poll = 1; poll < 12; poll++) {
+      r = await reconcileLifecycle(
+        machine,
+        args({ effects, status: r.status, now: new Date(r.status.nextAttemptAt!) }),
+      );
+      events.push(...r.events);
+    }
+    expect(effects.provision).toHaveBeenCalledTimes(12);
+    expect(r.status).toMatchObject({ phase: "Degraded", attempts: 5 });
+    expect(cond(r.status, "Ready")).toMatchObject({ status: "False", reason: "KeycloakNotReady" });
+    // fixtures/realm.json: a steady 5 s * 0.5 while progressing, not the 5th failure's 40 s * 0.5.
+    expect(r.requeueAfterMs).toBe(2500);
+    // One Warning when the reason changed, none for each poll.
+    expect(events).toEqual([expect.objectContaining({ type: "Warning", reason: "KeycloakNotReady" })]);
+
+    const failing = spyEffects(() =>
+      Promise.reject(
+        new TransientError("pod kc-0 container keycloak: CrashLoopBackOff", { reason: "KeycloakPodFailing" }),
+      ),
+    );
+    const f = await reconcileLifecycle(
+      machine,
+      args({ effects: failing, status: r.status, now: new Date(r.status.nextAttemptAt!) }),
+    );
+    expect(f.status).toMatchObject({ phase: "Failed", attempts: 6 });
+    expect(cond(f.status, "Ready").message).toContain("CrashLoopBackOff");
+  });
+
   it("Given a permanent error, When reconciled, Then it is Failed at once without a retry backoff", async () => {
     const effects = spyEffects(() =>
       Promise.reject(new PermanentError("Keycloak answered 400: realm name is invalid")),

@@ -18,6 +18,7 @@ export const GUARD_NAMES = [
   "failureUnchanged",
   "isPermanentError",
   "isBlocked",
+  "isProgressing",
   "retriesExhausted",
 ] as const;
 
@@ -27,6 +28,7 @@ export const ACTION_NAMES = [
   "recordPolicyAdmitted",
   "recordProvisioned",
   "recordTransientError",
+  "recordProgressing",
   "recordPermanentError",
   "recordRetriesExhausted",
   "resetAttempts",
@@ -102,6 +104,10 @@ export function lifecycleSetup(rules: Readonly<Record<string, CompiledRule>>, de
       },
       isPermanentError: ({ event }) => classifyError((event as ActorDoneEvent).error) === "permanent",
       isBlocked: ({ event }) => classifyError((event as ActorDoneEvent).error) === "blocked",
+      isProgressing: ({ event }) => {
+        const error = (event as ActorDoneEvent).error;
+        return error instanceof TransientError && error.progressing;
+      },
       retriesExhausted: ({ context }) =>
         rule("retriesExhausted").evaluate({ attempts: context.attempts + 1 }) === true,
     },
@@ -149,6 +155,16 @@ export function lifecycleSetup(rules: Readonly<Record<string, CompiledRule>>, de
           attempts: context.attempts + 1,
           reason: (error instanceof TransientError ? error.reason : undefined) ?? "TransientError",
           message: errorMessage(error),
+          progressing: false,
+        };
+      }),
+      // Waiting for progress is not a failed attempt: the count stays, and the delay rule is told.
+      recordProgressing: assign(({ event }) => {
+        const error = (event as ActorDoneEvent).error;
+        return {
+          reason: (error instanceof TransientError ? error.reason : undefined) ?? "TransientError",
+          message: errorMessage(error),
+          progressing: true,
         };
       }),
       recordPermanentError: assign(({ context, event }) => {
@@ -189,8 +205,9 @@ export function lifecycleSetup(rules: Readonly<Record<string, CompiledRule>>, de
         message: "Teardown finished; finalizer released.",
       }),
       armTimer: assign((_, params: { delay: string }) => ({ armedTimer: params.delay })),
-      // Leaving a waiting state cancels its timer, as XState does for `after`.
-      disarmTimer: assign({ armedTimer: undefined }),
+      // Leaving a waiting state cancels its timer, as XState does for `after`, and ends the wait
+      // for progress that may have armed it.
+      disarmTimer: assign({ armedTimer: undefined, progressing: false }),
     },
     actors: {
       // Placeholders: the host never starts actors itself; it runs the caller's effect named by

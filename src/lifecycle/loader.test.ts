@@ -104,7 +104,8 @@ describe("loadMachineDefinition rejects bad references, naming the file and the 
 
   it("Given a state nothing leads to, Then it is reported unreachable", () => {
     const doc = clone();
-    doc.machine.states.Provisioning.invoke.onError[2].target = "Failed";
+    doc.machine.states.Provisioning.invoke.onError[1].target = "Failed";
+    doc.machine.states.Provisioning.invoke.onError[3].target = "Failed";
     doc.machine.states.Ready.on.RECONCILE[0].target = "Failed";
     doc.machine.states.Failed.on.RETRY_DUE[0].target = "Failed";
     doc.machine.states.Failed.on.RECONCILE[1].target = "Failed";
@@ -201,18 +202,24 @@ describe("one chart for every kind", () => {
     const realm = loadWith(chartOf(), paramsOf("realm"));
     const { retryDelayMs, retriesExhausted } = realm.rules;
     // 5 s base doubling: attempt 3 is 20 s, times the jitter factor 0.75 at random 0.5.
-    expect(retryDelayMs?.evaluate({ attempts: 3, random: 0.5 })).toBe(15_000);
-    expect(retryDelayMs?.evaluate({ attempts: 20, random: 0.5 })).toBe(225_000);
+    expect(retryDelayMs?.evaluate({ attempts: 3, random: 0.5, progressing: false })).toBe(15_000);
+    expect(retryDelayMs?.evaluate({ attempts: 20, random: 0.5, progressing: false })).toBe(225_000);
     expect(retriesExhausted?.evaluate({ attempts: 5 })).toBe(false);
     expect(retriesExhausted?.evaluate({ attempts: 6 })).toBe(true);
     expect(JSON.stringify(realm.definition.rules.retryDelayMs)).toContain(
-      "(retryMaxDelayMs = 300000, retryBaseDelayMs = 5000)",
+      "(retryBaseDelayMs = 5000, retryMaxDelayMs = 300000)",
     );
   });
 
   it("Given a kind's own rule, When loaded, Then it replaces the chart's and that rule's constants may stay", () => {
     const params = { ...paramsOf("client"), rules: { retryDelayMs: { logic: 42 } } };
-    expect(loadWith(chartOf(), params).rules.retryDelayMs?.evaluate({ attempts: 1, random: 0 })).toBe(42);
+    expect(
+      loadWith(chartOf(), params).rules.retryDelayMs?.evaluate({
+        attempts: 1,
+        random: 0,
+        progressing: false,
+      }),
+    ).toBe(42);
   });
 
   it("Given a missing or a misspelled constant, Then the kind's file and the constant are named", () => {

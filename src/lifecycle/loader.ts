@@ -109,19 +109,30 @@ const RESOURCE_KINDS: readonly ResourceKind[] = KINDS;
 
 const SAMPLES: RuleVariables[] = [];
 for (let attempts = 0; attempts <= 20; attempts++) {
-  for (const random of [0, 0.5, 0.999999]) SAMPLES.push({ attempts, random });
+  for (const random of [0, 0.5, 0.999999]) {
+    for (const progressing of [false, true]) SAMPLES.push({ attempts, random, progressing });
+  }
 }
+
+/** Variables a rule receives besides the ones of its result type. */
+const EXTRA_VARIABLES: Readonly<Record<string, readonly string[]>> = {
+  // The delay after a TransientError marked progressing (a rollout under way): no attempt counted.
+  retryDelayMs: ["progressing"],
+};
 
 /** What each required rule is given and must return. */
 export const RULE_CONTRACTS: Readonly<Record<string, RuleContract>> = Object.fromEntries(
   Object.entries(REQUIRED_RULES).map(([name, result]) => {
-    const variables = result === "number" ? ["attempts", "random"] : ["attempts"];
+    const variables = [
+      ...(result === "number" ? ["attempts", "random"] : ["attempts"]),
+      ...(EXTRA_VARIABLES[name] ?? []),
+    ];
     return [name, { variables, result, samples: SAMPLES.map((s) => pick(s, variables)) }];
   }),
 );
 
 function pick(sample: RuleVariables, keys: readonly string[]): RuleVariables {
-  return Object.fromEntries(keys.filter((k) => k in sample).map((k) => [k, sample[k] as number]));
+  return Object.fromEntries(keys.filter((k) => k in sample).map((k) => [k, sample[k] as number | boolean]));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -328,7 +339,9 @@ export function loadMachineDefinition(doc: unknown, file: string): LoadedMachine
   for (const [name, d] of Object.entries(def.delays)) {
     const r = rules[d.rule] as CompiledRule;
     delays[name] = (context, random) =>
-      Math.round(r.evaluate({ attempts: context.attempts, random }) as number);
+      Math.round(
+        r.evaluate({ attempts: context.attempts, random, progressing: context.progressing }) as number,
+      );
   }
   let machine: LifecycleMachine;
   try {

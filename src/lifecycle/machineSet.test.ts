@@ -61,7 +61,7 @@ function editRealm(dir: string, edit: (doc: RealmFile) => void): void {
 }
 
 const retryDelayMs = (s: MachineSet) =>
-  s.get("KeycloakRealm").rules.retryDelayMs?.evaluate({ attempts: 1, random: 0.5 });
+  s.get("KeycloakRealm").rules.retryDelayMs?.evaluate({ attempts: 1, random: 0.5, progressing: false });
 
 describe("createMachineSet", () => {
   it("Given unchanged files, when reloaded, then nothing is swapped and no load is counted", async () => {

@@ -52,6 +52,7 @@ export function initialContext(): LifecycleContext {
     message: "The resource has not been reconciled yet.",
     policy: undefined,
     armedTimer: undefined,
+    progressing: false,
   };
 }
 

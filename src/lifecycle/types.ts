@@ -60,6 +60,11 @@ export interface LifecycleContext {
   policy: PolicyOutcome | undefined;
   /** Set by the `armTimer` action during one reconcile; the host turns it into nextAttemptAt. */
   armedTimer: string | undefined;
+  /**
+   * Set by `recordProgressing` during one reconcile (never stored): the side effect is waiting for
+   * progress, not failing, and the retry delay rule is evaluated with `progressing` true.
+   */
+  progressing: boolean;
 }
 
 export interface DependencyFacts {

@@ -10,8 +10,12 @@
 //      password and never overwritten (a create, not an apply, so an existing one always wins);
 //   4. the discovery Service, the Service and the StatefulSet by server-side apply, the pod template
 //      carrying the hash of every Secret it reads;
-//   5. readiness: the StatefulSet's ready replicas at its observed generation, then the address the
-//      operator reaches Keycloak at (status.url), where the instance handler probes the admin API.
+//   5. readiness: the StatefulSet's ready replicas at its observed generation. While they are not
+//      ready the pods say why (podDiagnosis.ts): a failing pod (an image that cannot be pulled, a
+//      crash loop with Keycloak's own error) is KeycloakPodFailing and counts as a failed attempt;
+//      pods on their way are KeycloakNotReady, waited for at a steady interval without counting.
+//      Then the address the operator reaches Keycloak at (status.url), where the instance handler
+//      probes the admin API.
 //
 // "A resync of an unchanged world makes no writes": each applied object carries the hash of its
 // rendering (APPLIED_HASH_ANNOTATION); an object that already carries the hash of the current
@@ -41,6 +45,7 @@ import { CONDITION } from "../lifecycle/status.js";
 import { backupOfGeneration, latestBackup, type BackupRequest } from "./backup.js";
 import { checkDatabase, type DatabaseTarget } from "./databaseCheck.js";
 import { ManagedSpecError } from "./options.js";
+import { diagnosePods } from "./podDiagnosis.js";
 import {
   APPLIED_HASH_ANNOTATION,
   configHashOf,
@@ -59,7 +64,10 @@ import {
   type ManagedSpec,
 } from "./render.js";
 
-/** The Ready condition's reason while the StatefulSet's pods are not (yet) ready. */
+/**
+ * The Ready condition's reason while the StatefulSet's pods are not (yet) ready and none is failing;
+ * a failing one is KEYCLOAK_POD_FAILING (podDiagnosis.ts).
+ */
 export const KEYCLOAK_NOT_READY = "KeycloakNotReady";
 /** The Ready condition's reason while an image change waits for its backup and the old pods to stop. */
 export const KEYCLOAK_UPGRADING = "KeycloakUpgrading";
@@ -183,6 +191,19 @@ async function applyOwned<T extends KubernetesObject>(
   }
 }
 
+/** The instance's pods, or why they could not be listed (readiness is then told without them). */
+async function podsOf(core: CoreV1Api, instance: KeycloakInstance): Promise<V1Pod[] | string> {
+  const namespace = instance.metadata.namespace ?? "";
+  const labelSelector = Object.entries(selectorLabels(instance))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  try {
+    return (await core.listNamespacedPod({ namespace, labelSelector })).items;
+  } catch (err) {
+    return `its pods could not be listed: ${apiMessageOf(err)}`;
+  }
+}
+
 function databaseTarget(managed: ManagedSpec, secret: V1Secret): DatabaseTarget {
   const db = managed.database;
   const ref = db.credentialsSecretRef;
@@ -205,6 +226,8 @@ export async function provisionManaged(
   const namespace = instance.metadata.namespace ?? "";
   const key = objectKey(instance);
   const names = managedNames(instance);
+  // Passwords the pods receive, masked should a pod's termination message echo one.
+  const passwords: string[] = [];
 
   // 1. Refused input fails before anything is read or written.
   try {
@@ -226,7 +249,9 @@ export async function provisionManaged(
     ]);
     if (!secret)
       throw new TransientError(`Secret ${namespace}/${ref.name} (${field}) does not exist; create it`);
-    await (deps.checkDatabase ?? checkDatabase)(databaseTarget(managed, secret));
+    const target = databaseTarget(managed, secret);
+    await (deps.checkDatabase ?? checkDatabase)(target);
+    passwords.push(target.password);
     sources.push({ kind: "Secret", name: ref.name, data: secret.data });
   }
 
@@ -254,6 +279,7 @@ export async function provisionManaged(
     }
   }
   sources.push({ kind: "Secret", name: names.adminSecret, data: admin.data });
+  passwords.push(decoded(admin, "password"));
 
   if (managed.tls) {
     const field = "spec.managed.tls.secretName";
@@ -275,7 +301,13 @@ export async function provisionManaged(
 
   // 5. Readiness: the pods; the admin API's version probe follows in the instance handler.
   const readiness = statefulSetReadiness(sts);
-  if (!readiness.ready) throw new TransientError(readiness.message, { reason: KEYCLOAK_NOT_READY });
+  if (!readiness.ready) {
+    const pods = await podsOf(deps.core, instance);
+    const failing = typeof pods === "string" ? undefined : diagnosePods(pods, passwords);
+    if (failing) throw new TransientError(failing.message, { reason: failing.reason });
+    const unlisted = typeof pods === "string" ? `; ${pods}` : "";
+    throw new TransientError(readiness.message + unlisted, { reason: KEYCLOAK_NOT_READY, progressing: true });
+  }
   const scheme = managed.tls ? "https" : "http";
   const port = managed.tls ? PORTS.https : PORTS.http;
   const host =
@@ -316,7 +348,7 @@ async function upgrade(instance: KeycloakInstance, deps: ManagedDeps, desired: V
   }
   const replicas = existing.spec?.replicas ?? 1;
   // Pods still terminating count too: none of the old version may be left when the new one starts.
-  const running = (await podsOf(deps.core, instance)).length;
+  const running = (await listedPods(deps.core, instance)).length;
   if (replicas === 0 && running === 0) return;
   if (replicas > 0) {
     try {
@@ -340,27 +372,20 @@ async function upgrade(instance: KeycloakInstance, deps: ManagedDeps, desired: V
   throw new TransientError(
     `upgrading Keycloak from ${fromImage} to ${toImage}: backup ${backup} stored; ` +
       `waiting for the old pods to stop (${running} running) before the new ones start`,
-    { reason: KEYCLOAK_UPGRADING },
+    { reason: KEYCLOAK_UPGRADING, progressing: true },
   );
 }
 
-async function podsOf(core: CoreV1Api, instance: KeycloakInstance): Promise<V1Pod[]> {
-  const labelSelector = Object.entries(selectorLabels(instance))
-    .map(([k, v]) => `${k}=${v}`)
-    .join(",");
-  try {
-    return (await core.listNamespacedPod({ namespace: instance.metadata.namespace ?? "", labelSelector }))
-      .items;
-  } catch (err) {
-    throw new TransientError(
-      `listing the pods of KeycloakInstance ${objectKey(instance)} failed: ${apiMessageOf(err)}`,
-    );
-  }
+/** The instance's pods; a failed list is an error here (an upgrade must not guess). */
+async function listedPods(core: CoreV1Api, instance: KeycloakInstance): Promise<V1Pod[]> {
+  const pods = await podsOf(core, instance);
+  if (typeof pods === "string") throw new TransientError(`KeycloakInstance ${objectKey(instance)}: ${pods}`);
+  return pods;
 }
 
 /** The IP of the first Ready pod of the instance (by name, so the choice is stable). */
 async function readyPodAddress(core: CoreV1Api, instance: KeycloakInstance): Promise<string> {
-  const pods = await podsOf(core, instance);
+  const pods = await listedPods(core, instance);
   // A Pod's Ready condition has the same type name as the operator's own (kstatus reads both).
   const ready = pods
     .filter(

@@ -65,6 +65,12 @@ describe("managed Keycloak rendering", () => {
     expect(sts.spec?.serviceName).toBe("kc-discovery");
   });
 
+  it("Given a managed instance, When rendered, Then a failed start leaves the end of Keycloak's log as the termination message the operator reports", () => {
+    expect(container(renderStatefulSet(instance(), "h1")).terminationMessagePolicy).toBe(
+      "FallbackToLogsOnError",
+    );
+  });
+
   it("Given a managed instance, When rendered, Then the pod runs restricted with writable emptyDirs only for /tmp and the data dir", () => {
     const sts = renderStatefulSet(instance(), "h1");
     const pod = sts.spec?.template.spec;

@@ -314,6 +314,10 @@ export function renderStatefulSet(instance: KeycloakInstance, configHash: string
               startupProbe: healthProbe("/health/started", tls, { failureThreshold: 60 }),
               readinessProbe: healthProbe("/health/ready", tls, { failureThreshold: 3 }),
               livenessProbe: healthProbe("/health/live", tls, { failureThreshold: 3 }),
+              // Keycloak writes no termination message; the end of its log then is one, so a failed
+              // start (a build-time option that differs from the image's) shows in the instance's
+              // status (podDiagnosis.ts) instead of only in `kubectl logs --previous`.
+              terminationMessagePolicy: "FallbackToLogsOnError",
               ...(managed.resources ? { resources: resourceRequirements(managed.resources) } : {}),
               securityContext: {
                 allowPrivilegeEscalation: false,

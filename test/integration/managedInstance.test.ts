@@ -2,7 +2,8 @@
 // postgresql-15, started by src/testenv/postgres.ts), with the operator as its own process. The
 // control plane has no node, so Keycloak pods never run: these tests prove what the operator writes
 // and in which order, that the database gates the workload, and that the instance says it is
-// waiting for pods rather than pretending to be Ready. Retries are made fast (a copy of machines/
+// waiting for pods rather than pretending to be Ready (or, from a pod status the test writes itself,
+// that a failing pod is told apart from one on its way). Retries are made fast (a copy of machines/
 // with a one-second backoff) so that every retry is a reconcile the test can observe.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -219,9 +220,17 @@ describe("Managed KeycloakInstance with a real PostgreSQL", () => {
     expect(writesBefore.filter((w) => w.verb === "patch").map((w) => w.resource)).toEqual(
       expect.arrayContaining(["statefulsets", "services"]),
     );
-    const start = attempts(await instance());
-    // Each retry of the not-ready instance is a full reconcile; wait for two of them.
-    await waitFor("two more reconciles", async () => attempts(await instance()) >= start + 2);
+    const start = await instance();
+    // Each check of the not-ready instance is a full reconcile that stores its next deadline; wait
+    // for two of them. Waiting for pods is not a failure: no attempt is counted.
+    const deadlines = new Set([String(start.status?.nextAttemptAt)]);
+    await waitFor("two more reconciles", async () => {
+      deadlines.add(String((await instance()).status?.nextAttemptAt));
+      return deadlines.size >= 3;
+    });
+    const after = await instance();
+    expect(ready(after)?.reason).toBe("KeycloakNotReady");
+    expect(attempts(after)).toBe(attempts(start));
     expect(await versions()).toEqual(before);
     // Not even a no-op apply (which would leave the resourceVersion alone): no request at all.
     expect(workloadWrites(ns)).toEqual(writesBefore);
@@ -262,6 +271,66 @@ describe("Managed KeycloakInstance with a real PostgreSQL", () => {
         (ready(x)?.message ?? "").includes(`generation ${generation} not yet observed`),
     );
     expect(ready(o)?.status).toBe("False");
+  });
+
+  it("Given a pod of the instance whose image cannot be pulled, When its status says so, Then Ready is KeycloakPodFailing naming pod, container and the kubelet's message", async () => {
+    // No node runs pods here: the test creates the Pod object with the instance's selector labels
+    // and writes its status (the status subresource) as a kubelet would.
+    const image = "registry.invalid/keycloak:missing";
+    const kubeletMessage = `Back-off pulling image "${image}"`;
+    try {
+      // Pods need their ServiceAccount, which the absent controller-manager would create.
+      await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: "default" } } });
+    } catch (err) {
+      if (!(err instanceof k8s.ApiException && err.code === 409)) throw err;
+    }
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: {
+          name: "kc-0",
+          labels: { "app.kubernetes.io/name": "keycloak", "app.kubernetes.io/instance": "kc" },
+        },
+        spec: { containers: [{ name: "keycloak", image }] },
+      },
+    });
+    const created = await core.readNamespacedPod({ name: "kc-0", namespace: ns });
+    await core.replaceNamespacedPodStatus({
+      name: "kc-0",
+      namespace: ns,
+      body: {
+        ...created,
+        status: {
+          phase: "Pending",
+          conditions: [{ type: "PodScheduled", status: "True" }],
+          containerStatuses: [
+            {
+              name: "keycloak",
+              image,
+              imageID: "",
+              ready: false,
+              restartCount: 0,
+              state: { waiting: { reason: "ImagePullBackOff", message: kubeletMessage } },
+            },
+          ],
+        },
+      },
+    });
+    try {
+      const failing = await resources.waitForStatus(
+        INSTANCES,
+        ns,
+        "kc",
+        (o) => ready(o)?.reason === "KeycloakPodFailing",
+      );
+      expect(ready(failing)?.status).toBe("False");
+      expect(ready(failing)?.message).toBe(
+        `pod kc-0 container keycloak: ImagePullBackOff (${kubeletMessage})`,
+      );
+      expect(JSON.stringify(failing.status)).not.toContain("rotated-db-password-1");
+    } finally {
+      await core.deleteNamespacedPod({ name: "kc-0", namespace: ns, gracePeriodSeconds: 0 });
+    }
   });
 
   it("Given an additional option the operator owns, When the spec sets it, Then the instance fails with a message naming the option and the StatefulSet is unchanged", async () => {

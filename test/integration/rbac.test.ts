@@ -269,6 +269,8 @@ describe("Chart RBAC against a real API server", () => {
         // Managed instances (managedInstances.enabled, the default): server-side apply of the workload.
         { verb: "patch", resource: "statefulsets", group: "apps", namespace: app },
         { verb: "create", resource: "services", namespace: app },
+        // ... and reading its pods' status while it is not ready (src/managed/podDiagnosis.ts).
+        { verb: "list", resource: "pods", namespace: app },
       ],
       denied: [
         { verb: "get", resource: "secrets", namespace: outside },
@@ -285,6 +287,9 @@ describe("Chart RBAC against a real API server", () => {
         { verb: "create", resource: "rolebindings", group: RBAC, namespace: app },
         { verb: "patch", resource: "deployments", group: "apps", namespace: operatorNs },
         { verb: "create", resource: "pods", namespace: app },
+        { verb: "watch", resource: "pods", namespace: app },
+        { verb: "delete", resource: "pods", namespace: app },
+        { verb: "list", resource: "pods", namespace: outside },
         { verb: "update", resource: "leases", group: COORDINATION, namespace: platform, name: LEASE },
         {
           verb: "update",

@@ -47,6 +47,10 @@ function eventsFor(s: AnyMachineSnapshot, loaded: LoadedMachine): ModelEvent[] {
       { type: "xstate.error.actor.provision", error: new TransientError("Keycloak answered 503") },
       {
         type: "xstate.error.actor.provision",
+        error: new TransientError("StatefulSet kc/main: 0/1 pods ready", { progressing: true }),
+      },
+      {
+        type: "xstate.error.actor.provision",
         error: new PermanentError("Keycloak answered 400: invalid realm name"),
       },
     ];
@@ -108,6 +112,7 @@ function serializeEvent(e: ModelEvent): string {
     d: e.decision?.allowed,
     ready: e.dependency?.ready,
     err: e.error instanceof Error ? e.error.name : undefined,
+    progressing: e.error instanceof TransientError ? e.error.progressing : undefined,
   });
 }
 

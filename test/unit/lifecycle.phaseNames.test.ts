@@ -10,6 +10,10 @@ import { PHASES } from "../../src/lifecycle/types.js";
 const SRC = new URL("../../src/", import.meta.url).pathname;
 // src/testenv/ starts Kubernetes itself: its "Ready" is a Node's condition, not a phase.
 const ALLOWED_DIRS = ["lifecycle", "api", "testenv"];
+// Names a file may use for something else of the same name: a Pod's phase "Failed" (evicted).
+const ALLOWED_IN_FILE: Readonly<Record<string, readonly string[]>> = {
+  "managed/podDiagnosis.ts": ["Failed"],
+};
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -44,7 +48,13 @@ describe("phase names stay in src/lifecycle/", () => {
       (f) => !ALLOWED_DIRS.includes(relative(SRC, f).split(/[/\\]/)[0] ?? ""),
     );
     expect(files.length).toBeGreaterThan(10);
-    const found = files.flatMap((f) => phaseLiterals(relative(SRC, f), readFileSync(f, "utf8")));
+    const found = files.flatMap((f) => {
+      const file = relative(SRC, f);
+      const allowed = ALLOWED_IN_FILE[file] ?? [];
+      return phaseLiterals(file, readFileSync(f, "utf8")).filter(
+        (hit) => !allowed.some((name) => hit.endsWith(`: "${name}"`)),
+      );
+    });
     expect(found).toEqual([]);
   });
 

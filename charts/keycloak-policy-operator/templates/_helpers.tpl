@@ -76,6 +76,10 @@ namespaces) or in a Role per watched namespace. docs/security.md explains each r
 - apiGroups: [""]
   resources: ["services"]
   verbs: ["get", "create", "patch"]
+# Read only: while a managed instance is not ready, its pods' status says why (podDiagnosis.ts).
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list"]
 {{- end }}
 {{- end -}}
 
