@@ -329,7 +329,7 @@ describe("a managed KeycloakInstance on the real node", () => {
     );
     expect(mixed).toEqual([]);
     expect(sawUpgrading.length).toBeGreaterThan(0);
-    const backupName = String(o.status?.lastBackup ?? "");
+    const backupName = typeof o.status?.lastBackup === "string" ? o.status.lastBackup : "";
     expect(sawUpgrading[0]).toContain(`backup ${backupName} stored`);
     const backup = await core.readNamespacedSecret({ name: backupName, namespace: ns });
     expect(backup.metadata?.labels?.["keycloak.kpo.dev/backup-of"]).toBe("kc");
