@@ -19,7 +19,7 @@
 import { initialTransition, transition, type AnyMachineSnapshot } from "xstate";
 import type { Decision, DecideFn, PolicyInput } from "../policy/decision.js";
 import { loggerFor } from "../observability/logger.js";
-import { errorMessage } from "./errors.js";
+import { errorMessage, TransientError } from "./errors.js";
 import type { ActorName } from "./implementations.js";
 import type { LoadedMachine } from "./loader.js";
 import { countTransition } from "./metrics.js";
@@ -210,7 +210,12 @@ export async function reconcileLifecycle(
       if (src === "provision") provisioned = output ?? {};
       current = { type: `xstate.done.actor.${params.id}`, output };
     } catch (error) {
-      log.warn({ kind, effect: src, error: errorMessage(error) }, "side effect failed");
+      // A rollout under way is waited for, not a failure: it would otherwise warn every few seconds.
+      const progressing = error instanceof TransientError && error.progressing;
+      log[progressing ? "debug" : "warn"](
+        { kind, effect: src, error: errorMessage(error) },
+        progressing ? "side effect waits for progress" : "side effect failed",
+      );
       current = { type: `xstate.error.actor.${params.id}`, error };
     }
   }
