@@ -198,7 +198,7 @@ describe("Managed KeycloakInstance with a real PostgreSQL", () => {
     });
     expect(env.get("KC_HOSTNAME")?.value).toBe("https://sso.example.test");
     expect(env.get("KC_LOG_LEVEL")?.value).toBe("info");
-    expect(env.get("JAVA_OPTS_APPEND")?.value).toBe(`-Djgroups.dns.query=kc-discovery.${ns}.svc`);
+    expect(env.get("KC_CACHE_STACK")?.value).toBe("jdbc-ping");
     expect(c?.readinessProbe?.httpGet).toMatchObject({ path: "/health/ready", port: "management" });
     expect(sts.spec?.template.spec?.securityContext?.runAsNonRoot).toBe(true);
     expect(c?.securityContext?.readOnlyRootFilesystem).toBe(true);
