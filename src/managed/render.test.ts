@@ -446,7 +446,7 @@ describe("managed Keycloak rendering", () => {
       expect(() =>
         renderIngress(
           instance({
-            ingress: { enabled: true } as NonNullable<KeycloakInstance["spec"]["managed"]>["ingress"],
+            ingress: { enabled: true },
           }),
         ),
       ).toThrow(/spec.managed.ingress.host is required/);
