@@ -382,6 +382,11 @@ describe("Managed KeycloakInstance with a real PostgreSQL", () => {
       .filter((l) => l.includes("serves no monitoring.coreos.com/v1 ServiceMonitor"));
     expect(unserved).toHaveLength(1);
     expect(unserved[0]).toContain("spec.managed.serviceMonitor is enabled");
+    // And unchanged, they are not applied again.
+    const writesBefore = workloadWrites(ns);
+    const later = attempts(await instance());
+    await waitFor("two more reconciles", async () => attempts(await instance()) >= later + 2);
+    expect(workloadWrites(ns)).toEqual(writesBefore);
 
     // Unset (or disabled): removed again. Merge patch: null removes a field.
     await resources.patchSpec(INSTANCES, ns, "kc", {
