@@ -80,7 +80,7 @@ export interface KeycloakInstanceSpec {
     insecureSkipTLSVerify?: boolean;
   };
   /**
-   * A Keycloak server deployed by the operator (admin Secret, StatefulSet, Service and a headless discovery Service for the cache cluster, all owned by the instance). The database is checked with a real login before any workload is created.
+   * A Keycloak server deployed by the operator (admin Secret, StatefulSet, Service and a headless discovery Service for the cache cluster, and the optional PodDisruptionBudget, NetworkPolicy, Ingress and ServiceMonitor, all owned by the instance). The database is checked with a real login before any workload is created.
    */
   managed?: {
     /**
