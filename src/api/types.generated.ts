@@ -80,7 +80,7 @@ export interface KeycloakInstanceSpec {
     insecureSkipTLSVerify?: boolean;
   };
   /**
-   * A Keycloak server deployed by the operator (admin Secret, StatefulSet, Service and a headless discovery Service for the cache cluster, all owned by the instance). The database is checked with a real login before any workload is created.
+   * A Keycloak server deployed by the operator (admin Secret, StatefulSet, Service and a headless discovery Service for the cache cluster, and the optional PodDisruptionBudget, NetworkPolicy, Ingress and ServiceMonitor, all owned by the instance). The database is checked with a real login before any workload is created.
    */
   managed?: {
     /**
@@ -183,6 +183,106 @@ export interface KeycloakInstanceSpec {
          */
         [k: string]: number | string;
       };
+    };
+    /**
+     * A PodDisruptionBudget (<instance>) for the Keycloak pods, so that a node drain never evicts more of them at once than maxUnavailable. Removed again when unset or disabled.
+     */
+    podDisruptionBudget?: {
+      /**
+       * Whether the operator keeps the PodDisruptionBudget.
+       */
+      enabled: boolean;
+      /**
+       * Pods that may be evicted at once: a number (at least 1) or a percentage such as 50%. At least one, so that a node drain can always make progress.
+       */
+      maxUnavailable?: number | string;
+    };
+    /**
+     * A NetworkPolicy (<instance>) on the Keycloak pods: HTTP, HTTPS and the management port (9000) only from ingressFrom (without it, from any pod in the instance's namespace), the cache ports (7800, 57800) only from the instance's own pods. Include the operator's and the ingress controller's pods. Removed again when unset or disabled.
+     */
+    networkPolicy?: {
+      /**
+       * Whether the operator keeps the NetworkPolicy.
+       */
+      enabled: boolean;
+      /**
+       * Who may connect to HTTP, HTTPS and the management port, as NetworkPolicy peers (a peer with both selectors means pods matching podSelector in namespaces matching namespaceSelector). Empty or unset: any pod in the instance's namespace.
+       *
+       * @maxItems 16
+       */
+      ingressFrom?: {
+        /**
+         * Namespaces whose labels match; empty matchLabels matches every namespace. Without a podSelector, every pod in them.
+         */
+        namespaceSelector?: {
+          /**
+           * Label key/value pairs a namespace must all carry.
+           */
+          matchLabels?: {
+            /**
+             * Label value.
+             */
+            [k: string]: string;
+          };
+        };
+        /**
+         * Pods whose labels match, in the instance's namespace unless namespaceSelector is set too; empty matchLabels matches every pod.
+         */
+        podSelector?: {
+          /**
+           * Label key/value pairs a pod must all carry.
+           */
+          matchLabels?: {
+            /**
+             * Label value.
+             */
+            [k: string]: string;
+          };
+        };
+      }[];
+    };
+    /**
+     * An Ingress (<instance>) routing host to the Service: its https port when spec.managed.tls is set (the ingress controller must then speak HTTPS to the backend), else its http port. Removed again when unset or disabled.
+     */
+    ingress?: {
+      /**
+       * Whether the operator keeps the Ingress.
+       */
+      enabled: boolean;
+      /**
+       * IngressClass of the Ingress; the cluster's default class when unset.
+       */
+      className?: string;
+      /**
+       * Host name the Ingress serves, e.g. sso.example.com (usually spec.managed.hostname's host).
+       */
+      host?: string;
+      /**
+       * A kubernetes.io/tls Secret in the instance's namespace with the certificate for host, for TLS at the ingress controller. Without it the Ingress declares no TLS.
+       */
+      tlsSecretName?: string;
+      /**
+       * Annotations of the Ingress, e.g. for the ingress controller or cert-manager.
+       */
+      annotations?: {
+        /**
+         * Annotation value.
+         */
+        [k: string]: string;
+      };
+    };
+    /**
+     * A Prometheus Operator ServiceMonitor (<instance>) scraping /metrics on the management port. Without the ServiceMonitor CRD in the cluster nothing is created and the operator logs so once; the instance is not failed. Removed again when unset or disabled.
+     */
+    serviceMonitor?: {
+      /**
+       * Whether the operator keeps the ServiceMonitor.
+       */
+      enabled: boolean;
+      /**
+       * Scrape interval, e.g. 30s; Prometheus' own default when unset.
+       */
+      interval?: string;
     };
   };
   /**

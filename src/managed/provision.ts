@@ -9,7 +9,8 @@
 //   3. the admin Secret: the user's (must exist) or the operator's own, created once with a random
 //      password and never overwritten (a create, not an apply, so an existing one always wins);
 //   4. the discovery Service, the Service and the StatefulSet by server-side apply, the pod template
-//      carrying the hash of every Secret it reads;
+//      carrying the hash of every Secret it reads; the optional objects a spec field switches on
+//      (optional.ts), each removed again once its field is unset;
 //   5. readiness: the StatefulSet's ready replicas at its observed generation. While they are not
 //      ready the pods say why (podDiagnosis.ts): a failing pod (an image that cannot be pulled, a
 //      crash loop with Keycloak's own error) is KeycloakPodFailing and counts as a failed attempt;
@@ -44,6 +45,7 @@ import { PermanentError, TransientError } from "../lifecycle/errors.js";
 import { CONDITION } from "../lifecycle/status.js";
 import { backupOfGeneration, latestBackup, type BackupRequest } from "./backup.js";
 import { checkDatabase, type DatabaseTarget } from "./databaseCheck.js";
+import { lookUp, noteServed, removeRendered } from "./optional.js";
 import { ManagedSpecError } from "./options.js";
 import { diagnosePods } from "./podDiagnosis.js";
 import {
@@ -55,13 +57,18 @@ import {
   PORTS,
   renderAdminSecret,
   renderDiscoveryService,
+  renderIngress,
+  renderNetworkPolicy,
+  renderPodDisruptionBudget,
   renderService,
+  renderServiceMonitor,
   renderStatefulSet,
   selectorLabels,
   statefulSetReadiness,
   withAppliedHash,
   WATCHED_SECRET_LABEL,
   type ManagedSpec,
+  type OptionalObject,
 } from "./render.js";
 
 /**
@@ -204,6 +211,19 @@ async function podsOf(core: CoreV1Api, instance: KeycloakInstance): Promise<V1Po
   }
 }
 
+/** Applies an optional object while its field enables it, removes it once unset (optional.ts). */
+async function syncOptional(
+  objects: KubernetesObjectApi,
+  instance: KeycloakInstance,
+  optional: OptionalObject,
+): Promise<void> {
+  const found = await lookUp(objects, optional);
+  noteServed(instance, optional, found.served);
+  if (!found.served) return;
+  if (optional.rendered) await applyOwned(objects, instance, optional.rendered);
+  else if (found.existing) await removeRendered(objects, instance, optional, found.existing);
+}
+
 function databaseTarget(managed: ManagedSpec, secret: V1Secret): DatabaseTarget {
   const db = managed.database;
   const ref = db.credentialsSecretRef;
@@ -295,9 +315,13 @@ export async function provisionManaged(
   // 4. The workload and its Services; a new image is an upgrade, which goes first (upgrade below).
   await applyOwned(deps.objects, instance, renderDiscoveryService(instance));
   await applyOwned(deps.objects, instance, renderService(instance));
+  await syncOptional(deps.objects, instance, renderNetworkPolicy(instance));
+  await syncOptional(deps.objects, instance, renderPodDisruptionBudget(instance));
   const desired = renderStatefulSet(instance, configHashOf(sources));
   await upgrade(instance, deps, desired);
   const sts = await applyOwned<V1StatefulSet>(deps.objects, instance, desired);
+  await syncOptional(deps.objects, instance, renderIngress(instance));
+  await syncOptional(deps.objects, instance, renderServiceMonitor(instance));
 
   // 5. Readiness: the pods; the admin API's version probe follows in the instance handler.
   const readiness = statefulSetReadiness(sts);

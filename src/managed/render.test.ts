@@ -7,9 +7,14 @@ import {
   CONFIG_HASH_ANNOTATION,
   configHashOf,
   managedNames,
+  isRenderedFor,
   renderAdminSecret,
   renderDiscoveryService,
+  renderIngress,
+  renderNetworkPolicy,
+  renderPodDisruptionBudget,
   renderService,
+  renderServiceMonitor,
   renderStatefulSet,
   statefulSetReadiness,
   withAppliedHash,
@@ -245,5 +250,241 @@ describe("managed Keycloak rendering", () => {
     expect(
       statefulSetReadiness(sts({ observedGeneration: 2, readyReplicas: 2, updatedReplicas: 2, replicas: 2 })),
     ).toMatchObject({ ready: true });
+  });
+
+  describe("optional objects", () => {
+    const OWNER = {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakInstance",
+      name: "kc",
+      uid: "uid-1",
+      controller: true,
+      blockOwnerDeletion: true,
+    };
+    const renderers = [renderPodDisruptionBudget, renderNetworkPolicy, renderIngress, renderServiceMonitor];
+
+    it("Given none of the optional fields, When rendered, Then nothing is rendered but each still names the object to remove", () => {
+      for (const managed of [
+        {},
+        {
+          podDisruptionBudget: { enabled: false },
+          networkPolicy: { enabled: false },
+          ingress: { enabled: false, host: "sso.example.com" },
+          serviceMonitor: { enabled: false },
+        },
+      ]) {
+        for (const render of renderers) {
+          const o = render(instance(managed));
+          expect(o.rendered).toBeUndefined();
+          expect(o.ref.metadata).toEqual({ name: "kc", namespace: "idp" });
+        }
+      }
+      expect(renderers.map((r) => `${r(instance()).ref.apiVersion} ${r(instance()).ref.kind}`)).toEqual([
+        "policy/v1 PodDisruptionBudget",
+        "networking.k8s.io/v1 NetworkPolicy",
+        "networking.k8s.io/v1 Ingress",
+        "monitoring.coreos.com/v1 ServiceMonitor",
+      ]);
+    });
+
+    it("Given every optional field enabled, When rendered, Then each object is owned by the instance, labelled as the operator's and of the kind its ref names", () => {
+      const all = instance({
+        podDisruptionBudget: { enabled: true },
+        networkPolicy: { enabled: true },
+        ingress: { enabled: true, host: "sso.example.com" },
+        serviceMonitor: { enabled: true },
+      });
+      for (const render of renderers) {
+        const { ref, rendered } = render(all);
+        expect(rendered).toMatchObject({
+          apiVersion: ref.apiVersion,
+          kind: ref.kind,
+          metadata: ref.metadata,
+        });
+        expect(rendered?.metadata?.ownerReferences).toEqual([OWNER]);
+        expect(rendered?.metadata?.labels?.["app.kubernetes.io/managed-by"]).toBe("keycloak-policy-operator");
+        expect(rendered && isRenderedFor(all, rendered)).toBe(true);
+      }
+    });
+
+    it("Given a stored object, When judged for removal, Then only one owned by this instance's uid and carrying the operator's labels qualifies", () => {
+      const kc = instance({ podDisruptionBudget: { enabled: true } });
+      const ours = renderPodDisruptionBudget(kc).rendered;
+      if (!ours) throw new Error("not rendered");
+      expect(isRenderedFor(kc, ours)).toBe(true);
+      const meta = ours.metadata ?? {};
+      expect(isRenderedFor(kc, { ...ours, metadata: { ...meta, labels: {} } })).toBe(false);
+      expect(isRenderedFor(kc, { ...ours, metadata: { ...meta, ownerReferences: [] } })).toBe(false);
+      expect(
+        isRenderedFor(kc, {
+          ...ours,
+          metadata: { ...meta, ownerReferences: [{ ...OWNER, uid: "uid-other" }] },
+        }),
+      ).toBe(false);
+      expect(
+        isRenderedFor(kc, {
+          ...ours,
+          metadata: { ...meta, ownerReferences: [{ ...OWNER, controller: false }] },
+        }),
+      ).toBe(false);
+      expect(
+        isRenderedFor(kc, {
+          ...ours,
+          metadata: { ...meta, labels: { ...meta.labels, "app.kubernetes.io/instance": "other" } },
+        }),
+      ).toBe(false);
+    });
+
+    it("Given a PodDisruptionBudget, When rendered, Then it selects the instance's pods with maxUnavailable 1 unless set", () => {
+      const pdb = renderPodDisruptionBudget(instance({ podDisruptionBudget: { enabled: true } })).rendered;
+      expect(pdb?.spec).toEqual({
+        maxUnavailable: 1,
+        selector: {
+          matchLabels: { "app.kubernetes.io/name": "keycloak", "app.kubernetes.io/instance": "kc" },
+        },
+      });
+      expect(
+        renderPodDisruptionBudget(instance({ podDisruptionBudget: { enabled: true, maxUnavailable: "50%" } }))
+          .rendered?.spec?.maxUnavailable,
+      ).toBe("50%");
+      // The selector is the StatefulSet's.
+      expect(pdb?.spec?.selector).toEqual(renderStatefulSet(instance(), "h").spec?.selector);
+    });
+
+    it("Given a NetworkPolicy without peers, When rendered, Then HTTP, HTTPS and management are open to the namespace's pods and the cache ports only to the instance's pods", () => {
+      const np = renderNetworkPolicy(instance({ networkPolicy: { enabled: true } })).rendered;
+      const pods = {
+        matchLabels: { "app.kubernetes.io/name": "keycloak", "app.kubernetes.io/instance": "kc" },
+      };
+      expect(np?.spec?.podSelector).toEqual(pods);
+      expect(np?.spec?.policyTypes).toEqual(["Ingress"]);
+      expect(np?.spec?.ingress).toEqual([
+        {
+          _from: [{ podSelector: {} }],
+          ports: [
+            { protocol: "TCP", port: 8080 },
+            { protocol: "TCP", port: 8443 },
+            { protocol: "TCP", port: 9000 },
+          ],
+        },
+        {
+          _from: [{ podSelector: pods }],
+          ports: [
+            { protocol: "TCP", port: 7800 },
+            { protocol: "TCP", port: 57800 },
+          ],
+        },
+      ]);
+      expect(np?.spec?.egress).toBeUndefined();
+    });
+
+    it("Given NetworkPolicy peers, When rendered, Then exactly they reach HTTP, HTTPS and management, and the cache rule is unchanged", () => {
+      const peers: NonNullable<
+        NonNullable<KeycloakInstance["spec"]["managed"]>["networkPolicy"]
+      >["ingressFrom"] = [
+        { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } },
+        {
+          namespaceSelector: { matchLabels: { team: "shop" } },
+          podSelector: { matchLabels: { app: "web" } },
+        },
+        { podSelector: {} },
+      ];
+      const np = renderNetworkPolicy(
+        instance({ networkPolicy: { enabled: true, ingressFrom: peers } }),
+      ).rendered;
+      expect(np?.spec?.ingress?.[0]?._from).toEqual([
+        peers[0],
+        peers[1],
+        { podSelector: { matchLabels: {} } },
+      ]);
+      expect(np?.spec?.ingress?.[0]?.ports?.map((p) => p.port)).toEqual([8080, 8443, 9000]);
+      expect(np?.spec?.ingress?.[1]?._from).toEqual([
+        {
+          podSelector: {
+            matchLabels: { "app.kubernetes.io/name": "keycloak", "app.kubernetes.io/instance": "kc" },
+          },
+        },
+      ]);
+    });
+
+    it("Given an Ingress, When rendered, Then the host routes to the Service's http port, or its https port with spec.managed.tls, with class, TLS and annotations as given", () => {
+      const plain = renderIngress(instance({ ingress: { enabled: true, host: "sso.example.com" } })).rendered;
+      expect(plain?.spec).toEqual({
+        rules: [
+          {
+            host: "sso.example.com",
+            http: {
+              paths: [
+                {
+                  path: "/",
+                  pathType: "Prefix",
+                  backend: { service: { name: "kc", port: { name: "http" } } },
+                },
+              ],
+            },
+          },
+        ],
+      });
+      expect(plain?.metadata?.annotations).toBeUndefined();
+      const full = renderIngress(
+        instance({
+          tls: { secretName: "kc-tls" },
+          ingress: {
+            enabled: true,
+            host: "sso.example.com",
+            className: "nginx",
+            tlsSecretName: "sso-cert",
+            annotations: { "nginx.ingress.kubernetes.io/backend-protocol": "HTTPS" },
+          },
+        }),
+      ).rendered;
+      expect(full?.spec?.ingressClassName).toBe("nginx");
+      expect(full?.spec?.tls).toEqual([{ hosts: ["sso.example.com"], secretName: "sso-cert" }]);
+      expect(full?.spec?.rules?.[0]?.http?.paths[0]?.backend.service?.port).toEqual({ name: "https" });
+      expect(full?.metadata?.annotations).toEqual({
+        "nginx.ingress.kubernetes.io/backend-protocol": "HTTPS",
+      });
+      const service = renderService(instance());
+      expect(service.spec?.ports?.map((p) => p.name)).toEqual(expect.arrayContaining(["http", "https"]));
+    });
+
+    it("Given an Ingress enabled without a host, When rendered, Then it is refused with the field's name", () => {
+      expect(() =>
+        renderIngress(
+          instance({
+            ingress: { enabled: true },
+          }),
+        ),
+      ).toThrow(/spec.managed.ingress.host is required/);
+    });
+
+    it("Given a ServiceMonitor, When rendered, Then it scrapes /metrics on the client Service's management port, over HTTPS with spec.managed.tls", () => {
+      const sm = renderServiceMonitor(
+        instance({ serviceMonitor: { enabled: true, interval: "30s" } }),
+      ).rendered;
+      expect(sm?.spec).toEqual({
+        selector: {
+          matchLabels: {
+            "app.kubernetes.io/name": "keycloak",
+            "app.kubernetes.io/instance": "kc",
+            "app.kubernetes.io/component": "server",
+          },
+        },
+        endpoints: [{ port: "management", path: "/metrics", scheme: "http", interval: "30s" }],
+      });
+      // The selector matches the client Service and not the discovery Service.
+      const matches = (labels: Record<string, string> | undefined) =>
+        Object.entries(sm?.spec.selector.matchLabels ?? {}).every(([k, v]) => labels?.[k] === v);
+      expect(matches(renderService(instance()).metadata?.labels)).toBe(true);
+      expect(matches(renderDiscoveryService(instance()).metadata?.labels)).toBe(false);
+      const tls = renderServiceMonitor(
+        instance({ tls: { secretName: "kc-tls" }, serviceMonitor: { enabled: true } }),
+      ).rendered;
+      expect(tls?.spec.endpoints[0]).toMatchObject({
+        scheme: "https",
+        tlsConfig: { insecureSkipVerify: true },
+      });
+      expect(tls?.spec.endpoints[0]?.interval).toBeUndefined();
+    });
   });
 });

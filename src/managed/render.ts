@@ -1,7 +1,9 @@
 // The Kubernetes objects of a managed Keycloak (spec.managed), as pure functions of the instance:
-// the admin Secret, the StatefulSet, the Service and the headless discovery Service. The handler
-// applies them by server-side apply under the operator's field manager; every object carries an
-// owner reference to the instance (garbage collection removes them with it) and the same labels.
+// the admin Secret, the StatefulSet, the Service and the headless discovery Service, and the
+// optional ones a spec field switches on (PodDisruptionBudget, NetworkPolicy, Ingress,
+// ServiceMonitor). The handler applies them by server-side apply under the operator's field
+// manager; every object carries an owner reference to the instance (garbage collection removes them
+// with it) and the same labels.
 //
 // Why a StatefulSet and not a Deployment: the pods of one instance form an Infinispan cluster, and
 // stable pod names make its members (and their logs) recognisable across restarts; nothing here
@@ -12,8 +14,13 @@
 // is of the data, never the data itself, and nothing in this module logs.
 import { createHash } from "node:crypto";
 import type {
+  KubernetesObject,
   V1EnvVar,
+  V1Ingress,
+  V1NetworkPolicy,
+  V1NetworkPolicyPeer,
   V1OwnerReference,
+  V1PodDisruptionBudget,
   V1Probe,
   V1ResourceRequirements,
   V1Secret,
@@ -37,6 +44,12 @@ export const APPLIED_HASH_ANNOTATION = "kpo.dev/applied-hash";
 export const KEYCLOAK_CONTAINER = "keycloak";
 
 export const PORTS = { http: 8080, https: 8443, management: 9000, cache: 7800 } as const;
+/**
+ * JGroups' failure detection (FD_SOCK2) listens at the cache port plus 50000. It is no container
+ * port (nothing connects to it through a Service), but a NetworkPolicy that blocked it would make
+ * members suspect each other.
+ */
+export const CACHE_FAILURE_DETECTION_PORT = PORTS.cache + 50_000;
 
 /** Each vendor's port when spec.managed.database.port is unset (what Keycloak itself assumes). */
 export const DEFAULT_DB_PORTS: Readonly<Record<string, number>> = {
@@ -57,6 +70,11 @@ export interface ManagedNames {
   adminSecret: string;
   /** Whether the admin Secret is the operator's own (created once) or the user's. */
   adminSecretOwned: boolean;
+  /** The optional objects (one of each kind, so they share the instance's name). */
+  podDisruptionBudget: string;
+  networkPolicy: string;
+  ingress: string;
+  serviceMonitor: string;
 }
 
 export function managedNames(instance: KeycloakInstance): ManagedNames {
@@ -68,6 +86,10 @@ export function managedNames(instance: KeycloakInstance): ManagedNames {
     discoveryService: `${name}-discovery`,
     adminSecret: supplied ?? `${name}-admin`,
     adminSecretOwned: supplied === undefined,
+    podDisruptionBudget: name,
+    networkPolicy: name,
+    ingress: name,
+    serviceMonitor: name,
   };
 }
 
@@ -372,6 +394,213 @@ export function renderDiscoveryService(instance: KeycloakInstance): V1Service {
       ports: [{ name: "cache", port: PORTS.cache, targetPort: "cache", protocol: "TCP" }],
     },
   };
+}
+
+/**
+ * An object the instance has only while a spec field enables it. `ref` names it either way (what is
+ * removed once the field is unset), `rendered` is what to apply while it is enabled.
+ */
+export interface OptionalObject<T extends KubernetesObject = KubernetesObject> {
+  /** The spec field that switches it on, for messages. */
+  field: string;
+  ref: { apiVersion: string; kind: string; metadata: { name: string; namespace: string } };
+  rendered: T | undefined;
+}
+
+function optional<T extends KubernetesObject>(
+  instance: KeycloakInstance,
+  field: string,
+  apiVersion: string,
+  kind: string,
+  name: string,
+  render: () => T,
+  enabled: boolean,
+): OptionalObject<T> {
+  const namespace = instance.metadata.namespace ?? "";
+  return {
+    field,
+    ref: { apiVersion, kind, metadata: { name, namespace } },
+    rendered: enabled ? render() : undefined,
+  };
+}
+
+/**
+ * Whether `obj` is one the operator rendered for this instance: owned by it (its uid) and carrying
+ * the operator's labels. Only such an object is ever removed when its spec field is unset.
+ */
+export function isRenderedFor(instance: KeycloakInstance, obj: KubernetesObject): boolean {
+  const l = obj.metadata?.labels ?? {};
+  return (
+    l[MANAGED_BY_LABEL] === MANAGED_BY &&
+    l["app.kubernetes.io/instance"] === instance.metadata.name &&
+    (obj.metadata?.ownerReferences ?? []).some((r) => r.uid === instance.metadata.uid && r.controller)
+  );
+}
+
+/** spec.managed.podDisruptionBudget: at most maxUnavailable (default 1) pods evicted at once. */
+export function renderPodDisruptionBudget(instance: KeycloakInstance): OptionalObject<V1PodDisruptionBudget> {
+  const pdb = instance.spec.managed?.podDisruptionBudget;
+  const name = managedNames(instance).podDisruptionBudget;
+  return optional(
+    instance,
+    "spec.managed.podDisruptionBudget",
+    "policy/v1",
+    "PodDisruptionBudget",
+    name,
+    () => ({
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: metadata(instance, name, "server"),
+      spec: {
+        maxUnavailable: pdb?.maxUnavailable ?? 1,
+        selector: { matchLabels: selectorLabels(instance) },
+      },
+    }),
+    pdb?.enabled === true,
+  );
+}
+
+type ManagedPeer = NonNullable<NonNullable<ManagedSpec["networkPolicy"]>["ingressFrom"]>[number];
+
+function networkPolicyPeer(peer: ManagedPeer): V1NetworkPolicyPeer {
+  return {
+    ...(peer.namespaceSelector
+      ? { namespaceSelector: { matchLabels: peer.namespaceSelector.matchLabels ?? {} } }
+      : {}),
+    ...(peer.podSelector ? { podSelector: { matchLabels: peer.podSelector.matchLabels ?? {} } } : {}),
+  };
+}
+
+/**
+ * spec.managed.networkPolicy: clients (and the operator, and an ingress controller) reach HTTP,
+ * HTTPS and the management port from the listed peers, or from any pod of the instance's namespace
+ * when none are listed; the cache cluster's ports only from the instance's own pods, since a
+ * stranger joining it would read every session. Egress is left alone: Keycloak must reach its
+ * database, identity providers and user federation, which the operator does not know.
+ */
+export function renderNetworkPolicy(instance: KeycloakInstance): OptionalObject<V1NetworkPolicy> {
+  const np = instance.spec.managed?.networkPolicy;
+  const name = managedNames(instance).networkPolicy;
+  const peers = np?.ingressFrom?.length ? np.ingressFrom.map(networkPolicyPeer) : [{ podSelector: {} }];
+  const tcp = (port: number) => ({ protocol: "TCP", port });
+  return optional(
+    instance,
+    "spec.managed.networkPolicy",
+    "networking.k8s.io/v1",
+    "NetworkPolicy",
+    name,
+    () => ({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: metadata(instance, name, "server"),
+      spec: {
+        podSelector: { matchLabels: selectorLabels(instance) },
+        policyTypes: ["Ingress"],
+        ingress: [
+          // client-node's model names the field `_from` (serialized as "from").
+          { _from: peers, ports: [tcp(PORTS.http), tcp(PORTS.https), tcp(PORTS.management)] },
+          {
+            _from: [{ podSelector: { matchLabels: selectorLabels(instance) } }],
+            ports: [tcp(PORTS.cache), tcp(CACHE_FAILURE_DETECTION_PORT)],
+          },
+        ],
+      },
+    }),
+    np?.enabled === true,
+  );
+}
+
+/** spec.managed.ingress: host to the Service's https port with spec.managed.tls, else its http port. */
+export function renderIngress(instance: KeycloakInstance): OptionalObject<V1Ingress> {
+  const managed = instance.spec.managed;
+  const ing = managed?.ingress;
+  const names = managedNames(instance);
+  const render = (): V1Ingress => {
+    if (!ing?.host)
+      throw new ManagedSpecError("spec.managed.ingress.host is required when the ingress is enabled");
+    const meta = metadata(instance, names.ingress, "server");
+    return {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "Ingress",
+      metadata: { ...meta, ...(ing.annotations ? { annotations: { ...ing.annotations } } : {}) },
+      spec: {
+        ...(ing.className ? { ingressClassName: ing.className } : {}),
+        ...(ing.tlsSecretName ? { tls: [{ hosts: [ing.host], secretName: ing.tlsSecretName }] } : {}),
+        rules: [
+          {
+            host: ing.host,
+            http: {
+              paths: [
+                {
+                  path: "/",
+                  pathType: "Prefix",
+                  backend: {
+                    service: { name: names.service, port: { name: managed?.tls ? "https" : "http" } },
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    };
+  };
+  return optional(
+    instance,
+    "spec.managed.ingress",
+    "networking.k8s.io/v1",
+    "Ingress",
+    names.ingress,
+    render,
+    ing?.enabled === true,
+  );
+}
+
+/** The part of the Prometheus Operator's ServiceMonitor the operator writes (no client type for it). */
+export interface ServiceMonitor extends KubernetesObject {
+  spec: {
+    selector: { matchLabels: Record<string, string> };
+    endpoints: { port: string; path: string; scheme: string; interval?: string; tlsConfig?: object }[];
+  };
+}
+
+/**
+ * spec.managed.serviceMonitor: /metrics on the client Service's management port (the discovery
+ * Service carries the same selector labels, hence the component). With spec.managed.tls the
+ * management port speaks HTTPS with the instance's certificate, issued for its public name rather
+ * than the pod's address: the scrape skips verification there, since it reads metrics only and
+ * sends no credentials.
+ */
+export function renderServiceMonitor(instance: KeycloakInstance): OptionalObject<ServiceMonitor> {
+  const managed = instance.spec.managed;
+  const sm = managed?.serviceMonitor;
+  const names = managedNames(instance);
+  const tls = managed?.tls !== undefined;
+  return optional(
+    instance,
+    "spec.managed.serviceMonitor",
+    "monitoring.coreos.com/v1",
+    "ServiceMonitor",
+    names.serviceMonitor,
+    () => ({
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "ServiceMonitor",
+      metadata: metadata(instance, names.serviceMonitor, "server"),
+      spec: {
+        selector: { matchLabels: { ...selectorLabels(instance), "app.kubernetes.io/component": "server" } },
+        endpoints: [
+          {
+            port: "management",
+            path: "/metrics",
+            scheme: tls ? "https" : "http",
+            ...(sm?.interval ? { interval: sm.interval } : {}),
+            ...(tls ? { tlsConfig: { insecureSkipVerify: true } } : {}),
+          },
+        ],
+      },
+    }),
+    sm?.enabled === true,
+  );
 }
 
 /** Whether the StatefulSet's pods are ready at its current generation, and what to say either way. */

@@ -333,6 +333,176 @@ describe("Managed KeycloakInstance with a real PostgreSQL", () => {
     }
   });
 
+  it("Given an Ingress enabled without a host or a NetworkPolicy peer without selectors, When the instance is submitted, Then the API server refuses it with the CRD's message", async () => {
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    const submit = (managed: Record<string, unknown>) =>
+      custom
+        .createNamespacedCustomObject({
+          group: "keycloak.kpo.dev",
+          version: "v1alpha1",
+          namespace: ns,
+          plural: INSTANCES,
+          dryRun: "All",
+          body: {
+            apiVersion: "keycloak.kpo.dev/v1alpha1",
+            kind: "KeycloakInstance",
+            metadata: { name: "refused" },
+            spec: { managed: { database: { vendor: "dev-mem" }, ...managed } },
+          },
+        })
+        .then(
+          () => "accepted",
+          (err: unknown) =>
+            err instanceof k8s.ApiException ? `${err.code} ${String(err.body)}` : String(err),
+        );
+    expect(await submit({ ingress: { enabled: true } })).toMatch(
+      /^422 .*spec.managed.ingress.host is required when the ingress is enabled/,
+    );
+    expect(await submit({ networkPolicy: { enabled: true, ingressFrom: [{}] } })).toMatch(
+      /^422 .*each peer needs a namespaceSelector, a podSelector or both/,
+    );
+    expect(await submit({ podDisruptionBudget: { enabled: true, maxUnavailable: 0 } })).toMatch(/^422 /);
+    expect(
+      await submit({
+        ingress: { enabled: false },
+        podDisruptionBudget: { enabled: true, maxUnavailable: "50%" },
+      }),
+    ).toBe("accepted");
+  });
+
+  it("Given PodDisruptionBudget, NetworkPolicy, Ingress and ServiceMonitor enabled, When the instance reconciles, Then the first three exist as rendered and owned by the instance, the absent ServiceMonitor CRD does not fail it, and once unset they are deleted while a look-alike Ingress it does not own is left alone", async () => {
+    const policy = kc.makeApiClient(k8s.PolicyV1Api);
+    const networking = kc.makeApiClient(k8s.NetworkingV1Api);
+    const notFound = (err: unknown) => err instanceof k8s.ApiException && err.code === 404;
+    const read = {
+      pdb: () => policy.readNamespacedPodDisruptionBudget({ name: "kc", namespace: ns }),
+      networkPolicy: () => networking.readNamespacedNetworkPolicy({ name: "kc", namespace: ns }),
+      ingress: () => networking.readNamespacedIngress({ name: "kc", namespace: ns }),
+    };
+    const owner = await instance();
+    const managed = owner.spec.managed as Record<string, unknown>;
+    await resources.patchSpec(INSTANCES, ns, "kc", {
+      managed: {
+        ...managed,
+        podDisruptionBudget: { enabled: true },
+        networkPolicy: {
+          enabled: true,
+          ingressFrom: [
+            { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } },
+          ],
+        },
+        ingress: {
+          enabled: true,
+          host: "sso.example.test",
+          className: "nginx",
+          annotations: { "example.test/owner": "team-a" },
+        },
+        serviceMonitor: { enabled: true, interval: "30s" },
+      },
+    });
+    const [pdb, networkPolicy, ingress] = await waitFor("the optional objects", async () => {
+      try {
+        return [await read.pdb(), await read.networkPolicy(), await read.ingress()] as const;
+      } catch (err) {
+        if (notFound(err)) return false;
+        throw err;
+      }
+    });
+    for (const o of [pdb, networkPolicy, ingress]) {
+      expect(o.metadata?.ownerReferences).toEqual([
+        expect.objectContaining({
+          kind: "KeycloakInstance",
+          name: "kc",
+          uid: owner.metadata.uid,
+          controller: true,
+        }),
+      ]);
+      expect(o.metadata?.labels?.["app.kubernetes.io/managed-by"]).toBe("keycloak-policy-operator");
+      expect(o.metadata?.managedFields?.some((f) => f.manager === "keycloak-policy-operator")).toBe(true);
+    }
+    const pods = { "app.kubernetes.io/name": "keycloak", "app.kubernetes.io/instance": "kc" };
+    expect(pdb.spec?.maxUnavailable).toBe(1);
+    expect(pdb.spec?.selector?.matchLabels).toEqual(pods);
+    expect(networkPolicy.spec?.podSelector?.matchLabels).toEqual(pods);
+    // As the API server stored it: the peers arrived (an empty "from" would admit everyone).
+    expect(networkPolicy.spec?.ingress?.map((r) => [r._from, r.ports?.map((p) => p.port)])).toEqual([
+      [
+        [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } }],
+        [8080, 8443, 9000],
+      ],
+      [[{ podSelector: { matchLabels: pods } }], [7800, 57800]],
+    ]);
+    expect(ingress.spec?.ingressClassName).toBe("nginx");
+    expect(ingress.metadata?.annotations?.["example.test/owner"]).toBe("team-a");
+    expect(ingress.spec?.rules?.[0]?.host).toBe("sso.example.test");
+    expect(ingress.spec?.rules?.[0]?.http?.paths[0]?.backend.service).toEqual({
+      name: "kc",
+      port: { name: "http" },
+    });
+
+    // This control plane has no ServiceMonitor CRD: the instance still gets to its pods, is not failed,
+    // and the operator says so once.
+    const start = attempts(await instance());
+    await waitFor("two more reconciles", async () => attempts(await instance()) >= start + 2);
+    const waiting = await instance();
+    expect(ready(waiting)?.reason).toBe("KeycloakNotReady");
+    const unserved = readFileSync(operator.logFile, "utf8")
+      .split("\n")
+      .filter((l) => l.includes("serves no monitoring.coreos.com/v1 ServiceMonitor"));
+    expect(unserved).toHaveLength(1);
+    expect(unserved[0]).toContain("spec.managed.serviceMonitor is enabled");
+    // And unchanged, they are not applied again.
+    const writesBefore = workloadWrites(ns);
+    const later = attempts(await instance());
+    await waitFor("two more reconciles", async () => attempts(await instance()) >= later + 2);
+    expect(workloadWrites(ns)).toEqual(writesBefore);
+
+    // Unset (or disabled): removed again. Merge patch: null removes a field.
+    await resources.patchSpec(INSTANCES, ns, "kc", {
+      managed: {
+        podDisruptionBudget: { enabled: false },
+        networkPolicy: null,
+        ingress: null,
+        serviceMonitor: null,
+      },
+    });
+    await waitFor("the optional objects deleted", async () => {
+      const gone = await Promise.all(
+        Object.values(read).map((r) =>
+          r().then(
+            () => false,
+            (err: unknown) => {
+              if (notFound(err)) return true;
+              throw err;
+            },
+          ),
+        ),
+      );
+      return gone.every(Boolean);
+    });
+    const deletes = workloadWrites(ns)
+      .filter((w) => w.verb === "delete")
+      .map((w) => `${w.resource}/${w.name}`)
+      .sort();
+    expect(deletes).toEqual(["ingresses/kc", "networkpolicies/kc", "poddisruptionbudgets/kc"]);
+
+    // An Ingress of that name with the operator's labels but no owner reference is not the instance's.
+    await networking.createNamespacedIngress({
+      namespace: ns,
+      body: {
+        metadata: {
+          name: "kc",
+          labels: { ...pods, "app.kubernetes.io/managed-by": "keycloak-policy-operator" },
+        },
+        spec: { defaultBackend: { service: { name: "elsewhere", port: { number: 80 } } } },
+      },
+    });
+    const again = attempts(await instance());
+    await waitFor("two more reconciles", async () => attempts(await instance()) >= again + 2);
+    expect((await read.ingress()).spec?.defaultBackend?.service?.name).toBe("elsewhere");
+    await networking.deleteNamespacedIngress({ name: "kc", namespace: ns });
+  });
+
   it("Given an additional option the operator owns, When the spec sets it, Then the instance fails with a message naming the option and the StatefulSet is unchanged", async () => {
     const generationBefore = (await statefulSet())?.metadata?.generation;
     const current = await instance();

@@ -271,6 +271,15 @@ describe("Chart RBAC against a real API server", () => {
         { verb: "create", resource: "services", namespace: app },
         // ... and reading its pods' status while it is not ready (src/managed/podDiagnosis.ts).
         { verb: "list", resource: "pods", namespace: app },
+        // The optional objects: applied, and removed once their field is unset.
+        { verb: "patch", resource: "poddisruptionbudgets", group: "policy", namespace: app },
+        { verb: "delete", resource: "poddisruptionbudgets", group: "policy", namespace: app },
+        { verb: "get", resource: "networkpolicies", group: "networking.k8s.io", namespace: app },
+        { verb: "delete", resource: "networkpolicies", group: "networking.k8s.io", namespace: app },
+        { verb: "create", resource: "ingresses", group: "networking.k8s.io", namespace: app },
+        { verb: "delete", resource: "ingresses", group: "networking.k8s.io", namespace: app },
+        { verb: "patch", resource: "servicemonitors", group: "monitoring.coreos.com", namespace: app },
+        { verb: "delete", resource: "servicemonitors", group: "monitoring.coreos.com", namespace: app },
       ],
       denied: [
         { verb: "get", resource: "secrets", namespace: outside },
@@ -278,6 +287,11 @@ describe("Chart RBAC against a real API server", () => {
         { verb: "delete", resource: "statefulsets", group: "apps", namespace: app },
         { verb: "list", resource: "statefulsets", group: "apps", namespace: app },
         { verb: "delete", resource: "services", namespace: app },
+        { verb: "list", resource: "networkpolicies", group: "networking.k8s.io", namespace: app },
+        { verb: "update", resource: "ingresses", group: "networking.k8s.io", namespace: app },
+        { verb: "delete", resource: "ingresses", group: "networking.k8s.io", namespace: outside },
+        { verb: "delete", resource: "poddisruptionbudgets", group: "policy", namespace: outside },
+        { verb: "list", resource: "servicemonitors", group: "monitoring.coreos.com", namespace: app },
         { verb: "list", resource: "secrets", namespace: outside },
         { verb: "list", resource: "secrets" },
         { verb: "get", resource: "secrets", namespace: operatorNs },

@@ -114,14 +114,21 @@ describe.each(CRD_KINDS)("CRD %s", (kind) => {
     expect(unbounded).toEqual([]);
   });
 
-  it("Given every int-or-string, when inspected, then it is a Kubernetes resource quantity (never sent to Keycloak)", () => {
+  it("Given every int-or-string, when inspected, then it is a Kubernetes resource quantity or a bounded count-or-percentage (never sent to Keycloak)", () => {
     // Quantities go into the StatefulSet, where the API server checks them as resource.Quantity;
-    // any other int-or-string field would need the integer bounds above.
-    const others = specAndStatusNodes(kind)
-      .filter(({ schema }) => schema["x-kubernetes-int-or-string"])
+    // the PodDisruptionBudget's maxUnavailable goes into Kubernetes too, bounded here as both forms.
+    const intOrString = specAndStatusNodes(kind).filter(({ schema }) => schema["x-kubernetes-int-or-string"]);
+    const others = intOrString
       .filter(({ path }) => !/^spec\.managed\.resources\.(requests|limits)\.\*$/.test(path))
+      .filter(({ path }) => path !== "spec.managed.podDisruptionBudget.maxUnavailable")
       .map(({ path }) => path);
     expect(others).toEqual([]);
+    for (const { path, schema } of intOrString.filter(({ path }) => path.endsWith(".maxUnavailable"))) {
+      expect(
+        [schema.minimum, schema.maximum, schema.maxLength, schema.pattern].every((b) => b !== undefined),
+        path,
+      ).toBe(true);
+    }
   });
 
   it("Given list-map arrays and required lists, when inspected, then keys are required and required fields exist", () => {

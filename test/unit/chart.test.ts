@@ -111,6 +111,17 @@ const MANAGED_RULES: Rule[] = [
   { apiGroups: ["apps"], resources: ["statefulsets"], verbs: ["get", "create", "patch"] },
   { apiGroups: [""], resources: ["services"], verbs: ["get", "create", "patch"] },
   { apiGroups: [""], resources: ["pods"], verbs: ["get", "list"] },
+  { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["get", "create", "patch", "delete"] },
+  {
+    apiGroups: ["networking.k8s.io"],
+    resources: ["networkpolicies", "ingresses"],
+    verbs: ["get", "create", "patch", "delete"],
+  },
+  {
+    apiGroups: ["monitoring.coreos.com"],
+    resources: ["servicemonitors"],
+    verbs: ["get", "create", "patch", "delete"],
+  },
 ];
 const NAMESPACED_RULES: Rule[] = [...BASE_RULES, ...MANAGED_RULES];
 const NAMESPACE_RULES: Rule[] = [
@@ -261,7 +272,7 @@ describe("Helm chart: watchNamespaces", () => {
 });
 
 describe("Helm chart: managed instances off", () => {
-  it("given managedInstances.enabled=false, then no rule for StatefulSets, Services or Pods is granted, cluster-wide or per namespace", () => {
+  it("given managedInstances.enabled=false, then no rule for StatefulSets, Services, Pods or the optional objects is granted, cluster-wide or per namespace", () => {
     for (const extra of [[], ["--set", "watchNamespaces={team-a}"]]) {
       const objects = render("--set", "managedInstances.enabled=false", ...extra);
       const role = objects.find(

@@ -80,6 +80,18 @@ namespaces) or in a Role per watched namespace. docs/security.md explains each r
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["get", "list"]
+# The optional objects (spec.managed.podDisruptionBudget, networkPolicy, ingress, serviceMonitor):
+# the same, plus delete, because an object is removed when its field is unset (only the instance's
+# own, labelled one).
+- apiGroups: ["policy"]
+  resources: ["poddisruptionbudgets"]
+  verbs: ["get", "create", "patch", "delete"]
+- apiGroups: ["networking.k8s.io"]
+  resources: ["networkpolicies", "ingresses"]
+  verbs: ["get", "create", "patch", "delete"]
+- apiGroups: ["monitoring.coreos.com"]
+  resources: ["servicemonitors"]
+  verbs: ["get", "create", "patch", "delete"]
 {{- end }}
 {{- end -}}
 
