@@ -61,6 +61,11 @@ export interface TlsOptions {
   caPem?: string;
   /** Skip certificate verification. For development only. */
   insecureSkipVerify?: boolean;
+  /**
+   * The name the server's certificate is checked against (and sent as SNI) when the URL's host is
+   * another, e.g. a pod's IP behind a certificate issued for the Service's DNS name.
+   */
+  servername?: string;
 }
 
 export interface KeycloakConnectionOptions {
@@ -161,10 +166,12 @@ export class KeycloakConnection {
       (state) => this.#onCircuitState(state),
     );
     this.#dispatcher =
-      options.tls && (options.tls.caPem !== undefined || options.tls.insecureSkipVerify)
+      options.tls &&
+      (options.tls.caPem !== undefined || options.tls.insecureSkipVerify || options.tls.servername)
         ? new Agent({
             connect: {
               ...(options.tls.caPem !== undefined ? { ca: options.tls.caPem } : {}),
+              ...(options.tls.servername ? { servername: options.tls.servername } : {}),
               rejectUnauthorized: !options.tls.insecureSkipVerify,
             },
           })

@@ -37,7 +37,7 @@ beforeAll(async () => {
     "/CN=kpo test CA",
   ]);
   openssl(["req", "-new", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]);
-  writeFileSync(path.join(dir, "server.ext"), "subjectAltName=IP:127.0.0.1\n");
+  writeFileSync(path.join(dir, "server.ext"), "subjectAltName=IP:127.0.0.1,DNS:kc.identity.svc\n");
   openssl(
     ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial"].concat([
       "-out",
@@ -96,6 +96,16 @@ describe("Given Keycloak served over TLS by a private CA", () => {
 
   it("When the connection trusts the CA, Then admin calls succeed", async () => {
     expect(await readRealm({ caPem })).toEqual({ realm: "tls", displayName: "over TLS" });
+  });
+
+  it("When the URL's host is an IP and servername names the certificate's DNS name, Then the name is what is verified", async () => {
+    expect(await readRealm({ caPem, servername: "kc.identity.svc" })).toEqual({
+      realm: "tls",
+      displayName: "over TLS",
+    });
+    const err = await readRealm({ caPem, servername: "other.identity.svc" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KeycloakUnreachableError);
+    expect((err as KeycloakUnreachableError).reason).toBe("ERR_TLS_CERT_ALTNAME_INVALID");
   });
 
   it("When verification is disabled, Then admin calls succeed without the CA", async () => {

@@ -27,6 +27,8 @@ interface Target {
   credentials: AdminCredentials;
   caPem?: string;
   insecureSkipVerify: boolean;
+  /** The certificate's name when the URL's host is not it (a managed instance's pod IP). */
+  servername?: string;
 }
 
 export class ConnectionPool {
@@ -70,7 +72,15 @@ export class ConnectionPool {
       );
     }
     const fingerprint = createHash("sha256")
-      .update(JSON.stringify([target.url, target.credentials, target.caPem ?? "", target.insecureSkipVerify]))
+      .update(
+        JSON.stringify([
+          target.url,
+          target.credentials,
+          target.caPem ?? "",
+          target.insecureSkipVerify,
+          target.servername ?? "",
+        ]),
+      )
       .digest("hex");
     const cached = this.#connections.get(key);
     if (cached?.fingerprint === fingerprint) return cached.connection;
@@ -87,6 +97,7 @@ export class ConnectionPool {
       tls: {
         ...(target.caPem ? { caPem: target.caPem } : {}),
         insecureSkipVerify: target.insecureSkipVerify,
+        ...(target.servername ? { servername: target.servername } : {}),
       },
       limiter: this.#limiter,
       clientSnapshot: { maxAgeMs: this.#snapshotMaxAgeMs },
@@ -118,6 +129,7 @@ export class ConnectionPool {
       tls: {
         ...(current.caPem ? { caPem: current.caPem } : {}),
         insecureSkipVerify: current.insecureSkipVerify,
+        ...(current.servername ? { servername: current.servername } : {}),
       },
       limiter: this.#limiter,
     });
@@ -192,11 +204,15 @@ export class ConnectionPool {
     const caPem = tls
       ? await optionalSecretValue(this.#core, namespace, tls.secretName, "ca.crt", `${key} spec.managed.tls`)
       : undefined;
+    // Reached at a pod's IP (--managed-address pod), the certificate is still the Service's.
+    const serviceName = `${managedNames(instance).service}.${namespace}.svc`;
+    const servername = tls && new URL(url).hostname !== serviceName ? serviceName : undefined;
     return {
       url,
       credentials: { kind: "password", username, password, realm: "master" },
       ...(caPem ? { caPem } : {}),
       insecureSkipVerify: false,
+      ...(servername ? { servername } : {}),
     };
   }
 
