@@ -65,6 +65,15 @@ describe("Managed KeycloakInstance with a real PostgreSQL", () => {
   };
   const instance = () => resources.get(INSTANCES, ns, "kc");
   const attempts = (o: KpoObject) => Number(o.status?.attempts ?? 0);
+  // Each check of a not-ready instance is a full reconcile that stores its next deadline (waiting for
+  // pods counts no attempt): wait for two of them.
+  const twoMoreReconciles = async () => {
+    const deadlines = new Set([String((await instance()).status?.nextAttemptAt)]);
+    await waitFor("two more reconciles", async () => {
+      deadlines.add(String((await instance()).status?.nextAttemptAt));
+      return deadlines.size >= 3;
+    });
+  };
   const ready = (o: KpoObject) => condition(o, "Ready");
   const writeDbSecret = async (password: string) => {
     const body = {
@@ -442,8 +451,7 @@ describe("Managed KeycloakInstance with a real PostgreSQL", () => {
 
     // This control plane has no ServiceMonitor CRD: the instance still gets to its pods, is not failed,
     // and the operator says so once.
-    const start = attempts(await instance());
-    await waitFor("two more reconciles", async () => attempts(await instance()) >= start + 2);
+    await twoMoreReconciles();
     const waiting = await instance();
     expect(ready(waiting)?.reason).toBe("KeycloakNotReady");
     const unserved = readFileSync(operator.logFile, "utf8")
@@ -453,8 +461,7 @@ describe("Managed KeycloakInstance with a real PostgreSQL", () => {
     expect(unserved[0]).toContain("spec.managed.serviceMonitor is enabled");
     // And unchanged, they are not applied again.
     const writesBefore = workloadWrites(ns);
-    const later = attempts(await instance());
-    await waitFor("two more reconciles", async () => attempts(await instance()) >= later + 2);
+    await twoMoreReconciles();
     expect(workloadWrites(ns)).toEqual(writesBefore);
 
     // Unset (or disabled): removed again. Merge patch: null removes a field.
@@ -497,8 +504,7 @@ describe("Managed KeycloakInstance with a real PostgreSQL", () => {
         spec: { defaultBackend: { service: { name: "elsewhere", port: { number: 80 } } } },
       },
     });
-    const again = attempts(await instance());
-    await waitFor("two more reconciles", async () => attempts(await instance()) >= again + 2);
+    await twoMoreReconciles();
     expect((await read.ingress()).spec?.defaultBackend?.service?.name).toBe("elsewhere");
     await networking.deleteNamespacedIngress({ name: "kc", namespace: ns });
   });
