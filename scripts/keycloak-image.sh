@@ -12,8 +12,9 @@
 # loads some reflectively), its shared libraries as ldd resolves them, and busybox-static for the
 # POSIX shell and tools kc.sh uses.
 #
-# Idempotent: rebuilt only when the archive is missing or older than this script, tools.versions or
-# the Keycloak distribution. Needs scripts/tools.sh to have fetched Keycloak (it calls this script).
+# Idempotent: rebuilt only when the archive is missing or its inputs changed (this script,
+# tools.versions, scripts/lib/oci.sh, the JDK; recorded by hash next to the archive). Needs
+# scripts/tools.sh to have fetched Keycloak (it calls this script).
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,10 +32,10 @@ jdk=${KPO_KEYCLOAK_IMAGE_JDK:-/usr/lib/jvm/java-17-openjdk-amd64}
 log() { printf '[keycloak-image] %s\n' "$*" >&2; }
 
 [ -x "$dist/bin/kc.sh" ] || { log "$dist is missing: run scripts/tools.sh"; exit 1; }
-if [ -f "$out" ] && [ "$out" -nt "${BASH_SOURCE[0]}" ] && [ "$out" -nt "$repo_root/tools.versions" ] &&
-  [ "$out" -nt "$dist/bin/kc.sh" ]; then
-  exit 0
-fi
+# What the image is made of, by content (a fresh clone's files are all new, so mtimes say nothing).
+inputs=$(cat "${BASH_SOURCE[0]}" "$repo_root/tools.versions" "$repo_root/scripts/lib/oci.sh" "$jdk/release" |
+  sha256sum | cut -c1-16)
+if [ -f "$out" ] && [ "$(cat "$out.inputs" 2>/dev/null)" = "$inputs" ]; then exit 0; fi
 [ -d "$jdk/jmods" ] || { log "$jdk/jmods is missing (Debian: openjdk-17-jmods); set KPO_KEYCLOAK_IMAGE_JDK"; exit 1; }
 [ -x /bin/busybox ] || { log "/bin/busybox is missing: scripts/tools.sh --debian installs busybox-static"; exit 1; }
 
@@ -79,4 +80,5 @@ oci_archive "$rootfs" "$ref" "$work/image.tar" --user 1000:0 --workdir /opt/keyc
   --entrypoint /opt/keycloak/bin/kc.sh --expose 8080/tcp --expose 8443/tcp --expose 9000/tcp \
   --label "org.opencontainers.image.version=$KEYCLOAK_VERSION"
 mv "$work/image.tar" "$out"
+printf '%s\n' "$inputs" >"$out.inputs"
 log "built $ref in $((SECONDS - start))s ($(du -m "$out" | cut -f1) MiB): $out"

@@ -51,6 +51,16 @@ function env(sts: V1StatefulSet): Map<string, NonNullable<V1Container["env"]>[nu
   return new Map((container(sts).env ?? []).map((e) => [e.name, e]));
 }
 
+/** The owner reference every rendered object of instance() carries. */
+const OWNER = {
+  apiVersion: "keycloak.kpo.dev/v1alpha1",
+  kind: "KeycloakInstance",
+  name: "kc",
+  uid: "uid-1",
+  controller: true,
+  blockOwnerDeletion: true,
+};
+
 describe("managed Keycloak rendering", () => {
   it("Given a managed instance, When the StatefulSet is rendered, Then it starts the optimized server with the four ports and health probes on the management port", () => {
     const sts = renderStatefulSet(instance(), "h1");
@@ -151,16 +161,7 @@ describe("managed Keycloak rendering", () => {
     ];
     for (const o of objects) {
       expect(o.metadata?.namespace).toBe("idp");
-      expect(o.metadata?.ownerReferences).toEqual([
-        {
-          apiVersion: "keycloak.kpo.dev/v1alpha1",
-          kind: "KeycloakInstance",
-          name: "kc",
-          uid: "uid-1",
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ]);
+      expect(o.metadata?.ownerReferences).toEqual([OWNER]);
       expect(o.metadata?.labels?.["app.kubernetes.io/managed-by"]).toBe("keycloak-policy-operator");
     }
   });
@@ -253,14 +254,6 @@ describe("managed Keycloak rendering", () => {
   });
 
   describe("optional objects", () => {
-    const OWNER = {
-      apiVersion: "keycloak.kpo.dev/v1alpha1",
-      kind: "KeycloakInstance",
-      name: "kc",
-      uid: "uid-1",
-      controller: true,
-      blockOwnerDeletion: true,
-    };
     const renderers = [renderPodDisruptionBudget, renderNetworkPolicy, renderIngress, renderServiceMonitor];
 
     it("Given none of the optional fields, When rendered, Then nothing is rendered but each still names the object to remove", () => {

@@ -29,6 +29,8 @@ import {
   secretValue,
   waitFor,
   type KpoObject,
+  unlessNotFound,
+  upsertSecret,
 } from "../integration/support.js";
 
 const KEYCLOAK_VERSION = /^KEYCLOAK_VERSION=(\S+)$/m.exec(
@@ -54,29 +56,12 @@ let dbHostForPods: string;
 
 const ready = (o: KpoObject) => condition(o, "Ready");
 const instance = () => resources.get(INSTANCES, ns, "kc");
-const statefulSet = async () => {
-  try {
-    return await apps.readNamespacedStatefulSet({ name: "kc", namespace: ns });
-  } catch (err) {
-    if (err instanceof k8s.ApiException && err.code === 404) return undefined;
-    throw err;
-  }
-};
+const statefulSet = () => unlessNotFound(() => apps.readNamespacedStatefulSet({ name: "kc", namespace: ns }));
 const pods = async () =>
   (await core.listNamespacedPod({ namespace: ns, labelSelector: "app.kubernetes.io/instance=kc" })).items;
 
-async function writeDbSecret(password: string): Promise<void> {
-  const body = {
-    metadata: { name: "db-creds", namespace: ns },
-    stringData: { username: "keycloak", password },
-  };
-  try {
-    await core.replaceNamespacedSecret({ name: "db-creds", namespace: ns, body });
-  } catch (err) {
-    if (!(err instanceof k8s.ApiException && err.code === 404)) throw err;
-    await core.createNamespacedSecret({ namespace: ns, body });
-  }
-}
+const writeDbSecret = (password: string) =>
+  upsertSecret(core, ns, "db-creds", { username: "keycloak", password });
 
 /** Ready at the instance's current generation, with every pod of the StatefulSet up to date. */
 async function waitForReady(what: string): Promise<KpoObject> {

@@ -23,6 +23,8 @@ import {
   waitFor,
   type KpoObject,
   type OperatorProcess,
+  unlessNotFound,
+  upsertSecret,
 } from "./support.js";
 
 const INSTANCES = "keycloakinstances";
@@ -55,14 +57,8 @@ describe("Managed KeycloakInstance with a real PostgreSQL", () => {
   let ns: string;
   let machinesDir: string;
 
-  const statefulSet = async () => {
-    try {
-      return await apps.readNamespacedStatefulSet({ name: "kc", namespace: ns });
-    } catch (err) {
-      if (err instanceof k8s.ApiException && err.code === 404) return undefined;
-      throw err;
-    }
-  };
+  const statefulSet = () =>
+    unlessNotFound(() => apps.readNamespacedStatefulSet({ name: "kc", namespace: ns }));
   const instance = () => resources.get(INSTANCES, ns, "kc");
   const attempts = (o: KpoObject) => Number(o.status?.attempts ?? 0);
   // Each check of a not-ready instance is a full reconcile that stores its next deadline (waiting for
@@ -75,18 +71,8 @@ describe("Managed KeycloakInstance with a real PostgreSQL", () => {
     });
   };
   const ready = (o: KpoObject) => condition(o, "Ready");
-  const writeDbSecret = async (password: string) => {
-    const body = {
-      metadata: { name: "db-creds", namespace: ns },
-      stringData: { username: postgres.role, password },
-    };
-    try {
-      await core.replaceNamespacedSecret({ name: "db-creds", namespace: ns, body });
-    } catch (err) {
-      if (!(err instanceof k8s.ApiException && err.code === 404)) throw err;
-      await core.createNamespacedSecret({ namespace: ns, body });
-    }
-  };
+  const writeDbSecret = (password: string) =>
+    upsertSecret(core, ns, "db-creds", { username: postgres.role, password });
 
   beforeAll(async () => {
     kc = kubeConfig();

@@ -226,6 +226,32 @@ export function requestClientCredentialsToken(
   });
 }
 
+/** Writes a Secret's values: replaces its data, or creates it. */
+export async function upsertSecret(
+  core: k8s.CoreV1Api,
+  namespace: string,
+  name: string,
+  stringData: Record<string, string>,
+): Promise<void> {
+  const body = { metadata: { name, namespace }, stringData };
+  try {
+    await core.replaceNamespacedSecret({ name, namespace, body });
+  } catch (err) {
+    if (!(err instanceof k8s.ApiException && err.code === 404)) throw err;
+    await core.createNamespacedSecret({ namespace, body });
+  }
+}
+
+/** What `read` returns, or undefined when the API server answers 404. */
+export async function unlessNotFound<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof k8s.ApiException && err.code === 404) return undefined;
+    throw err;
+  }
+}
+
 /** A value of a Secret, decoded. */
 export function secretValue(secret: k8s.V1Secret, key: string): string {
   const value = secret.data?.[key];
