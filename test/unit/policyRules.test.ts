@@ -252,6 +252,29 @@ const cases: [string, PolicyInput, PolicyInput][] = [
     }),
   ],
   [
+    "InstanceIngressSnippetNotAllowed",
+    mk("KeycloakInstance", {
+      managed: {
+        database: { vendor: "dev-file" },
+        ingress: {
+          enabled: true,
+          host: "sso",
+          annotations: { "nginx.ingress.kubernetes.io/backend-protocol": "HTTPS" },
+        },
+      },
+    }),
+    mk("KeycloakInstance", {
+      managed: {
+        database: { vendor: "dev-file" },
+        ingress: {
+          enabled: true,
+          host: "sso",
+          annotations: { "nginx.ingress.kubernetes.io/server-snippet": "x" },
+        },
+      },
+    }),
+  ],
+  [
     "InstanceTlsVerificationDisabled",
     mk(
       "KeycloakInstance",
