@@ -81,7 +81,7 @@ const realm = (name: string, uid: string): KeycloakRealm =>
     kind: "KeycloakRealm",
     metadata: { name, namespace: "team", uid },
     spec: { instanceRef: { name: "main", namespace: "platform" }, realmName: `${name}-realm` },
-  }) as KeycloakRealm;
+  }) satisfies KeycloakRealm;
 
 const at = (minute: number) => new Date(Date.UTC(2026, 11, 3, 6, minute, 0));
 

@@ -39,9 +39,11 @@ export function withoutOwnership<T>(value: T): T {
   if (Array.isArray(value)) return value.map((v) => withoutOwnership(v) as unknown) as T;
   if (typeof value !== "object" || value === null) return value;
   const copy: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     if (k === "attributes" && typeof v === "object" && v !== null && !Array.isArray(v)) {
-      copy[k] = Object.fromEntries(Object.entries(v).filter(([a]) => !isOwnershipAttribute(a)));
+      copy[k] = Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).filter(([a]) => !isOwnershipAttribute(a)),
+      );
     } else copy[k] = withoutOwnership(v);
   }
   return copy as T;

@@ -46,11 +46,17 @@ function normalised(value: unknown): unknown {
   }
   if (typeof value !== "object" || value === null) return value;
   const out: Json = {};
-  for (const [k, v] of Object.entries(value).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [k, v] of Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
+    a.localeCompare(b),
+  )) {
     if (k === "id" || k === "containerId") continue;
     if (IMPORT_DEFAULTS[k] !== undefined && v === IMPORT_DEFAULTS[k]) continue;
     if (k === "attributes" && typeof v === "object" && v !== null && !Array.isArray(v)) {
-      out[k] = normalised(Object.fromEntries(Object.entries(v).filter(([a]) => !a.startsWith("kpo.dev/"))));
+      out[k] = normalised(
+        Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).filter(([a]) => !a.startsWith("kpo.dev/")),
+        ),
+      );
     } else out[k] = normalised(v);
   }
   return out;
