@@ -16,13 +16,12 @@ const instance = {
   spec: { external: { url: "http://kc", adminCredentials: { secretRef: { name: "a" } } } },
 } as unknown as KeycloakInstance;
 
-const realm = (spec: Partial<KeycloakRealm["spec"]> = {}): KeycloakRealm =>
-  ({
-    apiVersion: "keycloak.kpo.dev/v1alpha1",
-    kind: "KeycloakRealm",
-    metadata: { name: "shop", namespace: "team", uid: "r-1" },
-    spec: { instanceRef: { name: "main" }, realmName: "shop", deletionPolicy: "Delete", ...spec },
-  }) as KeycloakRealm;
+const realm = (spec: Partial<KeycloakRealm["spec"]> = {}): KeycloakRealm => ({
+  apiVersion: "keycloak.kpo.dev/v1alpha1",
+  kind: "KeycloakRealm",
+  metadata: { name: "shop", namespace: "team", uid: "r-1" },
+  spec: { instanceRef: { name: "main" }, realmName: "shop", deletionPolicy: "Delete", ...spec },
+});
 
 /** A Keycloak holding the realm "shop" owned by the KeycloakRealm above; `exportFails` breaks exports. */
 function world(options: { exportFails?: boolean } = {}) {
