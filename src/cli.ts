@@ -4,6 +4,7 @@
 import { Command } from "commander";
 import { registerMachinesCommands } from "./cli/machinesCommand.js";
 import { registerPolicyCommands } from "./cli/policyCommand.js";
+import { registerRestoreCommand } from "./cli/restoreCommand.js";
 import { registerRunCommand } from "./cli/runCommand.js";
 import { registerStatusCommand } from "./cli/statusCommand.js";
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerStatusCommand(program);
   registerPolicyCommands(program);
   registerMachinesCommands(program);
+  registerRestoreCommand(program);
   return program;
 }
 

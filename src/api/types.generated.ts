@@ -2077,6 +2077,10 @@ export interface KeycloakRealmSpec {
    */
   deletionPolicy?: "Delete" | "Retain";
   /**
+   * With deletionPolicy Delete: before deleting the realm in Keycloak, store its partial export (settings, clients, roles, groups; secrets masked, no users), gzipped, in a Secret in this namespace, and do not delete the realm if that fails. false deletes it without a backup. `kpo restore` re-creates a realm from such a Secret.
+   */
+  backup?: boolean;
+  /**
    * Take over a realm of the same name that already exists in Keycloak and is not owned by another resource. Without it, an existing unowned realm is reported as a conflict.
    */
   adopt?: boolean;
@@ -2149,6 +2153,10 @@ export interface KeycloakRealmStatus {
    * OIDC issuer URL of the realm, e.g. https://keycloak.example.com/realms/apps.
    */
   issuer?: string;
+  /**
+   * The backup Secret (in this namespace) the operator stored before deleting the realm in Keycloak. Set while the deletion is still under way; the Normal event RealmBackedUp is the lasting record.
+   */
+  lastBackup?: string;
 }
 
 /**

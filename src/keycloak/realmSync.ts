@@ -457,11 +457,16 @@ async function syncGroupRoleMappings(session: SyncSession, placed: PlacedGroup[]
   }
 }
 
-/** Deletes the realm if this CR owns it. Returns false when it did not exist (already deleted). */
+/**
+ * Deletes the realm if this CR owns it. Returns false when it did not exist (already deleted).
+ * `beforeDelete` runs only when the realm is about to be deleted (it exists and is this CR's); if it
+ * throws, the realm is not deleted.
+ */
 export async function deleteRealm(
   conn: KeycloakConnection,
   realmName: string,
   owner: Owner,
+  options: { beforeDelete?: () => Promise<void> } = {},
 ): Promise<boolean> {
   const session = new SyncSession(conn, realmName, owner.namespace);
   const actual = await session.read(`read realm "${realmName}"`, (kc) =>
@@ -469,6 +474,7 @@ export async function deleteRealm(
   );
   // Only a realm this CR created (or adopted) is deleted; one it never owned is left alone.
   if (!actual || !isOwnedBy(actual.attributes, owner)) return false;
+  await options.beforeDelete?.();
   try {
     await session.write(
       "DELETE",

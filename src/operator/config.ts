@@ -23,6 +23,8 @@ export interface OperatorConfig {
   keycloakNamespaceBurst: number;
   /** How the operator reaches the Keycloak it runs for a managed instance (see MANAGED_ADDRESSES). */
   managedAddress: ManagedAddress;
+  /** How many deletion backups of one KeycloakRealm are kept (src/backup/realmDeletion.ts). */
+  realmBackupsKept: number;
 }
 
 /**
@@ -169,6 +171,14 @@ export const SETTINGS: Setting[] = [
       "how the operator reaches a managed Keycloak: its Service's DNS name (in the cluster) or a Ready pod's IP (outside it)",
     default: "service",
   },
+  {
+    key: "realmBackupsKept",
+    flag: "--realm-backups-kept <n>",
+    env: "KPO_REALM_BACKUPS_KEPT",
+    description:
+      "backup Secrets kept per KeycloakRealm, taken before a realm with deletionPolicy Delete is deleted in Keycloak",
+    default: "5",
+  },
 ];
 
 function parseBool(value: string, name: string): boolean {
@@ -231,5 +241,6 @@ export function resolveConfig(
     keycloakNamespaceRate: num("keycloakNamespaceRate"),
     keycloakNamespaceBurst: num("keycloakNamespaceBurst"),
     managedAddress: parseChoice(get("managedAddress").value, get("managedAddress").name, MANAGED_ADDRESSES),
+    realmBackupsKept: Math.floor(num("realmBackupsKept")),
   };
 }

@@ -18,7 +18,16 @@ export const KEYCLOAK_CLEANUP_SKIPPED = "KeycloakCleanupSkipped";
 export interface TeardownOutcome {
   /** Teardown finished but had to leave something behind (a Warning event says what and why). */
   warning?: { reason: string; message: string };
+  /** Something a reader needs to find later (a backup taken before a deletion): a Normal event. */
+  notice?: { reason: string; message: string };
 }
+
+/**
+ * Status facts a teardown established before it finished (the backup it stored), handed over as
+ * soon as they hold: written with the status if the teardown then fails, so the retry's reader sees
+ * them; lost with the object once it is released, which is why the lasting record is an event.
+ */
+export type TeardownNote = (status: Record<string, unknown>) => void;
 
 /**
  * What to say when nothing can reach Keycloak any more (`gone`: the instance or realm that went):
@@ -41,5 +50,5 @@ export interface KindHandler<T extends KeycloakResource> {
   /** Make Keycloak (and owned objects) match the spec. Throw TransientError / PermanentError. */
   provision(obj: T, log: Logger): Promise<ProvisionOutcome>;
   /** Undo provision as deletionPolicy says. */
-  teardown(obj: T, log: Logger): Promise<TeardownOutcome | void>;
+  teardown(obj: T, log: Logger, note: TeardownNote): Promise<TeardownOutcome | void>;
 }

@@ -166,7 +166,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     "KeycloakRealm",
     REALM_PLURAL,
     caches.realms,
-    realmHandler(caches, connections, core, policy.decide),
+    realmHandler(caches, connections, core, policy.decide, { backupsKept: config.realmBackupsKept }),
   );
   const clients = controller<KeycloakClient>(
     "KeycloakClient",

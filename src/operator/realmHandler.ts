@@ -3,6 +3,7 @@
 import type { CoreV1Api } from "@kubernetes/client-node";
 import type { KeycloakRealm } from "../api/index.js";
 import { instanceRefOf } from "../api/refs.js";
+import { backupBeforeDeletion } from "../backup/realmDeletion.js";
 import { deleteRealm, syncRealm, type Owner } from "../keycloak/index.js";
 import { formatKey, objectKey } from "../kube/objectKey.js";
 import { BlockedError, TransientError } from "../lifecycle/errors.js";
@@ -29,12 +30,22 @@ export function ownerOf(obj: {
   };
 }
 
+/** The Normal event that names the backup taken before a realm was deleted in Keycloak. */
+export const REALM_BACKED_UP = "RealmBackedUp";
+
+export interface RealmHandlerOptions {
+  /** Deletion backups kept per KeycloakRealm (--realm-backups-kept). */
+  backupsKept?: number;
+}
+
 export function realmHandler(
   caches: Caches,
   pool: ConnectionPool,
   core: CoreV1Api,
   decide: DecideFn,
+  options: RealmHandlerOptions = {},
 ): KindHandler<KeycloakRealm> {
+  const backupsKept = options.backupsKept ?? 5;
   const instanceOf = (realm: KeycloakRealm) => {
     const ref = instanceRefOf(realm);
     const instance = caches.instances.get(ref.namespace, ref.name);
@@ -74,7 +85,7 @@ export function realmHandler(
         status: { realmName, issuer: `${baseUrl}/realms/${realmName}` },
       };
     },
-    async teardown(realm, log) {
+    async teardown(realm, log, note) {
       if ((realm.spec.deletionPolicy ?? "Retain") !== "Delete") return;
       // Clients and users first: deleting a realm under them would orphan their credentials Secrets
       // and leave their resources unable to clean up, silently.
@@ -104,9 +115,38 @@ export function realmHandler(
         return cleanupSkipped(`KeycloakInstance ${formatKey(ref)}`, `realm ${realmName}`);
       }
       const conn = await pool.forInstance(instance);
-      await classified(`deleting realm of KeycloakRealm ${objectKey(realm)}`, () =>
-        deleteRealm(conn, realmName, ownerOf(realm)),
-      );
+      const key = objectKey(realm);
+      // Only `backup: false` deletes without one; a backup that fails stops the deletion.
+      let backup: string | undefined;
+      const beforeDelete = async () => {
+        const stored = await classified(
+          `KeycloakRealm ${key}: the backup before deleting realm ${realmName}`,
+          () => backupBeforeDeletion(core, conn, realm, realmName, backupsKept),
+        );
+        backup = stored.name;
+        note({ lastBackup: backup });
+        log.info(
+          { backup: `${realm.metadata.namespace ?? ""}/${backup}`, taken: stored.taken },
+          `KeycloakRealm ${key}: realm ${realmName} backed up to Secret ${backup} before its deletion`,
+        );
+      };
+      try {
+        await classified(`deleting realm of KeycloakRealm ${key}`, () =>
+          deleteRealm(conn, realmName, ownerOf(realm), realm.spec.backup === false ? {} : { beforeDelete }),
+        );
+      } catch (err) {
+        if (backup === undefined || !(err instanceof Error)) throw err;
+        // The backup is there; say so, so nobody takes the stuck deletion for a lost realm.
+        err.message = `${err.message} (its backup, Secret ${backup}, is stored)`;
+        throw err;
+      }
+      if (backup === undefined) return;
+      return {
+        notice: {
+          reason: REALM_BACKED_UP,
+          message: `Realm ${realmName} was exported to Secret ${realm.metadata.namespace ?? ""}/${backup} before its deletion; kpo restore --backup ${realm.metadata.namespace ?? ""}/${backup} re-creates it`,
+        },
+      };
     },
   };
 }

@@ -93,7 +93,7 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
     const key = formatKey(ref);
     const log = ctx.log;
     let extraStatus: Record<string, unknown> = {};
-    let teardownWarning: TeardownOutcome["warning"];
+    let teardownOutcome: TeardownOutcome | undefined;
     const outcome = await reconcileLifecycle(currentMachine(), {
       status: obj.status,
       generation: obj.metadata.generation ?? 1,
@@ -113,7 +113,10 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
           return result.message ? { message: result.message } : undefined;
         },
         teardown: async () => {
-          teardownWarning = (await handler.teardown(obj, log))?.warning;
+          teardownOutcome =
+            (await handler.teardown(obj, log, (status) => {
+              extraStatus = { ...extraStatus, ...status };
+            })) ?? undefined;
         },
       },
     });
@@ -132,9 +135,11 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
       name,
       ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}),
     };
-    const recorded = teardownWarning
-      ? [...outcome.events, { type: "Warning" as const, ...teardownWarning }]
-      : outcome.events;
+    const recorded = [
+      ...outcome.events,
+      ...(teardownOutcome?.notice ? [{ type: "Normal" as const, ...teardownOutcome.notice }] : []),
+      ...(teardownOutcome?.warning ? [{ type: "Warning" as const, ...teardownOutcome.warning }] : []),
+    ];
     await Promise.all(recorded.map((e) => events.record(involved, e.type, e.reason, e.message)));
 
     if (outcome.finalizerReleased) return { released: true, result: {} };

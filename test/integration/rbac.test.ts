@@ -237,6 +237,12 @@ describe("Chart RBAC against a real API server", () => {
     );
     await resources.delete("keycloakrealms", platform, "apps");
     await waitFor("realm gone", async () => resources.gone("keycloakrealms", platform, "apps"));
+    // create/list secrets in the realm's namespace: the backup taken before the realm's deletion.
+    const backups = await core.listNamespacedSecret({
+      namespace: platform,
+      labelSelector: "keycloak.kpo.dev/backup-reason=realm-deletion,keycloak.kpo.dev/backup-realm=apps",
+    });
+    expect(backups.items).toHaveLength(1);
     const log = await import("node:fs/promises").then((fs) => fs.readFile(operator?.logFile ?? "", "utf8"));
     expect(log).not.toMatch(/forbidden/i);
   });
