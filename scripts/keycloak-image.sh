@@ -2,7 +2,10 @@
 # The Keycloak image a managed KeycloakInstance runs on the test node, built without a Docker daemon
 # from the same Maven Central distribution the other tests use (images cannot be pulled here):
 #
-#   kpo.local/keycloak:<KEYCLOAK_VERSION>   $KPO_CACHE_DIR/images/keycloak.tar
+#   kpo.local/keycloak:<KEYCLOAK_VERSION>   $KPO_CACHE_DIR/images/managed/keycloak.tar
+#
+# (in a subdirectory, so the node does not import it at every start: the e2e test of managed
+# instances imports it itself).
 #
 # Like the official image it is pre-built (`kc.sh build`) for what the operator renders — PostgreSQL,
 # health and metrics on the management port, the distributed (ispn) cache — so pods start with
@@ -26,7 +29,7 @@ source "$repo_root/scripts/lib/oci.sh"
 cache_dir=${KPO_CACHE_DIR:-$HOME/.cache/kpo}
 images_dir="$cache_dir/images"
 dist="$cache_dir/tools/keycloak-$KEYCLOAK_VERSION"
-out="$images_dir/keycloak.tar"
+out="$images_dir/managed/keycloak.tar"
 ref="kpo.local/keycloak:$KEYCLOAK_VERSION"
 jdk=${KPO_KEYCLOAK_IMAGE_JDK:-/usr/lib/jvm/java-17-openjdk-amd64}
 log() { printf '[keycloak-image] %s\n' "$*" >&2; }
@@ -40,7 +43,7 @@ if [ -f "$out" ] && [ "$(cat "$out.inputs" 2>/dev/null)" = "$inputs" ]; then exi
 [ -x /bin/busybox ] || { log "/bin/busybox is missing: scripts/tools.sh --debian installs busybox-static"; exit 1; }
 
 start=$SECONDS
-mkdir -p "$images_dir"
+mkdir -p "$images_dir/managed"
 work=$(mktemp -d "$images_dir/.build-keycloak.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 rootfs="$work/rootfs"

@@ -13,7 +13,7 @@ export interface ToolPaths {
   KPO_KUBE_CONTROLLER_MANAGER: string;
   KPO_KUBE_SCHEDULER: string;
   KPO_KUBECTL: string;
-  /** OCI image archives the node imports at start (scripts/node-images.sh and others). */
+  /** OCI image archives the node imports at start (scripts/node-images.sh and others); managed/ holds the Keycloak image the managed-instance e2e test imports itself. */
   KPO_IMAGES_DIR: string;
   KPO_CONTAINERD: string;
   KPO_CTR: string;

@@ -1,7 +1,7 @@
 // A managed KeycloakInstance on the real node: the operator (its own process on the host, reaching
 // the pods by their IPs with --managed-address pod, since the node has no Service proxy) checks a
 // real PostgreSQL (Debian's, on loopback, reachable from pods through the bridge), deploys the
-// locally built Keycloak image (scripts/keycloak-image.sh), waits for the pods and the admin API, and
+// locally built Keycloak image (scripts/keycloak-image.sh, imported here), waits for the pods and the admin API, and
 // then serves a realm and a client on it whose credentials get a token from the pod.
 //
 // One Keycloak start-up costs about a minute on this machine, so the scenarios build on each other:
@@ -20,7 +20,7 @@ import { startNode, type Node } from "../../src/testenv/node.js";
 import { operatorCommand } from "../../src/testenv/operatorCommand.js";
 import { freePort } from "../../src/testenv/ports.js";
 import { startPostgres, type PostgresServer } from "../../src/testenv/postgres.js";
-import { repoRoot } from "../../src/testenv/tools.js";
+import { repoRoot, toolPaths } from "../../src/testenv/tools.js";
 import {
   condition,
   installCrds,
@@ -109,6 +109,8 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "kpo-e2e-managed-"));
   controlPlane = await startControlPlane({ dir: path.join(dir, "control-plane") });
   node = await startNode({ controlPlane, dir: path.join(dir, "node") });
+  // Built by scripts/keycloak-image.sh; not among the images every node start imports.
+  await node.importImage(path.join(toolPaths().KPO_IMAGES_DIR, "managed", "keycloak.tar"));
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(controlPlane.kubeconfigPath);
   core = kc.makeApiClient(k8s.CoreV1Api);
