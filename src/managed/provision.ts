@@ -328,7 +328,12 @@ export async function provisionManaged(
   if (!readiness.ready) {
     const pods = await podsOf(deps.core, instance);
     const failing = typeof pods === "string" ? undefined : diagnosePods(pods, passwords);
-    if (failing) throw new TransientError(failing.message, { reason: failing.reason });
+    if (failing) {
+      // A failed upgrade names the backup taken before it, so the way back is in the status.
+      const backup = await backupOfGeneration(deps.core, instance).catch(() => undefined);
+      const note = backup ? `; the backup taken before this change is Secret ${backup}` : "";
+      throw new TransientError(failing.message + note, { reason: failing.reason });
+    }
     const unlisted = typeof pods === "string" ? `; ${pods}` : "";
     throw new TransientError(readiness.message + unlisted, { reason: KEYCLOAK_NOT_READY, progressing: true });
   }
@@ -362,13 +367,20 @@ async function upgrade(instance: KeycloakInstance, deps: ManagedDeps, desired: V
   const toImage = imageOf(desired) ?? "";
   if (!existing || fromImage === undefined || fromImage === toImage) return;
   const where = `StatefulSet ${objectKey(instance)}`;
-  let backup = await backupOfGeneration(deps.core, instance);
-  if (!backup) {
+  let backupNote: string;
+  const backup = await backupOfGeneration(deps.core, instance);
+  if (backup) backupNote = `backup ${backup} stored`;
+  else if ((existing.status?.readyReplicas ?? 0) > 0) {
     if (!deps.backup)
       throw new PermanentError(
         `KeycloakInstance ${objectKey(instance)}: no backup available for the upgrade`,
       );
-    backup = await deps.backup(instance, { reason: "upgrade", fromImage, toImage });
+    backupNote = `backup ${await deps.backup(instance, { reason: "upgrade", fromImage, toImage })} stored`;
+  } else {
+    // No pod serves (e.g. the image being replaced never started): there is no Keycloak to export
+    // from, and waiting for one would make a broken image impossible to replace.
+    const newest = await latestBackup(deps.core, instance);
+    backupNote = `no Keycloak pod is ready to take a backup from; ${newest ? `the newest backup is ${newest}` : "there is no earlier backup"}`;
   }
   const replicas = existing.spec?.replicas ?? 1;
   // Pods still terminating count too: none of the old version may be left when the new one starts.
@@ -394,7 +406,7 @@ async function upgrade(instance: KeycloakInstance, deps: ManagedDeps, desired: V
     }
   }
   throw new TransientError(
-    `upgrading Keycloak from ${fromImage} to ${toImage}: backup ${backup} stored; ` +
+    `upgrading Keycloak from ${fromImage} to ${toImage}: ${backupNote}; ` +
       `waiting for the old pods to stop (${running} running) before the new ones start`,
     { reason: KEYCLOAK_UPGRADING, progressing: true },
   );

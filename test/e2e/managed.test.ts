@@ -336,4 +336,35 @@ describe("a managed KeycloakInstance on the real node", () => {
       180_000,
     );
   });
+
+  it("When the image is replaced by one that cannot start, Then the instance is Degraded with the pod's reason and the backup's name, and the previous image brings it back", async () => {
+    const working = (await instance()).spec.managed as { image: string };
+    // An image without Keycloak in it: its container cannot even start.
+    const broken = `${IMAGE}-broken`;
+    await node.tagImage("kpo.local/busybox:1.35", broken);
+    await resources.patchSpec(INSTANCES, ns, "kc", { managed: { ...working, image: broken } });
+    const failing = await resources.waitForStatus(
+      INSTANCES,
+      ns,
+      "kc",
+      (o) => ready(o)?.reason === "KeycloakPodFailing",
+      STARTUP_MS,
+    );
+    const message = ready(failing)?.message ?? "";
+    expect(message).toMatch(/^pod kc-\d container keycloak: /);
+    const backups = await core.listNamespacedSecret({
+      namespace: ns,
+      labelSelector: "keycloak.kpo.dev/backup-of=kc",
+    });
+    const newest = backups.items
+      .map((b) => b.metadata?.name ?? "")
+      .sort()
+      .at(-1);
+    expect(message).toContain(`the backup taken before this change is Secret ${newest}`);
+    // Back to the image that worked: no Keycloak serves to back up from, which must not block it.
+    await resources.patchSpec(INSTANCES, ns, "kc", { managed: { ...working } });
+    const back = await waitForReady("Ready again on the previous image");
+    expect((await pods()).map((p) => p.spec?.containers[0]?.image)).toEqual([working.image, working.image]);
+    expect(back.status?.version).toBe(KEYCLOAK_VERSION);
+  });
 });
