@@ -139,6 +139,12 @@ export interface KeycloakInstanceSpec {
       secretName: string;
     };
     /**
+     * Secrets in the instance's namespace whose files (PEM certificates or PKCS#12 truststores) Keycloak trusts for its outgoing TLS connections: identity providers, LDAP, SMTP, the database (Keycloak's truststore-paths option). A change of one rolls the pods.
+     *
+     * @maxItems 8
+     */
+    truststoreSecrets?: string[];
+    /**
      * Public URL or host name of the server (Keycloak's hostname option), e.g. https://keycloak.example.com. Without it Keycloak derives the host name from each request.
      */
     hostname?: string;

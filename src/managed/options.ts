@@ -23,6 +23,7 @@ export const OPERATOR_OWNED_OPTIONS: readonly string[] = [
   "https-",
   "http-management-",
   "management-",
+  "truststore-paths",
 ];
 
 /** The environment variable Keycloak reads an option from: log-level → KC_LOG_LEVEL. */

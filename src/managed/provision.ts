@@ -311,6 +311,15 @@ export async function provisionManaged(
     }
     sources.push({ kind: "Secret", name: managed.tls.secretName, data: tls.data });
   }
+  for (const name of managed.truststoreSecrets ?? []) {
+    const truststore = await readSecret(deps.core, namespace, name, "spec.managed.truststoreSecrets", []);
+    if (!truststore) {
+      throw new TransientError(
+        `Secret ${namespace}/${name} (spec.managed.truststoreSecrets) does not exist; create it`,
+      );
+    }
+    sources.push({ kind: "Secret", name, data: truststore.data });
+  }
 
   // 4. The workload and its Services; a new image is an upgrade, which goes first (upgrade below).
   await applyOwned(deps.objects, instance, renderDiscoveryService(instance));

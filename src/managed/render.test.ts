@@ -18,6 +18,7 @@ import {
   renderStatefulSet,
   statefulSetReadiness,
   withAppliedHash,
+  referencedSecretNames,
 } from "./render.js";
 
 function instance(managed: Partial<NonNullable<KeycloakInstance["spec"]["managed"]>> = {}): KeycloakInstance {
@@ -201,6 +202,28 @@ describe("managed Keycloak rendering", () => {
     );
   });
 
+  it("Given truststore Secrets, When rendered, Then each is mounted read-only in its own directory, Keycloak trusts those directories, and a change of one is watched", () => {
+    const managed = instance({ truststoreSecrets: ["idp-ca", "ldap-ca"] });
+    const sts = renderStatefulSet(managed, "h");
+    expect(env(sts).get("KC_TRUSTSTORE_PATHS")?.value).toBe(
+      "/opt/keycloak/conf/truststores/idp-ca,/opt/keycloak/conf/truststores/ldap-ca",
+    );
+    expect(sts.spec?.template.spec?.volumes).toEqual(
+      expect.arrayContaining([
+        { name: "truststore-0", secret: { secretName: "idp-ca" } },
+        { name: "truststore-1", secret: { secretName: "ldap-ca" } },
+      ]),
+    );
+    expect(container(sts).volumeMounts).toEqual(
+      expect.arrayContaining([
+        { name: "truststore-0", mountPath: "/opt/keycloak/conf/truststores/idp-ca", readOnly: true },
+        { name: "truststore-1", mountPath: "/opt/keycloak/conf/truststores/ldap-ca", readOnly: true },
+      ]),
+    );
+    expect(referencedSecretNames(managed)).toEqual(expect.arrayContaining(["idp-ca", "ldap-ca"]));
+    expect(env(renderStatefulSet(instance(), "h")).has("KC_TRUSTSTORE_PATHS")).toBe(false);
+  });
+
   it("Given additional options, When rendered, Then free ones become KC_ variables and operator-owned ones are refused by name", () => {
     expect(optionEnvName("log-level")).toBe("KC_LOG_LEVEL");
     const e = env(
@@ -217,6 +240,7 @@ describe("managed Keycloak rendering", () => {
       "db.url",
       "bootstrap.admin.password",
       "http.enabled",
+      "truststore-paths",
     ]) {
       expect(() => additionalOptionEnv([{ name, value: "x" }])).toThrow(ManagedSpecError);
     }

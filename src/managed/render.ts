@@ -61,6 +61,8 @@ export const DEFAULT_DB_PORTS: Readonly<Record<string, number>> = {
 };
 
 const TLS_DIR = "/opt/keycloak/conf/tls";
+/** Each of spec.managed.truststoreSecrets is mounted in a directory of its own below this one. */
+const TRUSTSTORES_DIR = "/opt/keycloak/conf/truststores";
 
 /** Names of the objects one managed instance owns. */
 export interface ManagedNames {
@@ -153,6 +155,7 @@ export function referencedSecretNames(instance: KeycloakInstance): string[] {
       : []),
     managedNames(instance).adminSecret,
     ...(managed.tls ? [managed.tls.secretName] : []),
+    ...(managed.truststoreSecrets ?? []),
   ];
 }
 
@@ -256,6 +259,14 @@ function keycloakEnv(instance: KeycloakInstance): V1EnvVar[] {
     // Keycloak's default stack since 26.1 and the official operator's since the kubernetes (DNS_PING)
     // stack was deprecated in 26.4: no cluster DNS needed, and two instances never merge by accident
     // unless they share a database. Members then talk TCP on the cache port.
+    ...(managed.truststoreSecrets?.length
+      ? [
+          {
+            name: "KC_TRUSTSTORE_PATHS",
+            value: managed.truststoreSecrets.map((name) => `${TRUSTSTORES_DIR}/${name}`).join(","),
+          },
+        ]
+      : []),
     { name: "KC_CACHE", value: "ispn" },
     { name: "KC_CACHE_STACK", value: "jdbc-ping" },
   ];
@@ -289,11 +300,20 @@ export function renderStatefulSet(instance: KeycloakInstance, configHash: string
     { name: "tmp", emptyDir: {} },
     { name: "data", emptyDir: {} },
     ...(managed.tls ? [{ name: "tls", secret: { secretName: managed.tls.secretName } }] : []),
+    ...(managed.truststoreSecrets ?? []).map((secretName, i) => ({
+      name: `truststore-${i}`,
+      secret: { secretName },
+    })),
   ];
   const mounts: V1VolumeMount[] = [
     { name: "tmp", mountPath: "/tmp" },
     { name: "data", mountPath: "/opt/keycloak/data" },
     ...(tls ? [{ name: "tls", mountPath: TLS_DIR, readOnly: true }] : []),
+    ...(managed.truststoreSecrets ?? []).map((secretName, i) => ({
+      name: `truststore-${i}`,
+      mountPath: `${TRUSTSTORES_DIR}/${secretName}`,
+      readOnly: true,
+    })),
   ];
   const podLabels = labels(instance, "server");
   return {

@@ -495,6 +495,47 @@ describe("Managed KeycloakInstance with a real PostgreSQL", () => {
     await networking.deleteNamespacedIngress({ name: "kc", namespace: ns });
   });
 
+  it("Given a truststore Secret that does not exist yet, When the instance names it, Then it waits naming the Secret; once created, the pods mount it and Keycloak trusts it, and a change of it rolls them", async () => {
+    const current = await instance();
+    await resources.patchSpec(INSTANCES, ns, "kc", {
+      managed: { ...(current.spec.managed as object), truststoreSecrets: ["idp-ca"] },
+    });
+    const waiting = await resources.waitForStatus(INSTANCES, ns, "kc", (o) =>
+      (ready(o)?.message ?? "").includes("does not exist"),
+    );
+    expect(ready(waiting)?.message).toContain(
+      `Secret ${ns}/idp-ca (spec.managed.truststoreSecrets) does not exist; create it`,
+    );
+    await upsertSecret(core, ns, "idp-ca", {
+      "ca.crt": "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
+    });
+    const mounted = await waitFor("the truststore in the pod template", async () => {
+      const sts = await statefulSet();
+      const c = sts?.spec?.template.spec?.containers[0];
+      return c?.env?.some((e) => e.name === "KC_TRUSTSTORE_PATHS") ? sts : false;
+    });
+    const c = mounted.spec?.template.spec?.containers[0];
+    expect(c?.env?.find((e) => e.name === "KC_TRUSTSTORE_PATHS")?.value).toBe(
+      "/opt/keycloak/conf/truststores/idp-ca",
+    );
+    expect(c?.volumeMounts).toContainEqual({
+      name: "truststore-0",
+      mountPath: "/opt/keycloak/conf/truststores/idp-ca",
+      readOnly: true,
+    });
+    // Labelled for the watch, so a new certificate rolls the pods without waiting for a resync.
+    const secret = await core.readNamespacedSecret({ name: "idp-ca", namespace: ns });
+    expect(secret.metadata?.labels?.["keycloak.kpo.dev/watched-secret"]).toBe("true");
+    const hashBefore = mounted.spec?.template.metadata?.annotations?.[HASH];
+    await upsertSecret(core, ns, "idp-ca", {
+      "ca.crt": "-----BEGIN CERTIFICATE-----\nBB==\n-----END CERTIFICATE-----\n",
+    });
+    await waitFor("the pod-template hash to change", async () => {
+      const hash = (await statefulSet())?.spec?.template.metadata?.annotations?.[HASH];
+      return hash !== undefined && hash !== hashBefore;
+    });
+  });
+
   it("Given an additional option the operator owns, When the spec sets it, Then the instance fails with a message naming the option and the StatefulSet is unchanged", async () => {
     const generationBefore = (await statefulSet())?.metadata?.generation;
     const current = await instance();
