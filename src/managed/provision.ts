@@ -170,15 +170,19 @@ function onlyOurs(obj: KubernetesObject): boolean {
   );
 }
 
-/** Applies `desired` unless the stored object already is this rendering; returns the stored object. */
+/**
+ * Applies `desired` unless the stored object already is this rendering; returns the stored object.
+ * `stored` is the object as a caller has just read it (absent: undefined), so it is not read twice.
+ */
 async function applyOwned<T extends KubernetesObject>(
   objects: KubernetesObjectApi,
   instance: KeycloakInstance,
   rendered: T,
+  stored?: { existing: KubernetesObject | undefined },
 ): Promise<T> {
   const desired = withAppliedHash(rendered);
   const where = `${desired.kind} ${desired.metadata?.namespace ?? ""}/${desired.metadata?.name ?? ""}`;
-  const existing = await readObject(objects, desired);
+  const existing = stored ? (stored.existing as T | undefined) : await readObject(objects, desired);
   if (existing) {
     const owned = existing.metadata?.ownerReferences?.some((r) => r.uid === instance.metadata.uid);
     if (!owned) {
@@ -220,7 +224,7 @@ async function syncOptional(
   const found = await lookUp(objects, optional);
   noteServed(instance, optional, found.served);
   if (!found.served) return;
-  if (optional.rendered) await applyOwned(objects, instance, optional.rendered);
+  if (optional.rendered) await applyOwned(objects, instance, optional.rendered, found);
   else if (found.existing) await removeRendered(objects, instance, optional, found.existing);
 }
 
@@ -327,8 +331,9 @@ export async function provisionManaged(
   await syncOptional(deps.objects, instance, renderNetworkPolicy(instance));
   await syncOptional(deps.objects, instance, renderPodDisruptionBudget(instance));
   const desired = renderStatefulSet(instance, configHashOf(sources));
-  await upgrade(instance, deps, desired);
-  const sts = await applyOwned<V1StatefulSet>(deps.objects, instance, desired);
+  const existing = await readObject(deps.objects, desired);
+  await upgrade(instance, deps, desired, existing);
+  const sts = await applyOwned<V1StatefulSet>(deps.objects, instance, desired, { existing });
   await syncOptional(deps.objects, instance, renderIngress(instance));
   await syncOptional(deps.objects, instance, renderServiceMonitor(instance));
 
@@ -370,8 +375,12 @@ const imageOf = (sts: V1StatefulSet | undefined): string | undefined =>
  * lets the new rendering be applied. Each wait is a reconcile that ends in KEYCLOAK_UPGRADING.
  * A configuration change with the same image rolls as usual.
  */
-async function upgrade(instance: KeycloakInstance, deps: ManagedDeps, desired: V1StatefulSet): Promise<void> {
-  const existing = await readObject(deps.objects, desired);
+async function upgrade(
+  instance: KeycloakInstance,
+  deps: ManagedDeps,
+  desired: V1StatefulSet,
+  existing: V1StatefulSet | undefined,
+): Promise<void> {
   const fromImage = imageOf(existing);
   const toImage = imageOf(desired) ?? "";
   if (!existing || fromImage === undefined || fromImage === toImage) return;
