@@ -13,6 +13,7 @@ import {
   BACKUP_GENERATION_LABEL,
   BACKUP_INSTANCE_LABEL,
   exportRealm,
+  labelValue,
   listBackups as listSeries,
   storeBackup,
   type BackupTarget,
@@ -37,7 +38,7 @@ export interface BackupRequest {
 const seriesOf = (instance: KeycloakInstance) => ({
   namespace: instance.metadata.namespace ?? "",
   reason: "upgrade" as const,
-  series: { [BACKUP_INSTANCE_LABEL]: instance.metadata.name ?? "" },
+  series: { [BACKUP_INSTANCE_LABEL]: labelValue(instance.metadata.name ?? "") },
   subject: `KeycloakInstance ${objectKey(instance)}`,
 });
 
