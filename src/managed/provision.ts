@@ -43,6 +43,7 @@ import { objectKey } from "../kube/objectKey.js";
 import { mergePatchOptions } from "../kube/status.js";
 import { PermanentError, TransientError } from "../lifecycle/errors.js";
 import { CONDITION } from "../lifecycle/status.js";
+import { readSecretIfExists, requireKeys } from "../operator/secrets.js";
 import { backupOfGeneration, latestBackup, type BackupRequest } from "./backup.js";
 import { checkDatabase, type DatabaseTarget } from "./databaseCheck.js";
 import { lookUp, noteServed, removeRendered } from "./optional.js";
@@ -102,19 +103,9 @@ async function readSecret(
   field: string,
   keys: string[],
 ): Promise<V1Secret | undefined> {
-  let secret: V1Secret;
-  try {
-    secret = await core.readNamespacedSecret({ name, namespace });
-  } catch (err) {
-    if (err instanceof ApiException && err.code === 404) return undefined;
-    throw new TransientError(`reading Secret ${namespace}/${name} (${field}) failed: ${apiMessageOf(err)}`);
-  }
-  const missing = keys.filter((k) => secret.data?.[k] === undefined);
-  if (missing.length > 0) {
-    throw new TransientError(
-      `Secret ${namespace}/${name} (${field}) has no key ${missing.map((k) => `"${k}"`).join(", ")}; add it`,
-    );
-  }
+  const secret = await readSecretIfExists(core, namespace, name, field);
+  if (!secret) return undefined;
+  requireKeys(secret, keys, field);
   await watchSecret(core, secret, field);
   return secret;
 }

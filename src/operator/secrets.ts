@@ -1,6 +1,7 @@
 // Reading values out of Secrets the custom resources reference. Messages name the Secret and key,
 // never the value.
-import { ApiException, type CoreV1Api } from "@kubernetes/client-node";
+import { ApiException, type CoreV1Api, type V1Secret } from "@kubernetes/client-node";
+import { apiMessageOf } from "../kube/apiRequest.js";
 import { TransientError } from "../lifecycle/errors.js";
 import type { ResolvedSecrets, SecretReference } from "../resources/secretReferences.js";
 
@@ -24,13 +25,8 @@ export async function readSecretValues(
   referencedBy: string,
 ): Promise<string[]> {
   const data = await readSecretData(core, namespace, name, referencedBy);
-  return keys.map((key) => {
-    const encoded = data?.[key];
-    if (encoded === undefined) {
-      throw new TransientError(`Secret ${namespace}/${name} (${referencedBy}) has no key "${key}"; add it`);
-    }
-    return Buffer.from(encoded, "base64").toString("utf8");
-  });
+  requireKeys({ metadata: { namespace, name }, ...(data ? { data } : {}) }, keys, referencedBy);
+  return keys.map((key) => Buffer.from(data?.[key] ?? "", "base64").toString("utf8"));
 }
 
 /** A key that may be absent (undefined then); the Secret itself must exist. */
@@ -51,17 +47,38 @@ async function readSecretData(
   name: string,
   referencedBy: string,
 ): Promise<Record<string, string> | undefined> {
+  const secret = await readSecretIfExists(core, namespace, name, referencedBy);
+  // Transient: the Secret may well be created after the resource that points at it.
+  if (!secret)
+    throw new TransientError(`Secret ${namespace}/${name} (${referencedBy}) does not exist; create it`);
+  return secret.data;
+}
+
+/** The Secret, or undefined when it does not exist; any other failure is a TransientError. */
+export async function readSecretIfExists(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+  referencedBy: string,
+): Promise<V1Secret | undefined> {
   try {
-    return (await core.readNamespacedSecret({ name, namespace })).data;
+    return await core.readNamespacedSecret({ name, namespace });
   } catch (err) {
-    if (err instanceof ApiException && err.code === 404) {
-      // Transient: the Secret may well be created after the resource that points at it.
-      throw new TransientError(`Secret ${namespace}/${name} (${referencedBy}) does not exist; create it`);
-    }
+    if (err instanceof ApiException && err.code === 404) return undefined;
     throw new TransientError(
-      `reading Secret ${namespace}/${name} (${referencedBy}) failed: HTTP ${(err as ApiException<unknown>).code ?? "error"}`,
+      `reading Secret ${namespace}/${name} (${referencedBy}) failed: ${apiMessageOf(err)}`,
     );
   }
+}
+
+/** Throws what to add when `secret` lacks one of `keys`. */
+export function requireKeys(secret: V1Secret, keys: readonly string[], referencedBy: string): void {
+  const missing = keys.filter((k) => secret.data?.[k] === undefined);
+  if (missing.length === 0) return;
+  const where = `${secret.metadata?.namespace ?? ""}/${secret.metadata?.name ?? ""}`;
+  throw new TransientError(
+    `Secret ${where} (${referencedBy}) has no key ${missing.map((k) => `"${k}"`).join(", ")}; add it`,
+  );
 }
 
 /** Reads every reference (Secrets in the resource's own namespace), keyed by the spec path. */
