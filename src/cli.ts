@@ -2,6 +2,7 @@
 // The `kpo` command: every command group registers itself here, so following imports from this file
 // leads to every behaviour. Run from the repository with `npx tsx src/cli.ts ...` (or `npm run kpo -- ...`).
 import { Command } from "commander";
+import { registerExportCommand } from "./cli/exportCommand.js";
 import { registerMachinesCommands } from "./cli/machinesCommand.js";
 import { registerPolicyCommands } from "./cli/policyCommand.js";
 import { registerRestoreCommand } from "./cli/restoreCommand.js";
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerPolicyCommands(program);
   registerMachinesCommands(program);
   registerRestoreCommand(program);
+  registerExportCommand(program);
   return program;
 }
 

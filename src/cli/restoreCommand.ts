@@ -6,16 +6,17 @@
 //
 // The export keeps the ownership attributes of the resource that managed the realm; the restore
 // drops them, so the restored realm belongs to nobody until a KeycloakRealm adopts it.
+import { join } from "node:path";
 import type { Command } from "commander";
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
-import { GROUP, INSTANCE_PLURAL, VERSION, type KeycloakInstance } from "../api/index.js";
+import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { readBackup } from "../backup/store.js";
-import { defaultLimiterConfig } from "../keycloak/limits.js";
 import { managedAttribute } from "../keycloak/ownership.js";
 import { apiMessageOf } from "../kube/apiRequest.js";
 import { loadKubeConfig } from "../kube/config.js";
-import { formatKey, parseKey, type ObjectKey } from "../kube/objectKey.js";
-import { ConnectionPool } from "../operator/connections.js";
+import { formatKey, type ObjectKey } from "../kube/objectKey.js";
+import { exportRealmResources, objectName } from "../export/manifests.js";
+import { writeExport } from "./exportCommand.js";
+import { connectToInstance, keyOption } from "./instanceConnection.js";
 
 export interface RestoreOptions {
   /** The backup Secret. */
@@ -24,7 +25,19 @@ export interface RestoreOptions {
   instance: ObjectKey;
   /** Only this realm of the backup (by its name in Keycloak); all of them when unset. */
   realm?: string;
+  /**
+   * Also write the resources that manage the restored realms (`kpo export` of each, adopting it)
+   * into this directory, a subdirectory per realm, in the backup's namespace.
+   */
+  writeManifests?: string;
   timeoutMs?: number;
+}
+
+export interface RestoreResult {
+  /** The names of the realms created. */
+  realms: string[];
+  /** What the written manifests could not express, and the Secrets they need. */
+  notes: string[];
 }
 
 export class RestoreError extends Error {
@@ -51,10 +64,9 @@ export function withoutOwnership<T>(value: T): T {
 
 const realmNameOf = (rep: Record<string, unknown>) => (typeof rep.realm === "string" ? rep.realm : "");
 
-/** Restores the backup's realms into the instance's Keycloak; the names of the realms created. */
-export async function restoreRealms(kubeConfig: KubeConfig, options: RestoreOptions): Promise<string[]> {
+/** Restores the backup's realms into the instance's Keycloak. */
+export async function restoreRealms(kubeConfig: KubeConfig, options: RestoreOptions): Promise<RestoreResult> {
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const objects = kubeConfig.makeApiClient(CustomObjectsApi);
   const backupKey = formatKey(options.backup);
   const instanceKey = formatKey(options.instance);
 
@@ -74,23 +86,7 @@ export async function restoreRealms(kubeConfig: KubeConfig, options: RestoreOpti
     );
   }
 
-  const instance = (await objects
-    .getNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: INSTANCE_PLURAL,
-      namespace: options.instance.namespace,
-      name: options.instance.name,
-    })
-    .catch((err: unknown) => {
-      throw new RestoreError(`reading KeycloakInstance ${instanceKey} failed: ${apiMessageOf(err)}`);
-    })) as KeycloakInstance;
-  const pool = new ConnectionPool({
-    core,
-    timeoutMs: options.timeoutMs ?? 60_000,
-    limits: defaultLimiterConfig,
-  });
-  const conn = await pool.forInstance(instance);
+  const conn = await connectToInstance(kubeConfig, options.instance, options.timeoutMs);
   try {
     const existing = new Set(
       (
@@ -115,17 +111,30 @@ export async function restoreRealms(kubeConfig: KubeConfig, options: RestoreOpti
       );
       created.push(name);
     }
-    return created;
+    const notes = options.writeManifests ? manifestsFor(chosen, options, options.writeManifests) : [];
+    return { realms: created, notes };
   } finally {
     await conn.close();
   }
 }
 
-const keyOption = (flag: string, value: string): ObjectKey => {
-  const key = parseKey(value);
-  if (!key.namespace || !key.name) throw new RestoreError(`${flag}: expected NAMESPACE/NAME, got "${value}"`);
-  return key;
-};
+/** The resources that adopt the restored realms, written as `kpo export -o DIR/<realm>` writes them. */
+function manifestsFor(
+  realms: Array<Record<string, unknown>>,
+  options: RestoreOptions,
+  dir: string,
+): string[] {
+  const { instance, backup } = options;
+  return realms.flatMap((rep) => {
+    const result = exportRealmResources(rep, {
+      namespace: backup.namespace,
+      instanceRef: instance.namespace === backup.namespace ? { name: instance.name } : instance,
+      adopt: true,
+      users: false,
+    });
+    return writeExport(result, { outputDir: join(dir, objectName(realmNameOf(rep))) });
+  });
+}
 
 export function registerRestoreCommand(program: Command): void {
   program
@@ -137,18 +146,32 @@ export function registerRestoreCommand(program: Command): void {
     .requiredOption("--instance <ns/name>", "the KeycloakInstance whose Keycloak gets the realms")
     .option("--realm <name>", "only this realm of the backup (its name in Keycloak)")
     .option("--kubeconfig <path>", "kubeconfig file (default: KUBECONFIG or in-cluster)")
-    .action(async (opts: { backup: string; instance: string; realm?: string; kubeconfig?: string }) => {
-      try {
-        const kc = loadKubeConfig(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
-        const created = await restoreRealms(kc, {
-          backup: keyOption("--backup", opts.backup),
-          instance: keyOption("--instance", opts.instance),
-          ...(opts.realm ? { realm: opts.realm } : {}),
-        });
-        for (const name of created) console.log(`realm ${name} restored`);
-      } catch (err) {
-        console.error(`kpo restore: ${err instanceof Error ? err.message : String(err)}`);
-        process.exit(1);
-      }
-    });
+    .option(
+      "--write-manifests <dir>",
+      "also write the KeycloakRealm and KeycloakClient resources that adopt the restored realms (one subdirectory per realm)",
+    )
+    .action(
+      async (opts: {
+        backup: string;
+        instance: string;
+        realm?: string;
+        kubeconfig?: string;
+        writeManifests?: string;
+      }) => {
+        try {
+          const kc = loadKubeConfig(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
+          const created = await restoreRealms(kc, {
+            backup: keyOption("--backup", opts.backup),
+            instance: keyOption("--instance", opts.instance),
+            ...(opts.realm ? { realm: opts.realm } : {}),
+            ...(opts.writeManifests ? { writeManifests: opts.writeManifests } : {}),
+          });
+          for (const name of created.realms) console.log(`realm ${name} restored`);
+          for (const line of created.notes) console.error(line);
+        } catch (err) {
+          console.error(`kpo restore: ${err instanceof Error ? err.message : String(err)}`);
+          process.exit(1);
+        }
+      },
+    );
 }
