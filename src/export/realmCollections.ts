@@ -7,6 +7,7 @@
 import type { RealmClientScope, RealmGroup, RealmRole, RoleComposites } from "../api/index.js";
 import { realmCoverage } from "../resources/coverage.js";
 import { clientScopeAttributeKeys } from "../resources/clientScopeRepresentation.js";
+import { groupPaths } from "../keycloak/groupPaths.js";
 import { isBuiltinRealmRole } from "../keycloak/realmSync.js";
 import {
   isRecord,
@@ -144,14 +145,12 @@ function builtinRole(
     );
 }
 
-type AnyGroup = RealmGroup;
-
 function groupSpec(
   ctx: ExportContext,
   group: Record<string, unknown>,
   path: string,
   depth: number,
-): AnyGroup {
+): RealmGroup {
   const name = str(group.name) ?? "";
   reportAttributes(ctx, path, group.attributes, "groups");
   const realmRoles = strings(group.realmRoles);
@@ -159,17 +158,14 @@ function groupSpec(
     Object.entries(clientRoleMap(group.clientRoles)).filter(([, names]) => names.length > 0),
   );
   const children = records(group.subGroups);
-  const subGroups: AnyGroup[] = [];
+  const subGroups: RealmGroup[] = [];
   for (const child of children) {
-    const childPath_ = itemPath(path, "subGroups", "name", str(child.name) ?? "");
+    const at = itemPath(path, "subGroups", "name", str(child.name) ?? "");
     if (depth >= groupDepth) {
-      ctx.report.notExpressed(
-        childPath_,
-        `spec.groups nests ${groupDepth} levels deep, and this group is deeper`,
-      );
+      ctx.report.notExpressed(at, `spec.groups nests ${groupDepth} levels deep, and this group is deeper`);
       continue;
     }
-    subGroups.push(groupSpec(ctx, child, childPath_, depth + 1));
+    subGroups.push(groupSpec(ctx, child, at, depth + 1));
   }
   return {
     name,
@@ -184,9 +180,18 @@ function groupsSpec(ctx: ExportContext, body: Record<string, unknown>): void {
     groupSpec(ctx, g, itemPath("$", "groups", "name", str(g.name) ?? ""), 1),
   );
   if (groups.length > 0) body.groups = groups;
-  const defaultGroups = strings(ctx.rep.defaultGroups);
-  if (defaultGroups.length > 0 && !sameValue(defaultGroups, ctx.defaults.defaultGroups))
-    body.defaultGroups = defaultGroups;
+  // The operator links only groups the same spec defines: a default group left out above cannot be.
+  const known = new Set(groupPaths(groups));
+  const defaultGroups: string[] = [];
+  for (const path of strings(ctx.rep.defaultGroups)) {
+    if (known.has(path)) defaultGroups.push(path);
+    else
+      ctx.report.notExpressed(
+        `$.defaultGroups[?(@=='${path}')]`,
+        "spec.defaultGroups names groups of spec.groups, and this group is not one",
+      );
+  }
+  if (defaultGroups.length > 0) body.defaultGroups = defaultGroups;
 }
 
 /** The role scope mappings of each client scope: realm roles and client roles by client ID. */

@@ -62,6 +62,7 @@ const ldapImplicitConfig: Record<string, string> = {
   validatePasswordPolicy: "false",
   connectionTrace: "false",
   useTruststoreSpi: "always",
+  batchSizeForSync: "1000",
 };
 /** Config entries Keycloak writes itself: when it last synchronised the directory. */
 const ldapServerConfig = new Set(["lastSync"]);

@@ -678,6 +678,21 @@ describe("realmSpecFromRepresentation", () => {
           .map((r) => r.field)
           .sort(),
       );
+      expect(report.secrets.every((s) => s.value === undefined)).toBe(true);
+    },
+  );
+
+  it.each(specs)(
+    "Given a full export (secrets in clear) of the realm made of $file, when exported, then the same spec comes back and each Secret has its value",
+    ({ spec }) => {
+      const report = new ExportReport();
+      const exported = realmSpecFromRepresentation(storedRealm(spec, { masked: false }), report);
+      expect(sortedSpec(exported)).toEqual(expectedSpec(spec));
+      expect(report.secrets.map((s) => [s.field, s.value]).sort()).toEqual(
+        realmSecretReferences(spec)
+          .map((r) => [r.field, fakeSecret(r.field)])
+          .sort(),
+      );
     },
   );
 
@@ -756,6 +771,7 @@ describe("realmSpecFromRepresentation", () => {
         rep.groups = [
           { name: "a", subGroups: [{ name: "b", subGroups: [{ name: "c", subGroups: [{ name: "d" }] }] }] },
         ];
+        rep.defaultGroups = ["/a/b/c/d", "/a/b"];
         list(rep.clientScopes).find((s) => s.name === "email")!.description = "changed";
         rep.defaultDefaultClientScopes = (rep.defaultDefaultClientScopes as string[]).filter(
           (s) => s !== "acr",
@@ -780,6 +796,7 @@ describe("realmSpecFromRepresentation", () => {
           "$.identityProviderMappers[?(@.identityProviderAlias=='x' && @.name=='m')]",
           "$.roles.realm[?(@.name=='r')].attributes.color",
           "$.groups[?(@.name=='a')].subGroups[?(@.name=='b')].subGroups[?(@.name=='c')].subGroups[?(@.name=='d')]",
+          "$.defaultGroups[?(@=='/a/b/c/d')]",
           "$.clientScopes[?(@.name=='email')]",
           "$.defaultDefaultClientScopes",
           "$.components['org.keycloak.keys.KeyProvider'][?(@.name=='imported')]",
@@ -790,7 +807,17 @@ describe("realmSpecFromRepresentation", () => {
       expect(spec.smtp).toEqual({ host: "h", from: "f@x" });
       expect(spec.requiredActions).toEqual([{ alias: "VERIFY_EMAIL", enabled: false }]);
       expect(spec.identityProviders).toEqual([{ alias: "x", providerId: "oidc" }]);
+      expect(spec.defaultGroups).toEqual(["/a/b"]);
       expect(spec.groups).toEqual([{ name: "a", subGroups: [{ name: "b", subGroups: [{ name: "c" }] }] }]);
+    });
+
+    it("Given a setting Keycloak mirrors in a realm attribute, when exported, then only its spec field carries it", () => {
+      const { spec, paths } = exportOf((rep) => {
+        rep.otpPolicyCodeReusable = true;
+        rep.attributes = { ...(rep.attributes as object), realmReusableOtpCode: "true", cibaInterval: "10" };
+      });
+      expect(spec).toEqual({ otpPolicy: { codeReusable: true }, attributes: { cibaInterval: "10" } });
+      expect(paths).toEqual([]);
     });
 
     it("Given Keycloak's own default role composites removed, when exported, then the removal is reported", () => {

@@ -150,10 +150,17 @@ const smtpStrings = ["host", "from", "fromDisplayName", "replyTo", "user"] as co
 const smtpBooleans = ["ssl", "starttls", "auth"] as const;
 
 /**
- * Realm attributes that mirror a top-level field of the representation (Keycloak keeps both): the
- * field is what the export reports.
+ * Realm attributes that mirror a top-level field of the representation (Keycloak keeps both, and
+ * keeps otpPolicyCodeReusable as realmReusableOtpCode): the field is what the export maps or reports.
  */
-const mirroredAttributes = new Set(["oauth2DeviceCodeLifespan", "oauth2DevicePollingInterval"]);
+const mirroredAttributes = new Set([
+  "oauth2DeviceCodeLifespan",
+  "oauth2DevicePollingInterval",
+  "realmReusableOtpCode",
+]);
+
+/** SMTP entries whose value means what their absence means: `auth` with a password is basic auth. */
+const smtpImplicit: Record<string, string> = { authType: "basic" };
 
 function setPath(body: Record<string, unknown>, path: readonly string[], value: unknown): void {
   const [head, ...rest] = path;
@@ -219,7 +226,7 @@ function smtpSpec(ctx: ExportContext, body: Record<string, unknown>): void {
   const smtp: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(server)) {
     const path = childPath("$.smtpServer", key);
-    if (key === "password") continue;
+    if (key === "password" || smtpImplicit[key] === value) continue;
     if ((smtpStrings as readonly string[]).includes(key) && typeof value === "string") smtp[key] = value;
     else if ((smtpBooleans as readonly string[]).includes(key) && (value === "true" || value === "false"))
       smtp[key] = value === "true";
