@@ -128,7 +128,8 @@ function exportedAuthorization(spec: NonNullable<KeycloakClientSpec["authorizati
       if (key === "policies") config.applyPolicies = JSON.stringify(value);
       else if (key === "resourceType") config.defaultResourceType = String(value);
       else if (Array.isArray(value)) config[key] = JSON.stringify(value);
-      else if (value !== undefined) config[timeKeys[key] ?? key] = String(value as string);
+      else if (value !== undefined)
+        config[timeKeys[key] ?? key] = typeof value === "string" ? value : JSON.stringify(value);
     }
     return {
       id: `policy-${String(name)}`,
