@@ -11,6 +11,7 @@ import { packageRoot } from "../packageRoot.js";
 import { clientSpecFromRepresentation, type ClientSpecBody } from "./clientSpec.js";
 import { forRealm, keycloakDefaults, type Representation } from "./defaults.js";
 import { ExportReport, MASKED_SECRET } from "./report.js";
+import { artifactBindingIdentifier } from "./samlSpec.js";
 
 const realmName = "retail";
 const generatedSecret = "generated-client-secret-value";
@@ -59,6 +60,8 @@ function stored(spec: KeycloakClientSpec, realm: Representation): Representation
       ...(fresh.attributes as Record<string, string>),
       ...desired.client.attributes,
       ...ownerAttributes(owner),
+      // Keycloak derives it from the clientId when it makes a SAML client.
+      ...(saml ? { "saml.artifact.binding.identifier": artifactBindingIdentifier(spec.clientId) } : {}),
     },
   };
   const flows = realm.authenticationFlows as Representation[];
@@ -151,7 +154,6 @@ function exportedAuthorization(spec: NonNullable<KeycloakClientSpec["authorizati
       scopes: r.scopes.map((name) => ({ name })),
       ownerManagedAccess: r.ownerManagedAccess ?? false,
       attributes: { ...r.attributes, "kpo.dev/managed": ["true"], "kpo.dev/owner-uid": [owner.uid] },
-      owner: { id: "client-uuid", name: "ignored" },
     })),
     policies: [...desired.policies, ...desired.aggregates, ...desired.permissions].map(policy),
     scopes: desired.scopes.map((s) => ({ id: `scope-${s.name}`, ...s })),
@@ -448,8 +450,19 @@ describe("clientSpecFromRepresentation", () => {
   it.each(cases)("Given %s as the operator stores it, when exported, then the spec comes back", (_, spec) => {
     const realm = realmFixture();
     const client = stored(spec, realm);
-    const { spec: back } = exportBack(client, realm);
+    const { spec: back, report } = exportBack(client, realm);
     expect(back).toEqual(expectedBack(spec));
+    // Reported are only what no spec carries: the operator's marker, the generated secret, and
+    // the private key of the key pair Keycloak gave the SAML client.
+    const base = `$.clients[?(@.clientId=='${spec.clientId}')]`;
+    const allowed = [
+      `${base}.attributes['kpo.dev/owner-uid']`,
+      `${base}.secret`,
+      `${base}.attributes['saml.signing.private.key']`,
+      ...(spec.saml?.signingCertificate ? [] : [`${base}.attributes['saml.signing.certificate']`]),
+    ];
+    expect(report.unexpressed.map((u) => u.path).filter((p) => !allowed.includes(p))).toEqual([]);
+    expect(report.secrets).toEqual([]);
   });
 
   it("Given the examples, when listed, then there are KeycloakClients to test (the glob still matches)", () => {
@@ -598,6 +611,31 @@ describe("clientSpecFromRepresentation", () => {
         `${base}.attributes['access.token.lifespan']`,
       ].sort(),
     );
+  });
+
+  it("Given encryption with a key pair Keycloak generated, when exported, then the requirement is reported with the pair", () => {
+    const attributes = keycloakDefaults.samlClient.attributes as Record<string, string>;
+    const client: Representation = {
+      ...structuredClone(keycloakDefaults.samlClient),
+      clientId: "enc",
+      attributes: {
+        ...attributes,
+        "saml.artifact.binding.identifier": artifactBindingIdentifier("enc"),
+        "saml.encrypt": "true",
+        "saml.encryption.certificate": attributes["saml.signing.certificate"],
+        "saml.encryption.private.key": attributes["saml.signing.private.key"],
+      },
+    };
+    const { spec, report } = exportBack(client, structuredClone(builtinRealm));
+    expect(spec).toEqual({ clientId: "enc", protocol: "saml" });
+    const base = "$.clients[?(@.clientId=='enc')].attributes";
+    expect(report.unexpressed.map((u) => u.path)).toEqual([
+      `${base}['saml.signing.private.key']`,
+      `${base}['saml.signing.certificate']`,
+      `${base}['saml.encryption.private.key']`,
+      `${base}['saml.encryption.certificate']`,
+      `${base}['saml.encrypt']`,
+    ]);
   });
 
   it("Given authorization settings the CRD cannot hold, when exported, then they are reported with their paths", () => {

@@ -156,6 +156,19 @@ export function samlSpecFromAttributes(
     if (parsed === "") continue; // Keycloak reads an empty URL or name as unset.
     saml[field] = parsed;
   }
+  // The CRD asks for the certificate a required signature or encryption uses; when that is
+  // Keycloak's generated pair (reported above), the requirement cannot be written either.
+  for (const [flag, certificate] of [
+    ["clientSignatureRequired", "signingCertificate"],
+    ["encryptAssertions", "encryptionCertificate"],
+  ] as const) {
+    if (saml[flag] !== true || saml[certificate] !== undefined) continue;
+    delete saml[flag];
+    report.notExpressed(
+      at(samlAttributeKeys[flag]),
+      `spec.saml.${flag} needs spec.saml.${certificate}, and the client's certificate is Keycloak's generated key pair`,
+    );
+  }
   return { saml: Object.keys(saml).length === 0 ? undefined : nest(saml), consumed };
 }
 
