@@ -81,7 +81,7 @@ export function exportRealmResources(source: Representation, options: ExportOpti
   const report = new ExportReport();
   const defaults = options.defaults ?? keycloakDefaults;
   const rep = withoutOperatorMarks(source);
-  const realm = String(rep.realm ?? "");
+  const realm = typeof rep.realm === "string" ? rep.realm : "";
   if (realm === "")
     throw new Error("the representation has no realm name (field `realm`): is it a realm export?");
   const realmResource = options.resourceName ?? objectName(options.realmName ?? realm);
@@ -111,7 +111,7 @@ export function exportRealmResources(source: Representation, options: ExportOpti
       .map((u) => [String(u.serviceAccountClientId), u]),
   );
   for (const client of (rep.clients ?? []) as Representation[]) {
-    const clientId = String(client.clientId ?? "");
+    const clientId = typeof client.clientId === "string" ? client.clientId : "";
     const name = uniqueName(CLIENT_KIND, objectName(`${realmResource}-${clientId}`));
     const account = serviceAccounts.get(clientId);
     const body = clientSpecFromRepresentation(client, rep, report, {
@@ -127,16 +127,16 @@ export function exportRealmResources(source: Representation, options: ExportOpti
         : {}),
     });
     if (body === undefined) continue;
-    resources.push(resource(CLIENT_KIND, name, namespace, { realmRef, clientId, ...adopt, ...body }));
+    resources.push(resource(CLIENT_KIND, name, namespace, { realmRef, ...adopt, ...body }));
   }
 
   if (options.users) {
     for (const user of users.filter((u) => typeof u.serviceAccountClientId !== "string")) {
-      const username = String(user.username ?? "");
+      const username = typeof user.username === "string" ? user.username : "";
       const name = uniqueName(USER_KIND, objectName(`${realmResource}-${username}`));
       const body = userSpecFromRepresentation(user, rep, report, { defaults, secretPrefix: name });
       if (body === undefined) continue;
-      resources.push(resource(USER_KIND, name, namespace, { realmRef, username, ...adopt, ...body }));
+      resources.push(resource(USER_KIND, name, namespace, { realmRef, ...adopt, ...body }));
     }
   }
   if (options.adopt) grantOwnAdoptions(realmSpec, resources, namespace);

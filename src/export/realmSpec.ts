@@ -179,6 +179,9 @@ function settingsSpec(ctx: ExportContext, body: Record<string, unknown>): void {
   for (const [field, path] of Object.entries(settingPaths)) {
     const value = rep[field];
     if (value === undefined || value === null || sameValue(value, defaults[field])) continue;
+    // An empty list where a new realm has none (older exports write `supportedLocales: []`) says
+    // the same as the absent field; the CRD's lists hold at least one item.
+    if (Array.isArray(value) && value.length === 0 && defaults[field] === undefined) continue;
     setPath(body, path, Array.isArray(value) ? [...(value as unknown[])] : value);
   }
 
