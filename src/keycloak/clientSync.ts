@@ -222,7 +222,10 @@ async function syncClientSettings(
   const want: Record<string, unknown> = { ...settings, attributes };
   const changed = changedFields(want, actual as Record<string, unknown>, clientSkip);
   if (changed.length > 0) {
+    // A PUT that leaves frontchannelLogout out lets Keycloak set it to true (an adopted client made
+    // with false turned true): the update carries the live value when the spec leaves it alone.
     const update: Record<string, unknown> = { clientId };
+    if (typeof actual.frontchannelLogout === "boolean") update.frontchannelLogout = actual.frontchannelLogout;
     for (const field of changed) {
       if (field.startsWith("attributes.")) update.attributes = { ...actual.attributes, ...attributes };
       else update[field] = want[field];

@@ -138,9 +138,11 @@ export function markedItems(owner: Owner, adopt: boolean) {
       const attributes = attributesOf(item);
       const descriptionDiffers = item.description !== undefined && item.description !== actual.description;
       if (!descriptionDiffers && isSubsetEqual(attributes, actual.attributes ?? {})) return undefined;
+      // A description neither side has stays absent: "" would be a change a partial export shows.
+      const description = item.description ?? actual.description;
       return {
         name: item.name ?? "",
-        description: item.description ?? actual.description ?? "",
+        ...(description !== undefined ? { description } : {}),
         attributes: { ...(actual.attributes as Record<string, string[]> | undefined), ...attributes },
       };
     },

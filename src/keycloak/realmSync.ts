@@ -30,6 +30,7 @@ import {
   roleMappingsOf,
   syncRoleComposites,
 } from "./roleReferences.js";
+import { withWholeOtpPolicy } from "../resources/realmSettingGroups.js";
 import { writeOnlySecretHash } from "./secretHash.js";
 import { SyncSession, realmLifecycleTimeoutMs } from "./session.js";
 import { syncUserFederation, type DesiredLdapProvider } from "./userFederation.js";
@@ -228,7 +229,7 @@ async function syncRealmSettings(
   const attributes = desiredAttributes(desired, owner);
 
   if (!actual) {
-    const rep: RealmRepresentation = { ...desired.realm, attributes };
+    const rep: RealmRepresentation = withWholeOtpPolicy({ ...desired.realm, attributes });
     for (const field of mergedMaps) delete (rep as Record<string, unknown>)[field];
     if (desired.smtpServer) rep.smtpServer = desired.smtpServer;
     await session.create(
@@ -283,6 +284,8 @@ async function updateRealmSettings(
       update[field] = want[field];
     }
   }
+  // A desired OTP field not in `update` equals the realm's: the realm completes the policy.
+  Object.assign(update, withWholeOtpPolicy(update, actual));
   if (smtpChanged && desired.smtpServer) {
     update.smtpServer = desired.smtpServer;
     update.attributes = { ...(actual.attributes as Record<string, unknown> | undefined), ...attributes };

@@ -5,7 +5,7 @@ import { groupPaths } from "../keycloak/groupPaths.js";
 import { MissingReferenceError } from "../keycloak/errors.js";
 import { eventsConfigChanges } from "../keycloak/events.js";
 import { desiredRealm } from "./realmRepresentation.js";
-import { eventsConfig, localizationTexts } from "./realmSettingGroups.js";
+import { eventsConfig, localizationTexts, withWholeOtpPolicy } from "./realmSettingGroups.js";
 
 const minimal: KeycloakRealmSpec = { instanceRef: { name: "main" }, realmName: "apps" };
 
@@ -116,5 +116,37 @@ describe("default groups", () => {
     expect(() => checkDefaultGroups("apps", ["/a/x"], undefined)).toThrow(
       /names "\/a\/x", which is not a group of spec.groups; add it to spec.groups/,
     );
+  });
+});
+
+describe("the OTP policy, sent whole", () => {
+  it("Given a spec that sets only the algorithm, when sent to a new realm, then the type and the other fields are a new realm's", () => {
+    expect(withWholeOtpPolicy({ realm: "r", otpPolicyAlgorithm: "HmacSHA256" })).toEqual({
+      realm: "r",
+      otpPolicyType: "totp",
+      otpPolicyAlgorithm: "HmacSHA256",
+      otpPolicyDigits: 6,
+      otpPolicyPeriod: 30,
+      otpPolicyInitialCounter: 0,
+      otpPolicyLookAheadWindow: 1,
+      otpPolicyCodeReusable: false,
+    });
+  });
+
+  it("Given an update of one OTP field, when made whole, then the other fields are the realm's current ones", () => {
+    const current = {
+      otpPolicyType: "hotp",
+      otpPolicyAlgorithm: "HmacSHA512",
+      otpPolicyDigits: 8,
+      otpPolicyPeriod: 60,
+      otpPolicyInitialCounter: 5,
+      otpPolicyLookAheadWindow: 3,
+      otpPolicyCodeReusable: true,
+    };
+    expect(withWholeOtpPolicy({ otpPolicyDigits: 6 }, current)).toEqual({ ...current, otpPolicyDigits: 6 });
+  });
+
+  it("Given an update without OTP fields, when made whole, then it is unchanged", () => {
+    expect(withWholeOtpPolicy({ displayName: "x" }, {})).toEqual({ displayName: "x" });
   });
 });

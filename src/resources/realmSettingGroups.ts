@@ -116,6 +116,34 @@ export function groupedRealmSettings(spec: KeycloakRealmSpec): Record<string, un
   };
 }
 
+/** The OTP policy of a new Keycloak realm. */
+const newRealmOtpPolicy: Record<string, unknown> = {
+  otpPolicyType: "totp",
+  otpPolicyAlgorithm: "HmacSHA1",
+  otpPolicyDigits: 6,
+  otpPolicyPeriod: 30,
+  otpPolicyInitialCounter: 0,
+  otpPolicyLookAheadWindow: 1,
+  otpPolicyCodeReusable: false,
+};
+
+/**
+ * `rep` with its OTP policy made whole. Keycloak takes an OTP policy only as a whole: it ignores the
+ * fields of a representation without otpPolicyType, and resets every field one with it leaves out
+ * (digits to 0). So when `rep` sets any OTP field, the others are filled in from `current` (the
+ * realm as it is), or from a new realm's policy.
+ */
+export function withWholeOtpPolicy<T extends object>(rep: T, current: object = newRealmOtpPolicy): T {
+  const fields = rep as Record<string, unknown>;
+  const keys = Object.keys(newRealmOtpPolicy);
+  if (!keys.some((k) => fields[k] !== undefined)) return rep;
+  const base = current as Record<string, unknown>;
+  const whole = Object.fromEntries(
+    keys.map((k) => [k, fields[k] ?? base[k] ?? newRealmOtpPolicy[k]] as const),
+  );
+  return { ...rep, ...whole };
+}
+
 /** The events configuration the spec manages, or undefined when it manages none of it. */
 export function eventsConfig(spec: KeycloakRealmSpec): RealmEventsConfigRepresentation | undefined {
   const events = spec.events;
