@@ -13,6 +13,23 @@ import { forRealm, keycloakDefaults, type Representation } from "./defaults.js";
 import { ExportReport, MASKED_SECRET } from "./report.js";
 import { artifactBindingIdentifier } from "./samlSpec.js";
 
+/**
+ * Keycloak's new SAML client with the signing key pair Keycloak gives it (a throwaway pair it made,
+ * test/fixtures/saml/: kept out of the captured defaults, which ship with the operator).
+ */
+function generatedSamlClient(): Representation {
+  const pair = JSON.parse(
+    readFileSync(join(packageRoot(), "test/fixtures/saml/generated-keypair.json"), "utf8"),
+  ) as { certificate: string; privateKey: string };
+  const client = structuredClone(keycloakDefaults.samlClient);
+  client.attributes = {
+    ...(client.attributes as Record<string, string>),
+    "saml.signing.certificate": pair.certificate,
+    "saml.signing.private.key": pair.privateKey,
+  };
+  return client;
+}
+
 const realmName = "retail";
 const generatedSecret = "generated-client-secret-value";
 const builtinRealm = forRealm(keycloakDefaults.realm, realmName);
@@ -486,7 +503,7 @@ describe("clientSpecFromRepresentation", () => {
 
   it("Given Keycloak's new SAML client, when exported, then only the protocol is set and its generated key pair is reported", () => {
     const realm = structuredClone(builtinRealm);
-    const client = { ...structuredClone(keycloakDefaults.samlClient), clientId: "probe-saml" };
+    const client = { ...generatedSamlClient(), clientId: "probe-saml" };
     const { spec, report } = exportBack(client, realm);
     expect(spec).toEqual({ clientId: "probe-saml", protocol: "saml" });
     expect(report.unexpressed.map((u) => u.path)).toEqual([
@@ -584,12 +601,12 @@ describe("clientSpecFromRepresentation", () => {
 
   it("Given a SAML client with OIDC settings and SAML attributes spec.saml lacks, when exported, then they are reported", () => {
     const client: Representation = {
-      ...structuredClone(keycloakDefaults.samlClient),
+      ...generatedSamlClient(),
       clientId: "sp",
       publicClient: true,
       webOrigins: ["+"],
       attributes: {
-        ...(keycloakDefaults.samlClient.attributes as Record<string, string>),
+        ...(generatedSamlClient().attributes as Record<string, string>),
         "saml.allow.ecp.flow": "true",
         "saml.signature.algorithm": "HMAC_SHA1",
         "saml.artifact.binding.identifier": "not-derived",
@@ -613,10 +630,28 @@ describe("clientSpecFromRepresentation", () => {
     );
   });
 
+  it("Given a SAML client with the web origins Keycloak derived from its redirect URIs, when exported, then they are left out, and other ones are reported", () => {
+    const saml = (webOrigins: string[]) =>
+      exportBack(
+        {
+          ...generatedSamlClient(),
+          clientId: "sp",
+          redirectUris: ["https://a.example.com/*", "https://a.example.com:8443/cb", "/relative"],
+          webOrigins,
+        },
+        realmFixture(),
+      );
+    const path = "$.clients[?(@.clientId=='sp')].webOrigins";
+    const derived = saml(["https://a.example.com:8443", "https://a.example.com"]);
+    expect(derived.spec?.webOrigins).toBeUndefined();
+    expect(derived.report.unexpressed.map((u) => u.path)).not.toContain(path);
+    expect(saml(["https://b.example.com"]).report.unexpressed.map((u) => u.path)).toContain(path);
+  });
+
   it("Given encryption with a key pair Keycloak generated, when exported, then the requirement is reported with the pair", () => {
-    const attributes = keycloakDefaults.samlClient.attributes as Record<string, string>;
+    const attributes = generatedSamlClient().attributes as Record<string, string>;
     const client: Representation = {
-      ...structuredClone(keycloakDefaults.samlClient),
+      ...generatedSamlClient(),
       clientId: "enc",
       attributes: {
         ...attributes,

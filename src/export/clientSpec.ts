@@ -24,6 +24,7 @@ import {
   type KeycloakDefaults,
   type Representation,
 } from "./defaults.js";
+import { sameMembers } from "./exportContext.js";
 import { isOperatorAttribute, reportOwnerMarker } from "./operatorMarkers.js";
 import { childPath, itemPath, type ExportReport } from "./report.js";
 import { isSamlAttribute, samlSpecFromAttributes } from "./samlSpec.js";
@@ -162,6 +163,23 @@ function reportChangedBuiltin(
       );
 }
 
+/**
+ * The web origins Keycloak gives a client created without any: the origin of each http(s) redirect
+ * URI.
+ */
+function originsOf(redirectUris: unknown): string[] {
+  const origins = new Set<string>();
+  for (const uri of Array.isArray(redirectUris) ? redirectUris.map(String) : []) {
+    if (!uri.startsWith("http")) continue;
+    try {
+      origins.add(new URL(uri).origin);
+    } catch {
+      // Not a URL Node parses (a wildcard host): no origin to compare.
+    }
+  }
+  return [...origins];
+}
+
 /** Settings Keycloak has no OIDC use for on a SAML client, and the CRD refuses there. */
 const oidcOnly = new Set([
   "publicClient",
@@ -217,6 +235,9 @@ function settingsSpec(ctx: Context): Partial<ClientSpecBody> {
     ctx.done.add(key);
     const value = client[key];
     if (!Array.isArray(value) || value.length === 0) continue;
+    // On a SAML client, where the CRD has no web origins, the ones Keycloak derived are no setting.
+    const derived = key === "webOrigins" && sameMembers(value.map(String), originsOf(client.redirectUris));
+    if (ctx.saml && derived) continue;
     if (ctx.saml && oidcOnly.has(key)) samlRefuses(key);
     else spec[key] = value.map(String);
   }

@@ -29,8 +29,19 @@ export const keycloakDefaultsPath = join(
   "keycloak-defaults.json",
 );
 
-/** Values Keycloak generates per object; never defaults. */
-const generatedKeys = new Set(["id", "containerId", "createdTimestamp", "secret", "registrationAccessToken"]);
+/**
+ * Values Keycloak generates per object; never defaults (and a SAML client's key pair is a private
+ * key, which has no place in a source file).
+ */
+const generatedKeys = new Set([
+  "id",
+  "containerId",
+  "createdTimestamp",
+  "secret",
+  "registrationAccessToken",
+  "saml.signing.private.key",
+  "saml.signing.certificate",
+]);
 
 /** A copy without generated values, with `realm` replaced by the placeholder in every string. */
 export function normalizeDefaults<T>(value: T, realm: string): T {

@@ -5,9 +5,7 @@
 import { ownerNameAttribute, ownerNamespaceAttribute, ownerUidAttribute } from "../keycloak/ownership.js";
 import { childPath, type ExportReport } from "./report.js";
 
-export function isOperatorAttribute(key: string): boolean {
-  return key.startsWith("kpo.dev/");
-}
+export { isOperatorAttribute } from "./exportContext.js";
 
 /** Keycloak keeps client attributes as strings and user attributes as string lists. */
 function first(value: unknown): string | undefined {

@@ -394,12 +394,20 @@ function userProfileSpec(
 /** Key material a full export holds and a partial one does not: generated per realm, never a default. */
 const keyMaterial = new Set(["privateKey", "certificate", "secret", "kid", "secretSize"]);
 
-/** A component as compared with a new realm's: without ids and generated keys. */
+/**
+ * A component as compared with a new realm's: without ids and generated keys, and each config list
+ * sorted (Keycloak keeps multivalued config as a set: two realms list the same allowed mapper types
+ * in different orders).
+ */
 function comparableComponent(c: Record<string, unknown>): Record<string, unknown> {
   const { id: _id, parentId: _p, config, ...rest } = c;
   return {
     ...rest,
-    config: Object.fromEntries(Object.entries(recordOf(config)).filter(([k]) => !keyMaterial.has(k))),
+    config: Object.fromEntries(
+      Object.entries(recordOf(config))
+        .filter(([k]) => !keyMaterial.has(k))
+        .map(([k, v]) => [k, Array.isArray(v) ? v.map(String).sort() : v]),
+    ),
   };
 }
 

@@ -166,13 +166,17 @@ const typedFields = [
   "postBrokerLoginFlowAlias",
 ] as const satisfies readonly (keyof IdentityProviderSpec)[];
 
-/** Identity provider fields Keycloak sets or that another spec field expresses. */
+/**
+ * Identity provider fields Keycloak sets or that another spec field expresses (`types`: what the
+ * provider's kind can do, e.g. USER_AUTHENTICATION, derived from providerId).
+ */
 const identityProviderServerFields = new Set([
   "alias",
   "providerId",
   "config",
   "internalId",
   "organizationId",
+  "types",
 ]);
 /** Config entries that are not settings: the organization link (spec.organizations[].identityProviders). */
 const identityProviderServerConfig = new Set(["kc.org"]);
