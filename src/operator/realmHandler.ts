@@ -77,11 +77,10 @@ export function realmHandler(
         log.info({ writes: result.writes, changed: result.changedFields }, `realm ${realmName} synced`);
       const baseUrl = publicBaseUrl(instance);
       return {
-        message: result.created
-          ? `Realm ${realmName} created`
-          : result.writes > 0
-            ? `Realm ${realmName} updated (${result.changedFields.join(", ")})`
-            : `Realm ${realmName} is in sync`,
+        // The same words after a create, an update and a check (as for clients): words that told
+        // them apart changed the status on the next reconcile, a status write per realm. The log
+        // line above says what was written.
+        message: `Realm ${realmName} is in sync`,
         status: { realmName, issuer: `${baseUrl}/realms/${realmName}` },
       };
     },

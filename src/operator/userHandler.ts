@@ -70,11 +70,8 @@ export function userHandler(
           `user ${user.spec.username} synced`,
         );
       return {
-        message: result.created
-          ? `User ${user.spec.username} created in realm ${realmName}`
-          : result.writes > 0
-            ? `User ${user.spec.username} updated (${result.changedFields.join(", ")})`
-            : `User ${user.spec.username} is in sync`,
+        // The same words after a create, an update and a check (see the realm handler).
+        message: `User ${user.spec.username} is in sync`,
         status: {
           username: user.spec.username,
           userId: result.userId,

@@ -4,15 +4,19 @@
 // substituted: the placeholder Keycloak URL, the admin credentials, the LDAP connection, and the
 // namespace and realm names (made unique so runs and parallel files never meet). Then: everything
 // is Ready, the breadth of the spec is in Keycloak, several resyncs write nothing, and the
-// confidential client's credentials Secret exists.
+// confidential client's credentials Secret exists. Then the round trip that keeps the CRDs honest:
+// `kpo export` of the retail realm, applied under another realm name, gives a realm whose Keycloak
+// export equals the original's, and a resync of it writes nothing.
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import * as k8s from "@kubernetes/client-node";
 import type KcAdminClient from "@keycloak/keycloak-admin-client";
-import { parseAllDocuments } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { PLURALS, type KeycloakKind } from "../../src/api/index.js";
+import { runExport } from "../../src/cli/exportCommand.js";
+import { FILL_IN_ANNOTATION } from "../../src/export/manifests.js";
 import { ownerUidAttribute } from "../../src/keycloak/ownership.js";
 import { startLdap, type LdapServer } from "../../src/testenv/ldap.js";
 import { repoRoot } from "../../src/testenv/tools.js";
@@ -28,6 +32,7 @@ import {
   type OperatorProcess,
   keycloakTraffic,
 } from "./support.js";
+import { normalised } from "./realmComparison.js";
 
 const PLACEHOLDER_URL = "http://127.0.0.1:8080";
 const exampleDir = path.join(repoRoot, "examples", "complete");
@@ -62,6 +67,8 @@ describe("Given the examples/complete set applied through the operator", () => {
   const employees = `employees-${suffix}`;
   const namespaces: Record<string, string> = { iam, webshop };
   const realms: Record<string, string> = { retail, partners, employees };
+  // The realm `kpo export`'s resources create (round trip); not a name of the example set.
+  const retailCopy = `copy-${suffix}`;
   let kc: k8s.KubeConfig;
   let core: k8s.CoreV1Api;
   let resources: Resources;
@@ -165,7 +172,7 @@ describe("Given the examples/complete set applied through the operator", () => {
     await operator?.stop();
     await ldap?.stop();
     // Realms the set retains (deletionPolicy Retain) are removed from the shared Keycloak by hand.
-    for (const realm of [retail, partners, employees])
+    for (const realm of [retail, partners, employees, retailCopy])
       await kcAdmin?.realms.del({ realm }).catch(() => undefined);
   });
 
@@ -276,4 +283,101 @@ describe("Given the examples/complete set applied through the operator", () => {
     const { value } = await kcAdmin.clients.getClientSecret({ realm: retail, id: web?.id ?? "" });
     expect(secretValue(secret, "client-secret")).toBe(value);
   });
+
+  /**
+   * What Keycloak holds for a realm, beyond its partial export: localization texts, organizations,
+   * users with their groups and roles (service accounts included), in comparable form.
+   */
+  async function realmContent(realm: string): Promise<unknown> {
+    const exported = await kcAdmin.realms.export({ realm, exportClients: true, exportGroupsAndRoles: true });
+    const locales = await kcAdmin.realms.getRealmSpecificLocales({ realm });
+    const texts = Object.fromEntries(
+      await Promise.all(
+        locales.map(
+          async (l) =>
+            [l, await kcAdmin.realms.getRealmLocalizationTexts({ realm, selectedLocale: l })] as const,
+        ),
+      ),
+    );
+    const organizations = await kcAdmin.organizations.find({ realm });
+    const users: unknown[] = [];
+    for (const user of await kcAdmin.users.find({ realm, max: 100 })) {
+      const id = user.id ?? "";
+      const groups = (await kcAdmin.users.listGroups({ realm, id })).map((g) => g.path);
+      const roles = await kcAdmin.users.listRoleMappings({ realm, id });
+      const { createdTimestamp: _created, ...rest } = user;
+      users.push({ ...rest, groups, roles });
+    }
+    return normalised({ exported, texts, organizations, users }, realm);
+  }
+
+  it("When kpo export writes the retail realm's resources and they are applied under another realm name, Then Keycloak holds the same realm twice and a resync writes nothing", async () => {
+    const outputDir = mkdtempSync(path.join(inject("testEnvDir"), `export-${suffix}-`));
+    const { result, notes } = await runExport({
+      instance: `${iam}/main`,
+      realm: retail,
+      kubeconfig: inject("kubeconfigPath"),
+      namespace: iam,
+      name: "retail-copy",
+      realmName: retailCopy,
+      users: true,
+      outputDir,
+      adminRealm: "master",
+      strict: false,
+    });
+    // What the resources cannot express is listed, never dropped: the complete set needs nothing but
+    // the two confidential clients' secrets, which Keycloak generates (the copy gets new ones).
+    expect(result.report.unexpressed.map((u) => u.path).sort()).toEqual([
+      "$.clients[?(@.clientId=='orders-api')].secret",
+      "$.clients[?(@.clientId=='storefront-web')].secret",
+    ]);
+    expect(notes.join("\n")).toContain("secrets.yaml");
+
+    // What a user commits: the files, one per object, read back.
+    const written = readdirSync(outputDir)
+      .filter((f) => f.endsWith(".yaml"))
+      .map((f) => parse(readFileSync(path.join(outputDir, f), "utf8")) as Manifest);
+    const clients = manifests.filter(
+      (m) => m.kind === "KeycloakClient" && (m.spec?.realmRef as { name?: string }).name === "retail",
+    );
+    expect(written.filter((m) => m.kind === "KeycloakRealm").map((m) => m.spec?.realmName)).toEqual([
+      retailCopy,
+    ]);
+    expect(
+      written
+        .filter((m) => m.kind === "KeycloakClient")
+        .map((m) => m.spec?.clientId)
+        .sort(),
+    ).toEqual(clients.map((m) => m.spec?.clientId).sort());
+    expect(written.filter((m) => m.kind === "KeycloakUser").map((m) => m.spec?.username)).toEqual(["agent"]);
+    expect(written.every((m) => m.spec?.adopt === undefined)).toBe(true);
+
+    // Secrets apart, never inline: the broker's client secret (masked by Keycloak) is left to fill in.
+    const broker = await core.readNamespacedSecret({ namespace: iam, name: "broker-credentials" });
+    const brokerSecret = secretValue(broker, "client-secret");
+    expect(JSON.stringify(written)).not.toContain(brokerSecret);
+    const secrets = parseAllDocuments(
+      readFileSync(path.join(outputDir, "secrets", "secrets.yaml"), "utf8"),
+    ).map((d) => d.toJS() as Manifest & { metadata: { annotations?: Record<string, string> } });
+    for (const secret of secrets) {
+      const missing = secret.metadata.annotations?.[FILL_IN_ANNOTATION]?.split(",") ?? [];
+      for (const key of missing)
+        (secret.stringData ??= {})[key] =
+          key === "client-secret" ? brokerSecret : "fake-initial-password-change-me";
+      await core.createNamespacedSecret({ namespace: iam, body: secret });
+    }
+
+    manifests.push(...written);
+    await Promise.all(written.map((m) => resources.create(plural(m), iam, m as unknown as KpoObject)));
+    const results = await Promise.all(written.map(ready));
+    expect(results.map((o) => o.status?.phase)).toEqual(written.map(() => "Ready"));
+
+    expect(await realmContent(retailCopy)).toEqual(await realmContent(retail));
+
+    const writes = async () => keycloakTraffic(await operator.metrics()).writes;
+    await new Promise((r) => setTimeout(r, 4_000));
+    const writesBefore = await writes();
+    await new Promise((r) => setTimeout(r, 8_000));
+    expect(await writes()).toBe(writesBefore);
+  }, 300_000);
 });

@@ -255,14 +255,11 @@ describe("KeycloakUser", () => {
         { namespace: team, name: "bot-password", body: { stringData: { password: laterPassword } } },
         k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
       );
-      await touch("bot", "secret-changed");
-      // The drift repair left "updated (groups)"; "in sync" is the reconcile after the touch.
-      await tenant.waitForStatus(
-        USERS,
-        team,
-        "bot",
-        (o) => o.status?.phase === "Ready" && condition(o, "Ready")?.message === "User bot is in sync",
-      );
+      // A spec change with it, so that the status shows when a reconcile after the Secret's change
+      // is done (waitForStatus waits for the new generation).
+      await tenant.patchSpec(USERS, team, "bot", { lastName: "Robot" });
+      await tenant.waitForStatus(USERS, team, "bot", (o) => o.status?.phase === "Ready");
+      expect((await usersNamed("bot"))[0]?.lastName).toBe("Robot");
       expect((await passwordGrant(initialPassword)).status).toBe(200);
       expect((await passwordGrant(laterPassword)).status).toBe(401);
     });

@@ -1,8 +1,11 @@
 // The backup a realm with deletionPolicy Delete leaves behind, and `kpo restore`, against the real
 // kube-apiserver and Keycloak: the operator runs as its own process, the test deletes the realm the
 // way a user does, reads the backup Secret, and restores it through the command's own function.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { gunzipSync } from "node:zlib";
+import { parse } from "yaml";
 import * as k8s from "@kubernetes/client-node";
 import { restoreRealms } from "../../src/cli/restoreCommand.js";
 import {
@@ -14,53 +17,14 @@ import {
   Resources,
   startOperatorProcess,
   waitFor,
+  type KpoObject,
   type OperatorProcess,
 } from "./support.js";
-
-const REALMS = "keycloakrealms";
+import { normalised } from "./realmComparison.js";
 
 type Json = Record<string, unknown>;
 
-/**
- * Values Keycloak fills in when it creates a realm from a representation that did not have them,
- * at their defaults (realm session limits, the userinfo claim of protocol mappers, a client's
- * post-logout redirect URIs): the same meaning as absent.
- */
-const IMPORT_DEFAULTS: Record<string, string> = {
-  clientOfflineSessionIdleTimeout: "0",
-  clientOfflineSessionMaxLifespan: "0",
-  clientSessionIdleTimeout: "0",
-  clientSessionMaxLifespan: "0",
-  "userinfo.token.claim": "true",
-  "post.logout.redirect.uris": "+",
-};
-
-/**
- * Server-generated values out: ids, the ownership marks the restore drops on purpose, import
- * defaults; lists of plain values sorted (Keycloak keeps them as sets).
- */
-function normalised(value: unknown): unknown {
-  if (Array.isArray(value)) {
-    const items = value.map(normalised);
-    return items.every((i) => typeof i !== "object" || i === null) ? items.map(String).sort() : items;
-  }
-  if (typeof value !== "object" || value === null) return value;
-  const out: Json = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
-    a.localeCompare(b),
-  )) {
-    if (k === "id" || k === "containerId") continue;
-    if (IMPORT_DEFAULTS[k] !== undefined && v === IMPORT_DEFAULTS[k]) continue;
-    if (k === "attributes" && typeof v === "object" && v !== null && !Array.isArray(v)) {
-      out[k] = normalised(
-        Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).filter(([a]) => !a.startsWith("kpo.dev/")),
-        ),
-      );
-    } else out[k] = normalised(v);
-  }
-  return out;
-}
+const REALMS = "keycloakrealms";
 
 describe("Realm backups before deletion, and kpo restore, against a real API server and Keycloak", () => {
   let kc: k8s.KubeConfig;
@@ -159,11 +123,13 @@ describe("Realm backups before deletion, and kpo restore, against a real API ser
     expect(backedUp?.type).toBe("Normal");
     expect(backedUp?.message).toContain(`Secret ${team}/${name}`);
 
+    const manifestsDir = mkdtempSync(path.join(inject("testEnvDir"), "restore-"));
     const restored = await restoreRealms(kc, {
       backup: { namespace: team, name },
       instance: { namespace: platform, name: "main" },
+      writeManifests: manifestsDir,
     });
-    expect(restored).toEqual([realmName]);
+    expect(restored.realms).toEqual([realmName]);
     const again = (await admin.realms.export({
       realm: realmName,
       exportClients: true,
@@ -173,6 +139,35 @@ describe("Realm backups before deletion, and kpo restore, against a real API ser
     // Nobody owns it now: a KeycloakRealm has to adopt it.
     const live = await admin.realms.findOne({ realm: realmName });
     expect(Object.keys(live?.attributes ?? {}).filter((k) => k.startsWith("kpo.dev/owner-"))).toEqual([]);
+
+    // --write-manifests: the resources that take the restored realm over, applied as written once
+    // the instance grants the adoption, reach Ready and change nothing in Keycloak.
+    const realmDir = path.join(manifestsDir, realmName);
+    const written = readdirSync(realmDir)
+      .filter((f) => f.endsWith(".yaml"))
+      .map((f) => parse(readFileSync(path.join(realmDir, f), "utf8")) as KpoObject & { kind: string });
+    expect(written.map((m) => m.kind).sort()).toEqual(["KeycloakClient", "KeycloakRealm"]);
+    expect(written.every((m) => m.spec?.adopt === true)).toBe(true);
+    await resources.patchSpec("keycloakinstances", platform, "main", {
+      adoptionGrants: [{ namespaces: [team], realmNames: [realmName] }],
+    });
+    for (const m of written)
+      await resources.create(m.kind === "KeycloakRealm" ? REALMS : "keycloakclients", team, m);
+    for (const m of written)
+      await resources.waitForStatus(
+        m.kind === "KeycloakRealm" ? REALMS : "keycloakclients",
+        team,
+        m.metadata.name,
+        (o) => o.status?.phase === "Ready",
+      );
+    const adopted = (await admin.realms.export({
+      realm: realmName,
+      exportClients: true,
+      exportGroupsAndRoles: true,
+    })) as Json;
+    expect(normalised(adopted)).toEqual(normalised(exported));
+    for (const m of written)
+      await resources.delete(m.kind === "KeycloakRealm" ? REALMS : "keycloakclients", team, m.metadata.name);
 
     // A realm that exists is never overwritten.
     await expect(
