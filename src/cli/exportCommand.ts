@@ -12,7 +12,7 @@ import { stringify } from "yaml";
 import { KeycloakConnection, type AdminCredentials } from "../keycloak/connection.js";
 import { loadKubeConfig } from "../kube/config.js";
 import { formatKey, type ObjectKey } from "../kube/objectKey.js";
-import type { Representation } from "../export/defaults.js";
+import { keycloakDefaults, type Representation } from "../export/defaults.js";
 import { readLiveRealm } from "../export/live.js";
 import {
   exportRealmResources,
@@ -143,6 +143,18 @@ export const yamlStream = (manifests: Manifest[]) =>
 
 const fileName = (m: Manifest) => `${m.kind.toLowerCase()}-${m.metadata.name}.yaml`;
 
+/**
+ * Defaults and built-ins are those of the Keycloak the defaults were captured from; a realm of
+ * another version differs in its built-ins without anyone having changed them.
+ */
+function versionNote(rep: Representation): string[] {
+  const version = typeof rep.keycloakVersion === "string" ? rep.keycloakVersion : undefined;
+  if (version === undefined || version === keycloakDefaults.keycloakVersion) return [];
+  return [
+    `NOTE: the realm is from Keycloak ${version}; defaults and built-in objects are compared with Keycloak ${keycloakDefaults.keycloakVersion}'s, so built-ins that differ between the versions are listed as changed or deleted`,
+  ];
+}
+
 /** Writes the result where the options say; the lines to print on stderr. */
 export function writeExport(
   result: ExportResult,
@@ -208,7 +220,7 @@ export async function runExport(
     adopt: opts.adopt ?? (live && (opts.realmName === undefined || opts.realmName === opts.realm)),
     users: opts.users,
   });
-  const notes = writeExport(result, opts);
+  const notes = [...versionNote(rep), ...writeExport(result, opts)];
   if (result.resources.some((r) => r.spec?.adopt === true)) {
     notes.push(
       `the resources set spec.adopt: KeycloakInstance ${formatKey(ref)} must grant namespace ${namespace} the adoption of realm ${String(rep.realm)} (spec.adoptionGrants) and the realm must grant its clients and users`,

@@ -307,6 +307,9 @@ function attributesSpec(ctx: Context, settings: Partial<ClientSpecBody>): Partia
     const secretReason = secretAttributes[key];
     if (secretReason !== undefined) ctx.report.notExpressed(at(key), secretReason);
     else if (value === freshAttributes[key]) continue;
+    // Older admin consoles wrote every SAML switch, off, on OIDC clients too: Keycloak reads none
+    // of them there, and off says what absent says.
+    else if (isSamlAttribute(key) && value === "false") continue;
     else if (isSamlAttribute(key))
       ctx.report.notExpressed(
         at(key),

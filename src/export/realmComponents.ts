@@ -344,6 +344,8 @@ function userProfileSpec(
   const path = `$.components['${userProfileProviderType}'][0].config['${userProfileConfigKey}']`;
   // Keycloak splits a long document over several values.
   const text = strings(recordOf(component.config)[userProfileConfigKey]).join("");
+  // No document (exports of Keycloak before 24 without a profile configured): Keycloak's default one.
+  if (text === "") return undefined;
   let document: Record<string, unknown>;
   try {
     document = recordOf(JSON.parse(text));
