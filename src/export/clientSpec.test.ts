@@ -17,15 +17,16 @@ import { artifactBindingIdentifier } from "./samlSpec.js";
  * Keycloak's new SAML client with the signing key pair Keycloak gives it (a throwaway pair it made,
  * test/fixtures/saml/: kept out of the captured defaults, which ship with the operator).
  */
+const generatedPair = JSON.parse(
+  readFileSync(join(packageRoot(), "test/fixtures/saml/generated-keypair.json"), "utf8"),
+) as { certificate: string; privateKey: string };
+
 function generatedSamlClient(): Representation {
-  const pair = JSON.parse(
-    readFileSync(join(packageRoot(), "test/fixtures/saml/generated-keypair.json"), "utf8"),
-  ) as { certificate: string; privateKey: string };
   const client = structuredClone(keycloakDefaults.samlClient);
   client.attributes = {
     ...(client.attributes as Record<string, string>),
-    "saml.signing.certificate": pair.certificate,
-    "saml.signing.private.key": pair.privateKey,
+    "saml.signing.certificate": generatedPair.certificate,
+    "saml.signing.private.key": generatedPair.privateKey,
   };
   return client;
 }

@@ -24,8 +24,8 @@ import {
   type KeycloakDefaults,
   type Representation,
 } from "./defaults.js";
-import { sameMembers } from "./exportContext.js";
-import { isOperatorAttribute, reportOwnerMarker } from "./operatorMarkers.js";
+import { isOperatorAttribute, sameMembers } from "./exportContext.js";
+import { reportOwnerMarker } from "./operatorMarkers.js";
 import { childPath, itemPath, type ExportReport } from "./report.js";
 import { isSamlAttribute, samlSpecFromAttributes } from "./samlSpec.js";
 

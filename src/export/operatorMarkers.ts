@@ -5,8 +5,6 @@
 import { ownerNameAttribute, ownerNamespaceAttribute, ownerUidAttribute } from "../keycloak/ownership.js";
 import { childPath, type ExportReport } from "./report.js";
 
-export { isOperatorAttribute } from "./exportContext.js";
-
 /** Keycloak keeps client attributes as strings and user attributes as string lists. */
 function first(value: unknown): string | undefined {
   if (typeof value === "string") return value;

@@ -14,7 +14,8 @@ import type { KeycloakUserSpec } from "../api/index.js";
 import { isReservedUser, serviceAccountUserPrefix } from "../keycloak/userSync.js";
 import { defaultRoleName } from "./clientSpec.js";
 import { forRealm, keycloakDefaults, type KeycloakDefaults, type Representation } from "./defaults.js";
-import { isOperatorAttribute, reportOwnerMarker } from "./operatorMarkers.js";
+import { isOperatorAttribute } from "./exportContext.js";
+import { reportOwnerMarker } from "./operatorMarkers.js";
 import { childPath, itemPath, type ExportReport } from "./report.js";
 
 export type UserSpecBody = Omit<KeycloakUserSpec, "realmRef" | "adopt">;

@@ -32,7 +32,7 @@ import {
   type OperatorProcess,
   keycloakTraffic,
 } from "./support.js";
-import { normalised } from "./realmComparison.js";
+import { normalised, partialExport } from "./realmComparison.js";
 
 const PLACEHOLDER_URL = "http://127.0.0.1:8080";
 const exampleDir = path.join(repoRoot, "examples", "complete");
@@ -289,7 +289,7 @@ describe("Given the examples/complete set applied through the operator", () => {
    * users with their groups and roles (service accounts included), in comparable form.
    */
   async function realmContent(realm: string): Promise<unknown> {
-    const exported = await kcAdmin.realms.export({ realm, exportClients: true, exportGroupsAndRoles: true });
+    const exported = await partialExport(kcAdmin, realm);
     const locales = await kcAdmin.realms.getRealmSpecificLocales({ realm });
     const texts = Object.fromEntries(
       await Promise.all(

@@ -7,6 +7,7 @@ import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import * as k8s from "@kubernetes/client-node";
+import { PLURALS, type KeycloakKind } from "../../src/api/index.js";
 import { restoreRealms } from "../../src/cli/restoreCommand.js";
 import {
   adminClient,
@@ -20,7 +21,7 @@ import {
   type KpoObject,
   type OperatorProcess,
 } from "./support.js";
-import { normalised } from "./realmComparison.js";
+import { normalised, partialExport } from "./realmComparison.js";
 
 type Json = Record<string, unknown>;
 
@@ -130,11 +131,7 @@ describe("Realm backups before deletion, and kpo restore, against a real API ser
       writeManifests: manifestsDir,
     });
     expect(restored.realms).toEqual([realmName]);
-    const again = (await admin.realms.export({
-      realm: realmName,
-      exportClients: true,
-      exportGroupsAndRoles: true,
-    })) as Json;
+    const again = await partialExport(admin, realmName);
     expect(normalised(again)).toEqual(normalised(exported));
     // Nobody owns it now: a KeycloakRealm has to adopt it.
     const live = await admin.realms.findOne({ realm: realmName });
@@ -151,23 +148,17 @@ describe("Realm backups before deletion, and kpo restore, against a real API ser
     await resources.patchSpec("keycloakinstances", platform, "main", {
       adoptionGrants: [{ namespaces: [team], realmNames: [realmName] }],
     });
-    for (const m of written)
-      await resources.create(m.kind === "KeycloakRealm" ? REALMS : "keycloakclients", team, m);
+    for (const m of written) await resources.create(PLURALS[m.kind as KeycloakKind], team, m);
     for (const m of written)
       await resources.waitForStatus(
-        m.kind === "KeycloakRealm" ? REALMS : "keycloakclients",
+        PLURALS[m.kind as KeycloakKind],
         team,
         m.metadata.name,
         (o) => o.status?.phase === "Ready",
       );
-    const adopted = (await admin.realms.export({
-      realm: realmName,
-      exportClients: true,
-      exportGroupsAndRoles: true,
-    })) as Json;
+    const adopted = await partialExport(admin, realmName);
     expect(normalised(adopted)).toEqual(normalised(exported));
-    for (const m of written)
-      await resources.delete(m.kind === "KeycloakRealm" ? REALMS : "keycloakclients", team, m.metadata.name);
+    for (const m of written) await resources.delete(PLURALS[m.kind as KeycloakKind], team, m.metadata.name);
 
     // A realm that exists is never overwritten.
     await expect(

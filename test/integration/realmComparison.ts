@@ -6,7 +6,14 @@
 // it creates an object from a representation without them; lists of plain values are sorted and
 // lists of objects ordered by name, since Keycloak keeps both as sets.
 
+import type KcAdminClient from "@keycloak/keycloak-admin-client";
+
 type Json = Record<string, unknown>;
+
+/** Keycloak's partial export of a realm, with its clients, groups and roles. */
+export async function partialExport(admin: KcAdminClient, realm: string): Promise<Json> {
+  return (await admin.realms.export({ realm, exportClients: true, exportGroupsAndRoles: true })) as Json;
+}
 
 /**
  * Values Keycloak fills in when it creates a realm from a representation that did not have them,
