@@ -74,7 +74,10 @@ export function realmHandler(
         syncRealm(conn, desired, ownerOf(realm), { adopt: realm.spec.adopt ?? false }),
       );
       if (result.writes > 0)
-        log.info({ writes: result.writes, changed: result.changedFields }, `realm ${realmName} synced`);
+        log.info(
+          { created: result.created, writes: result.writes, changed: result.changedFields },
+          `realm ${realmName} synced`,
+        );
       const baseUrl = publicBaseUrl(instance);
       return {
         // The same words after a create, an update and a check (as for clients): words that told

@@ -66,7 +66,7 @@ export function userHandler(
       );
       if (result.writes > 0)
         log.info(
-          { writes: result.writes, changed: result.changedFields },
+          { created: result.created, writes: result.writes, changed: result.changedFields },
           `user ${user.spec.username} synced`,
         );
       return {
