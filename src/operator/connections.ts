@@ -17,6 +17,13 @@ export interface ConnectionPoolOptions {
   limits: LimiterConfig;
   /** How long a realm's client list may serve the client reads (src/keycloak/clientSnapshot.ts); 0 = off. */
   clientSnapshotMaxAgeMs?: number;
+  /**
+   * How long the admin credentials (and CA) read from an instance's Secrets serve the reconciles of
+   * its realms, clients and users before they are read again; 0 (default) = read on every call.
+   */
+  secretsMaxAgeMs?: number;
+  /** Milliseconds now; Date.now by default. */
+  now?: () => number;
 }
 
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -45,12 +52,21 @@ export class ConnectionPool {
    * have been carried over into Keycloak (carryOverAdminPassword) or are seen to work. Memory only.
    */
   readonly #previousAdmin = new Map<string, AdminCredentials>();
+  /**
+   * The target last read per instance, with what it was read for. Without it every reconcile of a
+   * client would GET the instance's admin Secret: 1000 API-server reads per resync at 1000 clients.
+   */
+  readonly #targets = new Map<string, { readAt: number; readFor: string; target: Target }>();
+  readonly #secretsMaxAgeMs: number;
+  readonly #now: () => number;
 
   constructor(options: ConnectionPoolOptions) {
     this.#core = options.core;
     this.#timeoutMs = options.timeoutMs;
     this.#limiter = new RequestLimiter(options.limits);
     this.#snapshotMaxAgeMs = options.clientSnapshotMaxAgeMs ?? 0;
+    this.#secretsMaxAgeMs = options.secretsMaxAgeMs ?? 0;
+    this.#now = options.now ?? Date.now;
   }
 
   /**
@@ -58,19 +74,38 @@ export class ConnectionPool {
    * instance is reached at `managedUrl` (the instance's reconcile, which has just found the address)
    * or else at its status.url, with the admin Secret the operator fed to Keycloak.
    */
-  async forInstance(instance: KeycloakInstance, managedUrl?: string): Promise<KeycloakConnection> {
+  async forInstance(
+    instance: KeycloakInstance,
+    managedUrl?: string,
+    options: { reread?: boolean } = {},
+  ): Promise<KeycloakConnection> {
     const namespace = instance.metadata.namespace ?? "default";
     const key = formatKey(objectKeyOf(namespace, instance.metadata.name ?? ""));
+    const url = managedUrl ?? instance.status?.url;
+    // The Secrets are read again when the instance's spec or address changed, when the caller asks
+    // (the instance's own reconcile, which a rotated managed admin Secret triggers) or once their
+    // values are older than the maximum age (a rotated external admin Secret, which is not watched).
+    const readFor = JSON.stringify([instance.metadata.uid, instance.spec, url]);
+    const known = this.#targets.get(key);
+    const fresh =
+      !options.reread &&
+      known?.readFor === readFor &&
+      this.#now() - known.readAt < this.#secretsMaxAgeMs &&
+      this.#connections.get(key)?.target === known.target;
+    const cachedConnection = fresh ? this.#connections.get(key)?.connection : undefined;
+    if (cachedConnection) return cachedConnection;
+    const readAt = this.#now();
     const target = instance.spec.external
       ? await this.#externalTarget(namespace, key, instance.spec.external)
       : instance.spec.managed
-        ? await this.#managedTarget(namespace, key, instance, managedUrl ?? instance.status?.url)
+        ? await this.#managedTarget(namespace, key, instance, url)
         : undefined;
     if (!target) {
       throw new PermanentError(
         `KeycloakInstance ${key} sets neither spec.external nor spec.managed; set one of them`,
       );
     }
+    this.#targets.set(key, { readAt, readFor, target });
     const fingerprint = createHash("sha256")
       .update(
         JSON.stringify([
@@ -83,7 +118,10 @@ export class ConnectionPool {
       )
       .digest("hex");
     const cached = this.#connections.get(key);
-    if (cached?.fingerprint === fingerprint) return cached.connection;
+    if (cached?.fingerprint === fingerprint) {
+      cached.target = target;
+      return cached.connection;
+    }
     // A replaced connection may hold a TLS agent for a custom CA; release it.
     if (cached) void cached.connection.close();
     if (instance.spec.managed && cached && !sameJson(cached.target.credentials, target.credentials)) {
@@ -219,6 +257,7 @@ export class ConnectionPool {
   forget(namespace: string, name: string): void {
     const key = formatKey(objectKeyOf(namespace, name));
     this.#previousAdmin.delete(key);
+    this.#targets.delete(key);
     void this.#connections.get(key)?.connection.close();
     this.#connections.delete(key);
   }

@@ -30,13 +30,19 @@ export function instanceHandler(
       // An upgrade's backup goes through the Keycloak that runs now, at the address it was found at.
       const backup = async (current: KeycloakInstance, request: BackupRequest) =>
         classified(`KeycloakInstance ${key}: the backup before the upgrade`, async () =>
-          takeBackup(managed.core, await pool.forInstance(current), current, request),
+          takeBackup(
+            managed.core,
+            await pool.forInstance(current, undefined, { reread: true }),
+            current,
+            request,
+          ),
         );
       const managedOutcome = instance.spec.managed
         ? await provisionManaged(instance, { backup, ...managed })
         : undefined;
       const url = managedOutcome ? String(managedOutcome.status.url) : (instance.spec.external?.url ?? "");
-      const conn = await pool.forInstance(instance, url);
+      // The instance's reconcile reads its Secrets again: a rotated admin Secret triggers it.
+      const conn = await pool.forInstance(instance, url, { reread: true });
       const readInfo = () =>
         conn.call({ method: "GET", what: "read server info", namespace }, (admin) => admin.serverInfo.find());
       const info = await classified(`KeycloakInstance ${key}`, async () => {

@@ -136,6 +136,9 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     // A tenth of the resync period: one list per realm serves a whole pass of its clients, and drift
     // made in Keycloak is still seen within 1.1 resync periods.
     clientSnapshotMaxAgeMs: Math.round(config.resyncPeriodMs / 10),
+    // A rotated external admin Secret (not watched) is picked up within this, without a GET of it
+    // per reconcile.
+    secretsMaxAgeMs: 10_000,
   });
   const common = { api: customObjects, events, policy, resyncPeriodMs: config.resyncPeriodMs };
   const controller = <T extends KeycloakResource>(
