@@ -36,6 +36,8 @@ import {
   metricSum,
   pool,
   processStats,
+  threadCpu,
+  threadCpuSince,
   sleep,
   startOperator,
   zeroCounts,
@@ -410,7 +412,12 @@ async function main(): Promise<void> {
     );
     const restartMs = Date.now() - tPass;
     const statsB1 = processStats(opB.pid);
-    const idleStart = { at: Date.now(), cpu: statsB1.cpuSeconds, kubeWrites: await kubeWrites() };
+    const idleStart = {
+      at: Date.now(),
+      cpu: statsB1.cpuSeconds,
+      threads: threadCpu(opB.pid),
+      kubeWrites: await kubeWrites(),
+    };
     const restartPhase: PhaseResult = {
       name: "operator restart, all Ready (/readyz → every client reconciled, queue idle)",
       seconds: seconds(restartMs),
@@ -445,7 +452,12 @@ async function main(): Promise<void> {
       if (!opB.alive()) throw new Error(`operator exited while idle; see ${opB.logFile}`);
       await sleep(Math.min(5000, Math.max(0, quietUntil - Date.now())));
     }
-    const idleEnd = { at: Date.now(), cpu: processStats(opB.pid).cpuSeconds, kubeWrites: await kubeWrites() };
+    const idleEnd = {
+      at: Date.now(),
+      cpu: processStats(opB.pid).cpuSeconds,
+      threads: threadCpu(opB.pid),
+      kubeWrites: await kubeWrites(),
+    };
     const afterIdle = await clientReconciles();
     if (afterIdle.total !== base.total) {
       throw new Error(
@@ -458,6 +470,7 @@ async function main(): Promise<void> {
       cpuPercentOfCore: (100 * (idleEnd.cpu - idleStart.cpu)) / seconds(idleEnd.at - idleStart.at),
       keycloak: diffCounts(keycloakCounts(afterIdle.text), baseCounts),
       kubeWrites: idleEnd.kubeWrites - idleStart.kubeWrites,
+      cpuSecondsByThread: Object.fromEntries(threadCpuSince(idleStart.threads, idleEnd.threads)),
       metricsScrapeCpuMs: await scrapeCost(opB, 20),
     };
     log(
@@ -585,7 +598,11 @@ async function main(): Promise<void> {
       `- Writes with nothing changed: restart ${restartPhase.keycloak.writes}, resync ${resyncPhase.keycloak.writes} (must be 0).`,
     ];
     lines.push(
-      `- Idle between the restart pass and the earliest resync (${fmt(idle.seconds)} s, not scraped): operator CPU ${fmt(idle.cpuSeconds, 2)} s = ${fmt(idle.cpuPercentOfCore, 2)} % of a core; Keycloak requests ${idle.keycloak.total} (writes ${idle.keycloak.writes}); API-server writes ${idle.kubeWrites}. One /metrics scrape costs the operator ${fmt(idle.metricsScrapeCpuMs, 1)} ms of CPU.`,
+      `- Idle between the restart pass and the earliest resync (${fmt(idle.seconds)} s, not scraped): operator CPU ${fmt(idle.cpuSeconds, 2)} s = ${fmt(idle.cpuPercentOfCore, 2)} % of a core; Keycloak requests ${idle.keycloak.total} (writes ${idle.keycloak.writes}); API-server writes ${idle.kubeWrites}. CPU s by thread: ${
+        Object.entries(idle.cpuSecondsByThread)
+          .map(([t, s]) => `${t} ${fmt(s, 2)}`)
+          .join(", ") || "none"
+      }. One /metrics scrape costs the operator ${fmt(idle.metricsScrapeCpuMs, 1)} ms of CPU.`,
       `- Drift (client-0 disabled by hand in Keycloak) repaired after ${fmt(driftRepairSeconds)} s; resync period ${seconds(resyncMs)} s.`,
       `- Operator: node ${NODE_FLAGS.join(" ") || "(no extra flags)"} dist/kpo.mjs.`,
     );

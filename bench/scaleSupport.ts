@@ -1,7 +1,7 @@
 // Small pieces of the scale benchmark that are not about the scenario itself: the operator as a
 // child process, its /metrics parsed into sums, and its CPU and memory read from /proc.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import { createWriteStream, existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { operatorCommand } from "../src/testenv/operatorCommand.js";
 import { freePort } from "../src/testenv/ports.js";
@@ -162,6 +162,34 @@ export function processStats(pid: number): { cpuSeconds: number; peakRssMiB: num
     peakRssMiB: kib("VmHWM") / 1024,
     rssMiB: kib("VmRSS") / 1024,
   };
+}
+
+/**
+ * CPU seconds of a live process by thread name (`node` is the JavaScript thread; V8's GC and
+ * compiler helpers, libuv's pool and the inspector's profiler have their own names), to say where
+ * CPU outside the JavaScript thread goes.
+ */
+export function threadCpu(pid: number): Record<string, number> {
+  const byName: Record<string, number> = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).trim();
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      byName[name] = (byName[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return byName;
+}
+
+/** What each thread name used between two `threadCpu` readings, largest first, in CPU seconds. */
+export function threadCpuSince(before: Record<string, number>, after: Record<string, number>) {
+  return Object.entries(after)
+    .map(([name, s]) => [name, Math.round((s - (before[name] ?? 0)) * 100) / 100] as const)
+    .filter(([, s]) => s > 0)
+    .sort((a, b) => b[1] - a[1]);
 }
 
 /** Run `task(i)` for i in [0, count) with at most `concurrency` in flight; the first error rejects. */
