@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
 import * as k8s from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { runPolicyAudit } from "../../src/cli/policyAuditCommand.js";
 import { waitForEstablished } from "../../src/kube/crdInstall.js";
 import { repoRoot } from "../../src/testenv/tools.js";
 import type { PolicyReport } from "../../src/policy/reports.js";
@@ -230,6 +231,43 @@ describe("PolicyReports and the policy audit", () => {
       .split("\n")
       .filter((l) => / synced|rotat|created/.test(l));
     expect(keycloakTraffic(await operator.metrics()).writes, syncLines.join("\n")).toBe(writesBefore);
+
+    // `kpo policy audit --cluster` says what the reports say; with the policy enforced it exits 1.
+    const cli = async (data: string) => {
+      let out = "";
+      const code = await runPolicyAudit(
+        {
+          cluster: true,
+          kubeconfig: inject("kubeconfigPath"),
+          namespace: team,
+          bundle: path.join(repoRoot, "build/policy/bundle"),
+          data,
+          output: "json",
+        },
+        { out: (t) => void (out += t), err: (t) => void (out += t) },
+      );
+      return { code, out };
+    };
+    const dryrun = await cli(dataFile());
+    expect(dryrun.code, dryrun.out).toBe(0);
+    const audited = JSON.parse(dryrun.out) as {
+      revision: string;
+      results: Array<{ resource: string; allowed: boolean; violations: Array<{ code: string }> }>;
+    };
+    expect(audited.revision).toBe(failing.fails[0]?.properties.revision);
+    const realmResult = audited.results.find((x) => x.resource === `KeycloakRealm ${team}/shop`);
+    expect(realmResult?.violations.map((v) => v.code).sort()).toEqual(
+      failing.fails.map((f) => f.rule).sort(),
+    );
+    const enforceFile = path.join(dataDir, "enforce.yaml");
+    writeFileSync(enforceFile, `kpo:\n  production:\n    namespaces: [${team}]\n`);
+    const enforced = await cli(enforceFile);
+    expect(enforced.code, enforced.out).toBe(1);
+    expect(
+      (JSON.parse(enforced.out) as typeof audited).results.find(
+        (x) => x.resource === `KeycloakRealm ${team}/shop`,
+      )?.allowed,
+    ).toBe(false);
 
     // A deleted resource: its results go.
     await resources.delete(CLIENTS, team, "web");
