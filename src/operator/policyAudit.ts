@@ -21,7 +21,7 @@ export interface PolicyAuditOptions {
   policy: Pick<PolicyEngine, "evaluate" | "revision" | "policies" | "onChange">;
   /** Absent when PolicyReports are off (--policy-reports=false): only the gauge is kept. */
   writer?: PolicyReportWriter;
-  /** Quiet time after a change before a pass (a bundle swap queues every object's events too). Default 1 s. */
+  /** Delay from the first change to its pass; changes within it share the pass (a bundle swap is followed by every object's status events). Default 1 s. */
   debounceMs?: number;
   /** A pass at least this often, even if nothing was seen to change. */
   resyncPeriodMs: number;
