@@ -107,6 +107,21 @@ describe("kpo policy audit -f", () => {
     expect(byName["KeycloakRealm team/strict"]).toMatchObject({ allowed: true, violations: [] });
   });
 
+  it("given the same resource in two files, when audited, then the later document is audited once and stderr says so", async () => {
+    const override = join(dir, "override.yaml");
+    writeFileSync(override, realms.replace("sslRequired: none", "sslRequired: external"));
+    const { code, stdout, stderr } = await audit({
+      file: [join(dir, "manifests"), override],
+      data: dataFile("enforce"),
+    });
+    expect(stderr).toContain(
+      "KeycloakRealm team/loose appears in several documents; the last one is audited",
+    );
+    expect(stdout).not.toContain("RealmSslNotRequired");
+    expect(stdout.match(/KeycloakRealm team\/strict/g)).toHaveLength(1);
+    expect(code).toBe(EXIT_DENIED); // still no brute-force protection
+  });
+
   it("given neither -f nor --cluster, or both, or a missing path, then it exits 2 saying what to give", async () => {
     expect((await audit({})).code).toBe(EXIT_BAD_INPUT);
     expect((await audit({ file: [dir], cluster: true })).stderr).toMatch(/either -f .* or --cluster/);

@@ -72,13 +72,23 @@ async function manifestFiles(path: string): Promise<string[]> {
 async function fromFiles(
   paths: string[],
   namespace: string,
+  io: Io,
 ): Promise<{ resources: KeycloakResource[]; lookup: PolicyLookup }> {
   const docs = [];
   for (const path of paths)
     for (const file of await manifestFiles(path)) docs.push(...(await readDocuments(file)));
-  const resources = docs
-    .filter((d) => typeof d.kind === "string" && (KINDS as readonly string[]).includes(d.kind))
-    .map((d) => toResource(d, namespace));
+  // One object per kind and key, as in a cluster: a later document replaces an earlier one, as a
+  // later `kubectl apply` would.
+  const byKey = new Map<string, KeycloakResource>();
+  for (const doc of docs) {
+    if (!(typeof doc.kind === "string" && (KINDS as readonly string[]).includes(doc.kind))) continue;
+    const resource = toResource(doc, namespace);
+    const key = `${resource.kind} ${resource.metadata.namespace ?? ""}/${resource.metadata.name ?? ""}`;
+    if (byKey.has(key))
+      io.err(`kpo policy audit: ${key} appears in several documents; the last one is audited\n`);
+    byKey.set(key, resource);
+  }
+  const resources = [...byKey.values()];
   if (resources.length === 0)
     throw new BadInputError(
       `no KeycloakInstance, KeycloakRealm, KeycloakClient or KeycloakUser in ${paths.join(", ")}`,
@@ -212,7 +222,7 @@ export async function runPolicyAudit(opts: PolicyAuditOptions, io: Io = processI
   }
   let source: { resources: KeycloakResource[]; lookup: PolicyLookup };
   try {
-    source = opts.cluster ? await fromCluster(opts) : await fromFiles(files, opts.namespace ?? "default");
+    source = opts.cluster ? await fromCluster(opts) : await fromFiles(files, opts.namespace ?? "default", io);
   } catch (err) {
     if (err instanceof BadInputError) {
       io.err(`kpo policy audit: ${err.message}\n`);

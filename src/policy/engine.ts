@@ -9,7 +9,6 @@ import { loggerFor, type Logger } from "../observability/logger.js";
 import { compileBundle, readBundle, type CompiledBundle } from "./bundle.js";
 import type { Decision, DecideFn, Enforcement, PolicyInput } from "./decision.js";
 import { PolicyDataError } from "./dataSchema.js";
-import { policiesOfData } from "./reports.js";
 import {
   policyBundleInfo,
   policyBundleLoadsTotal,
@@ -48,6 +47,13 @@ export interface PolicyEngine {
   /** Re-reads the bundle now; resolves true if a new bundle was swapped in, false if unchanged or refused. */
   reload(): Promise<boolean>;
   close(): void;
+}
+
+/** The policy names of a bundle's data document: data.kpo.enforcement's keys. */
+export function policiesOfData(data: Record<string, unknown>): string[] {
+  const kpo = data.kpo as { enforcement?: unknown } | undefined;
+  const enforcement = kpo?.enforcement;
+  return typeof enforcement === "object" && enforcement !== null ? Object.keys(enforcement).sort() : [];
 }
 
 const severity: Record<Enforcement | "none", number> = { none: 0, dryrun: 1, warn: 2, enforce: 3 };

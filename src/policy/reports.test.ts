@@ -2,14 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { KeycloakResource } from "../api/index.js";
 import { auditResources, deniedFindings, violationCounts, type AuditFinding } from "./audit.js";
 import type { Decision, PolicyInput, Violation } from "./decision.js";
+import { policiesOfData } from "./engine.js";
 import type { PolicyLookup } from "./input.js";
-import {
-  buildPolicyReports,
-  OMITTED_ANNOTATION,
-  policiesOfData,
-  reportContentEqual,
-  type PolicyReport,
-} from "./reports.js";
+import { buildPolicyReports, OMITTED_ANNOTATION, reportContentEqual, type PolicyReport } from "./reports.js";
 
 const policies = ["authorization", "production", "quota"];
 const now = new Date("2026-12-04T10:00:00Z");

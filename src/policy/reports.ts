@@ -84,13 +84,6 @@ export interface BuiltReports {
 /** Policies of the engine itself, not of the bundle: their violations mean "could not decide". */
 const enginePolicies = new Set(["engine", "input"]);
 
-/** The policy names of a bundle's data document: data.kpo.enforcement's keys. */
-export function policiesOfData(data: Record<string, unknown>): string[] {
-  const kpo = data.kpo as { enforcement?: unknown } | undefined;
-  const enforcement = kpo?.enforcement;
-  return typeof enforcement === "object" && enforcement !== null ? Object.keys(enforcement).sort() : [];
-}
-
 function resultOfViolation(v: Violation): { result: ReportResultValue; severity: ReportSeverity } {
   if (enginePolicies.has(v.policy)) return { result: "error", severity: "high" };
   // A dryrun violation is a failure that is not acted on yet: it is what enforcing would deny.
