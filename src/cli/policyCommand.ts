@@ -14,6 +14,7 @@ import { compactInput } from "../policy/compactInput.js";
 import type { Decision, Operation, PolicyInput, ResourceKind } from "../policy/decision.js";
 import { createPolicyEngine } from "../policy/engine.js";
 import { policyInputFor, type PolicyLookup } from "../policy/input.js";
+import { registerPolicyAuditCommand } from "./policyAuditCommand.js";
 
 export const EXIT_ALLOWED = 0;
 export const EXIT_DENIED = 1;
@@ -55,7 +56,12 @@ const kinds: readonly ResourceKind[] = KINDS;
 const operations: readonly Operation[] = ["create", "update", "delete"];
 const countKeys = ["realmsInNamespace", "clientsInNamespace", "clientsInRealm"] as const;
 
-type Doc = { apiVersion?: unknown; kind?: unknown; metadata?: Record<string, unknown>; spec?: unknown };
+export type Doc = {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: Record<string, unknown>;
+  spec?: unknown;
+};
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -146,13 +152,18 @@ function asResource(doc: Doc, namespace: string, what: string): KeycloakResource
   } as KeycloakResource;
 }
 
+/** A document of one of the kinds as the API server would hold it (see asResource). */
+export function toResource(doc: Doc, namespace: string): KeycloakResource {
+  return asResource(doc, namespace, describeDoc(doc));
+}
+
 /**
  * The documents as the builder's lookup: what the operator finds in its caches, it finds here.
  * A reference that matches no document falls back to the only document of that kind, so a file
  * written by hand need not spell the reference out. The flags add labels and annotations to the
  * resource's own namespace, over those of its Namespace document.
  */
-function documentLookup(
+export function documentLookup(
   resources: KeycloakResource[],
   docs: Doc[],
   resourceNamespace: string,
@@ -376,4 +387,5 @@ export function registerPolicyCommands(program: Command): void {
     .action(async (opts: PolicyEvalOptions) => {
       process.exitCode = await runPolicyEval(opts);
     });
+  registerPolicyAuditCommand(policy);
 }

@@ -25,6 +25,8 @@ export interface OperatorConfig {
   managedAddress: ManagedAddress;
   /** How many deletion backups of one KeycloakRealm are kept (src/backup/realmDeletion.ts). */
   realmBackupsKept: number;
+  /** Write the policy audit's wgpolicyk8s.io PolicyReports (src/operator/policyReports.ts). */
+  policyReports: boolean;
 }
 
 /**
@@ -179,6 +181,14 @@ export const SETTINGS: Setting[] = [
       "backup Secrets kept per KeycloakRealm, taken before a realm with deletionPolicy Delete is deleted in Keycloak",
     default: "5",
   },
+  {
+    key: "policyReports",
+    flag: "--policy-reports <bool>",
+    env: "KPO_POLICY_REPORTS",
+    description:
+      "write the policy audit's results as wgpolicyk8s.io/v1alpha2 PolicyReports (the CRDs may be absent: logged once, looked for again each resync)",
+    default: "true",
+  },
 ];
 
 function parseBool(value: string, name: string): boolean {
@@ -242,5 +252,6 @@ export function resolveConfig(
     keycloakNamespaceBurst: num("keycloakNamespaceBurst"),
     managedAddress: parseChoice(get("managedAddress").value, get("managedAddress").name, MANAGED_ADDRESSES),
     realmBackupsKept: Math.floor(num("realmBackupsKept")),
+    policyReports: parseBool(get("policyReports").value, get("policyReports").name),
   };
 }

@@ -44,6 +44,8 @@ import { realmHandler } from "./realmHandler.js";
 import { userHandler } from "./userHandler.js";
 import { kindReconciler } from "./reconciler.js";
 import { operatorWatches } from "./watches.js";
+import { PolicyAudit } from "./policyAudit.js";
+import { PolicyReportWriter } from "./policyReports.js";
 import { WATCHED_SECRET_LABEL } from "../managed/render.js";
 
 const log = loggerFor("operator");
@@ -219,6 +221,24 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
   for (const i of allInformers) i.start();
 
   const controllers = [instances, realms, clients, users];
+  // Re-decides every cached resource on a bundle change without provisioning: PolicyReports and
+  // kpo_policy_violations. Started with the controllers, so only the leader audits.
+  const audit = new PolicyAudit({
+    caches,
+    policy,
+    resyncPeriodMs: config.resyncPeriodMs,
+    log: loggerFor("audit"),
+    ...(config.policyReports
+      ? {
+          writer: new PolicyReportWriter({
+            api: customObjects,
+            log: loggerFor("audit"),
+            namespaces: config.namespaces,
+            recheckMs: config.resyncPeriodMs,
+          }),
+        }
+      : {}),
+  });
   let resolveDone: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   let started = false;
@@ -230,6 +250,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
         log.info("caches synced; reconciling");
         for (const c of controllers) c.start();
         enqueueAll("the caches synced");
+        audit.start();
       },
       (err: unknown) => log.error({ err }, "caches did not sync"),
     );
@@ -263,7 +284,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
   const stop = () =>
     (stopping ??= (async () => {
       log.info("stopping: finishing in-flight reconciles");
-      await Promise.all(controllers.map((c) => c.stop(20_000)));
+      await Promise.all([...controllers.map((c) => c.stop(20_000)), audit.stop()]);
       await elector?.stop({ release: true });
       for (const stopWatch of stopWatches) stopWatch();
       for (const i of allInformers) i.stop();

@@ -34,6 +34,10 @@ export interface PolicyEngineOptions {
 export interface PolicyEngine {
   /** Synchronous and pure: what machine guards call. Never throws; an internal failure denies. */
   decide: DecideFn;
+  /** decide() without counting the decision in kpo_policy_decisions_total: for audits (src/policy/audit.ts). */
+  evaluate: DecideFn;
+  /** The policies of the active bundle (its data.kpo.enforcement's keys), e.g. for PolicyReport passes. */
+  readonly policies: readonly string[];
   /** Revision of the active bundle (plus "+data:<hash>" when an override is merged). */
   readonly revision: string;
   /** True while a bundle is loaded and the engine is not closed. */
@@ -43,6 +47,13 @@ export interface PolicyEngine {
   /** Re-reads the bundle now; resolves true if a new bundle was swapped in, false if unchanged or refused. */
   reload(): Promise<boolean>;
   close(): void;
+}
+
+/** The policy names of a bundle's data document: data.kpo.enforcement's keys. */
+export function policiesOfData(data: Record<string, unknown>): string[] {
+  const kpo = data.kpo as { enforcement?: unknown } | undefined;
+  const enforcement = kpo?.enforcement;
+  return typeof enforcement === "object" && enforcement !== null ? Object.keys(enforcement).sort() : [];
 }
 
 const severity: Record<Enforcement | "none", number> = { none: 0, dryrun: 1, warn: 2, enforce: 3 };
@@ -66,8 +77,11 @@ export async function createPolicyEngine(opts: PolicyEngineOptions): Promise<Pol
   const bundleDir = resolve(opts.bundleDir);
   const overrideFile = opts.dataOverrideFile === undefined ? undefined : resolve(opts.dataOverrideFile);
   let active: CompiledBundle;
+  let policies: readonly string[];
   try {
-    active = await compileBundle(await readBundle(bundleDir, overrideFile));
+    const files = await readBundle(bundleDir, overrideFile);
+    active = await compileBundle(files);
+    policies = policiesOfData(files.data);
   } catch (err) {
     policyBundleLoadsTotal.inc({ result: "failure" });
     const fix =
@@ -90,6 +104,7 @@ export async function createPolicyEngine(opts: PolicyEngineOptions): Promise<Pol
 
   async function reloadOnce(): Promise<boolean> {
     let next: CompiledBundle;
+    let nextPolicies: readonly string[];
     let fingerprint: string | undefined;
     try {
       const files = await readBundle(bundleDir, overrideFile);
@@ -97,6 +112,7 @@ export async function createPolicyEngine(opts: PolicyEngineOptions): Promise<Pol
       // Unchanged, or the same bad files already refused (the periodic re-check would repeat the alarm).
       if (fingerprint === active.fingerprint || fingerprint === lastRefused) return false;
       next = await compileBundle(files);
+      nextPolicies = policiesOfData(files.data);
     } catch (err) {
       const reason = (err as Error).message.replace(/\.+$/, "");
       // Files that could not even be read or parsed have no fingerprint: the same reason stands in.
@@ -113,6 +129,7 @@ export async function createPolicyEngine(opts: PolicyEngineOptions): Promise<Pol
     if (closed) return false;
     const previous = active.revision;
     active = next; // the swap: decide() reads `active` once per call
+    policies = nextPolicies;
     policyBundleLoadsTotal.inc({ result: "success" });
     policyBundleInfo.reset();
     policyBundleInfo.set({ revision: next.revision }, 1);
@@ -138,6 +155,12 @@ export async function createPolicyEngine(opts: PolicyEngineOptions): Promise<Pol
   });
 
   function decide(input: PolicyInput): Decision {
+    const decision = evaluate(input);
+    recordDecision(decision);
+    return decision;
+  }
+
+  function evaluate(input: PolicyInput): Decision {
     const bundle = active;
     const start = process.hrtime.bigint();
     let decision: Decision;
@@ -161,12 +184,15 @@ export async function createPolicyEngine(opts: PolicyEngineOptions): Promise<Pol
       };
     }
     policyEvaluationSeconds.observe(Number(process.hrtime.bigint() - start) / 1e9);
-    recordDecision(decision);
     return decision;
   }
 
   return {
     decide,
+    evaluate,
+    get policies() {
+      return policies;
+    },
     get revision() {
       return active.revision;
     },

@@ -1,5 +1,5 @@
 // Policy metrics on prom-client's default registry (served by /metrics with the rest).
-import { Counter, Histogram } from "prom-client";
+import { Counter, Gauge, Histogram } from "prom-client";
 import { registeredOnce as once, reloadMetrics } from "../observability/metrics.js";
 
 /**
@@ -33,4 +33,19 @@ export const { loadsTotal: policyBundleLoadsTotal, info: policyBundleInfo } = re
     help: "Policy bundle load attempts: success (swapped in) or failure (refused, the last good bundle keeps serving)",
   },
   { name: "kpo_policy_bundle_info", help: "The active policy bundle revision (value 1)" },
+);
+
+/**
+ * The violations the last audit found among the existing resources (src/policy/audit.ts), by policy
+ * and enforcement mode: a policy shipped as `dryrun` shows here how much enforcing it would deny.
+ * Set by the leader only, after each audit pass.
+ */
+export const policyViolations = once(
+  "kpo_policy_violations",
+  () =>
+    new Gauge({
+      name: "kpo_policy_violations",
+      help: "Violations among the existing resources found by the last policy audit, by policy and enforcement mode",
+      labelNames: ["policy", "enforcement"] as const,
+    }),
 );
