@@ -28,7 +28,7 @@ function externalInstance(url = "http://127.0.0.1:1"): KeycloakInstance {
     kind: "KeycloakInstance",
     metadata: { name: "kc", namespace: "platform", uid: "u1" },
     spec: { external: { url, adminCredentials: { secretRef: { name: "kc-admin" } } } },
-  } as KeycloakInstance;
+  };
 }
 
 function poolWith(core: CoreV1Api, clock: { ms: number }, secretsMaxAgeMs: number) {

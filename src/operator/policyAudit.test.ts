@@ -118,4 +118,41 @@ describe("PolicyAudit", () => {
     while (audit.last?.reason !== "3") await new Promise((r) => setTimeout(r, 5));
     expect(state.decisions).toBe(2);
   });
+
+  it("given a pass that took long, when changes stream in, then the next pass waits for the cost factor times that long, and a pass gives the event loop back", async () => {
+    const caches = cachesOf(Array.from({ length: 300 }, (_, i) => realm(`r${i}`)));
+    const busyUntil = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        /* a slow decision */
+      }
+    };
+    const { policy, state } = fakePolicy(() => {
+      busyUntil(0.2);
+      return { allowed: true, violations: [], warnings: [] };
+    });
+    const audit = new PolicyAudit({
+      caches,
+      policy,
+      debounceMs: 1,
+      costFactor: 10,
+      resyncPeriodMs: 600_000,
+      log: pino({ level: "silent" }),
+    });
+    audits.push(audit);
+    // Timers fire while the pass runs: it yields between chunks of resources.
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 0);
+    const started = performance.now();
+    await audit.runNow("first");
+    const passMs = performance.now() - started;
+    clearInterval(ticker);
+    expect(ticks).toBeGreaterThan(0);
+    const decided = state.decisions;
+    audit.schedule("a change");
+    await new Promise((r) => setTimeout(r, passMs * 5));
+    expect(state.decisions).toBe(decided);
+    while (audit.last?.reason !== "a change") await new Promise((r) => setTimeout(r, 5));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(passMs * 10);
+  });
 });
