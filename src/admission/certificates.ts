@@ -26,9 +26,15 @@ async function generateKeys(): Promise<CryptoKeyPair> {
   return crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]);
 }
 
+/** PEM blocks end with a newline, so that concatenated ones stay a valid bundle. */
+function withNewline(pem: string): string {
+  const unix = pem.replace(/\r\n/g, "\n");
+  return unix.endsWith("\n") ? unix : `${unix}\n`;
+}
+
 async function privateKeyPem(key: CryptoKey): Promise<string> {
   const der = await crypto.subtle.exportKey("pkcs8", key);
-  return x509.PemConverter.encode(der, "PRIVATE KEY");
+  return withNewline(x509.PemConverter.encode(der, "PRIVATE KEY"));
 }
 
 async function importPrivateKey(pem: string): Promise<CryptoKey> {
@@ -55,7 +61,7 @@ export async function createCa(
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { cert: cert.toString("pem"), key: await privateKeyPem(keys.privateKey) };
+  return { cert: withNewline(cert.toString("pem")), key: await privateKeyPem(keys.privateKey) };
 }
 
 /** A serving certificate for `names` (DNS names and IP addresses) signed by `ca`. */
@@ -86,7 +92,7 @@ export async function issueServingCertificate(
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   });
-  return { cert: cert.toString("pem"), key: await privateKeyPem(keys.privateKey) };
+  return { cert: withNewline(cert.toString("pem")), key: await privateKeyPem(keys.privateKey) };
 }
 
 /** What the rotation needs to know of a certificate: when it ends and whom it names. */
