@@ -155,10 +155,9 @@ export class ServingCertificate {
           admissionCertificateRotationsTotal.inc({ result: "success" });
           this.#log.info(
             {
-              secret: `${namespace}/${name}`,
               reason: force ? "asked to rotate" : data ? this.#renewalReason(data) : "no certificate yet",
             },
-            "admission serving certificate issued",
+            `admission serving certificate issued into Secret ${namespace}/${name}`,
           );
           break;
         } catch (err) {

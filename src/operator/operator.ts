@@ -222,7 +222,9 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
   ];
   const address = await health.start();
   for (const i of allInformers) i.start();
-  // Every replica answers admission from its own caches, leader or not.
+  // Every replica answers admission from its own caches, leader or not; not Ready before it serves.
+  let admissionServing = webhookConfig === undefined;
+  unregister.push(registerReadinessCheck("admission-webhook-serving", () => admissionServing));
   const admission = webhookConfig
     ? await startAdmissionWebhook({
         config: webhookConfig,
@@ -232,6 +234,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
         ready: () => allInformers.every((i) => i.hasSynced()) && policy.ready,
       })
     : undefined;
+  admissionServing = true;
 
   const controllers = [instances, realms, clients, users];
   let resolveDone: () => void = () => undefined;

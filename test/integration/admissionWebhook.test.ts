@@ -28,6 +28,7 @@ import {
   kubeConfig,
   metricSum,
   Resources,
+  startOperatorProcess,
   version,
   waitFor,
 } from "./support.js";
@@ -124,12 +125,12 @@ async function secretData(): Promise<Record<string, string>> {
   );
 }
 
-function postToWebhook(body: string): Promise<{ status: number; body: string }> {
+function postToWebhook(body: string, to = port): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
         host: "127.0.0.1",
-        port,
+        port: to,
         path: "/validate",
         method: "POST",
         rejectUnauthorized: false,
@@ -359,5 +360,57 @@ describe("admission webhook against the real API server", () => {
     expect(
       metricSum(body, "kpo_admission_requests_total", { kind: "KeycloakClient", result: "allowed" }),
     ).toBeGreaterThan(0);
+  });
+
+  it("is served by `kpo run --webhook-bind-address`, which makes its own certificate Secret", async () => {
+    const webhookPort = await freePort();
+    const operator = await startOperatorProcess({
+      name: "admission",
+      extraArgs: [
+        "--leader-election=false",
+        `--policy-bundle=${realPolicyBundle()}`,
+        `--namespaces=${[platform, granted, denied, warned].join(",")}`,
+        `--webhook-bind-address=127.0.0.1:${webhookPort}`,
+        `--webhook-cert-secret=${secretNamespace}/operator-webhook-tls`,
+        "--webhook-cert-names=127.0.0.1",
+      ],
+    });
+    try {
+      const secret = await core.readNamespacedSecret({
+        namespace: secretNamespace,
+        name: "operator-webhook-tls",
+      });
+      expect(Object.keys(secret.data ?? {})).toEqual(
+        expect.arrayContaining(["tls.crt", "tls.key", "ca.crt"]),
+      );
+      expect((await postToWebhook("[]", webhookPort)).status).toBe(400);
+      const answer = await waitFor("the operator's caches to sync", async () => {
+        const a = await postToWebhook(
+          JSON.stringify({
+            apiVersion: "admission.k8s.io/v1",
+            kind: "AdmissionReview",
+            request: {
+              uid: "from-kpo-run",
+              kind: { group, version, kind: "KeycloakRealm" },
+              operation: "CREATE",
+              namespace: denied,
+              object: { ...realm("shop"), metadata: { name: "shop", namespace: denied } },
+            },
+          }),
+          webhookPort,
+        );
+        return a.status === 200 ? a : false;
+      });
+      expect((JSON.parse(answer.body) as { response: unknown }).response).toMatchObject({
+        uid: "from-kpo-run",
+        allowed: false,
+        status: {
+          code: 403,
+          message: expect.stringContaining("[authorization/RealmNamespaceNotGranted]") as unknown,
+        },
+      });
+    } finally {
+      await operator.stop();
+    }
   });
 });
