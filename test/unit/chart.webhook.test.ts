@@ -250,6 +250,16 @@ describe("Helm chart: admission webhook values", () => {
   });
 });
 
+describe("Helm chart: admission webhook with watched namespaces", () => {
+  it("given watchNamespaces, then only those namespaces are reviewed (the caches hold nothing else)", () => {
+    const webhook = webhookOf(render("--set", "webhook.enabled=true,watchNamespaces={team-a,team-b}"));
+    expect(webhook.namespaceSelector.matchExpressions).toEqual([
+      { key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", NAMESPACE] },
+      { key: "kubernetes.io/metadata.name", operator: "In", values: ["team-a", "team-b"] },
+    ]);
+  });
+});
+
 describe("Helm chart: admission webhook with cert-manager", () => {
   const objects = render("--set", "webhook.enabled=true,webhook.certManager.enabled=true");
 
