@@ -37,6 +37,9 @@ cmd_check() {
   "$KPO_HELM" lint --strict "$chart" --namespace "$namespace" >/dev/null
   "$KPO_HELM" lint --strict "$chart" --namespace "$namespace" \
     --set metrics.serviceMonitor.enabled=true,metrics.prometheusRule.enabled=true,networkPolicy.enabled=true >/dev/null
+  "$KPO_HELM" lint --strict "$chart" --namespace "$namespace" --set webhook.enabled=true >/dev/null
+  "$KPO_HELM" lint --strict "$chart" --namespace "$namespace" \
+    --set webhook.enabled=true,webhook.certManager.enabled=true >/dev/null
   log "ok"
 }
 

@@ -3,6 +3,7 @@
 // its generator (gen-metrics.ts) because it reaches into every layer; src/observability/ stays the
 // bottom layer and imports none of them.
 import { register, type MetricObject } from "prom-client";
+import "../src/admission/metrics.js";
 import "../src/keycloak/metrics.js";
 import "../src/lifecycle/metrics.js";
 import "../src/policy/metrics.js";

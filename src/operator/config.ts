@@ -12,6 +12,15 @@ export interface OperatorConfig {
   policyDataFile: string | undefined;
   machinesDir: string | undefined;
   healthBindAddress: string;
+  /** The admission webhook's HTTPS listener; undefined = no webhook (src/admission/). */
+  webhookBindAddress: string | undefined;
+  /** namespace/name of the webhook's certificate Secret. */
+  webhookCertSecret: string | undefined;
+  webhookCertManagement: (typeof WEBHOOK_CERT_MANAGEMENT)[number];
+  /** The ValidatingWebhookConfiguration whose caBundle the operator keeps (self-managed TLS). */
+  webhookConfiguration: string | undefined;
+  /** DNS names / IPs of the serving certificate (self-managed TLS). */
+  webhookCertNames: string[];
   leaderElection: boolean;
   leaderElectionNamespace: string;
   leaderElectionId: string;
@@ -36,6 +45,9 @@ export interface OperatorConfig {
  */
 export const MANAGED_ADDRESSES = ["service", "pod"] as const;
 export type ManagedAddress = (typeof MANAGED_ADDRESSES)[number];
+
+/** self: the operator makes, rotates and publishes the webhook certificate; external: cert-manager does. */
+export const WEBHOOK_CERT_MANAGEMENT = ["self", "external"] as const;
 
 export interface Setting {
   key: keyof OperatorConfig;
@@ -101,6 +113,44 @@ export const SETTINGS: Setting[] = [
     env: "KPO_HEALTH_BIND_ADDRESS",
     description: "address of /healthz, /readyz and /metrics",
     default: "127.0.0.1:8081",
+  },
+  {
+    key: "webhookBindAddress",
+    flag: "--webhook-bind-address <host:port>",
+    env: "KPO_WEBHOOK_BIND_ADDRESS",
+    description: "HTTPS address of the validating admission webhook (POST /validate); off when empty",
+    default: "",
+  },
+  {
+    key: "webhookCertSecret",
+    flag: "--webhook-cert-secret <namespace/name>",
+    env: "KPO_WEBHOOK_CERT_SECRET",
+    description:
+      "Secret holding the webhook's tls.crt and tls.key (made and rotated by the operator when self-managed)",
+    default: "",
+  },
+  {
+    key: "webhookCertManagement",
+    flag: "--webhook-cert-management <self|external>",
+    env: "KPO_WEBHOOK_CERT_MANAGEMENT",
+    description:
+      "self: the operator issues, rotates and publishes the certificate; external: cert-manager does",
+    default: "self",
+  },
+  {
+    key: "webhookConfiguration",
+    flag: "--webhook-configuration <name>",
+    env: "KPO_WEBHOOK_CONFIGURATION",
+    description: "ValidatingWebhookConfiguration whose caBundle the operator keeps (self-managed)",
+    default: "",
+  },
+  {
+    key: "webhookCertNames",
+    flag: "--webhook-cert-names <list>",
+    env: "KPO_WEBHOOK_CERT_NAMES",
+    description:
+      "comma-separated DNS names and IPs of the serving certificate (self-managed), e.g. the Service's svc name",
+    default: "",
   },
   {
     key: "leaderElection",
@@ -227,20 +277,31 @@ export function resolveConfig(
   const str = (key: keyof OperatorConfig) => get(key).value;
   const num = (key: keyof OperatorConfig) => parsePositive(get(key).value, get(key).name);
   const optional = (key: keyof OperatorConfig) => str(key) || undefined;
+  const list = (key: keyof OperatorConfig) =>
+    str(key)
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
   const identity = str("identity");
   const machinesDir = str("machinesDir");
   return {
     kubeconfig: optional("kubeconfig"),
-    namespaces: str("namespaces")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
+    namespaces: list("namespaces"),
     workers: num("workers"),
     resyncPeriodMs: num("resyncPeriodMs"),
     policyBundleDir: str("policyBundleDir"),
     policyDataFile: optional("policyDataFile"),
     machinesDir: machinesDir.startsWith("machines/ of") ? undefined : machinesDir,
     healthBindAddress: str("healthBindAddress"),
+    webhookBindAddress: optional("webhookBindAddress"),
+    webhookCertSecret: optional("webhookCertSecret"),
+    webhookCertManagement: parseChoice(
+      get("webhookCertManagement").value,
+      get("webhookCertManagement").name,
+      WEBHOOK_CERT_MANAGEMENT,
+    ),
+    webhookConfiguration: optional("webhookConfiguration"),
+    webhookCertNames: list("webhookCertNames"),
     leaderElection: parseBool(get("leaderElection").value, get("leaderElection").name),
     leaderElectionNamespace: str("leaderElectionNamespace"),
     leaderElectionId: str("leaderElectionId"),

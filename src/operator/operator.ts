@@ -47,12 +47,19 @@ import { operatorWatches } from "./watches.js";
 import { PolicyAudit } from "./policyAudit.js";
 import { PolicyReportWriter } from "./policyReports.js";
 import { WATCHED_SECRET_LABEL } from "../managed/render.js";
+import {
+  admissionConfigOf,
+  startAdmissionWebhook,
+  type RunningAdmissionWebhook,
+} from "../admission/index.js";
 
 const log = loggerFor("operator");
 
 export interface RunningOperator {
   /** Where /healthz, /readyz and /metrics listen. */
   health: { host: string; port: number };
+  /** The admission webhook, when --webhook-bind-address is set (served by every replica). */
+  admission: RunningAdmissionWebhook | undefined;
   policy: PolicyEngine;
   machines: MachineSet;
   connections: ConnectionPool;
@@ -63,6 +70,7 @@ export interface RunningOperator {
 
 export async function startOperator(config: OperatorConfig): Promise<RunningOperator> {
   const kubeConfig = loadKubeConfig(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {});
+  const webhookConfig = admissionConfigOf(config);
   const policy = await createPolicyEngine({
     bundleDir: config.policyBundleDir,
     ...(config.policyDataFile ? { dataOverrideFile: config.policyDataFile } : {}),
@@ -219,6 +227,19 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
   ];
   const address = await health.start();
   for (const i of allInformers) i.start();
+  // Every replica answers admission from its own caches, leader or not; not Ready before it serves.
+  let admissionServing = webhookConfig === undefined;
+  unregister.push(registerReadinessCheck("admission-webhook-serving", () => admissionServing));
+  const admission = webhookConfig
+    ? await startAdmissionWebhook({
+        config: webhookConfig,
+        kubeConfig,
+        caches,
+        decide: policy.decide,
+        ready: () => allInformers.every((i) => i.hasSynced()) && policy.ready,
+      })
+    : undefined;
+  admissionServing = true;
 
   const controllers = [instances, realms, clients, users];
   // Re-decides every cached resource on a bundle change without provisioning: PolicyReports and
@@ -289,6 +310,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
       for (const stopWatch of stopWatches) stopWatch();
       for (const i of allInformers) i.stop();
       for (const u of unregister) u();
+      await admission?.stop();
       await health.stop();
       policy.close();
       machines.close();
@@ -297,5 +319,5 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
       log.info("stopped");
     })());
 
-  return { health: address, policy, machines, connections, done, stop };
+  return { health: address, admission, policy, machines, connections, done, stop };
 }

@@ -106,3 +106,15 @@ by name, else the chart's own when machines.files is set.
 {{- include "kpo.fullname" . }}-machines
 {{- end -}}
 {{- end }}
+
+{{/* The webhook's Service, certificate Secret and the DNS names the API server calls it by. */}}
+{{- define "kpo.webhookService" -}}
+{{- include "kpo.fullname" . }}-webhook
+{{- end -}}
+{{- define "kpo.webhookSecret" -}}
+{{- include "kpo.fullname" . }}-webhook-tls
+{{- end -}}
+{{- define "kpo.webhookDnsNames" -}}
+{{- $svc := include "kpo.webhookService" . -}}
+{{ $svc }}.{{ .Release.Namespace }}.svc,{{ $svc }}.{{ .Release.Namespace }}.svc.cluster.local
+{{- end -}}
