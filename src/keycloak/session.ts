@@ -7,6 +7,7 @@ import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/ro
 import { loggerFor } from "../observability/logger.js";
 import type { KeycloakConnection } from "./connection.js";
 import { MissingReferenceError } from "./errors.js";
+import type { FieldChange } from "./plan.js";
 
 const log = loggerFor("keycloak-sync");
 
@@ -42,15 +43,19 @@ export class SyncSession {
     return this.conn.call({ method: "GET", what, namespace: this.namespace }, fn);
   }
 
-  /** A write that changes `field` (recorded in `changed`). */
+  /**
+   * A write that changes `field` (recorded in `changed`). `changes` says which values it changes
+   * from what to what, where the caller knows: a connection in plan mode reports them (./plan.ts).
+   */
   write<T>(
     method: "POST" | "PUT" | "DELETE",
     field: string,
     what: string,
     fn: (admin: KeycloakAdminClient) => Promise<T>,
     timeoutMs?: number,
+    changes?: FieldChange[],
   ): Promise<T> {
-    return this.#write({ method, field, what, timeoutMs }, fn);
+    return this.#write({ method, field, what, timeoutMs, ...(changes ? { changes } : {}) }, fn);
   }
 
   /**
@@ -74,12 +79,24 @@ export class SyncSession {
       what: string;
       timeoutMs?: number;
       creates?: boolean;
+      changes?: FieldChange[];
     },
     fn: (admin: KeycloakAdminClient) => Promise<T>,
   ): Promise<T> {
-    const { method, field, what, timeoutMs, creates } = request;
+    const { method, field, what, timeoutMs, creates, changes } = request;
     this.writes += 1;
     if (!this.changed.includes(field)) this.changed.push(field);
+    const plan = this.conn.plan;
+    if (plan) {
+      // Recorded, not sent: the connection is planning (`kpo diff`).
+      return plan.record<T>({
+        method,
+        field,
+        what,
+        creates: creates ?? false,
+        ...(changes ? { changes } : {}),
+      });
+    }
     log.debug(
       { instance: this.conn.instance, realm: this.realm, namespace: this.namespace, method, field },
       what,
