@@ -108,7 +108,8 @@ export function splitWrites(writes: readonly PlannedWrite[]): Pick<ObjectDiff, "
 
 export function plannedChange(write: PlannedWrite): PlannedChange {
   return {
-    op: write.creates ? "create" : write.method === "DELETE" ? "delete" : "update",
+    // A POST adds (an object, role mappings, composites); a PUT changes; a DELETE takes away.
+    op: write.method === "POST" ? "create" : write.method === "DELETE" ? "delete" : "update",
     field: write.field,
     what: write.what,
     ...(write.changes && write.changes.length > 0

@@ -48,12 +48,15 @@ const placeholderPrefix = "planned:";
 
 export class WritePlan {
   readonly #writes: PlannedWrite[] = [];
+  /** Placeholder ids of the planned creates, by the create's `what`. */
+  readonly #created = new Map<string, string>();
   #stopAt: string | undefined;
   #ids = 0;
 
   /** The next run stops when the sync would create an object recording `field` (`realm`, `client`, `user`). */
   begin(stopAtCreateOf: string): void {
     this.#writes.length = 0;
+    this.#created.clear();
     this.#stopAt = stopAtCreateOf;
   }
 
@@ -67,8 +70,19 @@ export class WritePlan {
     this.#writes.push(write);
     if (write.creates && write.field === this.#stopAt) throw new PlanStop(write);
     this.#ids += 1;
+    const id = `${placeholderPrefix}${this.#ids}`;
+    if (write.creates) this.#created.set(write.what, id);
     // What a create returns ({id}); other writes' results are not used by the syncs.
-    return { id: `${placeholderPrefix}${this.#ids}` } as T;
+    return { id } as T;
+  }
+
+  /**
+   * The placeholder id of the object a planned create makes, by the create's `what`, so that a
+   * later step naming it (a new role in a composite or a group's mappings) plans on instead of
+   * finding it missing.
+   */
+  created(what: string): string | undefined {
+    return this.#created.get(what);
   }
 
   /** Does a request's argument name an object this plan only pretends to have created? */

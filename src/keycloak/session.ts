@@ -131,6 +131,11 @@ export class SyncSession {
 
   async realmRoleRef(name: string, usedBy: string): Promise<RoleRef> {
     const role = (await this.realmRoles()).get(name);
+    // In plan mode, a role this run would create (collection.ts words its create so).
+    const planned = role?.id
+      ? undefined
+      : this.conn.plan?.created(`create role "${name}" in realm "${this.realm}"`);
+    if (planned) return { id: planned, name };
     if (!role?.id) {
       throw new MissingReferenceError(
         `${usedBy} refers to realm role "${name}", which does not exist in realm "${this.realm}"; ` +
@@ -193,6 +198,10 @@ export class SyncSession {
   async clientRoleRef(clientId: string, name: string, usedBy: string): Promise<RoleRef> {
     await this.clientUuid(clientId, usedBy);
     const role = (await this.clientRoles(clientId)).get(name);
+    const planned = role?.id
+      ? undefined
+      : this.conn.plan?.created(`create role "${name}" of client "${clientId}"`);
+    if (planned) return { id: planned, name };
     if (!role?.id) {
       throw new MissingReferenceError(
         `${usedBy} refers to role "${name}" of client "${clientId}", which does not exist in realm "${this.realm}"; ` +
