@@ -19,7 +19,15 @@ import { deleteRealm, syncRealm } from "../../src/keycloak/realmSync.js";
 import { desiredClient } from "../../src/resources/clientRepresentation.js";
 import { desiredRealm } from "../../src/resources/realmRepresentation.js";
 import { realPolicyBundle } from "../unit/policyBundle.js";
-import { adminClient } from "./support.js";
+import {
+  adminClient,
+  createInstance,
+  createNamespace,
+  installCrds,
+  kubeConfig,
+  Resources,
+} from "./support.js";
+import * as k8s from "@kubernetes/client-node";
 import { partialExport } from "./realmComparison.js";
 
 const env = inject("keycloak");
@@ -250,5 +258,136 @@ describe("kpo diff against a real Keycloak", () => {
     ]);
     expect(code).toBe(0);
     expect(stdout).toBe("0 to create, 0 to update, 2 unchanged\n");
+  });
+});
+
+describe("kpo diff --instance: the instance, the resource's uid and its Secrets from the cluster", () => {
+  const name = `kpo-diff-instance-${suffix}`;
+  let admin: KcAdminClient;
+  let conn: KeycloakConnection;
+  let owner: Owner;
+  let namespace: string;
+  let dir: string;
+
+  const spec = (namespaceOfInstance: string): KeycloakRealmSpec => ({
+    instanceRef: { name: "main", namespace: namespaceOfInstance },
+    realmName: name,
+    displayName: "Cluster shop",
+    identityProviders: [
+      {
+        alias: "github",
+        providerId: "github",
+        clientSecretRef: { name: "broker-credentials" },
+        config: { clientId: "gh-app" },
+      },
+    ],
+  });
+
+  beforeAll(async () => {
+    const kc = kubeConfig();
+    const resources = new Resources(kc);
+    await installCrds(kc);
+    namespace = await createNamespace(kc, "diff");
+    await createInstance(kc, resources, namespace, "main", { namespaces: [namespace] });
+    await kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: "broker-credentials" }, stringData: { "client-secret": brokerSecret } },
+    });
+    // Stored, never reconciled (no operator runs here): it gives the uid the ownership checks compare.
+    const realm = await resources.create("keycloakrealms", namespace, {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakRealm",
+      metadata: { name: "shop" },
+      spec: { ...spec(namespace) },
+    });
+    owner = { uid: realm.metadata.uid ?? "", namespace, name: "shop" };
+    admin = await adminClient();
+    conn = new KeycloakConnection({
+      instance: "test/diff-instance",
+      baseUrl: env.url,
+      credentials: { kind: "password", username: env.adminUsername, password: env.adminPassword },
+      timeoutMs: 60_000,
+    });
+    const secrets = new Map([["spec.identityProviders[github].clientSecretRef", brokerSecret]]);
+    await syncRealm(conn, desiredRealm(spec(namespace), secrets), owner);
+    await admin.realms.updateConfigEvents({ realm: name }, { adminEventsEnabled: true });
+    dir = mkdtempSync(join(tmpdir(), "kpo-diff-instance-"));
+  });
+
+  afterAll(async () => {
+    await deleteRealm(conn, name, owner);
+    await conn.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function diffViaInstance(realmSpec: KeycloakRealmSpec, resource = "shop") {
+    const file = join(dir, `realm-${randomUUID()}.yaml`);
+    // No Secret and no uid in the file: both are the cluster's.
+    writeFileSync(
+      file,
+      stringify({
+        ...manifest("KeycloakRealm", resource, realmSpec),
+        metadata: { name: resource, namespace },
+      }),
+    );
+    const events = await admin.realms.findAdminEvents({ realm: name, max: 10_000 });
+    let stdout = "";
+    let stderr = "";
+    const code = await diffCommand(
+      {
+        file: [file],
+        instance: `${namespace}/main`,
+        kubeconfig: inject("kubeconfigPath"),
+        adminRealm: "master",
+        namespace: "default",
+        output: "text",
+        policy: true,
+        bundle: realPolicyBundle(),
+      },
+      { out: (t) => void (stdout += t), err: (t) => void (stderr += t) },
+    );
+    expect(await admin.realms.findAdminEvents({ realm: name, max: 10_000 })).toHaveLength(events.length);
+    return { code, stdout, stderr };
+  }
+
+  it("Given the applied realm, when diffed through its instance, then it is unchanged and the instance's grant allows it", async () => {
+    const { code, stdout, stderr } = await diffViaInstance(spec(namespace));
+    expect(stderr).toBe("");
+    expect(stdout).toBe(
+      `KeycloakRealm ${namespace}/shop (realm "${name}"): unchanged\n  policy (update): ALLOWED\n0 to create, 0 to update, 1 unchanged\n`,
+    );
+    expect(code).toBe(0);
+  });
+
+  it("Given a changed field, when diffed through its instance, then the update is shown", async () => {
+    const { code, stdout } = await diffViaInstance({ ...spec(namespace), displayName: "Cluster shop EU" });
+    expect(code).toBe(1);
+    expect(stdout).toContain('  displayName: "Cluster shop" → "Cluster shop EU"\n');
+  });
+
+  it("Given a Keycloak realm that names this resource but an earlier uid, when diffed through the instance, then the live resource's uid is compared and the sync's ownership refusal is reported", async () => {
+    const kc = kubeConfig();
+    const resources = new Resources(kc);
+    const other = `${name}-old`;
+    await resources.create("keycloakrealms", namespace, {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakRealm",
+      metadata: { name: "old" },
+      spec: { instanceRef: { name: "main" }, realmName: other },
+    });
+    // Created by an earlier KeycloakRealm of the same name (deleted and created again since).
+    const earlier: Owner = { uid: randomUUID(), namespace, name: "old" };
+    await syncRealm(conn, { realm: { realm: other, displayName: "Old" } }, earlier);
+    try {
+      const { code, stdout } = await diffViaInstance(
+        { instanceRef: { name: "main" }, realmName: other },
+        "old",
+      );
+      expect(code).toBe(2);
+      expect(stdout).toContain(`KeycloakRealm ${namespace}/old (realm "${other}"): error\n`);
+      expect(stdout).toContain("is managed by another resource");
+    } finally {
+      await deleteRealm(conn, other, earlier);
+    }
   });
 });
