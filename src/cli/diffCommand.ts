@@ -21,7 +21,7 @@ import {
   type KeycloakRealm,
   type KeycloakUser,
 } from "../api/index.js";
-import { realmRefOf } from "../api/refs.js";
+import { clientSecretName, realmRefOf } from "../api/refs.js";
 import { syncClient } from "../keycloak/clientSync.js";
 import { KeycloakConnection } from "../keycloak/connection.js";
 import { KeycloakApiError } from "../keycloak/errors.js";
@@ -40,7 +40,8 @@ import { rootLogger } from "../observability/logger.js";
 import type { Operation } from "../policy/decision.js";
 import { createPolicyEngine, type PolicyEngine } from "../policy/engine.js";
 import { ownerOf } from "../operator/realmHandler.js";
-import { readSecretValue } from "../operator/secrets.js";
+import { isConfidential, pendingRotation } from "../operator/clientHandler.js";
+import { readSecretIfExists, readSecretValue } from "../operator/secrets.js";
 import { desiredClient } from "../resources/clientRepresentation.js";
 import { desiredRealm } from "../resources/realmRepresentation.js";
 import { noSecrets, realmSecretReferences, type SecretReference } from "../resources/secretReferences.js";
@@ -161,6 +162,23 @@ class Sources {
     return realm;
   }
 
+  /**
+   * The rotation the client handler would make (spec.secret.rotate against its credentials
+   * Secret's annotation), when the cluster holds that Secret.
+   */
+  async pendingRotation(client: KeycloakClient): Promise<string | undefined> {
+    if (!this.#cluster || !isConfidential(client)) return undefined;
+    const namespace = client.metadata.namespace ?? "";
+    const name = clientSecretName(client);
+    const existing = await readSecretIfExists(
+      this.#cluster.kubeConfig.makeApiClient(CoreV1Api),
+      namespace,
+      name,
+      `KeycloakClient ${keyOf(client)} credentials`,
+    );
+    return pendingRotation(client, existing);
+  }
+
   /** A Secret's value: from a Secret document in the files, else from the cluster. Never printed. */
   async secret(namespace: string, ref: SecretReference, resource: string): Promise<string> {
     const doc = this.docs.find(
@@ -278,10 +296,22 @@ async function planClient(
   );
   const actual = found?.find((c) => c.clientId === clientId);
   const owner = await ownerFor(sources, client, actual?.attributes);
+  const rotation = actual === undefined ? undefined : await sources.pendingRotation(client);
   return {
     target: `client "${clientId}" in realm "${realmName}"`,
     exists: actual !== undefined,
-    run: () => syncClient(conn, realmName, desired, owner, { adopt: client.spec.adopt ?? false }),
+    run: async () => {
+      await syncClient(conn, realmName, desired, owner, { adopt: client.spec.adopt ?? false });
+      if (rotation === undefined) return;
+      // The handler's rotation, after the sync as in a reconcile (rotateClientSecret's write).
+      conn.plan?.record({
+        method: "POST",
+        field: "secret",
+        what: `regenerate secret of client "${clientId}" in realm "${realmName}" (spec.secret.rotate ${rotation})`,
+        creates: false,
+        changes: [{ field: "secret", secret: true }],
+      });
+    },
     settingsKey: "client",
     desired: desired as unknown as Record<string, unknown>,
     stopAt: "client",

@@ -12,7 +12,7 @@ import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { KeycloakClientSpec, KeycloakRealmSpec } from "../../src/api/index.js";
 import { diffCommand, type DiffOptions } from "../../src/cli/diffCommand.js";
-import { syncClient } from "../../src/keycloak/clientSync.js";
+import { getClientSecret, syncClient } from "../../src/keycloak/clientSync.js";
 import { KeycloakConnection } from "../../src/keycloak/connection.js";
 import type { Owner } from "../../src/keycloak/ownership.js";
 import { deleteRealm, syncRealm } from "../../src/keycloak/realmSync.js";
@@ -389,5 +389,64 @@ describe("kpo diff --instance: the instance, the resource's uid and its Secrets 
     } finally {
       await deleteRealm(conn, other, earlier);
     }
+  });
+
+  it("Given a raised spec.secret.rotate, when diffed through the instance, then the client secret would change, masked", async () => {
+    const kc = kubeConfig();
+    const resources = new Resources(kc);
+    const clientId = `confidential-${suffix}`;
+    const clientSpec = { realmRef: { name: "shop" }, clientId, publicClient: false };
+    const client = await resources.create("keycloakclients", namespace, {
+      apiVersion: "keycloak.kpo.dev/v1alpha1",
+      kind: "KeycloakClient",
+      metadata: { name: "api" },
+      spec: clientSpec,
+    });
+    await syncClient(conn, name, desiredClient(clientSpec), {
+      uid: client.metadata.uid ?? "",
+      namespace,
+      name: "api",
+    });
+    // The credentials Secret as the client handler leaves it: its rotation annotation says 0.
+    await kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
+      namespace,
+      body: {
+        metadata: { name: "api-credentials", annotations: { "keycloak.kpo.dev/rotation": "0" } },
+        stringData: { "client-secret": "x" },
+      },
+    });
+    const file = join(dir, "client.yaml");
+    writeFileSync(
+      file,
+      [
+        stringify({
+          ...manifest("KeycloakRealm", "shop", spec(namespace)),
+          metadata: { name: "shop", namespace },
+        }),
+        stringify({
+          ...manifest("KeycloakClient", "api", { ...clientSpec, secret: { rotate: 1 } }),
+          metadata: { name: "api", namespace },
+        }),
+      ].join("---\n"),
+    );
+    let stdout = "";
+    let stderr = "";
+    const code = await diffCommand(
+      {
+        file: [file],
+        instance: `${namespace}/main`,
+        kubeconfig: inject("kubeconfigPath"),
+        adminRealm: "master",
+        namespace: "default",
+        output: "text",
+      },
+      { out: (t) => void (stdout += t), err: (t) => void (stderr += t) },
+    );
+    expect(code).toBe(1);
+    expect(stdout).toContain(
+      `KeycloakClient ${namespace}/api (client "${clientId}" in realm "${name}"): update\n  secret: (secret changed)\n`,
+    );
+    const secret = await getClientSecret(conn, name, clientId);
+    expect(stdout + stderr).not.toContain(secret);
   });
 });
