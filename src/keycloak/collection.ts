@@ -99,7 +99,8 @@ export async function syncCollection<Desired, Actual, Created>(
           `update ${c.describe(name)}`,
           request,
           undefined,
-          c.changes?.(item, actual),
+          // Only a plan shows them (./plan.ts): a reconcile does not compute them at all.
+          session.conn.plan ? c.changes?.(item, actual) : undefined,
         );
     }
     await c.placed?.(item, actual, created);
