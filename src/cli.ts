@@ -2,6 +2,7 @@
 // The `kpo` command: every command group registers itself here, so following imports from this file
 // leads to every behaviour. Run from the repository with `npx tsx src/cli.ts ...` (or `npm run kpo -- ...`).
 import { Command } from "commander";
+import { registerDiffCommand } from "./cli/diffCommand.js";
 import { registerExportCommand } from "./cli/exportCommand.js";
 import { registerMachinesCommands } from "./cli/machinesCommand.js";
 import { registerPolicyCommands } from "./cli/policyCommand.js";
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerMachinesCommands(program);
   registerRestoreCommand(program);
   registerExportCommand(program);
+  registerDiffCommand(program);
   return program;
 }
 

@@ -72,7 +72,13 @@ const readSecretFile = (file: string, flag: string) => {
   }
 };
 
-function urlCredentials(opts: ExportCommandOptions): AdminCredentials {
+/** The admin credentials --url needs, from the flags (or KPO_ADMIN_PASSWORD). */
+export function urlCredentials(
+  opts: Pick<
+    ExportCommandOptions,
+    "clientId" | "clientSecretFile" | "passwordFile" | "username" | "adminRealm"
+  >,
+): AdminCredentials {
   if (opts.clientId && opts.clientSecretFile) {
     return {
       kind: "clientCredentials",

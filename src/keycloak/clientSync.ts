@@ -9,7 +9,7 @@ import { resolveFlowOverrides } from "./authenticationFlows.js";
 import { syncAuthorization, type DesiredAuthorization } from "./authorizationServices.js";
 import { indexByName, markedItems, syncCollection, type Collection } from "./collection.js";
 import type { KeycloakConnection } from "./connection.js";
-import { changedFields } from "./diff.js";
+import { changedFields, fieldValues } from "./diff.js";
 import { KeycloakApiError, MissingReferenceError, OwnershipError } from "./errors.js";
 import { attributeValue, checkOwnership, isOwnedBy, ownerAttributes, type Owner } from "./ownership.js";
 import type { SyncOptions, SyncResult } from "./realmSync.js";
@@ -236,6 +236,8 @@ async function syncClientSettings(
       changed[0] ?? "client",
       `update client "${clientId}" in realm "${realm}" (${changed.join(", ")})`,
       (kc) => kc.clients.update({ realm, id }, update as ClientRepresentation),
+      undefined,
+      fieldValues(changed, want, actual as Record<string, unknown>),
     );
   }
   if (settings.secret !== undefined && !actual.publicClient) {
@@ -247,8 +249,13 @@ async function syncClientSettings(
         )
       ).value;
     if (current !== settings.secret) {
-      await session.write("PUT", "secret", `set secret of client "${clientId}" in realm "${realm}"`, (kc) =>
-        kc.clients.update({ realm, id }, { clientId, secret: settings.secret }),
+      await session.write(
+        "PUT",
+        "secret",
+        `set secret of client "${clientId}" in realm "${realm}"`,
+        (kc) => kc.clients.update({ realm, id }, { clientId, secret: settings.secret }),
+        undefined,
+        [{ field: "secret", secret: true }],
       );
     }
   }

@@ -9,6 +9,7 @@
 import type KeycloakAdminClient from "@keycloak/keycloak-admin-client";
 import { isSubsetEqual } from "./diff.js";
 import { checkItemOwnership, itemMarker, itemOwnership, type Owner } from "./ownership.js";
+import type { FieldChange } from "./plan.js";
 import type { SyncSession } from "./session.js";
 
 /** A request to Keycloak, run by the session (which counts it). */
@@ -34,6 +35,8 @@ export interface Collection<Desired, Actual, Created = unknown> {
   create(desired: Desired): AdminRequest<Created> | Promise<AdminRequest<Created>>;
   /** The request that brings `actual` to `desired`, or undefined when the managed fields match. */
   update?(desired: Desired, actual: Actual): AdminRequest | undefined;
+  /** What an update changes, from what to what, for a plan to show (./plan.ts); secrets only as `secret`. */
+  changes?(desired: Desired, actual: Actual): FieldChange[];
   /** The request deleting an item no longer desired, or undefined when it is not ours to delete. */
   remove(name: string, actual: Actual): AdminRequest | undefined;
   /** Runs after each desired item is in place (groups descend into their subgroups here). */
@@ -89,7 +92,16 @@ export async function syncCollection<Desired, Actual, Created>(
     } else {
       c.checkExisting?.(name, actual);
       const request = c.update?.(item, actual);
-      if (request) await session.write("PUT", c.field(name), `update ${c.describe(name)}`, request);
+      if (request)
+        await session.write(
+          "PUT",
+          c.field(name),
+          `update ${c.describe(name)}`,
+          request,
+          undefined,
+          // Only a plan shows them (./plan.ts): a reconcile does not compute them at all.
+          session.conn.plan ? c.changes?.(item, actual) : undefined,
+        );
     }
     await c.placed?.(item, actual, created);
   }

@@ -28,6 +28,7 @@ import {
 } from "./errors.js";
 import { RealmClientSnapshots, type ClientSnapshotOptions } from "./clientSnapshot.js";
 import { RequestLimiter } from "./limits.js";
+import { WritePlan, emptyReadResult } from "./plan.js";
 import {
   keycloakCircuitRejectionsTotal,
   keycloakCircuitState,
@@ -99,6 +100,8 @@ export interface CallOptions {
   creates?: boolean;
   /** The realm a write changes: invalidates that realm's client snapshot (without: every realm's). */
   realm?: string;
+  /** A POST that changes nothing (a connection test): sent in plan mode too. */
+  changesNothing?: boolean;
 }
 
 /** Counters of this connection since it was created. */
@@ -144,6 +147,7 @@ export class KeycloakConnection {
   readonly clientSnapshots: RealmClientSnapshots;
   #token: HeldToken | undefined;
   #tokenInFlight: Promise<void> | undefined;
+  #plan: WritePlan | undefined;
 
   constructor(options: KeycloakConnectionOptions) {
     this.instance = options.instance;
@@ -211,6 +215,20 @@ export class KeycloakConnection {
     return admin;
   }
 
+  /**
+   * From now on this connection writes nothing (./plan.ts): the syncs' writes are recorded in the
+   * returned plan, and any other write is refused. There is no way back.
+   */
+  enterPlanMode(): WritePlan {
+    this.#plan ??= new WritePlan();
+    return this.#plan;
+  }
+
+  /** The plan writes are recorded in, when the connection is in plan mode. */
+  get plan(): WritePlan | undefined {
+    return this.#plan;
+  }
+
   /** A copy of the counters. */
   get stats(): ConnectionStats {
     return { ...this.#stats };
@@ -227,6 +245,13 @@ export class KeycloakConnection {
    * KeycloakApiError (HTTP status), KeycloakUnreachableError (no answer) or CircuitOpenError.
    */
   async call<T>(options: CallOptions, fn: (admin: KeycloakAdminClient) => Promise<T>): Promise<T> {
+    if (this.#plan) {
+      if (writeMethods.has(options.method) && !options.changesNothing) {
+        // SyncSession records its writes before they get here; anything else must not be sent.
+        throw new Error(`plan mode: refused to send "${options.what}" to Keycloak instance ${this.instance}`);
+      }
+      return this.#call(options, (admin) => fn(planReads(admin)));
+    }
     if (!writeMethods.has(options.method)) return this.#call(options, fn);
     // Before (a list in flight is discarded) and after (a list started meanwhile may predate it).
     this.clientSnapshots.invalidate(options.realm);
@@ -429,6 +454,29 @@ export class KeycloakConnection {
     }
     return token;
   }
+}
+
+/**
+ * The admin client as a planned run sees it: a request naming an object the plan only pretends to
+ * have created is answered empty, unsent (Keycloak would answer 404).
+ */
+function planReads(admin: KeycloakAdminClient): KeycloakAdminClient {
+  return new Proxy(admin, {
+    get(target, group, receiver) {
+      const resource: unknown = Reflect.get(target, group, receiver);
+      if (typeof resource !== "object" || resource === null) return resource;
+      return new Proxy(resource, {
+        get(res, method) {
+          const member: unknown = Reflect.get(res, method);
+          if (typeof member !== "function" || typeof method !== "string") return member;
+          return (...args: unknown[]) =>
+            WritePlan.namesPlaceholder(args)
+              ? Promise.resolve(emptyReadResult(method))
+              : (member as (...a: unknown[]) => unknown).apply(res, args);
+        },
+      });
+    },
+  });
 }
 
 /** Keycloak's error text from a failed response: only the `error`/`error_description` fields. */

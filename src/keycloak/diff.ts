@@ -71,3 +71,22 @@ export function setDifference(
 function isScalar(value: unknown): value is string | number | boolean | bigint {
   return ["string", "number", "boolean", "bigint"].includes(typeof value);
 }
+
+/**
+ * The old and new value of each field `changedFields` named (`attributes.<key>` looked up in the
+ * attribute maps), for a plan to show (./plan.ts).
+ */
+export function fieldValues(
+  fields: readonly string[],
+  desired: Record<string, unknown>,
+  actual: Record<string, unknown>,
+): { field: string; old: unknown; new: unknown }[] {
+  const at = (rep: Record<string, unknown>, field: string): unknown => {
+    if (!field.startsWith("attributes.")) return rep[field];
+    const attributes = rep.attributes;
+    return typeof attributes === "object" && attributes !== null
+      ? (attributes as Record<string, unknown>)[field.slice("attributes.".length)]
+      : undefined;
+  };
+  return fields.map((field) => ({ field, old: at(actual, field), new: at(desired, field) }));
+}

@@ -131,6 +131,24 @@ function providers(
       const rep = { ...actual, ...fields, config: { ...actualConfig, ...config, ...secret } };
       return (kc) => kc.identityProviders.update({ realm, alias: desired.rep.alias }, rep);
     },
+    changes: (desired, actual) => {
+      const { config: _config, ...fields } = desired.rep;
+      const config = managedConfig(desired, owner);
+      const actualConfig = (actual.config ?? {}) as Record<string, unknown>;
+      const have = actual as Record<string, unknown>;
+      return [
+        ...Object.entries(fields)
+          .filter(([key, value]) => !isSubsetEqual(value, have[key]))
+          .map(([key, value]) => ({ field: key, old: have[key], new: value })),
+        ...Object.entries(config)
+          .filter(([key, value]) => key !== clientSecretHashKey && !isSubsetEqual(value, actualConfig[key]))
+          .map(([key, value]) => ({ field: `config.${key}`, old: actualConfig[key], new: value })),
+        ...(actualConfig[clientSecretHashKey] !== config[clientSecretHashKey] &&
+        desired.clientSecret !== undefined
+          ? [{ field: "config.clientSecret", secret: true }]
+          : []),
+      ];
+    },
     remove: (alias, actual) =>
       itemOwnership(actual.config, owner) === "ours"
         ? (kc) => kc.identityProviders.del({ realm, alias })

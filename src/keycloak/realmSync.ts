@@ -11,7 +11,8 @@ import { prepareAuthentication } from "./authenticationFlows.js";
 import { indexByName, markedItems, syncCollection, type Collection } from "./collection.js";
 import type { KeycloakConnection } from "./connection.js";
 import { checkDefaultGroups, syncDefaultGroups } from "./defaultGroups.js";
-import { changedFields, isSubsetEqual } from "./diff.js";
+import { changedFields, fieldValues, isSubsetEqual } from "./diff.js";
+import type { FieldChange } from "./plan.js";
 import { KeycloakApiError, MissingReferenceError, OwnershipError } from "./errors.js";
 import { groupPaths } from "./groupPaths.js";
 import { prepareIdentityProviders, type DesiredIdentityProviders } from "./identityProviders.js";
@@ -292,9 +293,37 @@ async function updateRealmSettings(
   }
   const fields = [...changed, ...(smtpChanged ? ["smtpServer"] : [])];
   session.changed.push(...fields.filter((f) => !session.changed.includes(f)));
-  await session.write("PUT", fields[0] ?? "realm", `update realm "${name}" (${fields.join(", ")})`, (kc) =>
-    kc.realms.update({ realm: name }, update as RealmRepresentation),
+  const changes: FieldChange[] = fieldValues(changed, want, actual as Record<string, unknown>);
+  if (smtpChanged && desired.smtpServer) changes.push(...smtpChanges(desired.smtpServer, actual, attributes));
+  await session.write(
+    "PUT",
+    fields[0] ?? "realm",
+    `update realm "${name}" (${fields.join(", ")})`,
+    (kc) => kc.realms.update({ realm: name }, update as RealmRepresentation),
+    undefined,
+    changes,
   );
+}
+
+/** The SMTP settings that differ, the password only as "changed" (Keycloak never returns it). */
+function smtpChanges(
+  desired: SmtpServer,
+  actual: RealmRepresentation,
+  attributes: Record<string, string>,
+): FieldChange[] {
+  const { password, ...rest } = desired;
+  const have = (actual.smtpServer ?? {}) as Record<string, unknown>;
+  const changes: FieldChange[] = Object.entries(rest)
+    .filter(([key, value]) => !isSubsetEqual(value, have[key]))
+    .map(([key, value]) => ({ field: `smtpServer.${key}`, old: have[key], new: value }));
+  const hash = attributes[smtpPasswordHashAttribute];
+  if (
+    password !== undefined &&
+    password !== "" &&
+    attributeValue(actual.attributes, smtpPasswordHashAttribute) !== hash
+  )
+    changes.push({ field: "smtpServer.password", secret: true });
+  return changes;
 }
 
 function smtpMatches(

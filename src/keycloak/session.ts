@@ -7,6 +7,7 @@ import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/ro
 import { loggerFor } from "../observability/logger.js";
 import type { KeycloakConnection } from "./connection.js";
 import { MissingReferenceError } from "./errors.js";
+import type { FieldChange } from "./plan.js";
 
 const log = loggerFor("keycloak-sync");
 
@@ -42,15 +43,19 @@ export class SyncSession {
     return this.conn.call({ method: "GET", what, namespace: this.namespace }, fn);
   }
 
-  /** A write that changes `field` (recorded in `changed`). */
+  /**
+   * A write that changes `field` (recorded in `changed`). `changes` says which values it changes
+   * from what to what, where the caller knows: a connection in plan mode reports them (./plan.ts).
+   */
   write<T>(
     method: "POST" | "PUT" | "DELETE",
     field: string,
     what: string,
     fn: (admin: KeycloakAdminClient) => Promise<T>,
     timeoutMs?: number,
+    changes?: FieldChange[],
   ): Promise<T> {
-    return this.#write({ method, field, what, timeoutMs }, fn);
+    return this.#write({ method, field, what, timeoutMs, ...(changes ? { changes } : {}) }, fn);
   }
 
   /**
@@ -74,12 +79,24 @@ export class SyncSession {
       what: string;
       timeoutMs?: number;
       creates?: boolean;
+      changes?: FieldChange[];
     },
     fn: (admin: KeycloakAdminClient) => Promise<T>,
   ): Promise<T> {
-    const { method, field, what, timeoutMs, creates } = request;
+    const { method, field, what, timeoutMs, creates, changes } = request;
     this.writes += 1;
     if (!this.changed.includes(field)) this.changed.push(field);
+    const plan = this.conn.plan;
+    if (plan) {
+      // Recorded, not sent: the connection is planning (`kpo diff`).
+      return plan.record<T>({
+        method,
+        field,
+        what,
+        creates: creates ?? false,
+        ...(changes ? { changes } : {}),
+      });
+    }
     log.debug(
       { instance: this.conn.instance, realm: this.realm, namespace: this.namespace, method, field },
       what,
@@ -114,6 +131,11 @@ export class SyncSession {
 
   async realmRoleRef(name: string, usedBy: string): Promise<RoleRef> {
     const role = (await this.realmRoles()).get(name);
+    // In plan mode, a role this run would create (collection.ts words its create so).
+    const planned = role?.id
+      ? undefined
+      : this.conn.plan?.created(`create role "${name}" in realm "${this.realm}"`);
+    if (planned) return { id: planned, name };
     if (!role?.id) {
       throw new MissingReferenceError(
         `${usedBy} refers to realm role "${name}", which does not exist in realm "${this.realm}"; ` +
@@ -176,6 +198,10 @@ export class SyncSession {
   async clientRoleRef(clientId: string, name: string, usedBy: string): Promise<RoleRef> {
     await this.clientUuid(clientId, usedBy);
     const role = (await this.clientRoles(clientId)).get(name);
+    const planned = role?.id
+      ? undefined
+      : this.conn.plan?.created(`create role "${name}" of client "${clientId}"`);
+    if (planned) return { id: planned, name };
     if (!role?.id) {
       throw new MissingReferenceError(
         `${usedBy} refers to role "${name}" of client "${clientId}", which does not exist in realm "${this.realm}"; ` +

@@ -171,6 +171,17 @@ export async function syncUserFederation(
       };
       return (kc) => kc.components.update({ realm, id }, { ...actual, config });
     },
+    changes: (p, actual) => {
+      const held = actual.config as Record<string, unknown> | undefined;
+      return [
+        ...Object.entries(p.config)
+          .filter(([key, value]) => !configMatches({ [key]: value }, held))
+          .map(([key, value]) => ({ field: `config.${key}`, old: held?.[key], new: value })),
+        ...(hashOf(p, actual.id ?? "") !== storedHash(actual.id ?? "") && p.bindCredential !== undefined
+          ? [{ field: "config.bindCredential", secret: true }]
+          : []),
+      ];
+    },
     remove: (_, actual) => {
       const id = actual.id ?? "";
       return ours(actual) ? (kc) => kc.components.del({ realm, id }) : undefined;
@@ -269,6 +280,7 @@ async function testConnection(session: SyncSession, provider: DesiredLdapProvide
         method: "POST",
         what: `test the connection of LDAP provider "${provider.name}"`,
         namespace: session.namespace,
+        changesNothing: true,
       },
       (kc) => kc.realms.testLDAPConnection({ realm }, body),
     );

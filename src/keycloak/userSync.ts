@@ -231,6 +231,12 @@ async function syncUserFields(
       changed[0] ?? "user",
       `update user "${username}" in realm "${realm}" (${changed.join(", ")})`,
       (kc) => kc.users.update({ realm, id }, userUpdate(actual, changes)),
+      undefined,
+      changed.map((field) => ({
+        field,
+        old: field === "attributes" ? have : actual[field as keyof UserRepresentation],
+        new: changes[field as keyof ManagedUserFields],
+      })),
     );
   }
   return {

@@ -57,8 +57,22 @@ function dataDigest(data: Record<string, string>, client: KeycloakClient): strin
   return writeOnlySecretHash("credentials", canonical, { uid: client.metadata.uid ?? "" });
 }
 
+/**
+ * The spec.secret.rotate value the operator would rotate the client secret for, when the
+ * credentials Secret answers to another one: rotation is asked for by raising it above the value the
+ * Secret holds (a Secret not yet written holds none, and a new client gets a fresh secret anyway).
+ */
+export function pendingRotation(
+  client: Pick<KeycloakClient, "spec">,
+  existing: V1Secret | undefined,
+): string | undefined {
+  const wanted = String(client.spec.secret?.rotate ?? 0);
+  const current = existing?.metadata?.annotations?.[ROTATION_ANNOTATION];
+  return current !== undefined && current !== wanted ? wanted : undefined;
+}
+
 /** Has a client secret to deliver: a confidential OIDC client (SAML clients sign instead). */
-function isConfidential(client: KeycloakClient): boolean {
+export function isConfidential(client: Pick<KeycloakClient, "spec">): boolean {
   return !client.spec.publicClient && !client.spec.bearerOnly && client.spec.protocol !== "saml";
 }
 
@@ -127,11 +141,10 @@ export function clientHandler(
   ): Promise<{ value: string; rotation: string }> {
     const key = objectKey(client);
     const wanted = String(client.spec.secret?.rotate ?? 0);
-    const current = existing?.metadata?.annotations?.[ROTATION_ANNOTATION];
     const namespace = client.metadata.namespace ?? "";
     // Rotate only when asked for a rotation the Secret does not hold yet; until the new value is
     // written the Secret keeps the old one, so a failed write never leaves the app without credentials.
-    if (current !== undefined && current !== wanted) {
+    if (pendingRotation(client, existing) !== undefined) {
       const value = await classified(`rotating the secret of KeycloakClient ${key}`, () =>
         rotateClientSecret(conn, realmName, client.spec.clientId, ownerOf(client)),
       );
