@@ -36,9 +36,8 @@ import { syncRealm } from "../keycloak/realmSync.js";
 import { syncUser } from "../keycloak/userSync.js";
 import { loadKubeConfig } from "../kube/config.js";
 import { formatKey, type ObjectKey } from "../kube/objectKey.js";
-import { rootLogger } from "../observability/logger.js";
 import type { Operation } from "../policy/decision.js";
-import { createPolicyEngine, type PolicyEngine } from "../policy/engine.js";
+import type { PolicyEngine } from "../policy/engine.js";
 import { ownerOf } from "../operator/realmHandler.js";
 import { isConfidential, pendingRotation } from "../operator/clientHandler.js";
 import { readSecretIfExists, readSecretValue } from "../operator/secrets.js";
@@ -46,10 +45,18 @@ import { desiredClient } from "../resources/clientRepresentation.js";
 import { desiredRealm } from "../resources/realmRepresentation.js";
 import { noSecrets, realmSecretReferences, type SecretReference } from "../resources/secretReferences.js";
 import { desiredUser } from "../resources/userRepresentation.js";
-import { urlCredentials } from "./exportCommand.js";
-import { CommandError, connectToInstance, keyOption, readInstance } from "./instanceConnection.js";
+import {
+  CommandError,
+  connectToInstance,
+  keyOption,
+  readInstance,
+  urlCredentials,
+  withUrlAccessOptions,
+  type UrlAccessOptions,
+} from "./instanceConnection.js";
 import {
   BadInputError,
+  cliPolicyEngine,
   defaultBundleDir,
   policyInputFromDocuments,
   readDocuments,
@@ -57,17 +64,11 @@ import {
 } from "./policyCommand.js";
 import { exitCodeOf, formatJson, formatText, splitWrites, type ObjectDiff } from "./diffReport.js";
 
-export interface DiffOptions {
+export interface DiffOptions extends UrlAccessOptions {
   file: string[];
   instance?: string;
   url?: string;
   kubeconfig?: string;
-  username?: string;
-  passwordFile?: string;
-  clientId?: string;
-  clientSecretFile?: string;
-  adminRealm: string;
-  caFile?: string;
   /** Namespace of documents whose metadata names none. */
   namespace: string;
   output: "text" | "json";
@@ -423,11 +424,7 @@ async function openEngine(opts: DiffOptions): Promise<PolicyEngine> {
       `no policy bundle at ${bundleDir}. Build one with scripts/policies.sh build, or pass --bundle <dir>`,
     );
   }
-  return createPolicyEngine({
-    bundleDir,
-    ...(opts.data ? { dataOverrideFile: opts.data } : {}),
-    logger: rootLogger.child({ component: "policy" }, { level: process.env.KPO_LOG_LEVEL ?? "silent" }),
-  });
+  return cliPolicyEngine(bundleDir, opts.data);
 }
 
 /** The documents policy input is built from: the files, and the KeycloakInstance of --instance. */
@@ -499,7 +496,7 @@ export async function diffCommand(opts: DiffOptions, io: Io = processIo): Promis
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export function registerDiffCommand(program: Command): void {
-  program
+  const command = program
     .command("diff")
     .description(
       "show what a reconcile of these KeycloakRealm, KeycloakClient and KeycloakUser manifests would change in Keycloak, writing nothing.\n" +
@@ -518,13 +515,8 @@ export function registerDiffCommand(program: Command): void {
       "--url <url>",
       "compare with this Keycloak (admin credentials: --username/--password-file or --client-id/--client-secret-file)",
     )
-    .option("--kubeconfig <path>", "kubeconfig file (default: KUBECONFIG or in-cluster)")
-    .option("--username <name>", "admin user for --url")
-    .option("--password-file <file>", "file holding the admin user's password (or set KPO_ADMIN_PASSWORD)")
-    .option("--client-id <id>", "service-account client for --url")
-    .option("--client-secret-file <file>", "file holding that client's secret")
-    .option("--admin-realm <name>", "realm of the admin user or client", "master")
-    .option("--ca-file <file>", "CA bundle to trust for --url")
+    .option("--kubeconfig <path>", "kubeconfig file (default: KUBECONFIG or in-cluster)");
+  withUrlAccessOptions(command)
     .option("-n, --namespace <name>", "namespace of documents whose metadata names none", "default")
     .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
     .option("--policy", "also print each object's policy decision (the operator's engine and input builder)")

@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { stringify } from "yaml";
-import { KeycloakConnection, type AdminCredentials } from "../keycloak/connection.js";
+import { KeycloakConnection } from "../keycloak/connection.js";
 import { loadKubeConfig } from "../kube/config.js";
 import { formatKey, type ObjectKey } from "../kube/objectKey.js";
 import { keycloakDefaults, type Representation } from "../export/defaults.js";
@@ -20,20 +20,21 @@ import {
   type ExportResult,
   type Manifest,
 } from "../export/manifests.js";
-import { CommandError, connectToInstance, keyOption } from "./instanceConnection.js";
+import {
+  CommandError,
+  connectToInstance,
+  keyOption,
+  urlCredentials,
+  withUrlAccessOptions,
+  type UrlAccessOptions,
+} from "./instanceConnection.js";
 
-export interface ExportCommandOptions {
+export interface ExportCommandOptions extends UrlAccessOptions {
   instance?: string;
   url?: string;
   fromFile?: string;
   realm?: string;
   kubeconfig?: string;
-  username?: string;
-  passwordFile?: string;
-  clientId?: string;
-  clientSecretFile?: string;
-  adminRealm: string;
-  caFile?: string;
   namespace?: string;
   instanceRef?: string;
   name?: string;
@@ -62,39 +63,6 @@ export function realmOfFile(parsed: unknown, realm: string | undefined, file: st
       `${file} has no realm "${realm}" (it has: ${named.map((r) => String(r.realm)).join(", ")})`,
     );
   return found;
-}
-
-const readSecretFile = (file: string, flag: string) => {
-  try {
-    return readFileSync(file, "utf8").trim();
-  } catch (err) {
-    throw new CommandError(`${flag} ${file}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-};
-
-/** The admin credentials --url needs, from the flags (or KPO_ADMIN_PASSWORD). */
-export function urlCredentials(
-  opts: Pick<
-    ExportCommandOptions,
-    "clientId" | "clientSecretFile" | "passwordFile" | "username" | "adminRealm"
-  >,
-): AdminCredentials {
-  if (opts.clientId && opts.clientSecretFile) {
-    return {
-      kind: "clientCredentials",
-      clientId: opts.clientId,
-      clientSecret: readSecretFile(opts.clientSecretFile, "--client-secret-file"),
-      realm: opts.adminRealm,
-    };
-  }
-  const password = opts.passwordFile
-    ? readSecretFile(opts.passwordFile, "--password-file")
-    : process.env.KPO_ADMIN_PASSWORD;
-  if (opts.username && password)
-    return { kind: "password", username: opts.username, password, realm: opts.adminRealm };
-  throw new CommandError(
-    "--url needs admin credentials: --username with --password-file (or the KPO_ADMIN_PASSWORD environment variable), or --client-id with --client-secret-file",
-  );
 }
 
 async function readRealm(
@@ -236,7 +204,7 @@ export async function runExport(
 }
 
 export function registerExportCommand(program: Command): void {
-  program
+  const command = program
     .command("export")
     .description(
       "write the KeycloakRealm, KeycloakClient (and KeycloakUser) resources that reproduce a realm",
@@ -254,13 +222,8 @@ export function registerExportCommand(program: Command): void {
       "read Keycloak's realm export file (kc.sh export, or the admin console's partial export)",
     )
     .option("--realm <name>", "the realm's name in Keycloak (required with --instance and --url)")
-    .option("--kubeconfig <path>", "kubeconfig file (default: KUBECONFIG or in-cluster)")
-    .option("--username <name>", "admin user for --url")
-    .option("--password-file <file>", "file holding the admin user's password (or set KPO_ADMIN_PASSWORD)")
-    .option("--client-id <id>", "service-account client for --url")
-    .option("--client-secret-file <file>", "file holding that client's secret")
-    .option("--admin-realm <name>", "realm of the admin user or client", "master")
-    .option("--ca-file <file>", "CA bundle to trust for --url")
+    .option("--kubeconfig <path>", "kubeconfig file (default: KUBECONFIG or in-cluster)");
+  withUrlAccessOptions(command)
     .option("--instance-ref <ns/name>", "the KeycloakInstance the resources name (default: --instance)")
     .option("--namespace <ns>", "namespace of the written objects (default: the instance's)")
     .option("--name <name>", "metadata.name of the KeycloakRealm (default: from the realm's name)")

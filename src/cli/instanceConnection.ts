@@ -1,9 +1,11 @@
 // How the CLI reaches the Keycloak of a KeycloakInstance: the way the operator reaches it
 // (ConnectionPool: the instance's URL, TLS settings and admin credentials Secret), read through the
 // caller's kubeconfig. Shared by the commands that talk to a live Keycloak.
+import { readFileSync } from "node:fs";
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import type { Command } from "commander";
 import { GROUP, INSTANCE_PLURAL, VERSION, type KeycloakInstance } from "../api/index.js";
-import type { KeycloakConnection } from "../keycloak/connection.js";
+import type { AdminCredentials, KeycloakConnection } from "../keycloak/connection.js";
 import { defaultLimiterConfig } from "../keycloak/limits.js";
 import { apiMessageOf } from "../kube/apiRequest.js";
 import { formatKey, parseKey, type ObjectKey } from "../kube/objectKey.js";
@@ -49,4 +51,53 @@ export async function connectToInstance(
     limits: defaultLimiterConfig,
   });
   return pool.forInstance(instance);
+}
+
+/** The flags of a command that reaches a Keycloak by --url: its admin credentials and CA. */
+export interface UrlAccessOptions {
+  username?: string;
+  passwordFile?: string;
+  clientId?: string;
+  clientSecretFile?: string;
+  adminRealm: string;
+  caFile?: string;
+}
+
+/** Adds the UrlAccessOptions flags to a command. */
+export function withUrlAccessOptions(command: Command): Command {
+  return command
+    .option("--username <name>", "admin user for --url")
+    .option("--password-file <file>", "file holding the admin user's password (or set KPO_ADMIN_PASSWORD)")
+    .option("--client-id <id>", "service-account client for --url")
+    .option("--client-secret-file <file>", "file holding that client's secret")
+    .option("--admin-realm <name>", "realm of the admin user or client", "master")
+    .option("--ca-file <file>", "CA bundle to trust for --url");
+}
+
+const readSecretFile = (file: string, flag: string) => {
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch (err) {
+    throw new CommandError(`${flag} ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+};
+
+/** The admin credentials --url needs, from the flags (or KPO_ADMIN_PASSWORD). */
+export function urlCredentials(opts: UrlAccessOptions): AdminCredentials {
+  if (opts.clientId && opts.clientSecretFile) {
+    return {
+      kind: "clientCredentials",
+      clientId: opts.clientId,
+      clientSecret: readSecretFile(opts.clientSecretFile, "--client-secret-file"),
+      realm: opts.adminRealm,
+    };
+  }
+  const password = opts.passwordFile
+    ? readSecretFile(opts.passwordFile, "--password-file")
+    : process.env.KPO_ADMIN_PASSWORD;
+  if (opts.username && password)
+    return { kind: "password", username: opts.username, password, realm: opts.adminRealm };
+  throw new CommandError(
+    "--url needs admin credentials: --username with --password-file (or the KPO_ADMIN_PASSWORD environment variable), or --client-id with --client-secret-file",
+  );
 }

@@ -19,12 +19,12 @@ import {
 } from "../api/index.js";
 import type { ResolvedRef } from "../api/refs.js";
 import { loadKubeConfig } from "../kube/config.js";
-import { rootLogger } from "../observability/logger.js";
 import { auditResources, type AuditFinding } from "../policy/audit.js";
-import { createPolicyEngine, type PolicyEngine } from "../policy/engine.js";
+import type { PolicyEngine } from "../policy/engine.js";
 import type { PolicyLookup } from "../policy/input.js";
 import {
   BadInputError,
+  cliPolicyEngine,
   defaultBundleDir,
   documentLookup,
   EXIT_ALLOWED,
@@ -235,11 +235,7 @@ export async function runPolicyAudit(opts: PolicyAuditOptions, io: Io = processI
   const bundleDir = resolve(opts.bundle ?? defaultBundleDir());
   let engine: PolicyEngine;
   try {
-    engine = await createPolicyEngine({
-      bundleDir,
-      ...(opts.data ? { dataOverrideFile: opts.data } : {}),
-      logger: rootLogger.child({ component: "policy" }, { level: process.env.KPO_LOG_LEVEL ?? "silent" }),
-    });
+    engine = await cliPolicyEngine(bundleDir, opts.data);
   } catch (err) {
     io.err(`kpo policy audit: ${(err as Error).message}\n`);
     return EXIT_BAD_INPUT;

@@ -12,9 +12,22 @@ import { rootLogger } from "../observability/logger.js";
 import { packageRoot } from "../packageRoot.js";
 import { compactInput } from "../policy/compactInput.js";
 import type { Decision, Operation, PolicyInput, ResourceKind } from "../policy/decision.js";
-import { createPolicyEngine } from "../policy/engine.js";
+import { createPolicyEngine, type PolicyEngine } from "../policy/engine.js";
 import { policyInputFor, type PolicyLookup } from "../policy/input.js";
 import { registerPolicyAuditCommand } from "./policyAuditCommand.js";
+
+/**
+ * The policy engine as the CLI commands run it: the operator's engine over a bundle directory and
+ * an optional data file, its JSON log lines silenced (they would interleave with the report; its
+ * failures reach the user as the command's error) unless KPO_LOG_LEVEL asks for them.
+ */
+export function cliPolicyEngine(bundleDir: string, dataFile?: string): Promise<PolicyEngine> {
+  return createPolicyEngine({
+    bundleDir,
+    ...(dataFile ? { dataOverrideFile: dataFile } : {}),
+    logger: rootLogger.child({ component: "policy" }, { level: process.env.KPO_LOG_LEVEL ?? "silent" }),
+  });
+}
 
 export const EXIT_ALLOWED = 0;
 export const EXIT_DENIED = 1;
@@ -312,12 +325,7 @@ export async function runPolicyEval(opts: PolicyEvalOptions, io: Io = processIo)
   }
   let engine;
   try {
-    engine = await createPolicyEngine({
-      bundleDir,
-      ...(opts.data ? { dataOverrideFile: opts.data } : {}),
-      // The engine's JSON log lines would interleave with the report; failures reach the user below.
-      logger: rootLogger.child({ component: "policy" }, { level: process.env.KPO_LOG_LEVEL ?? "silent" }),
-    });
+    engine = await cliPolicyEngine(bundleDir, opts.data);
   } catch (err) {
     io.err(`kpo policy eval: ${(err as Error).message}\n`);
     return EXIT_BAD_INPUT;
