@@ -15,11 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAdmissionWebhook, type RunningAdmissionWebhook } from "../../src/admission/index.js";
 import { certificateFacts, splitPemBundle } from "../../src/admission/certificates.js";
 import { SECRET_KEYS } from "../../src/admission/servingCertificate.js";
-import { Informer } from "../../src/kube/informers.js";
 import { metricsText } from "../../src/observability/metrics.js";
 import type { Caches } from "../../src/operator/facts.js";
 import { createPolicyEngine, type PolicyEngine } from "../../src/policy/engine.js";
 import { freePort } from "../../src/testenv/ports.js";
+import { registerLocalWebhook, startLocalCaches, type LocalCaches } from "../../src/testenv/admission.js";
 import { realPolicyBundle } from "../unit/policyBundle.js";
 import {
   createNamespace,
@@ -51,6 +51,7 @@ let port: number;
 let engine: PolicyEngine;
 let webhook: RunningAdmissionWebhook;
 let caches: Caches;
+let localCaches: LocalCaches;
 
 const realm = (name: string, realmName = `${name}-${run}`) => ({
   apiVersion,
@@ -183,46 +184,15 @@ beforeAll(async () => {
   );
   engine = await createPolicyEngine({ bundleDir: realPolicyBundle(), dataOverrideFile: dataFile });
 
-  const informer = <T extends k8s.KubernetesObject>(apiVersion: string, plural: string) =>
-    new Informer<T>({ kubeConfig: kc, apiVersion, plural });
-  caches = {
-    instances: informer(apiVersion, "keycloakinstances"),
-    realms: informer(apiVersion, "keycloakrealms"),
-    clients: informer(apiVersion, "keycloakclients"),
-    users: informer(apiVersion, "keycloakusers"),
-    namespaces: informer("v1", "namespaces"),
-  } as unknown as Caches;
-  const all = Object.values(caches) as Informer<k8s.KubernetesObject>[];
-  for (const i of all) i.start();
-  await Promise.all(all.map((i) => i.waitForSync(60_000)));
+  localCaches = await startLocalCaches(kc);
+  caches = localCaches.caches;
 
   port = await freePort();
-  await admissionApi.createValidatingWebhookConfiguration({
-    body: {
-      metadata: { name: WEBHOOK_CONFIGURATION },
-      webhooks: [
-        {
-          name: "validate.keycloak.kpo.dev",
-          admissionReviewVersions: ["v1"],
-          sideEffects: "None",
-          // Fail, not the chart's Ignore: a webhook that cannot be reached must show as a refusal here.
-          failurePolicy: "Fail",
-          timeoutSeconds: 5,
-          clientConfig: { url: `https://127.0.0.1:${port}/validate` },
-          rules: [
-            {
-              apiGroups: [group],
-              apiVersions: [version],
-              operations: ["CREATE", "UPDATE"],
-              resources: ["keycloakinstances", "keycloakrealms", "keycloakclients", "keycloakusers"],
-              scope: "Namespaced",
-            },
-          ],
-          // Only this file's namespaces: the other test files share the API server.
-          namespaceSelector: { matchLabels: { [LABEL]: run } },
-        },
-      ],
-    },
+  // Only this file's namespaces: the other test files share the API server.
+  await registerLocalWebhook(kc, {
+    name: WEBHOOK_CONFIGURATION,
+    port,
+    namespaceSelector: { matchLabels: { [LABEL]: run } },
   });
   webhook = await startAdmissionWebhook({
     config: {
@@ -235,7 +205,7 @@ beforeAll(async () => {
     kubeConfig: kc,
     caches,
     decide: engine.decide,
-    ready: () => all.every((i) => i.hasSynced()),
+    ready: localCaches.synced,
   });
   // The API server picks a new webhook configuration up asynchronously: wait until a server-side
   // dry run of a denied realm is refused by the policy (nothing is stored by a dry run).
@@ -261,7 +231,7 @@ afterAll(async () => {
     .deleteValidatingWebhookConfiguration({ name: WEBHOOK_CONFIGURATION })
     .catch(() => undefined);
   await webhook?.stop();
-  for (const i of Object.values(caches ?? {}) as Informer<k8s.KubernetesObject>[]) i.stop();
+  localCaches?.stop();
   engine?.close();
 });
 
