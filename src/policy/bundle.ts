@@ -36,6 +36,8 @@ export interface BundleFiles {
 export interface CompiledBundle {
   revision: string;
   fingerprint: string;
+  /** The policies the bundle's data names (data.kpo.enforcement's keys), sorted. */
+  policies: readonly string[];
   evaluate(input: PolicyInput): Decision;
 }
 
@@ -179,6 +181,13 @@ function evaluateWith(policy: LoadedPolicy, entrypoint: number, input: PolicyInp
  * Compiles the wasm, loads the data, checks the entrypoint and answers the probe input. Throws an
  * Error whose message says what is wrong with the bundle.
  */
+/** The policy names of a bundle's data document: data.kpo.enforcement's keys. */
+export function policiesOfData(data: Record<string, unknown>): string[] {
+  const kpo = data.kpo as { enforcement?: unknown } | undefined;
+  const enforcement = kpo?.enforcement;
+  return typeof enforcement === "object" && enforcement !== null ? Object.keys(enforcement).sort() : [];
+}
+
 export async function compileBundle(files: BundleFiles): Promise<CompiledBundle> {
   const wasmEntries = files.manifest.wasm;
   if (
@@ -220,6 +229,7 @@ export async function compileBundle(files: BundleFiles): Promise<CompiledBundle>
   return {
     revision: files.revision,
     fingerprint: files.fingerprint,
+    policies: policiesOfData(files.data),
     evaluate(input: PolicyInput): Decision {
       const result = evaluateWith(policy, entrypoint, input);
       const error = decisionShapeError(result);

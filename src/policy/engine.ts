@@ -49,13 +49,6 @@ export interface PolicyEngine {
   close(): void;
 }
 
-/** The policy names of a bundle's data document: data.kpo.enforcement's keys. */
-export function policiesOfData(data: Record<string, unknown>): string[] {
-  const kpo = data.kpo as { enforcement?: unknown } | undefined;
-  const enforcement = kpo?.enforcement;
-  return typeof enforcement === "object" && enforcement !== null ? Object.keys(enforcement).sort() : [];
-}
-
 const severity: Record<Enforcement | "none", number> = { none: 0, dryrun: 1, warn: 2, enforce: 3 };
 
 function recordDecision(decision: Decision): void {
@@ -77,11 +70,8 @@ export async function createPolicyEngine(opts: PolicyEngineOptions): Promise<Pol
   const bundleDir = resolve(opts.bundleDir);
   const overrideFile = opts.dataOverrideFile === undefined ? undefined : resolve(opts.dataOverrideFile);
   let active: CompiledBundle;
-  let policies: readonly string[];
   try {
-    const files = await readBundle(bundleDir, overrideFile);
-    active = await compileBundle(files);
-    policies = policiesOfData(files.data);
+    active = await compileBundle(await readBundle(bundleDir, overrideFile));
   } catch (err) {
     policyBundleLoadsTotal.inc({ result: "failure" });
     const fix =
@@ -104,7 +94,6 @@ export async function createPolicyEngine(opts: PolicyEngineOptions): Promise<Pol
 
   async function reloadOnce(): Promise<boolean> {
     let next: CompiledBundle;
-    let nextPolicies: readonly string[];
     let fingerprint: string | undefined;
     try {
       const files = await readBundle(bundleDir, overrideFile);
@@ -112,7 +101,6 @@ export async function createPolicyEngine(opts: PolicyEngineOptions): Promise<Pol
       // Unchanged, or the same bad files already refused (the periodic re-check would repeat the alarm).
       if (fingerprint === active.fingerprint || fingerprint === lastRefused) return false;
       next = await compileBundle(files);
-      nextPolicies = policiesOfData(files.data);
     } catch (err) {
       const reason = (err as Error).message.replace(/\.+$/, "");
       // Files that could not even be read or parsed have no fingerprint: the same reason stands in.
@@ -129,7 +117,6 @@ export async function createPolicyEngine(opts: PolicyEngineOptions): Promise<Pol
     if (closed) return false;
     const previous = active.revision;
     active = next; // the swap: decide() reads `active` once per call
-    policies = nextPolicies;
     policyBundleLoadsTotal.inc({ result: "success" });
     policyBundleInfo.reset();
     policyBundleInfo.set({ revision: next.revision }, 1);
@@ -191,7 +178,7 @@ export async function createPolicyEngine(opts: PolicyEngineOptions): Promise<Pol
     decide,
     evaluate,
     get policies() {
-      return policies;
+      return active.policies;
     },
     get revision() {
       return active.revision;

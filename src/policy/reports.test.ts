@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { KeycloakResource } from "../api/index.js";
 import { auditResources, deniedFindings, violationCounts, type AuditFinding } from "./audit.js";
 import type { Decision, PolicyInput, Violation } from "./decision.js";
-import { policiesOfData } from "./engine.js";
+import { policiesOfData } from "./bundle.js";
 import type { PolicyLookup } from "./input.js";
 import { buildPolicyReports, OMITTED_ANNOTATION, reportContentEqual, type PolicyReport } from "./reports.js";
 
