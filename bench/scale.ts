@@ -19,7 +19,6 @@
 //   period, 1.2 × the create time, would be about 17 minutes and the idle wait and drift with it).
 //
 // Results: stdout (a Markdown table for docs/benchmarks.md "Scale") and bench/results/scale-<N>.json.
-import { execFileSync } from "node:child_process";
 import https from "node:https";
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -45,6 +44,7 @@ import {
   type KeycloakCounts,
   type OperatorProcess,
 } from "./scaleSupport.js";
+import { gitCommit } from "./benchSupport.js";
 
 const group = "keycloak.kpo.dev";
 const version = "v1alpha1";
@@ -608,18 +608,7 @@ async function main(): Promise<void> {
     );
     console.log(lines.join("\n"));
 
-    const commit = (() => {
-      try {
-        const head = execFileSync("git", ["rev-parse", "HEAD"], { cwd: repoRoot, encoding: "utf8" }).trim();
-        const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
-          cwd: repoRoot,
-          encoding: "utf8",
-        }).trim();
-        return dirty ? `${head}-dirty` : head;
-      } catch {
-        return "unknown";
-      }
-    })();
+    const commit = gitCommit();
     const phase = (p: PhaseResult) => ({ ...p, keycloak: { ...p.keycloak } });
     const result = {
       commit,
