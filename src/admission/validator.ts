@@ -17,6 +17,7 @@ import { instanceRefOf, realmRefOf, type ResolvedRef } from "../api/refs.js";
 import { sameKey } from "../kube/objectKey.js";
 import { cacheLookup, type Caches } from "../operator/facts.js";
 import type { Decision, DecideFn, NamespaceFacts } from "../policy/decision.js";
+import { withoutLastApplied } from "../policy/compactInput.js";
 import { policyInputFor, type PolicyLookup } from "../policy/input.js";
 import {
   admissionObject,
@@ -61,8 +62,7 @@ export interface AdmissionValidatorOptions {
 /** What the policies read of an object (compactInput keeps the same): spec, labels, annotations. */
 function policyRelevant(obj: unknown): string {
   const o = (obj ?? {}) as { spec?: unknown; metadata?: { labels?: unknown; annotations?: unknown } };
-  const annotations = { ...((o.metadata?.annotations ?? {}) as Record<string, string>) };
-  delete annotations["kubectl.kubernetes.io/last-applied-configuration"];
+  const annotations = withoutLastApplied((o.metadata?.annotations ?? {}) as Record<string, string>);
   return JSON.stringify([o.spec ?? null, o.metadata?.labels ?? {}, annotations], (_k, v: unknown) =>
     // Key order does not matter to a policy; it may differ between two serialisations.
     v && typeof v === "object" && !Array.isArray(v)

@@ -23,7 +23,7 @@ function compactMetadata<M extends Metadata>(metadata: M): M {
 }
 
 /** kubectl's copy of the whole object: often the largest annotation, and no policy reads it. */
-function withoutLastApplied(annotations: Record<string, string>): Record<string, string> {
+export function withoutLastApplied(annotations: Record<string, string>): Record<string, string> {
   if (typeof annotations !== "object" || annotations === null || !(LAST_APPLIED in annotations)) {
     return annotations;
   }
