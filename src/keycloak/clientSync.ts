@@ -5,6 +5,8 @@ import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/
 import type ClientScopeRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientScopeRepresentation.js";
 import type ProtocolMapperRepresentation from "@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js";
 import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
+import { randomInt } from "node:crypto";
+import type KeycloakAdminClient from "@keycloak/keycloak-admin-client";
 import { resolveFlowOverrides } from "./authenticationFlows.js";
 import { syncAuthorization, type DesiredAuthorization } from "./authorizationServices.js";
 import { indexByName, markedItems, syncCollection, type Collection } from "./collection.js";
@@ -77,19 +79,43 @@ function describeClient(conn: KeycloakConnection, realm: string, clientId: strin
   return `Client "${clientId}" in realm "${realm}" on Keycloak instance ${conn.instance}`;
 }
 
+export interface ClientSyncOptions extends SyncOptions {
+  /**
+   * The caller has never seen this client created (its CR records no client yet): the sync sends
+   * the create straight away instead of looking the client up first, and looks it up only if
+   * Keycloak says it exists (409). Ignored when adopting and in plan mode.
+   */
+  expectNew?: boolean;
+}
+
 /** A client sync's result, with the client it synced: callers use its id instead of finding it again. */
 export interface ClientSyncResult extends SyncResult {
   client: ClientRef;
   /**
-   * The client's current secret, when the sync read it: Keycloak includes it in the representation
-   * it returns to a caller allowed to manage clients. Absent after a create, when the secret was
-   * written by this sync, or when Keycloak masked it. Never log it.
+   * The client's current secret, when the sync read it or created the client with it: Keycloak
+   * includes it in the representation it returns to a caller allowed to manage clients. Absent when
+   * the sync wrote to an existing client, or when Keycloak masked it. Never log it.
    */
   secret?: string;
 }
 
 /** What Keycloak puts in place of a secret the caller may not see. */
 const maskedSecret = /^\*+$/;
+
+/** Keycloak's own shape for a generated client secret: 32 letters and digits. */
+const secretAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const secretLength = 32;
+
+/**
+ * A new client secret, made here so that the create carries it and the operator knows it without
+ * reading it back (one request per new client instead of two). Same alphabet and length as
+ * Keycloak's generator, from the platform's CSPRNG (about 190 bits).
+ */
+export function newClientSecret(): string {
+  let out = "";
+  for (let i = 0; i < secretLength; i++) out += secretAlphabet[randomInt(secretAlphabet.length)];
+  return out;
+}
 
 /** The secret a representation carries, if it is the real one. */
 function secretIn(rep: ClientRepresentation | undefined): string | undefined {
@@ -102,7 +128,7 @@ export async function syncClient(
   realmName: string,
   spec: DesiredClient,
   owner: Owner,
-  options: SyncOptions = {},
+  options: ClientSyncOptions = {},
 ): Promise<ClientSyncResult> {
   const session = new SyncSession(conn, realmName, owner.namespace);
   const clientOwner: Owner = { kind: "KeycloakClient", ...owner };
@@ -119,7 +145,14 @@ export async function syncClient(
         },
       }
     : spec;
-  const { id, actual } = await syncClientSettings(session, desired, clientOwner, adopt);
+  const expectNew = (options.expectNew ?? false) && !adopt && !conn.plan;
+  const { id, actual, createdWithSecret } = await syncClientSettings(
+    session,
+    desired,
+    clientOwner,
+    adopt,
+    expectNew,
+  );
   const client = { id, clientId };
   if (desired.roles) await syncClientRoles(session, client, desired.roles, markedItems(clientOwner, adopt));
   if (desired.protocolMappers) {
@@ -141,7 +174,7 @@ export async function syncClient(
   }
   // After any write to the client (settings, type, secret) the representation read before it may be
   // out of date: the caller reads the secret by id instead.
-  const secret = session.writes > 0 ? undefined : secretIn(actual);
+  const secret = createdWithSecret ?? (session.writes > 0 ? undefined : secretIn(actual));
   return {
     created: actual === undefined,
     writes: session.writes,
@@ -191,7 +224,8 @@ async function syncClientSettings(
   desired: DesiredClient,
   owner: Owner,
   adopt: boolean,
-): Promise<{ id: string; actual: ClientRepresentation | undefined }> {
+  expectNew: boolean,
+): Promise<{ id: string; actual: ClientRepresentation | undefined; createdWithSecret?: string }> {
   const realm = session.realm;
   const clientId = desired.client.clientId;
   const {
@@ -210,12 +244,31 @@ async function syncClientSettings(
       `${describeClient(session.conn, realm, clientId)} is one of Keycloak's own clients and is never changed by a KeycloakClient; choose another clientId`,
     );
   }
-  const actual = await findSyncedClient(session, clientId);
+  // A confidential client is created with its secret, so nothing has to read it back.
+  const secret = settings.secret ?? (settings.publicClient === true ? undefined : newClientSecret());
+  const what = `create client "${clientId}" in realm "${realm}"`;
+  const create = (kc: KeycloakAdminClient) =>
+    kc.clients.create({ realm, ...settings, attributes, ...(secret !== undefined ? { secret } : {}) });
+  let actual = expectNew ? undefined : await findSyncedClient(session, clientId);
   if (!actual?.id) {
-    const created = await session.create("client", `create client "${clientId}" in realm "${realm}"`, (kc) =>
-      kc.clients.create({ realm, ...settings, attributes }),
-    );
-    return { id: created.id, actual: undefined };
+    const created = expectNew
+      ? await session.createUnlessExists("client", what, create)
+      : await session.create("client", what, create);
+    if (created)
+      return {
+        id: created.id,
+        actual: undefined,
+        ...(secret !== undefined ? { createdWithSecret: secret } : {}),
+      };
+    // It exists although the CR never recorded it (created by hand, by an earlier CR, or by this
+    // one just before a restart): the same path as any existing client, ownership check first.
+    actual = await findClient(session, clientId);
+    if (!actual?.id)
+      throw new KeycloakApiError(
+        409,
+        { instance: session.conn.instance, method: "POST", what, creates: true },
+        "the client exists but was not found by its clientId",
+      );
   }
   const id = actual.id;
   checkOwnership(describeClient(session.conn, realm, clientId), actual.attributes, owner, adopt);

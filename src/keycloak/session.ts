@@ -6,7 +6,7 @@ import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/
 import type RoleRepresentation from "@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js";
 import { loggerFor } from "../observability/logger.js";
 import type { KeycloakConnection } from "./connection.js";
-import { MissingReferenceError } from "./errors.js";
+import { KeycloakApiError, MissingReferenceError } from "./errors.js";
 import type { FieldChange } from "./plan.js";
 
 const log = loggerFor("keycloak-sync");
@@ -70,6 +70,28 @@ export class SyncSession {
     timeoutMs?: number,
   ): Promise<T> {
     return this.#write({ method: "POST", field, what, timeoutMs, creates: true }, fn);
+  }
+
+  /**
+   * A create sent without looking the object up first, for one the caller expects to be new: when
+   * Keycloak answers 409 (it exists after all) this is undefined and counts as no write; the
+   * caller then finds it and carries on as for any existing object. Not for a connection in plan
+   * mode, whose creates are recorded rather than answered.
+   */
+  async createUnlessExists<T>(
+    field: string,
+    what: string,
+    fn: (admin: KeycloakAdminClient) => Promise<T>,
+  ): Promise<T | undefined> {
+    const changedBefore = this.changed.length;
+    try {
+      return await this.create(field, what, fn);
+    } catch (err) {
+      if (!(err instanceof KeycloakApiError && err.status === 409)) throw err;
+      this.writes -= 1;
+      this.changed.length = changedBefore;
+      return undefined;
+    }
   }
 
   async #write<T>(

@@ -202,6 +202,8 @@ export function clientHandler(
       const result = await classified(`KeycloakClient ${key}`, () =>
         syncClient(conn, realmName, desiredClient(client.spec), ownerOf(client), {
           adopt: client.spec.adopt ?? false,
+          // Not yet recorded in the status: most likely new, so it is created without a lookup first.
+          expectNew: client.status?.clientId !== client.spec.clientId,
         }),
       );
       if (result.writes > 0)

@@ -1,8 +1,10 @@
 // The Keycloak requests one KeycloakClient's provision makes, counted on the connection the handler
 // uses, against the real API server (for the credentials Secret) and the real Keycloak. At scale
-// every request per client is multiplied by N: a create is find + create + secret read by the id the
-// sync already has (no second lookup of the same client); a resync of an unchanged client is the find
-// alone, whose representation carries the secret for a caller allowed to manage clients.
+// every request per client is multiplied by N: a client its CR has not recorded yet is created
+// straight away, with a secret the operator made (one request: no lookup before, no secret read
+// after); a resync of an unchanged client is the find alone, whose representation carries the
+// secret for a caller allowed to manage clients. A create that finds the clientId taken (409) falls
+// back to the lookup and the ownership check, and changes nothing it does not own.
 // The handler's Secret writes go through OwnWrites on a real Secret informer, as in the operator: the
 // watch that restores an edited or deleted Secret sees other writers' changes, never its own.
 import * as k8s from "@kubernetes/client-node";
@@ -44,6 +46,8 @@ describe("Given a KeycloakClient handler against a real API server and Keycloak 
   let pool: ConnectionPool;
   let conn: KeycloakConnection;
   let provision: () => Promise<unknown>;
+  let handler: ReturnType<typeof clientHandler>;
+  let caches: ReturnType<typeof cachesOf>;
   /** What each provision returned (its message and status fields), in order. */
   const results: unknown[] = [];
   let secrets: Informer<k8s.V1Secret>;
@@ -93,12 +97,20 @@ describe("Given a KeycloakClient handler against a real API server and Keycloak 
       metadata: { name: "web" },
       spec: { realmRef: { name: "apps" }, clientId: "web", redirectUris: ["https://web.example.com/*"] },
     });
+    // Its clientId is taken in Keycloak by a client the operator did not make (created in a test).
+    const taken = await resources.create(CLIENTS, namespace, {
+      apiVersion: API,
+      kind: "KeycloakClient",
+      metadata: { name: "taken" },
+      spec: { realmRef: { name: "apps" }, clientId: "taken" },
+    });
     const instance = await resources.get(INSTANCES, namespace, "main");
     // The caches as the operator would hold them once the instance and realm are Ready.
-    const caches = cachesOf([
+    caches = cachesOf([
       { ...instance, status: { phase: "Ready" } },
       { ...realm, status: { phase: "Ready", realmName } },
       client,
+      taken,
     ]);
     realmOwner = { uid: realm.metadata.uid ?? "", namespace, name: "apps" };
     pool = new ConnectionPool({ core, timeoutMs: 60_000, limits: defaultLimiterConfig });
@@ -118,7 +130,7 @@ describe("Given a KeycloakClient handler against a real API server and Keycloak 
     );
     secrets.start();
     await secrets.waitForSync(30_000);
-    const handler = clientHandler(
+    handler = clientHandler(
       caches,
       pool,
       countingCore,
@@ -146,13 +158,13 @@ describe("Given a KeycloakClient handler against a real API server and Keycloak 
     await conn?.close();
   });
 
-  it("When a confidential client is provisioned the first time, Then it costs find + create + one secret read, and the Secret holds that secret", async () => {
-    expect(await requestsOf(provision)).toBe(3);
+  it("When a confidential client is provisioned the first time, Then it costs the create alone, and Keycloak and the Secret hold the secret the create carried", async () => {
+    expect(await requestsOf(provision)).toBe(1);
     const admin = await adminClient();
     const [created] = await admin.clients.find({ realm: realmName, clientId: "web" });
     const { value } = await admin.clients.getClientSecret({ realm: realmName, id: created?.id ?? "" });
     const secret = await core.readNamespacedSecret({ namespace, name: "web-credentials" });
-    expect(value).toBeTruthy();
+    expect(value).toMatch(/^[A-Za-z0-9]{32}$/);
     expect(secretValue(secret, "client-secret")).toBe(value);
     // The Secret's creation was the handler's own write: it queues nothing.
     await cacheCaughtUp("web-credentials");
@@ -218,5 +230,41 @@ describe("Given a KeycloakClient handler against a real API server and Keycloak 
     await provision();
     expect(await cacheCaughtUp("web-credentials")).toBeDefined();
     expect(delivered).toHaveLength(1);
+  });
+
+  it("When the status no longer records the client it created, Then the create's 409 falls back to the lookup, finds its own client, and writes nothing else", async () => {
+    const admin = await adminClient();
+    const [before] = await admin.clients.find({ realm: realmName, clientId: "web" });
+    const cached = caches.clients.get(namespace, "web") as KeycloakClient;
+    const writesBefore = conn.stats.writes;
+    // As after a restart between the create and the status write: the CR records nothing yet.
+    const requests = await requestsOf(() => handler.provision({ ...cached, status: {} }, loggerFor("test")));
+    expect(requests).toBe(2);
+    expect(conn.stats.writes - writesBefore).toBe(1); // the refused create, which changed nothing
+    const [after] = await admin.clients.find({ realm: realmName, clientId: "web" });
+    expect(after).toEqual(before);
+    const secret = await core.readNamespacedSecret({ namespace, name: "web-credentials" });
+    const { value } = await admin.clients.getClientSecret({ realm: realmName, id: after?.id ?? "" });
+    expect(secretValue(secret, "client-secret")).toBe(value);
+  });
+
+  it("When a client with the same clientId exists that the operator did not make, Then the create is refused, the client is refused without adopt, and neither it nor its secret changes", async () => {
+    const admin = await adminClient();
+    await admin.clients.create({ realm: realmName, clientId: "taken", secret: "made-by-hand-secret" });
+    const [before] = await admin.clients.find({ realm: realmName, clientId: "taken" });
+    const cached = caches.clients.get(namespace, "taken") as KeycloakClient;
+    let failure: unknown;
+    const requests = await requestsOf(() =>
+      handler.provision(cached, loggerFor("test")).catch((err: unknown) => {
+        failure = err;
+      }),
+    );
+    expect(requests).toBe(2);
+    expect(String(failure)).toMatch(/was not created by this KeycloakClient|adopt/i);
+    expect(String(failure)).not.toContain("made-by-hand-secret");
+    const [after] = await admin.clients.find({ realm: realmName, clientId: "taken" });
+    expect(after).toEqual(before);
+    expect(after?.secret).toBe("made-by-hand-secret");
+    await expect(core.readNamespacedSecret({ namespace, name: "taken-credentials" })).rejects.toThrow();
   });
 });
