@@ -47,17 +47,17 @@ function clock(): Clock & { advance(ms: number): void } {
 }
 
 describe("RealmClientSnapshots", () => {
-  it("Given 1,200 clients in a realm, When each is looked up, Then the realm is listed once in pages of 500 and every lookup is served from it", async () => {
-    const realm = fakeRealm(Array.from({ length: 1200 }, (_, i) => `c${i}`));
+  it("Given 2,400 clients in a realm, When each is looked up, Then the realm is listed once in pages of 1000 and every lookup is served from it", async () => {
+    const realm = fakeRealm(Array.from({ length: 2400 }, (_, i) => `c${i}`));
     const snapshots = new RealmClientSnapshots({ maxAgeMs: 60_000, clock: clock() });
     const found = await Promise.all(
       realm.clients.map((c) => snapshots.lookup("shop", c.clientId ?? "", realm.read)),
     );
     expect(found.map((c) => c?.clientId)).toEqual(realm.clients.map((c) => c.clientId));
     expect(realm.reads).toEqual([
-      { first: 0, max: 500 },
-      { first: 500, max: 500 },
-      { first: 1000, max: 500 },
+      { first: 0, max: 1000 },
+      { first: 1000, max: 1000 },
+      { first: 2000, max: 1000 },
     ]);
   });
 
@@ -144,12 +144,37 @@ describe("RealmClientSnapshots", () => {
     const answers = await Promise.all(["a", "b", "c"].map((id) => snapshots.lookup("shop", id, failing)));
     expect(answers).toEqual([undefined, undefined, undefined]);
     expect(calls).toBe(1);
-    // Not listed again at once: the failed attempt spaces the next one by the max age.
+    // Not listed again at once, but after a short pause, not a whole max age.
     expect(await snapshots.lookup("shop", "a", failing)).toBeUndefined();
     expect(calls).toBe(1);
-    time.advance(60_000);
+    time.advance(1_999);
+    await snapshots.lookup("shop", "a", failing);
+    expect(calls).toBe(1);
+    time.advance(1);
     await snapshots.lookup("shop", "a", failing);
     expect(calls).toBe(2);
+  });
+
+  it("Given a background refresh that fails, When the old list expires, Then the next reader lists again instead of every reader looking up by itself", async () => {
+    const time = clock();
+    const realm = fakeRealm(["web", "api"]);
+    const snapshots = new RealmClientSnapshots({ maxAgeMs: 60_000, clock: time });
+    expect((await snapshots.lookup("shop", "web", realm.read))?.id).toBe("id-0");
+    let failNext = true;
+    const flaky: ReadPage = (what, fn) => {
+      if (failNext) {
+        failNext = false;
+        return Promise.reject(new Error("request timed out"));
+      }
+      return realm.read(what, fn);
+    };
+    time.advance(46_000); // past three quarters: a background refresh starts, and fails
+    expect((await snapshots.lookup("shop", "web", flaky))?.id).toBe("id-0"); // the old list still serves
+    await Promise.resolve();
+    await new Promise((resolve) => setImmediate(resolve));
+    time.advance(15_000); // the old list has expired
+    expect((await snapshots.lookup("shop", "api", flaky))?.id).toBe("id-1");
+    expect(realm.reads).toHaveLength(2); // the first list and the one after the failure
   });
 
   it("Given max age 0, When a client is looked up, Then nothing is listed", async () => {

@@ -17,9 +17,12 @@
 // A snapshot past three quarters of its age is listed again in the background on the next read, while it still
 // serves: a pass over a large realm (a restart at 10,000 clients takes longer than the age) then
 // never waits for a list after the first. A list that fails answers nothing: its waiters look their
-// clients up directly (the reconcile does not fail because a shared list did).
+// clients up directly (the reconcile does not fail because a shared list did), the failure is logged,
+// and the next read may list again after a short pause (not a whole max age: until then every
+// reader of the realm would look its client up by itself).
 import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js";
 import type KeycloakAdminClient from "@keycloak/keycloak-admin-client";
+import { loggerFor } from "../observability/logger.js";
 import { systemClock, type Clock } from "./clock.js";
 
 /**
@@ -29,10 +32,15 @@ import { systemClock, type Clock } from "./clock.js";
  */
 const REFRESH_AT = 0.75;
 
+/** After a failed list, the pause before a reader may list the realm again. */
+const RETRY_AFTER_FAILURE_MS = 2_000;
+
+const log = loggerFor("keycloak-snapshot");
+
 export interface ClientSnapshotOptions {
   /** How long a list may serve reads; 0 turns the snapshot off. */
   maxAgeMs: number;
-  /** Clients per page of the list; default 500. */
+  /** Clients per page of the list; default 1000 (a realm of up to 1000 clients is one request). */
   pageSize?: number;
   clock?: Clock;
 }
@@ -54,6 +62,8 @@ interface RealmSnapshot {
   takenAt?: number;
   validAtWrites?: number;
   listing?: Promise<void>;
+  /** The last list failed: the next may start after RETRY_AFTER_FAILURE_MS instead of the usual spacing. */
+  failed?: boolean;
 }
 
 export class RealmClientSnapshots {
@@ -64,7 +74,7 @@ export class RealmClientSnapshots {
 
   constructor(options: ClientSnapshotOptions) {
     this.#maxAgeMs = options.maxAgeMs;
-    this.#pageSize = options.pageSize ?? 500;
+    this.#pageSize = options.pageSize ?? 1000;
     this.#clock = options.clock ?? systemClock;
   }
 
@@ -95,13 +105,15 @@ export class RealmClientSnapshots {
     }
     const now = this.#clock.now();
     const sinceAttempt = now - snapshot.listedAt;
+    const spacing = (usual: number) => (snapshot.failed ? Math.min(usual, RETRY_AFTER_FAILURE_MS) : usual);
     if (this.#usable(snapshot)) {
       const due = this.#maxAgeMs * REFRESH_AT;
-      if (!snapshot.listing && now - (snapshot.takenAt ?? 0) >= due && sinceAttempt >= due)
+      if (!snapshot.listing && now - (snapshot.takenAt ?? 0) >= due && sinceAttempt >= spacing(due))
         this.#startList(realm, snapshot, read);
     } else {
       snapshot.clients = undefined; // expired or invalidated: nothing in it may be served
-      if (!snapshot.listing && sinceAttempt >= this.#maxAgeMs) this.#startList(realm, snapshot, read);
+      if (!snapshot.listing && sinceAttempt >= spacing(this.#maxAgeMs))
+        this.#startList(realm, snapshot, read);
       if (snapshot.listing) await snapshot.listing;
     }
     return this.#usable(snapshot) ? snapshot.clients?.get(clientId) : undefined;
@@ -110,7 +122,19 @@ export class RealmClientSnapshots {
   /** Starts a list; it settles without an error (a failed list leaves the readers to look up directly). */
   #startList(realm: string, snapshot: RealmSnapshot, read: ReadPage): void {
     snapshot.listing = this.#list(realm, snapshot, read)
-      .catch(() => undefined)
+      .then(
+        () => {
+          snapshot.failed = false;
+        },
+        (err: unknown) => {
+          if (!snapshot.failed)
+            log.warn(
+              { realm, err: err instanceof Error ? err.message : String(err) },
+              `listing the clients of realm "${realm}" failed; its clients are looked up one by one until a list succeeds`,
+            );
+          snapshot.failed = true;
+        },
+      )
       .finally(() => {
         snapshot.listing = undefined;
       });
