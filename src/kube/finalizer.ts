@@ -60,7 +60,7 @@ export async function withFinalizer<R>(
   const deleting = Boolean(obj.metadata?.deletionTimestamp);
   switch (`${hasFinalizer(obj, finalizer)}/${deleting}` as const) {
     case "false/false": {
-      const stored = await ensureFinalizer(api, ref, finalizer);
+      const stored = await ensureFinalizer(api, ref, finalizer, 5, obj);
       if (!stored || !hasFinalizer(stored, finalizer)) return empty;
       return handlers.apply(stored);
     }
@@ -69,7 +69,7 @@ export async function withFinalizer<R>(
     case "true/true": {
       const { release, result } = await handlers.cleanup(obj);
       if (!release) return result;
-      await removeFinalizer(api, ref, finalizer);
+      await removeFinalizer(api, ref, finalizer, 5, obj);
       return empty;
     }
     case "false/true":
@@ -123,6 +123,7 @@ async function updateFinalizers(
   patchFor: (current: ObjectWithMeta) => JsonPatch | undefined,
   verb: string,
   maxAttempts: number,
+  cached?: ObjectWithMeta,
 ): Promise<ObjectWithMeta | undefined> {
   const params = {
     group: ref.group,
@@ -134,7 +135,10 @@ async function updateFinalizers(
   for (let attempt = 1; ; attempt++) {
     let current: ObjectWithMeta;
     try {
-      current = (await api.getNamespacedCustomObject(params)) as ObjectWithMeta;
+      // The first attempt patches from the cache's copy: the patch's `test` makes the server refuse
+      // it if that copy is out of date (then it is read). A GET per new object saved.
+      current =
+        attempt === 1 && cached ? cached : ((await api.getNamespacedCustomObject(params)) as ObjectWithMeta);
     } catch (err) {
       if (statusCodeOf(err) === 404) return undefined;
       throw new Error(`${verb} finalizer on ${refString(ref)}: reading it failed: ${apiMessageOf(err)}`, {
@@ -172,7 +176,16 @@ export const ensureFinalizer = (
   ref: CustomObjectRef,
   finalizer = FINALIZER,
   maxAttempts = 5,
-) => updateFinalizers(api, ref, (current) => addFinalizerPatch(current, finalizer), "adding", maxAttempts);
+  cached?: ObjectWithMeta,
+) =>
+  updateFinalizers(
+    api,
+    ref,
+    (current) => addFinalizerPatch(current, finalizer),
+    "adding",
+    maxAttempts,
+    cached,
+  );
 
 /** Remove the finalizer (after cleanup). Returns the stored object, or undefined if it is gone. */
 export const removeFinalizer = (
@@ -180,5 +193,13 @@ export const removeFinalizer = (
   ref: CustomObjectRef,
   finalizer = FINALIZER,
   maxAttempts = 5,
+  cached?: ObjectWithMeta,
 ) =>
-  updateFinalizers(api, ref, (current) => removeFinalizerPatch(current, finalizer), "removing", maxAttempts);
+  updateFinalizers(
+    api,
+    ref,
+    (current) => removeFinalizerPatch(current, finalizer),
+    "removing",
+    maxAttempts,
+    cached,
+  );

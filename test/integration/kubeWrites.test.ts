@@ -216,6 +216,21 @@ describe("withFinalizer", () => {
     expect(calls).toEqual([`apply@${stored.metadata.resourceVersion ?? ""}`]);
   });
 
+  it("Given a cached copy older than the stored widget, when reconciled, then the patch built from it is refused, and ours is added after a read beside the other writer's", async () => {
+    const ref = await newWidget(await newNamespace("kube-with-finalizer-stale"));
+    const cachedCopy = await readWidget(ref);
+    await objects.patchNamespacedCustomObject(
+      { ...ref, body: { metadata: { finalizers: ["example.com/late"] } } },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+    );
+    const calls: string[] = [];
+    const result = await withFinalizer(objects, ref, cachedCopy, handlers(calls, false), "none");
+    const stored = await readWidget(ref);
+    expect(result).toBe("applied");
+    expect(stored.metadata.finalizers).toEqual(["example.com/late", FINALIZER]);
+    expect(calls).toEqual([`apply@${stored.metadata.resourceVersion ?? ""}`]);
+  });
+
   it("Given a deleting widget with our finalizer, when cleanup holds it and then releases it, then it goes only after the release", async () => {
     const ref = await newWidget(await newNamespace("kube-with-finalizer-delete"));
     await ensureFinalizer(objects, ref);
