@@ -140,17 +140,26 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
       ...(teardownOutcome?.notice ? [{ type: "Normal" as const, ...teardownOutcome.notice }] : []),
       ...(teardownOutcome?.warning ? [{ type: "Warning" as const, ...teardownOutcome.warning }] : []),
     ];
-    await Promise.all(recorded.map((e) => events.record(involved, e.type, e.reason, e.message)));
-
-    if (outcome.finalizerReleased) return { released: true, result: {} };
+    const recording = Promise.all(recorded.map((e) => events.record(involved, e.type, e.reason, e.message)));
+    if (outcome.finalizerReleased) {
+      await recording;
+      return { released: true, result: {} };
+    }
     const current = obj.status as Record<string, unknown> | undefined;
     // null clears fields the lifecycle no longer sets (nextAttemptAt, lastError) under merge-patch rules.
     const nextStatus = { ...statusMergePatch(current, outcome.status), ...extraStatus };
-    if (statusChanged(current, nextStatus)) {
-      // Only over the object this reconcile read (a 409 becomes ConflictError: reconcile again).
-      const resourceVersion = stored.metadata?.resourceVersion;
-      await patchStatus(api, ref, nextStatus, resourceVersion ? { resourceVersion } : {});
-    }
+    // The Events and the status patch do not depend on each other: sent together, a new object's
+    // reconcile waits for one API-server round trip instead of two.
+    const patching = statusChanged(current, nextStatus)
+      ? // Only over the object this reconcile read (a 409 becomes ConflictError: reconcile again).
+        patchStatus(
+          api,
+          ref,
+          nextStatus,
+          stored.metadata?.resourceVersion ? { resourceVersion: stored.metadata.resourceVersion } : {},
+        )
+      : undefined;
+    await Promise.all([recording, patching]);
     if (outcome.requeueAfterMs !== undefined)
       return { released: false, result: { requeueAfterMs: outcome.requeueAfterMs } };
     // Resources resting in a state tagged "resyncs" (Ready) come back periodically so drift made in
