@@ -4,6 +4,7 @@
 // the finalizer after teardown, and tell the queue when to come back. The status is written only
 // over the resourceVersion this reconcile read: a conflict means the object changed underneath, so
 // the reconcile runs again at once from the newer object instead of overwriting it.
+import { isDeepStrictEqual } from "node:util";
 import type { CustomObjectsApi } from "@kubernetes/client-node";
 import { API_VERSION, GROUP, VERSION, type KeycloakResource } from "../api/index.js";
 import type { ReconcileContext, ReconcileResult } from "../kube/controller.js";
@@ -36,12 +37,22 @@ function jittered(ms: number, random: () => number): number {
   return Math.round(ms * (0.9 + 0.2 * random()));
 }
 
-/** A status the lifecycle produced differs from the stored one only if some field changed. */
-function statusChanged(stored: Record<string, unknown> | undefined, next: Record<string, unknown>): boolean {
-  if (!stored) return true;
-  return Object.entries(next).some(
-    ([k, v]) => JSON.stringify(stored[k] ?? null) !== JSON.stringify(v ?? null),
-  );
+/** A value as it would be stored: what JSON drops (undefined members) gone, null for absent. */
+const asStored = (value: unknown): unknown =>
+  value === undefined || value === null ? null : JSON.parse(JSON.stringify(value));
+
+/**
+ * The status fields whose value `next` changes (all of them when nothing is stored yet). Compared by
+ * value, not by text: the API server returns a condition's keys in its own order, so a text compare
+ * found every condition changed and patched every status on every restart and resync.
+ */
+function changedStatusFields(
+  stored: Record<string, unknown> | undefined,
+  next: Record<string, unknown>,
+): string[] {
+  return Object.entries(next)
+    .filter(([k, v]) => !stored || !isDeepStrictEqual(asStored(stored[k]), asStored(v)))
+    .map(([k]) => k);
 }
 
 export function kindReconciler<T extends KeycloakResource>(options: KindReconcilerOptions<T>) {
@@ -150,15 +161,18 @@ export function kindReconciler<T extends KeycloakResource>(options: KindReconcil
     const nextStatus = { ...statusMergePatch(current, outcome.status), ...extraStatus };
     // The Events and the status patch do not depend on each other: sent together, a new object's
     // reconcile waits for one API-server round trip instead of two.
-    const patching = statusChanged(current, nextStatus)
-      ? // Only over the object this reconcile read (a 409 becomes ConflictError: reconcile again).
-        patchStatus(
-          api,
-          ref,
-          nextStatus,
-          stored.metadata?.resourceVersion ? { resourceVersion: stored.metadata.resourceVersion } : {},
-        )
-      : undefined;
+    const changedFields = changedStatusFields(current, nextStatus);
+    if (changedFields.length > 0) log.debug({ fields: changedFields }, `${kind} ${key}: status changed`);
+    const patching =
+      changedFields.length > 0
+        ? // Only over the object this reconcile read (a 409 becomes ConflictError: reconcile again).
+          patchStatus(
+            api,
+            ref,
+            nextStatus,
+            stored.metadata?.resourceVersion ? { resourceVersion: stored.metadata.resourceVersion } : {},
+          )
+        : undefined;
     await Promise.all([recording, patching]);
     if (outcome.requeueAfterMs !== undefined)
       return { released: false, result: { requeueAfterMs: outcome.requeueAfterMs } };

@@ -131,4 +131,63 @@ describe("kindReconciler status writes", () => {
     expect((stored.status as { phase?: string; version?: string } | undefined)?.phase).toBe("Ready");
     expect(stored.status?.version).toBe("test");
   });
+
+  it("Given a Ready object whose status the API server returned, when it is reconciled again with nothing changed, then no status patch is sent", async () => {
+    const name = "kc-steady";
+    await objects.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: INSTANCE_PLURAL,
+      body: {
+        apiVersion: API_VERSION,
+        kind: "KeycloakInstance",
+        metadata: { name },
+        spec: {
+          external: { url: "https://kc.example.com", adminCredentials: { secretRef: { name: "kc-admin" } } },
+        },
+      },
+    });
+    await waitFor("the cache to hold the instance", () => Promise.resolve(informer.get(namespace, name)));
+    let statusPatches = 0;
+    const counting = new Proxy(objects, {
+      get(target, prop, receiver) {
+        if (prop === "patchNamespacedCustomObjectStatus") statusPatches++;
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const reconcile = kindReconciler<KeycloakInstance>({
+      kind: "KeycloakInstance",
+      plural: INSTANCE_PLURAL,
+      machine: loadMachines().get("KeycloakInstance")!,
+      informer,
+      handler: {
+        dependency: () => ({ ready: true }),
+        policyInput: () => ({}) as PolicyInput,
+        provision: () => Promise.resolve({ message: "connected", status: { version: "test" } }),
+        teardown: () => Promise.resolve(),
+      },
+      api: counting,
+      events: { record: () => Promise.resolve() } as unknown as EventRecorder,
+      policy: {
+        decide: () => ({ allowed: true, violations: [], warnings: [] }),
+        revision: "test",
+      } as unknown as PolicyEngine,
+      resyncPeriodMs: 600_000,
+    });
+    await reconcile(`${namespace}/${name}`, ctx());
+    expect(statusPatches).toBe(1);
+    const ready = await read(name);
+    expect((ready.status as { phase?: string } | undefined)?.phase).toBe("Ready");
+    await waitFor("the cache to hold the stored status", () =>
+      Promise.resolve(
+        informer.get(namespace, name)?.metadata.resourceVersion === ready.metadata.resourceVersion,
+      ),
+    );
+    // The cache holds the status as the API server returns it (its conditions' keys in its own order).
+    await reconcile(`${namespace}/${name}`, ctx());
+    await reconcile(`${namespace}/${name}`, ctx());
+    expect(statusPatches).toBe(1);
+    expect((await read(name)).metadata.resourceVersion).toBe(ready.metadata.resourceVersion);
+  });
 });
