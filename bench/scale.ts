@@ -162,6 +162,9 @@ interface ClientList {
 async function main(): Promise<void> {
   const load0 = loadavg();
   const startedAt = new Date();
+  // The code under test is the bundle built before this started: record its commit now, not after a
+  // run of up to an hour during which the working tree may move on.
+  const commit = gitCommit();
   log(`starting control plane and Keycloak (about 1–2 minutes)`);
   let env: TestEnv | undefined;
   const operators: OperatorProcess[] = [];
@@ -625,7 +628,6 @@ async function main(): Promise<void> {
     );
     console.log(lines.join("\n"));
 
-    const commit = gitCommit();
     const phase = (p: PhaseResult) => ({ ...p, keycloak: { ...p.keycloak } });
     const result = {
       commit,
