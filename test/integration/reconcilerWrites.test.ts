@@ -37,6 +37,45 @@ const read = async (name: string) =>
     name,
   })) as KeycloakInstance;
 
+/** A KeycloakInstance created in the test namespace, once the cache holds it. */
+async function createCachedInstance(name: string): Promise<void> {
+  await objects.createNamespacedCustomObject({
+    group,
+    version,
+    namespace,
+    plural: INSTANCE_PLURAL,
+    body: {
+      apiVersion: API_VERSION,
+      kind: "KeycloakInstance",
+      metadata: { name },
+      spec: {
+        external: { url: "https://kc.example.com", adminCredentials: { secretRef: { name: "kc-admin" } } },
+      },
+    },
+  });
+  await waitFor("the cache to hold the instance", () => Promise.resolve(informer.get(namespace, name)));
+}
+
+/** The shared reconcile for KeycloakInstances with `handler`, writing through `api`, every policy allowing. */
+function instanceReconciler(handler: KindHandler<KeycloakInstance>, api: k8s.CustomObjectsApi) {
+  const machine = loadMachines().get("KeycloakInstance");
+  if (!machine) throw new Error("no KeycloakInstance machine");
+  return kindReconciler<KeycloakInstance>({
+    kind: "KeycloakInstance",
+    plural: INSTANCE_PLURAL,
+    machine,
+    informer,
+    handler,
+    api,
+    events: { record: () => Promise.resolve() } as unknown as EventRecorder,
+    policy: {
+      decide: () => ({ allowed: true, violations: [], warnings: [] }),
+      revision: "test",
+    } as unknown as PolicyEngine,
+    resyncPeriodMs: 600_000,
+  });
+}
+
 beforeAll(async () => {
   await installCrds(kc);
   namespace = await createNamespace(kc, "reconcile-conflict");
@@ -55,21 +94,7 @@ afterAll(() => informer.stop());
 describe("kindReconciler status writes", () => {
   it("Given a write to the object while it is reconciled, when the status is patched, then it is not overwritten and the reconcile runs again", async () => {
     const name = "kc";
-    await objects.createNamespacedCustomObject({
-      group,
-      version,
-      namespace,
-      plural: INSTANCE_PLURAL,
-      body: {
-        apiVersion: API_VERSION,
-        kind: "KeycloakInstance",
-        metadata: { name },
-        spec: {
-          external: { url: "https://kc.example.com", adminCredentials: { secretRef: { name: "kc-admin" } } },
-        },
-      },
-    });
-    await waitFor("the cache to hold the instance", () => Promise.resolve(informer.get(namespace, name)));
+    await createCachedInstance(name);
 
     let provisions = 0;
     let interfere = true;
@@ -97,22 +122,7 @@ describe("kindReconciler status writes", () => {
       },
       teardown: () => Promise.resolve(),
     };
-    const machine = loadMachines().get("KeycloakInstance");
-    if (!machine) throw new Error("no KeycloakInstance machine");
-    const reconcile = kindReconciler<KeycloakInstance>({
-      kind: "KeycloakInstance",
-      plural: INSTANCE_PLURAL,
-      machine,
-      informer,
-      handler,
-      api: objects,
-      events: { record: () => Promise.resolve() } as unknown as EventRecorder,
-      policy: {
-        decide: () => ({ allowed: true, violations: [], warnings: [] }),
-        revision: "test",
-      } as unknown as PolicyEngine,
-      resyncPeriodMs: 600_000,
-    });
+    const reconcile = instanceReconciler(handler, objects);
 
     const first = await reconcile(`${namespace}/${name}`, ctx());
     expect(first).toEqual({ requeue: true });
@@ -134,21 +144,7 @@ describe("kindReconciler status writes", () => {
 
   it("Given a Ready object whose status the API server returned, when it is reconciled again with nothing changed, then no status patch is sent", async () => {
     const name = "kc-steady";
-    await objects.createNamespacedCustomObject({
-      group,
-      version,
-      namespace,
-      plural: INSTANCE_PLURAL,
-      body: {
-        apiVersion: API_VERSION,
-        kind: "KeycloakInstance",
-        metadata: { name },
-        spec: {
-          external: { url: "https://kc.example.com", adminCredentials: { secretRef: { name: "kc-admin" } } },
-        },
-      },
-    });
-    await waitFor("the cache to hold the instance", () => Promise.resolve(informer.get(namespace, name)));
+    await createCachedInstance(name);
     let statusPatches = 0;
     const counting = new Proxy(objects, {
       get(target, prop, receiver) {
@@ -156,25 +152,15 @@ describe("kindReconciler status writes", () => {
         return Reflect.get(target, prop, receiver) as unknown;
       },
     });
-    const reconcile = kindReconciler<KeycloakInstance>({
-      kind: "KeycloakInstance",
-      plural: INSTANCE_PLURAL,
-      machine: loadMachines().get("KeycloakInstance")!,
-      informer,
-      handler: {
+    const reconcile = instanceReconciler(
+      {
         dependency: () => ({ ready: true }),
         policyInput: () => ({}) as PolicyInput,
         provision: () => Promise.resolve({ message: "connected", status: { version: "test" } }),
         teardown: () => Promise.resolve(),
       },
-      api: counting,
-      events: { record: () => Promise.resolve() } as unknown as EventRecorder,
-      policy: {
-        decide: () => ({ allowed: true, violations: [], warnings: [] }),
-        revision: "test",
-      } as unknown as PolicyEngine,
-      resyncPeriodMs: 600_000,
-    });
+      counting,
+    );
     await reconcile(`${namespace}/${name}`, ctx());
     expect(statusPatches).toBe(1);
     const ready = await read(name);
