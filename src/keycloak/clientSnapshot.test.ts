@@ -155,7 +155,7 @@ describe("RealmClientSnapshots", () => {
     expect(calls).toBe(2);
   });
 
-  it("Given a background refresh that fails, When the old list expires, Then the next reader lists again instead of every reader looking up by itself", async () => {
+  it("Given a background refresh that fails, When the old list expires, Then the next reader lists again without waiting for it, and the readers after it are served", async () => {
     const time = clock();
     const realm = fakeRealm(["web", "api"]);
     const snapshots = new RealmClientSnapshots({ maxAgeMs: 60_000, clock: time });
@@ -168,13 +168,41 @@ describe("RealmClientSnapshots", () => {
       }
       return realm.read(what, fn);
     };
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
     time.advance(55_000); // past nine tenths: a background refresh starts, and fails
     expect((await snapshots.lookup("shop", "web", flaky))?.id).toBe("id-0"); // the old list still serves
-    await Promise.resolve();
-    await new Promise((resolve) => setImmediate(resolve));
-    time.advance(6_000); // the old list has expired
+    await settle();
+    time.advance(6_000); // the old list has expired; the pause after the failure (2 s) is over
+    realm.hold();
+    // The list after a failure may fail too: the reader looks its client up directly instead of waiting.
+    expect(await snapshots.lookup("shop", "api", flaky)).toBeUndefined();
+    expect(realm.reads).toHaveLength(2);
+    realm.release();
+    await settle();
     expect((await snapshots.lookup("shop", "api", flaky))?.id).toBe("id-1");
     expect(realm.reads).toHaveLength(2); // the first list and the one after the failure
+  });
+
+  it("Given lists that keep failing, When readers keep coming, Then the pause between attempts doubles from the last failure, up to the max age", async () => {
+    const time = clock();
+    const snapshots = new RealmClientSnapshots({ maxAgeMs: 10_000, clock: time });
+    const started: number[] = [];
+    const failed: number[] = [];
+    // Each list takes 1 s to fail (a timeout on a struggling Keycloak).
+    const failing: ReadPage = () => {
+      started.push(time.now());
+      time.advance(1_000);
+      failed.push(time.now());
+      return Promise.reject(new Error("request timed out"));
+    };
+    for (let t = 0; t < 40_000; t += 500) {
+      await snapshots.lookup("shop", "web", failing);
+      await new Promise((resolve) => setImmediate(resolve));
+      time.advance(500);
+    }
+    const pauses = started.slice(1).map((at, i) => (at - (failed[i] ?? 0)) / 1000);
+    // 2 s, 4 s, 8 s, then the max age (10 s), each counted from the failure before.
+    expect(pauses.slice(0, 5)).toEqual([2, 4, 8, 10, 10]);
   });
 
   it("Given max age 0, When a client is looked up, Then nothing is listed", async () => {

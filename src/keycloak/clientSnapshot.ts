@@ -18,8 +18,10 @@
 // serves: a pass over a large realm (a restart at 10,000 clients takes longer than the age) then
 // never waits for a list after the first. A list that fails answers nothing: its waiters look their
 // clients up directly (the reconcile does not fail because a shared list did), the failure is logged,
-// and the next read may list again after a short pause (not a whole max age: until then every
-// reader of the realm would look its client up by itself).
+// and a read may list again after a pause counted from the failure: 2 s, doubling with each failure
+// in a row up to the max age (a whole max age at once would leave every reader of the realm to look
+// its client up by itself; no pause would list a struggling Keycloak again and again). While the
+// last list failed, readers do not wait for the next one: they look up directly meanwhile.
 import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js";
 import type KeycloakAdminClient from "@keycloak/keycloak-admin-client";
 import { loggerFor } from "../observability/logger.js";
@@ -33,7 +35,7 @@ import { systemClock, type Clock } from "./clock.js";
  */
 const REFRESH_AT = 0.9;
 
-/** After a failed list, the pause before a reader may list the realm again. */
+/** After a failed list, the pause before a reader may list the realm again (doubled per failure in a row). */
 const RETRY_AFTER_FAILURE_MS = 2_000;
 
 const log = loggerFor("keycloak-snapshot");
@@ -63,8 +65,10 @@ interface RealmSnapshot {
   takenAt?: number;
   validAtWrites?: number;
   listing?: Promise<void>;
-  /** The last list failed: the next may start after RETRY_AFTER_FAILURE_MS instead of the usual spacing. */
-  failed?: boolean;
+  /** Lists failed in a row: the next may start after a pause from the last failure, not the usual spacing. */
+  failures: number;
+  /** When the last list failed (ms). */
+  failedAt?: number;
 }
 
 export class RealmClientSnapshots {
@@ -101,23 +105,28 @@ export class RealmClientSnapshots {
     if (!this.enabled) return undefined;
     let snapshot = this.#realms.get(realm);
     if (!snapshot) {
-      snapshot = { writes: 0, listedAt: Number.NEGATIVE_INFINITY };
+      snapshot = { writes: 0, listedAt: Number.NEGATIVE_INFINITY, failures: 0 };
       this.#realms.set(realm, snapshot);
     }
     const now = this.#clock.now();
-    const sinceAttempt = now - snapshot.listedAt;
-    const spacing = (usual: number) => (snapshot.failed ? Math.min(usual, RETRY_AFTER_FAILURE_MS) : usual);
+    const mayList = (usualSpacing: number) =>
+      !snapshot.listing &&
+      (snapshot.failures > 0
+        ? now - (snapshot.failedAt ?? 0) >= this.#retryPause(snapshot.failures)
+        : now - snapshot.listedAt >= usualSpacing);
     if (this.#usable(snapshot)) {
       const due = this.#maxAgeMs * REFRESH_AT;
-      if (!snapshot.listing && now - (snapshot.takenAt ?? 0) >= due && sinceAttempt >= spacing(due))
-        this.#startList(realm, snapshot, read);
+      if (now - (snapshot.takenAt ?? 0) >= due && mayList(due)) this.#startList(realm, snapshot, read);
     } else {
       snapshot.clients = undefined; // expired or invalidated: nothing in it may be served
-      if (!snapshot.listing && sinceAttempt >= spacing(this.#maxAgeMs))
-        this.#startList(realm, snapshot, read);
-      if (snapshot.listing) await snapshot.listing;
+      if (mayList(this.#maxAgeMs)) this.#startList(realm, snapshot, read);
+      if (snapshot.listing && snapshot.failures === 0) await snapshot.listing;
     }
     return this.#usable(snapshot) ? snapshot.clients?.get(clientId) : undefined;
+  }
+
+  #retryPause(failures: number): number {
+    return Math.min(this.#maxAgeMs, RETRY_AFTER_FAILURE_MS * 2 ** Math.min(failures - 1, 20));
   }
 
   /** Starts a list; it settles without an error (a failed list leaves the readers to look up directly). */
@@ -125,15 +134,16 @@ export class RealmClientSnapshots {
     snapshot.listing = this.#list(realm, snapshot, read)
       .then(
         () => {
-          snapshot.failed = false;
+          snapshot.failures = 0;
         },
         (err: unknown) => {
-          if (!snapshot.failed)
+          if (snapshot.failures === 0)
             log.warn(
               { realm, err: err instanceof Error ? err.message : String(err) },
               `listing the clients of realm "${realm}" failed; its clients are looked up one by one until a list succeeds`,
             );
-          snapshot.failed = true;
+          snapshot.failures++;
+          snapshot.failedAt = this.#clock.now();
         },
       )
       .finally(() => {
