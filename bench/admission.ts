@@ -17,7 +17,7 @@
 //
 // Results: stdout (a Markdown table for docs/benchmarks.md "Admission and audit") and
 // bench/results/admission.json. Measures only; loopback; stops and cleans up by itself.
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -39,7 +39,15 @@ import { startControlPlane } from "../src/testenv/controlPlane.js";
 import { freePort } from "../src/testenv/ports.js";
 import { repoRoot } from "../src/testenv/tools.js";
 import { creator, type LoadPlan, type LoadResult } from "./admissionLoad.js";
-import { fmt, gitCommit, machine, percentile, writeResult } from "./benchSupport.js";
+import {
+  fmt,
+  gitCommit,
+  machine,
+  percentile,
+  positiveOption,
+  requirePolicyBundle,
+  writeResult,
+} from "./benchSupport.js";
 
 // A worker does not inherit the --import of its parent; register tsx in it before loading the TS.
 const workerBootstrap = [
@@ -56,18 +64,11 @@ const { values: args } = parseArgs({
     bundle: { type: "string", default: path.join(repoRoot, "build/policy/bundle") },
   },
 });
-function positive(name: string, value: string | undefined): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${value}"`);
-  return n;
-}
-const RATE = positive("rate", args.rate);
-const SECONDS = positive("seconds", args.seconds);
-const NAMESPACES = Math.max(2, Math.round(positive("namespaces", args.namespaces)));
+const RATE = positiveOption("rate", args.rate, false);
+const SECONDS = positiveOption("seconds", args.seconds, false);
+const NAMESPACES = Math.max(2, Math.round(positiveOption("namespaces", args.namespaces, false)));
 const TARGET_P99_MS = 20;
-if (!existsSync(path.join(args.bundle, "policy.wasm"))) {
-  throw new Error(`no policy bundle in ${args.bundle}: run \`bash scripts/policies.sh build\``);
-}
+requirePolicyBundle(args.bundle);
 
 // One log line per refused create would drown the table; KPO_LOG_LEVEL=info shows them.
 rootLogger.level = process.env.KPO_LOG_LEVEL ?? "warn";

@@ -9,7 +9,6 @@
 //
 // Results: stdout (a Markdown table for docs/benchmarks.md "Admission and audit") and
 // bench/results/audit.json. Measures only; a shared CPU lengthens every number.
-import { existsSync } from "node:fs";
 import path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -19,7 +18,7 @@ import { PolicyAudit } from "../src/operator/policyAudit.js";
 import { createPolicyEngine } from "../src/policy/engine.js";
 import { repoRoot } from "../src/testenv/tools.js";
 import { cachesOf } from "../test/unit/caches.js";
-import { fmt, gitCommit, machine, writeResult } from "./benchSupport.js";
+import { fmt, gitCommit, machine, positiveOption, requirePolicyBundle, writeResult } from "./benchSupport.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -29,17 +28,10 @@ const { values: args } = parseArgs({
     bundle: { type: "string", default: path.join(repoRoot, "build/policy/bundle") },
   },
 });
-function positive(name: string, value: string | undefined): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got "${value}"`);
-  return n;
-}
-const CLIENTS = positive("clients", args.clients);
-const NAMESPACES = positive("namespaces", args.namespaces);
-const REALMS = positive("realms", args.realms);
-if (!existsSync(path.join(args.bundle, "policy.wasm"))) {
-  throw new Error(`no policy bundle in ${args.bundle}: run \`bash scripts/policies.sh build\``);
-}
+const CLIENTS = positiveOption("clients", args.clients);
+const NAMESPACES = positiveOption("namespaces", args.namespaces);
+const REALMS = positiveOption("realms", args.realms);
+requirePolicyBundle(args.bundle);
 
 // The shape of bench/scale.ts: one instance and the realms in a platform namespace, the clients
 // spread over the application namespaces, every realm granting clients to all of them.

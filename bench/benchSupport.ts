@@ -1,10 +1,24 @@
-// Helpers shared by the admission and audit benchmarks: the commit a result was measured on, the
-// machine it ran on, percentiles, and writing bench/results/<name>.json.
+// Helpers shared by the benchmarks: their options, the policy bundle they need, the commit a result
+// was measured on, the machine it ran on, percentiles, and writing bench/results/<name>.json.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { repoRoot } from "../src/testenv/tools.js";
+
+/** A command-line option that must be a positive number (`integer`: a positive whole number). */
+export function positiveOption(name: string, value: string | undefined, integer = true): number {
+  const n = Number(value);
+  if (!(integer ? Number.isInteger(n) : Number.isFinite(n)) || n <= 0)
+    throw new Error(`--${name} must be a positive ${integer ? "integer" : "number"}, got "${value}"`);
+  return n;
+}
+
+/** Refuses to start without a built policy bundle in `dir`. */
+export function requirePolicyBundle(dir: string, hint = ""): void {
+  if (!existsSync(path.join(dir, "policy.wasm")))
+    throw new Error(`no policy bundle in ${dir}: run \`bash scripts/policies.sh build\`${hint}`);
+}
 
 /** HEAD, with "-dirty" when tracked files differ from it. */
 export function gitCommit(): string {

@@ -21,7 +21,7 @@
 //
 // Results: stdout (a Markdown table for docs/benchmarks.md "Scale") and bench/results/scale-<N>.json.
 import https from "node:https";
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -45,7 +45,7 @@ import {
   type KeycloakCounts,
   type OperatorProcess,
 } from "./scaleSupport.js";
-import { gitCommit } from "./benchSupport.js";
+import { gitCommit, positiveOption, requirePolicyBundle, writeResult } from "./benchSupport.js";
 
 const group = "keycloak.kpo.dev";
 const version = "v1alpha1";
@@ -67,24 +67,19 @@ const { values: args } = parseArgs({
   },
 });
 
-function positive(name: string, value: string | undefined): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got "${value}"`);
-  return n;
-}
-const N = positive("clients", args.clients);
-const NAMESPACES = positive("namespaces", args.namespaces);
-const REALMS = positive("realms", args.realms);
-const WORKERS = positive("workers", args.workers);
-const KC_RATE = positive("keycloak-rate", args["keycloak-rate"]);
-const KC_BURST = positive("keycloak-burst", args["keycloak-burst"]);
-const APPLY_CONCURRENCY = positive("apply-concurrency", args["apply-concurrency"]);
+const N = positiveOption("clients", args.clients);
+const NAMESPACES = positiveOption("namespaces", args.namespaces);
+const REALMS = positiveOption("realms", args.realms);
+const WORKERS = positiveOption("workers", args.workers);
+const KC_RATE = positiveOption("keycloak-rate", args["keycloak-rate"]);
+const KC_BURST = positiveOption("keycloak-burst", args["keycloak-burst"]);
+const APPLY_CONCURRENCY = positiveOption("apply-concurrency", args["apply-concurrency"]);
 // Auto: 30 minutes plus about 0.6 s per client (create, restart, a resync period ≈ 1.2 × create,
 // drift repair and the lower bound each grow with N); 10,000 clients → 130 minutes.
 const timeoutMinutes =
   args["timeout-minutes"] === "auto"
     ? 30 + Math.ceil(N / 100)
-    : positive("timeout-minutes", args["timeout-minutes"]);
+    : positiveOption("timeout-minutes", args["timeout-minutes"]);
 const deadline = Date.now() + timeoutMinutes * 60_000;
 // The operator runs as the image runs it: with the node flags of the Dockerfile's ENTRYPOINT
 // unless --node-flags replaces them.
@@ -92,11 +87,7 @@ const NODE_FLAGS =
   args["node-flags"] !== undefined ? args["node-flags"].split(/\s+/).filter(Boolean) : imageNodeFlags();
 
 const bundleDir = path.join(repoRoot, "build/policy/bundle");
-if (!existsSync(path.join(bundleDir, "policy.wasm"))) {
-  throw new Error(
-    `no policy bundle in ${bundleDir}: run \`bash scripts/policies.sh build\` (npm run bench:scale does)`,
-  );
-}
+requirePolicyBundle(bundleDir, " (npm run bench:scale does)");
 
 // Ctrl-C / SIGTERM end the run through the normal path, so the operator and the environment stop.
 let aborted = false;
@@ -386,7 +377,7 @@ async function main(): Promise<void> {
     const resyncMs =
       args["resync-period-ms"] === "auto"
         ? Math.max(30_000, Math.ceil((createMs * 1.2) / 1000) * 1000)
-        : positive("resync-period-ms", args["resync-period-ms"]);
+        : positiveOption("resync-period-ms", args["resync-period-ms"]);
     log(`restarting the operator (resync period ${seconds(resyncMs)} s)`);
     const tRestart = Date.now();
     const opB = await launch("restart", ["--resync-period-ms", String(resyncMs)]);
@@ -663,9 +654,7 @@ async function main(): Promise<void> {
       createOverLowerBound: createPhase.seconds / lowerBoundSeconds,
       table: lines,
     };
-    const out = path.join(repoRoot, "bench/results", `scale-${N}.json`);
-    mkdirSync(path.dirname(out), { recursive: true });
-    writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
+    const out = writeResult(`scale-${N}`, result);
     log(`results written to ${path.relative(repoRoot, out)}`);
     if (restartPhase.keycloak.writes !== 0 || resyncPhase.keycloak.writes !== 0) process.exitCode = 2;
   } catch (err) {
