@@ -244,31 +244,24 @@ async function syncClientSettings(
       `${describeClient(session.conn, realm, clientId)} is one of Keycloak's own clients and is never changed by a KeycloakClient; choose another clientId`,
     );
   }
-  // A confidential client is created with its secret, so nothing has to read it back.
-  const secret = settings.secret ?? (settings.publicClient === true ? undefined : newClientSecret());
-  const what = `create client "${clientId}" in realm "${realm}"`;
-  const create = (kc: KeycloakAdminClient) =>
-    kc.clients.create({ realm, ...settings, attributes, ...(secret !== undefined ? { secret } : {}) });
-  let actual = expectNew ? undefined : await findSyncedClient(session, clientId);
+  const actual = expectNew ? undefined : await findSyncedClient(session, clientId);
   if (!actual?.id) {
+    // A confidential client is created with its secret, so nothing has to read it back.
+    const secret = settings.secret ?? (settings.publicClient === true ? undefined : newClientSecret());
+    const what = `create client "${clientId}" in realm "${realm}"`;
+    const create = (kc: KeycloakAdminClient) =>
+      kc.clients.create({ realm, ...settings, attributes, ...(secret !== undefined ? { secret } : {}) });
     const created = expectNew
       ? await session.createUnlessExists("client", what, create)
       : await session.create("client", what, create);
-    if (created)
-      return {
-        id: created.id,
-        actual: undefined,
-        ...(secret !== undefined ? { createdWithSecret: secret } : {}),
-      };
     // It exists although the CR never recorded it (created by hand, by an earlier CR, or by this
-    // one just before a restart): the same path as any existing client, ownership check first.
-    actual = await findClient(session, clientId);
-    if (!actual?.id)
-      throw new KeycloakApiError(
-        409,
-        { instance: session.conn.instance, method: "POST", what, creates: true },
-        "the client exists but was not found by its clientId",
-      );
+    // one just before a restart): the path of any existing client, lookup and ownership check first.
+    if (!created) return syncClientSettings(session, desired, owner, adopt, false);
+    return {
+      id: created.id,
+      actual: undefined,
+      ...(secret !== undefined ? { createdWithSecret: secret } : {}),
+    };
   }
   const id = actual.id;
   checkOwnership(describeClient(session.conn, realm, clientId), actual.attributes, owner, adopt);
