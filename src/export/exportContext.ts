@@ -2,6 +2,7 @@
 // compare it with, the report, and the few rules each part applies the same way (a value equal to
 // Keycloak's default is left out, the operator's own bookkeeping attributes are no configuration,
 // Secrets are named after the realm and the object that needs them).
+import { canonicalJson, sameJson } from "../canonicalJson.js";
 import { forRealm, type KeycloakDefaults, type Representation } from "./defaults.js";
 import type { SecretReference } from "../resources/secretReferences.js";
 import { MASKED_SECRET, type ExportReport } from "./report.js";
@@ -43,20 +44,8 @@ export const recordOf = (v: unknown): Record<string, unknown> => (isRecord(v) ? 
 export const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
 /** JSON with object keys sorted, so equal values compare equal whatever order Keycloak wrote. */
-export function canonical(value: unknown): string {
-  const walk = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(walk);
-    if (!isRecord(v)) return v;
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map((k) => [k, walk(v[k])]),
-    );
-  };
-  return JSON.stringify(walk(value)) ?? "undefined";
-}
-
-export const sameValue = (a: unknown, b: unknown): boolean => canonical(a) === canonical(b);
+export const canonical = canonicalJson;
+export const sameValue = sameJson;
 
 /** Two name lists with the same members, in any order. */
 export const sameMembers = (a: readonly string[], b: readonly string[]): boolean =>

@@ -4,7 +4,7 @@
 // the finalizer after teardown, and tell the queue when to come back. The status is written only
 // over the resourceVersion this reconcile read: a conflict means the object changed underneath, so
 // the reconcile runs again at once from the newer object instead of overwriting it.
-import { isDeepStrictEqual } from "node:util";
+import { sameJson } from "../canonicalJson.js";
 import type { CustomObjectsApi } from "@kubernetes/client-node";
 import { API_VERSION, GROUP, VERSION, type KeycloakResource } from "../api/index.js";
 import type { ReconcileContext, ReconcileResult } from "../kube/controller.js";
@@ -37,10 +37,6 @@ function jittered(ms: number, random: () => number): number {
   return Math.round(ms * (0.9 + 0.2 * random()));
 }
 
-/** A value as it would be stored: what JSON drops (undefined members) gone, null for absent. */
-const asStored = (value: unknown): unknown =>
-  value === undefined || value === null ? null : JSON.parse(JSON.stringify(value));
-
 /**
  * The status fields whose value `next` changes (all of them when nothing is stored yet). Compared by
  * value, not by text: the API server returns a condition's keys in its own order, so a text compare
@@ -51,7 +47,7 @@ function changedStatusFields(
   next: Record<string, unknown>,
 ): string[] {
   return Object.entries(next)
-    .filter(([k, v]) => !stored || !isDeepStrictEqual(asStored(stored[k]), asStored(v)))
+    .filter(([k, v]) => !stored || !sameJson(stored[k] ?? null, v ?? null))
     .map(([k]) => k);
 }
 

@@ -4,6 +4,7 @@
 // objects out. The writer (src/operator/policyReports.ts) compares what it would write with what is
 // stored (reportContentEqual) and writes only the reports that differ, so a resync of an unchanged
 // world writes nothing; that is also why a result keeps the timestamp of the stored result it equals.
+import { canonicalJson, sameJson } from "../canonicalJson.js";
 import type { AuditFinding, AuditedRef } from "./audit.js";
 import { compareRefs } from "./audit.js";
 import type { Violation } from "./decision.js";
@@ -154,23 +155,12 @@ const emptySummary = (): ReportSummary => ({ pass: 0, fail: 0, warn: 0, error: 0
 /** What is kept first when a report is too long: what needs attention. */
 const keepOrder: Record<ReportResultValue, number> = { error: 0, fail: 1, warn: 2, skip: 3, pass: 4 };
 
-/** JSON with sorted keys: the API server hands an object back with its keys in another order. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    typeof v === "object" && v !== null && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : v,
-  );
-}
-
 const untimed = (r: ReportResult): Untimed => {
   const { timestamp: _timestamp, ...rest } = r;
   return rest;
 };
 
-const resultKey = (r: Untimed) => canonical(r);
+const resultKey = (r: Untimed) => canonicalJson(r);
 
 function compareResults(a: Untimed, b: Untimed): number {
   const ra = a.resources[0];
@@ -309,5 +299,6 @@ export function reportContentEqual(stored: PolicyReport, wanted: PolicyReport): 
     labels: Object.fromEntries(Object.keys(REPORT_LABELS).map((k) => [k, r.metadata.labels?.[k] ?? null])),
     omitted: r.metadata.annotations?.[OMITTED_ANNOTATION] ?? null,
   });
-  return canonical(view(stored)) === canonical(view(wanted));
+  // The API server hands a report back with its keys in another order.
+  return sameJson(view(stored), view(wanted));
 }
